@@ -1,0 +1,12 @@
+// Every function the addon exports, registered in addon.cc.
+#pragma once
+#include <napi.h>
+
+namespace ga {
+namespace binding {
+
+Napi::Value DenseAttentionSync(const Napi::CallbackInfo& info);
+Napi::Value DenseAttentionAsync(const Napi::CallbackInfo& info);
+
+}  // namespace binding
+}  // namespace ga

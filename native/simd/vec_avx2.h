@@ -1,0 +1,57 @@
+// AVX2 + FMA backend: 8 float lanes, 16 ymm registers. Compiled only into isa_avx2.cc.
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+
+namespace ga {
+
+struct VecAvx2 {
+  using R = __m256;
+  static constexpr int W = 8;
+  static constexpr const char* kName = "avx2";
+  // 16 registers: QK tile 4 keys x 3 vectors = 12 accumulators + 3 loads + 1 broadcast.
+  static constexpr int kQkKeys = 4;
+  static constexpr int kQkVecs = 3;
+  // PV tile 4 rows x 3 vectors = 12 accumulators.
+  static constexpr int kPvRows = 4;
+  static constexpr int kPvVecs = 3;
+
+  static inline R zero() { return _mm256_setzero_ps(); }
+  static inline R set1(float x) { return _mm256_set1_ps(x); }
+  static inline R load(const float* p) { return _mm256_loadu_ps(p); }
+  static inline void store(float* p, R x) { _mm256_storeu_ps(p, x); }
+  static inline __m256i tail_mask(int n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+  }
+  static inline R load_partial(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask(n)); }
+  static inline void store_partial(float* p, R x, int n) { _mm256_maskstore_ps(p, tail_mask(n), x); }
+  static inline R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static inline R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static inline R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static inline R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static inline R max(R a, R b) { return _mm256_max_ps(a, b); }
+  static inline R min(R a, R b) { return _mm256_min_ps(a, b); }
+  static inline R round_nearest(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static inline R pow2i(R n) {
+    __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(i, 23));
+  }
+  static inline R zero_if_below(R keep, float lo, R x) {
+    return _mm256_and_ps(_mm256_cmp_ps(keep, _mm256_set1_ps(lo), _CMP_GE_OQ), x);
+  }
+  static inline float hsum(R x) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static inline float hmax(R x) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+}  // namespace ga

@@ -1,0 +1,47 @@
+// AVX-512F backend: 16 float lanes, 32 zmm registers. Compiled only into isa_avx512.cc and
+// chosen only where cpuid and the OS (XCR0) both report AVX-512 state.
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+
+namespace ga {
+
+struct VecAvx512 {
+  using R = __m512;
+  static constexpr int W = 16;
+  static constexpr const char* kName = "avx512";
+  // 32 registers: QK tile 8 keys x 3 vectors = 24 accumulators.
+  static constexpr int kQkKeys = 8;
+  static constexpr int kQkVecs = 3;
+  // PV tile 6 rows x 4 vectors = 24 accumulators.
+  static constexpr int kPvRows = 6;
+  static constexpr int kPvVecs = 4;
+
+  static inline R zero() { return _mm512_setzero_ps(); }
+  static inline R set1(float x) { return _mm512_set1_ps(x); }
+  static inline R load(const float* p) { return _mm512_loadu_ps(p); }
+  static inline void store(float* p, R x) { _mm512_storeu_ps(p, x); }
+  static inline __mmask16 tail_mask(int n) {
+    return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1u);
+  }
+  static inline R load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
+  static inline void store_partial(float* p, R x, int n) { _mm512_mask_storeu_ps(p, tail_mask(n), x); }
+  static inline R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static inline R sub(R a, R b) { return _mm512_sub_ps(a, b); }
+  static inline R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static inline R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static inline R max(R a, R b) { return _mm512_max_ps(a, b); }
+  static inline R min(R a, R b) { return _mm512_min_ps(a, b); }
+  static inline R round_nearest(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static inline R pow2i(R n) {
+    __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(i, 23));
+  }
+  static inline R zero_if_below(R keep, float lo, R x) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(keep, _mm512_set1_ps(lo), _CMP_GE_OQ), x);
+  }
+  static inline float hsum(R x) { return _mm512_reduce_add_ps(x); }
+  static inline float hmax(R x) { return _mm512_reduce_max_ps(x); }
+};
+
+}  // namespace ga

@@ -1,0 +1,49 @@
+// NEON backend (AArch64): 4 float lanes, 32 q registers. Compiled only into isa_neon.cc.
+#pragma once
+#include <arm_neon.h>
+#include <cstdint>
+
+namespace ga {
+
+struct VecNeon {
+  using R = float32x4_t;
+  static constexpr int W = 4;
+  static constexpr const char* kName = "neon";
+  static constexpr int kQkKeys = 8;   // 8 keys x 3 vectors = 24 accumulators of 32 registers
+  static constexpr int kQkVecs = 3;
+  static constexpr int kPvRows = 6;   // 6 rows x 4 vectors = 24 accumulators
+  static constexpr int kPvVecs = 4;
+
+  static inline R zero() { return vdupq_n_f32(0.f); }
+  static inline R set1(float x) { return vdupq_n_f32(x); }
+  static inline R load(const float* p) { return vld1q_f32(p); }
+  static inline void store(float* p, R x) { vst1q_f32(p, x); }
+  static inline R load_partial(const float* p, int n) {
+    float t[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int i = 0; i < n && i < 4; ++i) t[i] = p[i];
+    return vld1q_f32(t);
+  }
+  static inline void store_partial(float* p, R x, int n) {
+    float t[4]; vst1q_f32(t, x);
+    for (int i = 0; i < n && i < 4; ++i) p[i] = t[i];
+  }
+  static inline R add(R a, R b) { return vaddq_f32(a, b); }
+  static inline R sub(R a, R b) { return vsubq_f32(a, b); }
+  static inline R mul(R a, R b) { return vmulq_f32(a, b); }
+  static inline R fmadd(R a, R b, R c) { return vfmaq_f32(c, a, b); }
+  static inline R max(R a, R b) { return vmaxq_f32(a, b); }
+  static inline R min(R a, R b) { return vminq_f32(a, b); }
+  static inline R round_nearest(R x) { return vrndnq_f32(x); }
+  static inline R pow2i(R n) {
+    int32x4_t i = vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127));
+    return vreinterpretq_f32_s32(vshlq_n_s32(i, 23));
+  }
+  static inline R zero_if_below(R keep, float lo, R x) {
+    uint32x4_t m = vcgeq_f32(keep, vdupq_n_f32(lo));
+    return vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(x)));
+  }
+  static inline float hsum(R x) { return vaddvq_f32(x); }
+  static inline float hmax(R x) { return vmaxvq_f32(x); }
+};
+
+}  // namespace ga

@@ -1,0 +1,46 @@
+// Scalar "vector" of width 1: the portable reference backend. Every kernel template compiles
+// against it, so the scalar path is the same algorithm as the SIMD ones, one lane wide.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace ga {
+
+struct VecScalar {
+  using R = float;
+  static constexpr int W = 1;
+  static constexpr const char* kName = "scalar";
+  // Micro-kernel tile shapes (see kernels/dense_attention_impl.h).
+  static constexpr int kQkKeys = 4;     // keys per QK micro-tile
+  static constexpr int kQkVecs = 4;     // query vectors per QK micro-tile
+  static constexpr int kPvRows = 4;     // query rows per PV micro-tile
+  static constexpr int kPvVecs = 4;     // output vectors per PV micro-tile
+
+  static inline R zero() { return 0.f; }
+  static inline R set1(float x) { return x; }
+  static inline R load(const float* p) { return *p; }
+  static inline void store(float* p, R x) { *p = x; }
+  static inline R load_partial(const float* p, int n) { return n > 0 ? *p : 0.f; }
+  static inline void store_partial(float* p, R x, int n) { if (n > 0) *p = x; }
+  static inline R add(R a, R b) { return a + b; }
+  static inline R sub(R a, R b) { return a - b; }
+  static inline R mul(R a, R b) { return a * b; }
+  // Plain multiply-add: baseline x86-64 has no FMA instruction and std::fma would be a
+  // library call.
+  static inline R fmadd(R a, R b, R c) { return a * b + c; }
+  static inline R max(R a, R b) { return a > b ? a : (b != b ? b : (a != a ? a : b)); }
+  static inline R min(R a, R b) { return a < b ? a : b; }
+  static inline R round_nearest(R x) { return std::nearbyint(x); }
+  // 2^n for integral-valued n in [-126, 127].
+  static inline R pow2i(R n) {
+    int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    float r; std::memcpy(&r, &bits, 4); return r;
+  }
+  // x where keep >= lo, else 0.
+  static inline R zero_if_below(R keep, float lo, R x) { return keep >= lo ? x : 0.f; }
+  static inline float hsum(R x) { return x; }
+  static inline float hmax(R x) { return x; }
+};
+
+}  // namespace ga
