@@ -1,0 +1,79 @@
+// Dense multi-head attention (DESIGN §1.1): attention() and attentionAsync().
+import type { NativeDenseArgs } from '../binding';
+import { native } from './native';
+import {
+  MaskInput, Tensor, checkBoolean, checkFiniteNumber, checkMask, checkOptions, checkOut, checkTensor,
+  checkThreads, checkedProduct,
+} from './tensor';
+
+export interface AttentionOptions {
+  /** Multiplies q·k before bias and softmax. Default 1/sqrt(D); T5 uses 1. */
+  scale?: number;
+  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned). */
+  causal?: boolean;
+  /** [B, Nk]: 1 = attend, 0 = excluded. */
+  keyMask?: MaskInput;
+  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk]. */
+  bias?: Tensor;
+  /** Preallocated output, B·H·Nq·Dv floats; must not overlap an input. */
+  out?: Float32Array;
+  /** Threads for this call (default: the budget set by setThreads). */
+  threads?: number;
+}
+
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads'] as const;
+
+/** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
+function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[] } {
+  const qt = checkTensor('q', q, 4);
+  const kt = checkTensor('k', k, 4);
+  const vt = checkTensor('v', v, 4);
+  const [B, H, Nq, D] = qt.dims;
+  const [Bk, Hk, Nk, Dk] = kt.dims;
+  const [Bv, Hv, Nv, Dv] = vt.dims;
+  if (Bk !== B || Bv !== B) throw new RangeError(`batch sizes differ: q has ${B}, k has ${Bk}, v has ${Bv}`);
+  if (Hv !== Hk) throw new RangeError(`k and v must have the same number of heads: k has ${Hk}, v has ${Hv}`);
+  if (Nv !== Nk) throw new RangeError(`k and v must have the same sequence length: k has ${Nk}, v has ${Nv}`);
+  if (Dk !== D) throw new RangeError(`q and k must have the same head size D: q has ${D}, k has ${Dk}`);
+  if (Hk === 0 ? H !== 0 : H % Hk !== 0)
+    throw new RangeError(`q heads (${H}) must be a multiple of k/v heads (${Hk}) for grouped-query attention`);
+  const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
+  const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFiniteNumber('options.scale', o.scale);
+  const causal = o.causal === undefined ? false : checkBoolean('options.causal', o.causal);
+  const threads = checkThreads('options.threads', o.threads);
+  const args: NativeDenseArgs = {
+    q: qt.data, k: kt.data, v: vt.data, out: undefined as unknown as Float32Array,
+    B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
+  };
+  if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
+  if (o.bias !== undefined) {
+    const bt = checkTensor('options.bias', o.bias);
+    if (bt.dims.length > 4) throw new RangeError(`options.bias must have at most 4 dims, got ${bt.dims.length}`);
+    const bd = [...Array(4 - bt.dims.length).fill(1), ...bt.dims] as [number, number, number, number];
+    const full = [B, H, Nq, Nk];
+    const names = ['B', 'H', 'Nq', 'Nk'];
+    bd.forEach((d, i) => {
+      if (d !== 1 && d !== full[i])
+        throw new RangeError(`options.bias dims [${bt.dims.join(', ')}] do not broadcast to [B, H, Nq, Nk] = [${full.join(', ')}] (${names[i]})`);
+    });
+    args.bias = bt.data;
+    args.biasDims = bd;
+  }
+  const dims = [B, H, Nq, Dv];
+  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data]);
+  return { args, dims };
+}
+
+/** Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]. */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor {
+  const { args, dims } = prepare(q, k, v, options);
+  if (args.out.length > 0) native.denseAttention(args);
+  return { data: args.out, dims };
+}
+
+/** attention() off the event loop; rejects (never throws) on bad input. */
+export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<Tensor> {
+  const { args, dims } = prepare(q, k, v, options);
+  if (args.out.length > 0) await native.denseAttentionAsync(args);
+  return { data: args.out, dims };
+}

@@ -1,0 +1,146 @@
+// Tensors, masks and argument validation shared by every entry point. Everything a caller
+// passes is checked here, before any native call or allocation, and a bad argument becomes a
+// TypeError (wrong kind of thing) or RangeError (right kind, wrong size/value) naming it.
+
+/** A float32 tensor: row-major `data` with shape `dims`. An onnxruntime-node float32 Tensor satisfies it. */
+export interface Tensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+/** A 0/1 mask (1 = token / attend, 0 = padding / excluded), plain or with its shape. */
+export type MaskInput = Int32Array | Uint8Array | { data: Int32Array | Uint8Array; dims: readonly number[] };
+
+/** Largest element count we accept for one tensor (Float32Array's own limit is lower on some builds). */
+export const MAX_ELEMENTS = 2 ** 32;
+
+const tag = (x: unknown) => Object.prototype.toString.call(x);
+export const isFloat32Array = (x: unknown): x is Float32Array => tag(x) === '[object Float32Array]';
+const isInt32Array = (x: unknown): x is Int32Array => tag(x) === '[object Int32Array]';
+const isUint8Array = (x: unknown): x is Uint8Array => tag(x) === '[object Uint8Array]';
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an Array';
+  if (ArrayBuffer.isView(x)) return `a ${tag(x).slice(8, -1)}`;
+  return typeof x === 'object' ? 'an object' : `${typeof x} ${String(x).slice(0, 40)}`;
+}
+
+/**
+ * Whether a view's buffer looks detached (transferred away). Node 20's V8 lacks
+ * ArrayBuffer.prototype.detached; there a detached buffer shows byteLength 0, so callers ask
+ * this only once a length already disagrees with the dims.
+ */
+export function isDetached(view: ArrayBufferView): boolean {
+  const buf = view.buffer as ArrayBuffer & { detached?: boolean };
+  if (typeof buf.detached === 'boolean') return buf.detached;
+  return buf.byteLength === 0;
+}
+
+/** A size: a safe non-negative integer. */
+export function checkSize(name: string, x: unknown, { min = 0, max = MAX_ELEMENTS } = {}): number {
+  if (typeof x !== 'number') throw new TypeError(`${name} must be a number, got ${describe(x)}`);
+  if (!Number.isInteger(x)) throw new RangeError(`${name} must be an integer, got ${x}`);
+  if (x < min) throw new RangeError(`${name} must be >= ${min}, got ${x}`);
+  if (x > max) throw new RangeError(`${name} must be <= ${max}, got ${x}`);
+  return x;
+}
+
+/** Product of sizes with overflow checks (no 53-bit rounding can sneak past). */
+export function checkedProduct(name: string, sizes: readonly number[]): number {
+  let n = 1;
+  for (const s of sizes) {
+    n *= s;
+    if (n > MAX_ELEMENTS) throw new RangeError(`${name}: shape [${sizes.join(', ')}] has too many elements (> 2^32)`);
+  }
+  return n;
+}
+
+export function checkDims(name: string, dims: unknown, rank?: number): number[] {
+  if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView)))
+    throw new TypeError(`${name}.dims must be an array of sizes, got ${describe(dims)}`);
+  const d = Array.from(dims as ArrayLike<unknown>, (x, i) => {
+    if (typeof x === 'bigint') x = Number(x);
+    return checkSize(`${name}.dims[${i}]`, x);
+  });
+  if (rank !== undefined && d.length !== rank)
+    throw new RangeError(`${name} must have ${rank} dims, got ${d.length} ([${d.join(', ')}])`);
+  checkedProduct(name, d);
+  return d;
+}
+
+function checkLength(name: string, view: ArrayBufferView & { length: number }, expected: number, what = 'its dims say'): void {
+  if (view.length === expected) return;
+  if (isDetached(view)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
+  throw new RangeError(`${name} has ${view.length} elements but ${what} ${expected}`);
+}
+
+/** A float32 tensor of the given rank; returns plain {data, dims}. */
+export function checkTensor(name: string, t: unknown, rank?: number): { data: Float32Array; dims: number[] } {
+  if (t === null || typeof t !== 'object')
+    throw new TypeError(`${name} must be a Tensor {data: Float32Array, dims}, got ${describe(t)}`);
+  const o = t as { data?: unknown; dims?: unknown; type?: unknown };
+  if (typeof o.type === 'string' && o.type !== 'float32')
+    throw new TypeError(`${name} must be a float32 tensor, got type '${o.type}'`);
+  if (!isFloat32Array(o.data)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(o.data)}`);
+  const dims = checkDims(name, o.dims, rank);
+  checkLength(`${name}.data`, o.data, checkedProduct(name, dims));
+  return { data: o.data, dims };
+}
+
+/** A mask of exactly `rows x cols`, plain or `{data, dims}`; returned as the typed array. */
+export function checkMask(name: string, m: unknown, rows: number, cols: number): Int32Array | Uint8Array {
+  let data: unknown = m;
+  if (m !== null && typeof m === 'object' && !ArrayBuffer.isView(m)) {
+    const o = m as { data?: unknown; dims?: unknown };
+    data = o.data;
+    const dims = checkDims(name, o.dims, 2);
+    if (dims[0] !== rows || dims[1] !== cols)
+      throw new RangeError(`${name} must have dims [${rows}, ${cols}], got [${dims.join(', ')}]`);
+  }
+  if (!isInt32Array(data) && !isUint8Array(data))
+    throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims}), got ${describe(data)}`);
+  checkLength(name, data, rows * cols, `[${rows}, ${cols}] needs`);
+  return data;
+}
+
+/** Options objects reject unknown names, so a typo is an error rather than a silent default. */
+export function checkOptions<T extends object>(name: string, opts: unknown, allowed: readonly (keyof T & string)[]): Partial<T> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts) || ArrayBuffer.isView(opts))
+    throw new TypeError(`${name} must be an object, got ${describe(opts)}`);
+  for (const key of Object.keys(opts))
+    if (!(allowed as readonly string[]).includes(key))
+      throw new TypeError(`${name}: unknown option '${key}' (allowed: ${allowed.join(', ')})`);
+  return opts as Partial<T>;
+}
+
+export function checkFiniteNumber(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw new TypeError(`${name} must be a number, got ${describe(x)}`);
+  if (!Number.isFinite(x)) throw new RangeError(`${name} must be finite, got ${x}`);
+  return x;
+}
+
+export function checkBoolean(name: string, x: unknown): boolean {
+  if (typeof x !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(x)}`);
+  return x;
+}
+
+/** Threads for one call: 0 or undefined = the process budget (setThreads). */
+export function checkThreads(name: string, x: unknown): number {
+  if (x === undefined) return 0;
+  return checkSize(name, x, { min: 0, max: 65536 });
+}
+
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** An output buffer: a Float32Array of exactly `expected` elements not overlapping any input. */
+export function checkOut(name: string, out: unknown, expected: number, inputs: readonly ArrayBufferView[]): Float32Array {
+  if (out === undefined) return new Float32Array(expected);
+  if (!isFloat32Array(out)) throw new TypeError(`${name} must be a Float32Array, got ${describe(out)}`);
+  checkLength(name, out, expected, 'the result needs');
+  for (const i of inputs) if (overlaps(out, i)) throw new RangeError(`${name} overlaps an input tensor`);
+  return out;
+}
