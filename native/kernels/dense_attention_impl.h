@@ -38,7 +38,10 @@ struct DenseAttentionKernel {
   static constexpr int KR = V::kQkKeys;        // keys per QK micro-tile
   static constexpr int QCOL = QV * W;          // queries per QK micro-tile
   static constexpr int BQ = 2 * QCOL;          // queries per block (one work item)
-  static constexpr int BK = 64;                // keys per tile (S tile = BK x BQ floats)
+#ifndef GA_DENSE_BK
+#define GA_DENSE_BK 128
+#endif
+  static constexpr int BK = GA_DENSE_BK;       // keys per tile (S tile = BK x BQ floats)
   static constexpr int MR = V::kPvRows;        // rows per PV micro-tile
   static constexpr int NV = V::kPvVecs;        // output vectors per PV micro-tile
   static_assert(BQ % MR == 0, "PV rows must tile the query block");
@@ -59,6 +62,7 @@ struct DenseAttentionKernel {
     R acc[NK][QV];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) acc[a][v] = V::zero();
+#pragma GCC unroll 2
     for (int64_t d = 0; d < D; ++d) {
       R qv[QV];
       for (int v = 0; v < QV; ++v) qv[v] = V::load(qt + d * BQ + v * W);

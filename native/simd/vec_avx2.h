@@ -12,9 +12,10 @@ struct VecAvx2 {
   // 16 registers: QK tile 4 keys x 3 vectors = 12 accumulators + 3 loads + 1 broadcast.
   static constexpr int kQkKeys = 4;
   static constexpr int kQkVecs = 3;
-  // PV tile 4 rows x 3 vectors = 12 accumulators.
-  static constexpr int kPvRows = 4;
-  static constexpr int kPvVecs = 3;
+  // PV tile 3 rows x 4 vectors = 12 accumulators: 4 loads + 3 broadcasts per 12 FMAs, and
+  // head sizes 32/64/128 split into whole 4-vector chunks.
+  static constexpr int kPvRows = 3;
+  static constexpr int kPvVecs = 4;
 
   static inline R zero() { return _mm256_setzero_ps(); }
   static inline R set1(float x) { return _mm256_set1_ps(x); }
@@ -30,6 +31,7 @@ struct VecAvx2 {
   static inline R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static inline R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static inline R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  // max/min return b when either operand is NaN (x86 semantics; every backend matches).
   static inline R max(R a, R b) { return _mm256_max_ps(a, b); }
   static inline R min(R a, R b) { return _mm256_min_ps(a, b); }
   static inline R round_nearest(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
