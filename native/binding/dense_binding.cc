@@ -44,6 +44,10 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   p.k = get_f32(a, "k", checked_mul(env, nk, p.D, "k"));
   p.v = get_f32(a, "v", checked_mul(env, nk, p.Dv, "v"));
   p.out = get_f32(a, "out", checked_mul(env, nq, p.Dv, "out"));
+  p.qs = Strides::bhnd(p.H, p.Nq, p.D);
+  p.ks = Strides::bhnd(p.Hk, p.Nk, p.D);
+  p.vs = Strides::bhnd(p.Hk, p.Nk, p.Dv);
+  p.os = Strides::bhnd(p.H, p.Nq, p.Dv);
   const double scale = get_number(a, "scale");
   if (!std::isfinite(scale)) throw_range(env, "scale must be a finite number");
   p.scale = static_cast<float>(scale);

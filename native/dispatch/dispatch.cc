@@ -113,5 +113,6 @@ std::string isa_override_error() {
 }
 
 void dense_attention(const DenseAttentionParams& p) { active_isa().dense_attention(p); }
+void gemm_abt(const GemmParams& p) { active_isa().gemm_abt(p); }
 
 }  // namespace ga

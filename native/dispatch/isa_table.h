@@ -2,6 +2,7 @@
 // the same templates instantiated for its vector type. dispatch.cc picks one, once.
 #pragma once
 #include "kernels/dense_attention.h"
+#include "kernels/gemm.h"
 
 namespace ga {
 
@@ -10,6 +11,7 @@ struct IsaTable {
   int vector_width;   // float lanes
   void (*dense_attention)(const DenseAttentionParams&);
   double (*fma_peak_gflops)(double seconds);  // one thread, this ISA's vectors
+  void (*gemm_abt)(const GemmParams&);
 };
 
 const IsaTable& isa_table_scalar();

@@ -1,0 +1,213 @@
+// The online-softmax machinery shared by every attention kernel, written once over a SIMD
+// vector type V (compiled per ISA). Algorithm: Milakov & Gimelshein 2018 (online softmax),
+// Dao et al. 2022 (FlashAttention): a block of BQ queries streams over tiles of <= BK keys and
+// never holds more than one BK x BQ score tile.
+//
+// Why this layout is fast on a CPU: the block keeps Q transposed, QT[d][m], and scores are
+// computed transposed, S[j][m] = sum_d K[j][d] * QT[d][m]. The micro-kernel broadcasts K[j][d]
+// straight from the caller's K (no packing) and FMAs it into vectors of W queries; softmax
+// statistics then run elementwise across queries, with no horizontal reductions; and
+// O[m][:] += sum_j S[j][m] * V[j][:] broadcasts S and streams V rows. Softmax runs in base 2:
+// scale * log2(e) is folded into QT, callers fold log2(e) into their biases.
+//
+// Use: begin() -> for each key tile { scores(); caller masks/biases S; accumulate(); } -> finish().
+// A caller excludes a key for a query by setting its score to -inf.
+//
+// ODR note: compiled once per ISA with that ISA's flags. Everything here is a template over V
+// (each ISA gets distinct symbols); it avoids out-of-line std:: algorithm templates (std::fill,
+// std::copy), whose one shared copy the linker could take from an AVX translation unit and run
+// on a CPU without AVX.
+#pragma once
+#include <cstdint>
+#include <limits>
+
+#include "kernels/aligned_buffer.h"
+#include "kernels/exp2.h"
+
+namespace ga {
+
+template <class V, int BQ_>
+struct FlashBlock {
+  using R = typename V::R;
+  static constexpr int W = V::W;
+  static constexpr int QV = V::kQkVecs;   // query vectors per QK micro-tile
+  static constexpr int KR = V::kQkKeys;   // keys per QK micro-tile
+  static constexpr int QCOL = QV * W;     // queries per QK micro-tile
+  static constexpr int BQ = BQ_;          // queries per block
+  static constexpr int BK = 128;          // keys per tile
+  static constexpr int MR = V::kPvRows;   // rows per PV micro-tile
+  static constexpr int NV = V::kPvVecs;   // output vectors per PV micro-tile
+  static_assert(BQ % QCOL == 0, "a block is whole QK micro-tiles");
+  static_assert(QCOL % MR == 0, "PV rows must tile the QK micro-tile");
+  static_assert(BK % KR == 0, "QK keys must tile the key tile");
+  static constexpr float kLog2e = 1.4426950408889634f;
+  static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+  // Per-thread scratch, cache-line aligned (AlignedBuffer), allocated before any parallel region.
+  struct Scratch {
+    AlignedBuffer qt, s, o, stats, vpad;
+    Scratch(int64_t D, int64_t Dv)
+        : qt(static_cast<size_t>(D) * BQ), s(static_cast<size_t>(BK) * BQ),
+          o(static_cast<size_t>(BQ) * padded(Dv)), stats(3 * BQ),
+          vpad(padded(Dv) != Dv ? static_cast<size_t>(BK) * padded(Dv) : 0) {}
+  };
+  static int64_t padded(int64_t Dv) { return (Dv + W - 1) / W * W; }
+
+  Scratch& sc;
+  int64_t D, Dv, Dvp;
+  int nq = 0;    // real queries in this block
+  int rows = 0;  // queries computed: nq rounded up to whole QK micro-tiles
+
+  FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
+
+  float* S() { return sc.s.data(); }  // S[j * BQ + m]
+
+  // Packs nq <= BQ query rows (row stride q_stride) scaled by scale*log2(e); resets statistics.
+  void begin(const float* q, int64_t q_stride, int n, float scale) {
+    nq = n;
+    rows = (nq + QCOL - 1) / QCOL * QCOL;
+    float* qt = sc.qt.data();
+    const float qscale = scale * kLog2e;
+    for (int64_t d = 0; d < D; ++d)
+      for (int m = 0; m < BQ; ++m) qt[d * BQ + m] = m < nq ? q[m * q_stride + d] * qscale : 0.f;
+    float* o = sc.o.data();
+    for (int64_t i = 0; i < BQ * Dvp; ++i) o[i] = 0.f;
+    float* st = sc.stats.data();
+    for (int m = 0; m < BQ; ++m) {
+      st[m] = kNegInf;  // running max
+      st[BQ + m] = 0.f; // running sum
+    }
+  }
+
+  // S[j][m0..m0+QCOL) for NK keys starting at kp (row stride ks).
+  template <int NK>
+  static inline void qk_tile(const float* kp, int64_t ks, int64_t D, const float* qt, float* s) {
+    R acc[NK][QV];
+    for (int a = 0; a < NK; ++a)
+      for (int v = 0; v < QV; ++v) acc[a][v] = V::zero();
+#pragma GCC unroll 2
+    for (int64_t d = 0; d < D; ++d) {
+      R qv[QV];
+      for (int v = 0; v < QV; ++v) qv[v] = V::load(qt + d * BQ + v * W);
+      for (int a = 0; a < NK; ++a) {
+        const R kb = V::set1(kp[a * ks + d]);
+        for (int v = 0; v < QV; ++v) acc[a][v] = V::fmadd(kb, qv[v], acc[a][v]);
+      }
+    }
+    for (int a = 0; a < NK; ++a)
+      for (int v = 0; v < QV; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
+  }
+
+  template <int N = KR - 1>
+  static inline void qk_tail(int nk, const float* kp, int64_t ks, int64_t D, const float* qt, float* s) {
+    if constexpr (N >= 1) {
+      if (nk == N) return qk_tile<N>(kp, ks, D, qt, s);
+      return qk_tail<N - 1>(nk, kp, ks, D, qt, s);
+    }
+  }
+
+  // Raw scores of nk <= BK keys (row stride ks) into S.
+  void scores(const float* k, int64_t ks, int nk) {
+    const float* qt = sc.qt.data();
+    float* s = sc.s.data();
+    for (int c = 0; c < rows; c += QCOL) {
+      int j = 0;
+      for (; j + KR <= nk; j += KR) qk_tile<KR>(k + j * ks, ks, D, qt + c, s + j * BQ + c);
+      if (j < nk) qk_tail(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c);
+    }
+  }
+
+  // Excludes key j of the tile for every query.
+  void exclude_key(int j) {
+    float* s = sc.s.data() + j * BQ;
+    for (int m = 0; m < BQ; ++m) s[m] = kNegInf;
+  }
+
+  // O[r0..r0+MR)[c0..c0+NVV*W) = alpha * O + sum_j S[j][r] * V[j][c].
+  template <int NVV>
+  static inline void pv_tile(const float* s, int nk, const float* vt, int64_t vstride, float* o,
+                             int64_t Dvp, const float* alpha) {
+    R acc[MR][NVV];
+    for (int r = 0; r < MR; ++r) {
+      const R a = V::set1(alpha[r]);
+      for (int v = 0; v < NVV; ++v) acc[r][v] = V::mul(a, V::load(o + r * Dvp + v * W));
+    }
+    for (int j = 0; j < nk; ++j) {
+      R vv[NVV];
+      for (int v = 0; v < NVV; ++v) vv[v] = V::load(vt + j * vstride + v * W);
+      for (int r = 0; r < MR; ++r) {
+        const R pb = V::set1(s[j * BQ + r]);
+        for (int v = 0; v < NVV; ++v) acc[r][v] = V::fmadd(pb, vv[v], acc[r][v]);
+      }
+    }
+    for (int r = 0; r < MR; ++r)
+      for (int v = 0; v < NVV; ++v) V::store(o + r * Dvp + v * W, acc[r][v]);
+  }
+
+  template <int N = NV>
+  static inline void pv_chunk(int nvec, const float* s, int nk, const float* vt, int64_t vstride,
+                              float* o, int64_t Dvp, const float* alpha) {
+    if constexpr (N >= 1) {
+      if (nvec == N) return pv_tile<N>(s, nk, vt, vstride, o, Dvp, alpha);
+      return pv_chunk<N - 1>(nvec, s, nk, vt, vstride, o, Dvp, alpha);
+    }
+  }
+
+  // Online softmax update over the tile's nk (masked, biased) scores, then O += P·V.
+  void accumulate(const float* v, int64_t vs, int nk) {
+    float* s = sc.s.data();
+    float* mrow = sc.stats.data();
+    float* lrow = mrow + BQ;
+    float* alpha = lrow + BQ;
+    for (int c = 0; c < rows; c += W) {
+      R mt = V::set1(kNegInf);
+      for (int j = 0; j < nk; ++j) mt = V::max(mt, V::load(s + j * BQ + c));
+      const R mo = V::load(mrow + c);
+      const R mn = V::max(mo, mt);
+      // A query that has seen no admissible key keeps max -inf; subtracting -FLT_MAX instead
+      // keeps every exp2 argument -inf (-> exactly 0) rather than NaN.
+      const R ms = V::max(mn, V::set1(-std::numeric_limits<float>::max()));
+      const R a = exp2_vec<V>(V::sub(mo, ms));
+      R ls = V::zero();
+      for (int j = 0; j < nk; ++j) {
+        const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c), ms));
+        V::store(s + j * BQ + c, pj);
+        ls = V::add(ls, pj);
+      }
+      V::store(lrow + c, V::fmadd(V::load(lrow + c), a, ls));
+      V::store(mrow + c, mn);
+      V::store(alpha + c, a);
+    }
+    // Values: a zero-padded copy only when Dv is not a multiple of the vector width.
+    const float* vt = v;
+    int64_t vstride = vs;
+    if (Dvp != Dv) {
+      float* vp = sc.vpad.data();
+      for (int j = 0; j < nk; ++j)
+        for (int64_t c = 0; c < Dvp; ++c) vp[j * Dvp + c] = c < Dv ? v[j * vs + c] : 0.f;
+      vt = vp;
+      vstride = Dvp;
+    }
+    float* o = sc.o.data();
+    for (int r0 = 0; r0 < rows; r0 += MR)
+      for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
+        const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
+        pv_chunk(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+      }
+  }
+
+  // out[m] = O[m] / l[m] for the nq real queries (row stride out_stride); a query with no
+  // admissible key, or with keep[m] == 0, gets exactly 0.
+  void finish(float* out, int64_t out_stride, const uint8_t* keep = nullptr) {
+    const float* o = sc.o.data();
+    const float* lrow = sc.stats.data() + BQ;
+    for (int m = 0; m < nq; ++m) {
+      const float l = lrow[m];
+      const bool zero = l == 0.f || (keep && !keep[m]);  // NaN inputs stay NaN
+      const float inv = zero ? 0.f : 1.f / l;
+      for (int64_t c = 0; c < Dv; ++c) out[m * out_stride + c] = zero ? 0.f : o[m * Dvp + c] * inv;
+    }
+  }
+};
+
+}  // namespace ga
