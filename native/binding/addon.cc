@@ -72,6 +72,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("measureFmaPeak", Napi::Function::New(env, MeasureFmaPeak, "measureFmaPeak"));
   exports.Set("denseAttention", Napi::Function::New(env, DenseAttentionSync, "denseAttention"));
   exports.Set("denseAttentionAsync", Napi::Function::New(env, DenseAttentionAsync, "denseAttentionAsync"));
+  exports.Set("tglobalAttention", Napi::Function::New(env, TGlobalAttentionSync, "tglobalAttention"));
+  exports.Set("tglobalAttentionAsync", Napi::Function::New(env, TGlobalAttentionAsync, "tglobalAttentionAsync"));
+  exports.Set("blockGlobalAttention", Napi::Function::New(env, BlockGlobalAttentionSync, "blockGlobalAttention"));
+  exports.Set("blockGlobalAttentionAsync", Napi::Function::New(env, BlockGlobalAttentionAsync, "blockGlobalAttentionAsync"));
   return exports;
 }
 

@@ -7,6 +7,10 @@ namespace binding {
 
 Napi::Value DenseAttentionSync(const Napi::CallbackInfo& info);
 Napi::Value DenseAttentionAsync(const Napi::CallbackInfo& info);
+Napi::Value TGlobalAttentionSync(const Napi::CallbackInfo& info);
+Napi::Value TGlobalAttentionAsync(const Napi::CallbackInfo& info);
+Napi::Value BlockGlobalAttentionSync(const Napi::CallbackInfo& info);
+Napi::Value BlockGlobalAttentionAsync(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ga

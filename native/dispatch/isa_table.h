@@ -3,6 +3,7 @@
 #pragma once
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
+#include "kernels/tglobal_attention.h"
 
 namespace ga {
 
@@ -12,6 +13,8 @@ struct IsaTable {
   void (*dense_attention)(const DenseAttentionParams&);
   double (*fma_peak_gflops)(double seconds);  // one thread, this ISA's vectors
   void (*gemm_abt)(const GemmParams&);
+  void (*tglobal_attention)(const TGlobalAttentionParams&);
+  void (*block_global_attention)(const BlockGlobalAttentionParams&);
 };
 
 const IsaTable& isa_table_scalar();

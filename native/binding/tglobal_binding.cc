@@ -1,0 +1,133 @@
+// transientGlobalAttention / blockGlobalAttention (sync + async): read and check the argument
+// object, fill the plain C++ params, run here or on a worker thread.
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "binding/args.h"
+#include "binding/async_job.h"
+#include "binding/entry_points.h"
+#include "dispatch/dispatch.h"
+#include "kernels/parallel.h"
+#include "kernels/tglobal_attention.h"
+
+namespace ga {
+namespace binding {
+namespace {
+
+// "bnhd" (Hugging Face's [B, N, H, D]) or "bhnd" ([B, H, N, D]).
+bool read_layout_bnhd(Napi::Object a) {
+  if (!has(a, "layout")) return false;
+  Napi::Value v = a.Get("layout");
+  if (!v.IsString()) throw_type(a.Env(), "layout must be 'bnhd' or 'bhnd'");
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  if (s == "bnhd") return true;
+  if (s == "bhnd") return false;
+  throw_range(a.Env(), "layout must be 'bnhd' or 'bhnd'");
+}
+
+float read_scale(Napi::Object a) {
+  const double scale = get_number(a, "scale");
+  if (!std::isfinite(scale)) throw_range(a.Env(), "scale must be a finite number");
+  return static_cast<float>(scale);
+}
+
+struct TGlobalJob {
+  TGlobalAttentionParams p;
+  std::vector<uint8_t> mask, valid;
+  int want_threads = 0;
+  void operator()() {
+    ThreadLease lease(want_threads);
+    p.threads = lease.count();
+    if (!mask.empty()) p.mask = mask.data();
+    if (!valid.empty()) p.global_valid = valid.data();
+    tglobal_attention(p);
+  }
+};
+
+Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  auto job = std::make_shared<TGlobalJob>();
+  TGlobalAttentionParams& p = job->p;
+  p.B = get_size(a, "B");
+  p.H = get_size(a, "H");
+  p.N = get_size(a, "N");
+  p.D = get_size(a, "D");
+  p.Dv = get_size(a, "Dv");
+  p.G = get_size(a, "G");
+  p.radius = get_size(a, "radius");
+  p.scale = read_scale(a);
+  const bool bnhd = read_layout_bnhd(a);
+  const int64_t bhn = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.N, "q");
+  const int64_t bhg = checked_mul(env, checked_mul(env, p.B, p.H, "globalK"), p.G, "globalK");
+  p.q = get_f32(a, "q", checked_mul(env, bhn, p.D, "q"));
+  p.k = get_f32(a, "k", checked_mul(env, bhn, p.D, "k"));
+  p.v = get_f32(a, "v", checked_mul(env, bhn, p.Dv, "v"));
+  p.out = get_f32(a, "out", checked_mul(env, bhn, p.Dv, "out"));
+  p.gk = get_f32(a, "globalK", checked_mul(env, bhg, p.D, "globalK"));
+  p.gv = get_f32(a, "globalV", checked_mul(env, bhg, p.Dv, "globalV"));
+  auto strides = bnhd ? Strides::bnhd : Strides::bhnd;
+  p.qs = strides(p.H, p.N, p.D);
+  p.ks = strides(p.H, p.N, p.D);
+  p.vs = strides(p.H, p.N, p.Dv);
+  p.os = strides(p.H, p.N, p.Dv);
+  p.gks = strides(p.H, p.G, p.D);
+  p.gvs = strides(p.H, p.G, p.Dv);
+  get_mask_opt(a, "mask", checked_mul(env, p.B, p.N, "mask"), job->mask);
+  get_mask_opt(a, "globalValid", checked_mul(env, p.B, p.G, "globalValid"), job->valid);
+  if (has(a, "localBias")) p.local_bias = get_f32(a, "localBias", checked_mul(env, p.H, 2 * p.radius + 1, "localBias"));
+  if (has(a, "globalBias")) {
+    p.global_bias = get_f32(a, "globalBias", checked_mul(env, p.H, 2 * p.G + 1, "globalBias"));
+    p.block_ids = get_i32(a, "blockIds", checked_mul(env, p.B, p.N, "blockIds"));
+    for (int64_t i = 0; i < p.B * p.N; ++i)
+      if (p.block_ids[i] < -1 || p.block_ids[i] >= p.G) throw_range(env, "blockIds must lie in [-1, G)");
+  }
+  if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+  return run_job(env, async, a, [job] { (*job)(); });
+}
+
+struct BlockGlobalJob {
+  BlockGlobalAttentionParams p;
+  int want_threads = 0;
+  void operator()() {
+    ThreadLease lease(want_threads);
+    p.threads = lease.count();
+    block_global_attention(p);
+  }
+};
+
+Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  auto job = std::make_shared<BlockGlobalJob>();
+  BlockGlobalAttentionParams& p = job->p;
+  p.B = get_size(a, "B");
+  p.H = get_size(a, "H");
+  p.N = get_size(a, "N");
+  p.D = get_size(a, "D");
+  p.Dv = get_size(a, "Dv");
+  p.block = get_size(a, "blockSize");
+  if (p.block < 1 || p.block > p.N) throw_range(env, "blockSize must be in [1, N]");
+  p.scale = read_scale(a);
+  const int64_t bhn = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.N, "q");
+  const int64_t bhb = checked_mul(env, checked_mul(env, p.B, p.H, "globalK"), p.N / p.block, "globalK");
+  p.q = get_f32(a, "q", checked_mul(env, bhn, p.D, "q"));
+  p.k = get_f32(a, "k", checked_mul(env, bhn, p.D, "k"));
+  p.v = get_f32(a, "v", checked_mul(env, bhn, p.Dv, "v"));
+  p.out = get_f32(a, "out", checked_mul(env, bhn, p.Dv, "out"));
+  p.gk = get_f32(a, "globalK", checked_mul(env, bhb, p.D, "globalK"));
+  p.gv = get_f32(a, "globalV", checked_mul(env, bhb, p.Dv, "globalV"));
+  if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+  return run_job(env, async, a, [job] { (*job)(); });
+}
+
+}  // namespace
+
+Napi::Value TGlobalAttentionSync(const Napi::CallbackInfo& info) { return tglobal(info, false); }
+Napi::Value TGlobalAttentionAsync(const Napi::CallbackInfo& info) { return tglobal(info, true); }
+Napi::Value BlockGlobalAttentionSync(const Napi::CallbackInfo& info) { return block_global(info, false); }
+Napi::Value BlockGlobalAttentionAsync(const Napi::CallbackInfo& info) { return block_global(info, true); }
+
+}  // namespace binding
+}  // namespace ga

@@ -1,0 +1,144 @@
+// Fused transient-global attention over FlashBlock (kernels/flash_block.h), compiled per ISA.
+// Each block of BQ queries streams (1) its local band of keys [i0 - r, i0 + nq + r) and (2) the
+// G global keys, through one online softmax. Nothing per block is materialised: no 3-block key
+// copy, no per-block repeat of the global keys, no N x G bias tensor.
+//
+// Local bias and window in one vector add: per head we build ext[t], t = i - j + r, holding
+// log2(e) * local_bias[h][2r - t] for t in [0, 2r] and -inf outside. Along a score row S[j][m]
+// (queries i0 + m) t grows with m, so the row's bias+window is one contiguous slice of ext.
+// Global bias: within a vector of W queries the block id is almost always uniform (blocks are
+// >= W tokens and aligned), so it is a broadcast; otherwise a scalar fallback.
+//
+// Thread contract: one work item = (b, h, query block); per-thread FlashBlock scratch.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/flash_block.h"
+#include "kernels/parallel.h"
+#include "kernels/tglobal_attention.h"
+
+namespace ga {
+
+template <class V>
+struct TGlobalAttentionKernel {
+  // One QK micro-column per block: the local band costs (BQ + 2r) keys for 2r + 1 useful ones.
+  using Block = FlashBlock<V, V::kQkVecs * V::W>;
+  using R = typename V::R;
+  static constexpr int W = V::W;
+  static constexpr int BQ = Block::BQ;
+  static constexpr int BK = Block::BK;
+
+  struct Tables {
+    AlignedBuffer ext;  // [H][ext_len], t = i - j + r offset by BQ
+    int64_t ext_len = 0;
+  };
+
+  static void build_tables(const TGlobalAttentionParams& p, Tables& t) {
+    const int64_t r = p.radius;
+    t.ext_len = 2 * r + 1 + 2 * BQ;
+    t.ext.resize(static_cast<size_t>(p.H * t.ext_len));
+    float* ext = t.ext.data();
+    for (int64_t h = 0; h < p.H; ++h)
+      for (int64_t x = 0; x < t.ext_len; ++x) {
+        const int64_t tt = x - BQ;
+        float val = Block::kNegInf;
+        if (tt >= 0 && tt <= 2 * r) val = p.local_bias ? Block::kLog2e * p.local_bias[h * (2 * r + 1) + (2 * r - tt)] : 0.f;
+        ext[h * t.ext_len + x] = val;
+      }
+  }
+
+  static void run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
+                        typename Block::Scratch& scratch) {
+    const int64_t N = p.N, r = p.radius, G = p.G;
+    const int nq = static_cast<int>(std::min<int64_t>(BQ, N - i0));
+    const uint8_t* mask = p.mask ? p.mask + b * N : nullptr;
+    Block blk(scratch, p.D, p.Dv);
+    blk.begin(p.q + b * p.qs.b + h * p.qs.h + i0 * p.qs.n, p.qs.n, nq, p.scale);
+    const int rows = blk.rows;
+
+    // (1) Local band.
+    const float* k = p.k + b * p.ks.b + h * p.ks.h;
+    const float* v = p.v + b * p.vs.b + h * p.vs.h;
+    const float* ext = t.ext.data() + h * t.ext_len + BQ;  // ext[t], t may be negative
+    const int64_t jlo = std::max<int64_t>(0, i0 - r), jhi = std::min<int64_t>(N, i0 + nq + r);
+    for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
+      const int nk = static_cast<int>(std::min<int64_t>(BK, jhi - j0));
+      blk.scores(k + j0 * p.ks.n, p.ks.n, nk);
+      float* s = blk.S();
+      for (int j = 0; j < nk; ++j) {
+        const float* e = ext + (i0 - (j0 + j) + r);
+        float* sj = s + j * BQ;
+        for (int m = 0; m < rows; m += W) V::store(sj + m, V::add(V::load(sj + m), V::load(e + m)));
+      }
+      if (mask)
+        for (int j = 0; j < nk; ++j)
+          if (!mask[j0 + j]) blk.exclude_key(j);
+      blk.accumulate(v + j0 * p.vs.n, p.vs.n, nk);
+    }
+
+    // (2) Global tokens.
+    if (G > 0) {
+      const float* gk = p.gk + b * p.gks.b + h * p.gks.h;
+      const float* gv = p.gv + b * p.gvs.b + h * p.gvs.h;
+      const uint8_t* valid = p.global_valid ? p.global_valid + b * G : nullptr;
+      const float* gb = p.global_bias ? p.global_bias + h * (2 * G + 1) + G : nullptr;  // gb[m - id]
+      int32_t ids[BQ];
+      if (gb) {
+        const int32_t* bid = p.block_ids + b * N + i0;
+        for (int m = 0; m < BQ; ++m) ids[m] = bid[m < nq ? m : nq - 1];
+      }
+      for (int64_t m0 = 0; m0 < G; m0 += BK) {
+        const int nk = static_cast<int>(std::min<int64_t>(BK, G - m0));
+        if (valid) {
+          int any = 0;
+          for (int j = 0; j < nk; ++j) any |= valid[m0 + j];
+          if (!any) continue;
+        }
+        blk.scores(gk + m0 * p.gks.n, p.gks.n, nk);
+        float* s = blk.S();
+        if (gb) {
+          for (int c = 0; c < rows; c += W) {
+            bool uniform = true;
+            for (int m = 1; m < W; ++m) uniform &= ids[c + m] == ids[c];
+            if (uniform) {
+              const float* g = gb + m0 - ids[c];
+              for (int j = 0; j < nk; ++j)
+                V::store(s + j * BQ + c, V::fmadd(V::set1(Block::kLog2e), V::set1(g[j]), V::load(s + j * BQ + c)));
+            } else {
+              for (int j = 0; j < nk; ++j)
+                for (int m = c; m < c + W; ++m) s[j * BQ + m] += Block::kLog2e * gb[m0 + j - ids[m]];
+            }
+          }
+        }
+        if (valid)
+          for (int j = 0; j < nk; ++j)
+            if (!valid[m0 + j]) blk.exclude_key(j);
+        blk.accumulate(gv + m0 * p.gvs.n, p.gvs.n, nk);
+      }
+    }
+    blk.finish(p.out + b * p.os.b + h * p.os.h + i0 * p.os.n, p.os.n, mask ? mask + i0 : nullptr);
+  }
+
+  static void run(const TGlobalAttentionParams& p) {
+    if (p.B == 0 || p.H == 0 || p.N == 0 || p.Dv == 0) return;
+    Tables t;
+    build_tables(p, t);
+    const int64_t nqb = (p.N + BQ - 1) / BQ;
+    const int64_t items = p.B * p.H * nqb;
+    const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, items)));
+    std::vector<typename Block::Scratch> scratch;
+    scratch.reserve(threads);
+    for (int i = 0; i < threads; ++i) scratch.emplace_back(p.D, p.Dv);
+    parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
+      int64_t it;
+      while (items_left.next(it)) {
+        const int64_t qb = it % nqb, bh = it / nqb;
+        run_block(p, t, bh / p.H, bh % p.H, qb * BQ, scratch[tid]);
+      }
+    });
+  }
+};
+
+}  // namespace ga
