@@ -26,7 +26,7 @@
 
 namespace ga {
 
-template <class V, int BQ_>
+template <class V, int BQ_, int BK_ = 128>
 struct FlashBlock {
   using R = typename V::R;
   static constexpr int W = V::W;
@@ -34,7 +34,7 @@ struct FlashBlock {
   static constexpr int KR = V::kQkKeys;   // keys per QK micro-tile
   static constexpr int QCOL = QV * W;     // queries per QK micro-tile
   static constexpr int BQ = BQ_;          // queries per block
-  static constexpr int BK = 128;          // keys per tile
+  static constexpr int BK = BK_;          // keys per tile
   static constexpr int MR = V::kPvRows;   // rows per PV micro-tile
   static constexpr int NV = V::kPvVecs;   // output vectors per PV micro-tile
   static_assert(BQ % QCOL == 0, "a block is whole QK micro-tiles");

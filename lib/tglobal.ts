@@ -1,0 +1,227 @@
+// LongT5 transient-global attention (DESIGN §1.2): globalBlockIds, the fused TGlobal core, the
+// seed's block-global variant, and T5's relative-position bias tables.
+import type { NativeTGlobalArgs } from '../binding';
+import { native } from './native';
+import {
+  MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
+  checkThreads, checkedProduct,
+} from './tensor';
+
+export interface GlobalBlockIdsResult {
+  /** [B, N]: global block of each token; -1 for padding (and for every token of a row without a complete block). */
+  blockIds: Int32Array;
+  /** [B, G]: 1 if global token m is valid for row b (m <= the row's largest block id), else 0. */
+  segmentIds: Int32Array;
+  B: number;
+  N: number;
+  /** Number of global tokens, floor(N / g). */
+  G: number;
+}
+
+/** Reads a [B, N] mask: `{data, dims}` gives B and N; a plain array is one row (B = 1). */
+function maskShape(name: string, mask: unknown): [number, number] {
+  if (mask !== null && typeof mask === 'object' && !ArrayBuffer.isView(mask)) {
+    const dims = checkDims(name, (mask as { dims?: unknown }).dims, 2);
+    return [dims[0], dims[1]];
+  }
+  if (!ArrayBuffer.isView(mask)) throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims})`);
+  return [1, (mask as Int32Array).length];
+}
+
+/** LongT5's fixed global blocks (Hugging Face `_make_global_fixed_block_ids`), exact integer arithmetic. */
+export function globalBlockIds(mask: MaskInput, g: number): GlobalBlockIdsResult {
+  const [B, N] = maskShape('mask', mask);
+  const data = checkMask('mask', mask, B, N);
+  checkSize('g', g, { min: 1 });
+  const G = Math.floor(N / g);
+  const blockIds = new Int32Array(B * N);
+  const segmentIds = new Int32Array(B * G);
+  if (B * N > 0) native.globalBlockIds({ mask: data, B, N, g, blockIds, segmentIds });
+  return { blockIds, segmentIds, B, N, G };
+}
+
+/** T5's bidirectional relative-position bucket of each distance (key − query), exactly as Hugging Face computes it. */
+export function relativePositionBuckets(relative: Int32Array | readonly number[], numBuckets = 32, maxDistance = 128): Int32Array {
+  checkSize('numBuckets', numBuckets, { min: 2, max: 2 ** 30 });
+  checkSize('maxDistance', maxDistance, { min: 1, max: 2 ** 30 });
+  let rel: Int32Array;
+  if (relative instanceof Int32Array) rel = relative;
+  else if (Array.isArray(relative)) {
+    rel = new Int32Array(relative.length);
+    relative.forEach((x, i) => {
+      if (typeof x !== 'number' || !Number.isInteger(x) || Math.abs(x) > 2 ** 31 - 1)
+        throw new RangeError(`relative[${i}] must be a 32-bit integer, got ${x}`);
+      rel[i] = x;
+    });
+  } else throw new TypeError('relative must be an Int32Array or an array of integers');
+  const out = new Int32Array(rel.length);
+  native.relativePositionBuckets({ relative: rel, numBuckets, maxDistance, out });
+  return out;
+}
+
+/**
+ * Per-head bias by distance: table[h][x] = weight[bucket(x − offset)][h] for x in [0, len).
+ * `weight` is Hugging Face's relative_attention_bias.weight, [numBuckets, H].
+ */
+export function biasByDistance(weight: Float32Array, numBuckets: number, H: number, maxDistance: number, len: number, offset: number): Float32Array {
+  const rel = new Int32Array(len);
+  for (let x = 0; x < len; x++) rel[x] = x - offset;
+  const buckets = relativePositionBuckets(rel, numBuckets, maxDistance);
+  const table = new Float32Array(H * len);
+  for (let h = 0; h < H; h++) for (let x = 0; x < len; x++) table[h * len + x] = weight[buckets[x] * H + h];
+  return table;
+}
+
+export interface TransientGlobalAttentionOptions {
+  /** Local window: query i sees keys j with |i − j| <= localRadius. Required. */
+  localRadius: number;
+  /** Global block size g (G = floor(N / g) must match globalK). Required. */
+  globalBlockSize: number;
+  /** [B, N], 1 = token, 0 = padding: padded keys are excluded, padded queries output 0. */
+  mask?: MaskInput;
+  /** Hugging Face `relative_attention_bias.weight` [numBuckets, H]: bias of local key j at bucket(j − i). */
+  relativeAttentionBias?: Tensor;
+  /** Hugging Face `global_relative_attention_bias.weight` [numBuckets, H]: bias of global m at bucket(m − blockId(i)). */
+  globalRelativeAttentionBias?: Tensor;
+  /** T5 bucket parameters (numBuckets defaults to the tables' first dim). */
+  numBuckets?: number;
+  maxDistance?: number;
+  /** Score scale; LongT5 uses 1 (the default). */
+  scale?: number;
+  /** 'bhnd' (default): q/k/v [B,H,N,D], globalK/V [B,H,G,D]; 'bnhd' (Hugging Face): [B,N,H,D], [B,G,H,D]. */
+  layout?: 'bhnd' | 'bnhd';
+  out?: Float32Array;
+  threads?: number;
+}
+
+const TGLOBAL_OPTIONS = [
+  'localRadius', 'globalBlockSize', 'mask', 'relativeAttentionBias', 'globalRelativeAttentionBias', 'numBuckets',
+  'maxDistance', 'scale', 'layout', 'out', 'threads',
+] as const;
+
+function checkBiasTable(name: string, t: unknown, H: number, numBuckets: number | undefined): { data: Float32Array; buckets: number } {
+  const bt = checkTensor(name, t, 2);
+  if (bt.dims[1] !== H) throw new RangeError(`${name} must be [numBuckets, H] with H = ${H}, got [${bt.dims.join(', ')}]`);
+  if (numBuckets !== undefined && bt.dims[0] !== numBuckets)
+    throw new RangeError(`${name} has ${bt.dims[0]} buckets but options.numBuckets is ${numBuckets}`);
+  if (bt.dims[0] < 2) throw new RangeError(`${name} needs at least 2 buckets`);
+  return { data: bt.data, buckets: bt.dims[0] };
+}
+
+function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor, options: TransientGlobalAttentionOptions) {
+  if (options === undefined) throw new TypeError('options must be given ({ localRadius, globalBlockSize, ... })');
+  const o = checkOptions<TransientGlobalAttentionOptions>('options', options, TGLOBAL_OPTIONS);
+  const layout = o.layout ?? 'bhnd';
+  if (layout !== 'bhnd' && layout !== 'bnhd') throw new RangeError(`options.layout must be 'bhnd' or 'bnhd', got ${String(layout)}`);
+  const bnhd = layout === 'bnhd';
+  const qt = checkTensor('q', q, 4), kt = checkTensor('k', k, 4), vt = checkTensor('v', v, 4);
+  const gkt = checkTensor('globalK', globalK, 4), gvt = checkTensor('globalV', globalV, 4);
+  const split = (d: number[]) => (bnhd ? [d[0], d[2], d[1], d[3]] : d);  // -> [B, H, rows, D]
+  const [B, H, N, D] = split(qt.dims);
+  const [Bk, Hk, Nk, Dk] = split(kt.dims);
+  const [Bv, Hv, Nv, Dv] = split(vt.dims);
+  const [Bg, Hg, G, Dg] = split(gkt.dims);
+  const [Bgv, Hgv, Gv, Dgv] = split(gvt.dims);
+  const want = (name: string, got: number[], exp: number[]) => {
+    if (got.some((x, i) => x !== exp[i]))
+      throw new RangeError(`${name} has dims [${(bnhd ? [got[0], got[2], got[1], got[3]] : got).join(', ')}], expected [${(bnhd ? [exp[0], exp[2], exp[1], exp[3]] : exp).join(', ')}] (layout '${layout}')`);
+  };
+  want('k', [Bk, Hk, Nk, Dk], [B, H, N, D]);
+  want('v', [Bv, Hv, Nv, Dv], [B, H, N, Dv]);
+  want('globalK', [Bg, Hg, G, Dg], [B, H, G, D]);
+  want('globalV', [Bgv, Hgv, Gv, Dgv], [B, H, G, Dv]);
+  const r = checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 });
+  const g = checkSize('options.globalBlockSize', o.globalBlockSize, { min: 1, max: 2 ** 30 });
+  if (Math.floor(N / g) !== G)
+    throw new RangeError(`globalK has G = ${G} global tokens but floor(N / globalBlockSize) = floor(${N} / ${g}) = ${Math.floor(N / g)}`);
+  const scale = o.scale === undefined ? 1 : checkFiniteNumber('options.scale', o.scale);
+  const threads = checkThreads('options.threads', o.threads);
+  const numBuckets = o.numBuckets === undefined ? undefined : checkSize('options.numBuckets', o.numBuckets, { min: 2, max: 2 ** 30 });
+  const maxDistance = o.maxDistance === undefined ? 128 : checkSize('options.maxDistance', o.maxDistance, { min: 1, max: 2 ** 30 });
+  const mask = o.mask === undefined ? undefined : checkMask('options.mask', o.mask, B, N);
+  const args: NativeTGlobalArgs = {
+    q: qt.data, k: kt.data, v: vt.data, globalK: gkt.data, globalV: gvt.data, out: undefined as unknown as Float32Array,
+    B, H, N, D, Dv, G, radius: r, scale, layout, threads,
+  };
+  if (mask) args.mask = mask;
+  if (o.relativeAttentionBias !== undefined) {
+    const t = checkBiasTable('options.relativeAttentionBias', o.relativeAttentionBias, H, numBuckets);
+    args.localBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * r + 1, r);
+  }
+  if (G > 0) {
+    const ids = globalBlockIds(mask ? { data: mask, dims: [B, N] } : { data: new Uint8Array(B * N).fill(1), dims: [B, N] }, g);
+    args.globalValid = ids.segmentIds;
+    if (o.globalRelativeAttentionBias !== undefined) {
+      const t = checkBiasTable('options.globalRelativeAttentionBias', o.globalRelativeAttentionBias, H, numBuckets);
+      args.globalBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * G + 1, G);
+      args.blockIds = ids.blockIds;
+    }
+  }
+  const dims = bnhd ? [B, N, H, Dv] : [B, H, N, Dv];
+  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data, gkt.data, gvt.data]);
+  return { args, dims };
+}
+
+/**
+ * The fused TGlobal core (DESIGN §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
+ * every valid global token, with T5 relative biases looked up from the small per-head tables. Returns [B,H,N,Dv]
+ * (or [B,N,H,Dv] with layout 'bnhd').
+ */
+export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                         options: TransientGlobalAttentionOptions): Tensor {
+  const { args, dims } = prepareTGlobal(q, k, v, globalK, globalV, options);
+  if (args.out.length > 0) native.tglobalAttention(args);
+  return { data: args.out, dims };
+}
+
+/** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. */
+export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                                    options: TransientGlobalAttentionOptions): Promise<Tensor> {
+  const { args, dims } = prepareTGlobal(q, k, v, globalK, globalV, options);
+  if (args.out.length > 0) await native.tglobalAttentionAsync(args);
+  return { data: args.out, dims };
+}
+
+export interface BlockGlobalAttentionOptions {
+  /** Tokens per block (the last block absorbs the N % blockSize orphans). Required, 1 <= blockSize <= N. */
+  blockSize: number;
+  /** Default 1/sqrt(D). */
+  scale?: number;
+  out?: Float32Array;
+  threads?: number;
+}
+
+function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions) {
+  if (options === undefined) throw new TypeError('options must be given ({ blockSize })');
+  const o = checkOptions<BlockGlobalAttentionOptions>('options', options, ['blockSize', 'scale', 'out', 'threads']);
+  const qt = checkTensor('q', q, 4), kt = checkTensor('k', k, 4), vt = checkTensor('v', v, 4);
+  const [B, H, N, D] = qt.dims;
+  const Dv = vt.dims[3];
+  if (kt.dims.some((x, i) => x !== qt.dims[i]))
+    throw new RangeError(`k has dims [${kt.dims.join(', ')}], expected [${qt.dims.join(', ')}] (same as q)`);
+  if (vt.dims.slice(0, 3).some((x, i) => x !== qt.dims[i]))
+    throw new RangeError(`v has dims [${vt.dims.join(', ')}], expected [${[B, H, N].join(', ')}, Dv]`);
+  const blockSize = checkSize('options.blockSize', o.blockSize, { min: 1, max: 2 ** 30 });
+  if (N > 0 && blockSize > N) throw new RangeError(`options.blockSize (${blockSize}) must be <= N (${N}): no complete block`);
+  const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFiniteNumber('options.scale', o.scale);
+  const threads = checkThreads('options.threads', o.threads);
+  const dims = [B, H, N, Dv];
+  const out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data]);
+  return { args: { q: qt.data, k: kt.data, v: vt.data, out, B, H, N, D, Dv, blockSize, scale, threads }, dims };
+}
+
+/**
+ * The seed's block-global attention: each token attends to the tokens of its own block plus its block's global
+ * token, whose key and value are the mean of the block's keys and values. q, k, v [B,H,N,D] → [B,H,N,Dv].
+ */
+export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Tensor {
+  const { args, dims } = prepareBlockGlobal(q, k, v, options);
+  if (args.out.length > 0) native.blockGlobalAttention(args);
+  return { data: args.out, dims };
+}
+
+export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<Tensor> {
+  const { args, dims } = prepareBlockGlobal(q, k, v, options);
+  if (args.out.length > 0) await native.blockGlobalAttentionAsync(args);
+  return { data: args.out, dims };
+}
