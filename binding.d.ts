@@ -25,6 +25,40 @@ export interface NativeDenseArgs {
   threads?: number;                     // 0 or absent = the whole budget
 }
 
+export interface NativeTGlobalArgs {
+  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;
+  globalK: Float32Array; globalV: Float32Array;
+  B: number; H: number; N: number; D: number; Dv: number; G: number;
+  radius: number;
+  scale: number;
+  layout?: 'bnhd' | 'bhnd';             // default 'bhnd'
+  mask?: NativeMask;                    // [B, N]
+  globalValid?: NativeMask;             // [B, G]
+  localBias?: Float32Array;             // [H, 2r+1] by (j - i + r)
+  globalBias?: Float32Array;            // [H, 2G+1] by (m - blockIds[i] + G); needs blockIds
+  blockIds?: Int32Array;                // [B, N]
+  threads?: number;
+}
+
+export interface NativeBlockGlobalArgs {
+  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;   // [B, H, N, D]
+  B: number; H: number; N: number; D: number; Dv: number;
+  blockSize: number;
+  scale: number;
+  threads?: number;
+}
+
+export interface NativeLayerArgs {
+  kind: 'tglobal' | 'local' | 'full';
+  B: number; N: number; dModel: number; H: number; dKv: number;
+  localRadius?: number; globalBlockSize?: number;
+  numBuckets: number; maxDistance: number; eps?: number;
+  hidden: Float32Array; out: Float32Array; mask?: NativeMask;
+  wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array;
+  relBias: Float32Array; globalRelBias?: Float32Array; globalNormWeight?: Float32Array;
+  threads?: number;
+}
+
 export interface NativeBinding {
   info(): NativeInfo;
   setThreads(n: number): number;
@@ -32,4 +66,15 @@ export interface NativeBinding {
   measureFmaPeak(seconds: number): number;
   denseAttention(args: NativeDenseArgs): void;
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
+  tglobalAttention(args: NativeTGlobalArgs): void;
+  tglobalAttentionAsync(args: NativeTGlobalArgs): Promise<void>;
+  blockGlobalAttention(args: NativeBlockGlobalArgs): void;
+  blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
+  globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;
+  relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array }): void;
+  globalAggregates(args: { x: Float32Array; B: number; N: number; C: number; blockIds: Int32Array; G: number; normWeight?: Float32Array; eps: number; out: Float32Array }): void;
+  linear(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): void;
+  linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
+  longt5Forward(args: NativeLayerArgs): void;
+  longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
 }
