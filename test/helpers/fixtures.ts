@@ -66,14 +66,23 @@ export function loadFixture(name: string): Fixture {
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
+// Hot loops use these module-level copies: under jest, code runs in a vm context where every
+// lookup of a global (Math, Number) goes through an interceptor and is ~20x slower.
+const imul = Math.imul;
+const abs = Math.abs;
+const exp = Math.exp;
+const floor = Math.floor;
+const isNaN = Number.isNaN;
+const isFinite = Number.isFinite;
+
 /** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
@@ -108,12 +117,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
-    if (Number.isNaN(x) || Number.isNaN(y)) {
-      if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    if (isNaN(x) || isNaN(y)) {
+      if (isNaN(x) && isNaN(y)) continue;
       return Infinity;
     }
     if (x === y) continue; // also equal infinities
-    const d = Math.abs(x - y);
+    const d = abs(x - y);
     if (!(d <= m)) m = d;
   }
   return m;
@@ -123,13 +132,13 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): string {
   if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
   for (let i = 0; i < a.length; i++)
-    if (!(Math.abs(a[i] - b[i]) <= tol) && a[i] !== b[i]) return `index ${i}: ${a[i]} vs ${b[i]}`;
+    if (!(abs(a[i] - b[i]) <= tol) && a[i] !== b[i]) return `index ${i}: ${a[i]} vs ${b[i]}`;
   return 'none';
 }
 
 /** Whether every element is finite. */
 export function allFinite(a: ArrayLike<number>): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  for (let i = 0; i < a.length; i++) if (!isFinite(a[i])) return false;
   return true;
 }
 
@@ -196,7 +205,7 @@ export function referenceAttention(q: RefTensor, k: RefTensor, v: RefTensor, opt
   const vd = v.data;
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++) {
-      const hk = Math.floor(h / group);
+      const hk = floor(h / group);
       const kBase = (b * Hk + hk) * Nk;
       for (let i = 0; i < Nq; i++) {
         const qo = ((b * H + h) * Nq + i) * D;
@@ -220,7 +229,7 @@ export function referenceAttention(q: RefTensor, k: RefTensor, v: RefTensor, opt
         let sum = 0;
         for (let j = 0; j < Nk; j++) {
           if (!ok[j]) continue;
-          const p = Math.exp(s[j] - max);
+          const p = exp(s[j] - max);
           sum += p;
           const vo = (kBase + j) * Dv;
           for (let d = 0; d < Dv; d++) acc[d] += p * vd[vo + d];
