@@ -1,0 +1,261 @@
+// attentionAsync(): same results as attention(); many calls in flight at once; the event loop
+// keeps running during a long call; thread settings (setThreads, per-call threads); and inputs
+// the caller drops while a call runs (with a real garbage collection when one can be triggered).
+import * as v8 from 'v8';
+import * as vm from 'vm';
+import { attention, attentionAsync, AttentionOptions, info, setThreads } from '../lib/index';
+import { firstMismatch, maxAbsDiff, mulberry32, randomMask, randomTensor, referenceAttention } from './helpers/fixtures';
+
+/** A way to force a full GC: node --expose-gc, else V8's flag set at run time, else none. */
+function findGc(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') return g;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const fn = vm.runInNewContext('gc');
+    if (typeof fn === 'function') return fn;
+  } catch {
+    /* not available */
+  }
+  return undefined;
+}
+const gc = findGc();
+
+interface Problem {
+  q: { data: Float32Array; dims: number[] };
+  k: { data: Float32Array; dims: number[] };
+  v: { data: Float32Array; dims: number[] };
+  options: AttentionOptions;
+  mask?: Uint8Array;
+}
+
+function problem(seed: number, B: number, H: number, Hk: number, Nq: number, Nk: number, D: number, Dv: number, extra: { causal?: boolean; mask?: boolean; bias?: boolean } = {}): Problem {
+  const rng = mulberry32(seed);
+  const p: Problem = {
+    q: randomTensor(rng, [B, H, Nq, D]),
+    k: randomTensor(rng, [B, Hk, Nk, D]),
+    v: randomTensor(rng, [B, Hk, Nk, Dv]),
+    options: {},
+  };
+  if (extra.causal) p.options.causal = true;
+  if (extra.mask) {
+    p.mask = randomMask(rng, B * Nk, 0.7);
+    p.options.keyMask = p.mask;
+  }
+  if (extra.bias) p.options.bias = randomTensor(rng, [1, H, Nq, Nk]);
+  return p;
+}
+
+const reference = (p: Problem) =>
+  referenceAttention(p.q, p.k, p.v, { causal: p.options.causal, keyMask: p.mask, bias: p.options.bias });
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, label: string): void {
+  const err = maxAbsDiff(actual, expected);
+  if (!(err <= tol)) throw new Error(`${label}: max abs diff ${err} > ${tol}; first at ${firstMismatch(actual, expected, tol)}`);
+}
+
+const savedThreads = info().threads;
+afterAll(() => {
+  setThreads(savedThreads);
+});
+
+describe('async equals sync', () => {
+  const cases: [string, Problem][] = [
+    ['plain', problem(1, 2, 4, 4, 33, 33, 64, 64)],
+    ['GQA + causal + mask + bias, Nq != Nk, Dv != D', problem(2, 2, 6, 3, 17, 129, 80, 17, { causal: true, mask: true, bias: true })],
+    ['N 1000, D 128', problem(3, 1, 2, 2, 1000, 1000, 128, 128)],
+    ['tiny', problem(4, 1, 1, 1, 1, 1, 1, 1)],
+  ];
+  test.each(cases)('%s', async (_n, p) => {
+    const s = attention(p.q, p.k, p.v, p.options);
+    const a = await attentionAsync(p.q, p.k, p.v, p.options);
+    expect(a.dims).toEqual(s.dims);
+    expect(a.data).not.toBe(s.data);
+    // Same kernel, same ISA, same thread budget: identical bits.
+    expect(maxAbsDiff(a.data, s.data)).toBe(0);
+    expectClose(a.data, reference(p), 1e-5, 'vs reference');
+  });
+
+  test('async writes into a preallocated out and resolves with it', async () => {
+    const p = problem(5, 1, 2, 1, 9, 20, 17, 5);
+    const out = new Float32Array(2 * 9 * 5).fill(NaN);
+    const a = await attentionAsync(p.q, p.k, p.v, { out });
+    expect(a.data).toBe(out);
+    expectClose(out, reference(p), 1e-5, 'out');
+  });
+});
+
+describe('many calls in flight', () => {
+  test('16 concurrent attentionAsync calls of different shapes all give the right answer', async () => {
+    const problems: Problem[] = [];
+    for (let i = 0; i < 16; i++) {
+      const D = [1, 3, 17, 64, 80, 128][i % 6];
+      const Nk = [7, 129, 300, 1000][i % 4];
+      const Nq = [1, 64, 129][i % 3];
+      const H = i % 2 ? 4 : 2;
+      problems.push(problem(100 + i, 1 + (i % 3), H, i % 4 === 0 ? 1 : H, Nq, Nk, D, 1 + ((i * 7) % 40), { causal: i % 3 === 0, mask: i % 2 === 0, bias: i % 5 === 0 }));
+    }
+    const expected = problems.map((p) => attention(p.q, p.k, p.v, p.options).data);
+    const pending = problems.map((p) => attentionAsync(p.q, p.k, p.v, p.options));
+    // A synchronous call while the others run must not disturb them (or be disturbed).
+    const mid = attention(problems[3].q, problems[3].k, problems[3].v, problems[3].options);
+    expect(maxAbsDiff(mid.data, expected[3])).toBe(0);
+    const results = await Promise.all(pending);
+    results.forEach((r, i) => {
+      expectClose(r.data, expected[i], 1e-6, `call ${i} vs its sync result`);
+      expectClose(r.data, reference(problems[i]), 1e-5, `call ${i} vs reference`);
+    });
+  });
+
+  test('64 calls on the same inputs (shared read-only arrays) into separate outputs', async () => {
+    const p = problem(7, 2, 4, 2, 129, 129, 64, 64, { mask: true });
+    const expected = attention(p.q, p.k, p.v, p.options).data;
+    const results = await Promise.all(Array.from({ length: 64 }, () => attentionAsync(p.q, p.k, p.v, p.options)));
+    for (const r of results) expectClose(r.data, expected, 1e-6, 'shared-input call');
+  });
+
+  test('one bad call among good ones rejects alone', async () => {
+    const p = problem(8, 1, 2, 2, 16, 16, 16, 16);
+    const calls = [
+      attentionAsync(p.q, p.k, p.v),
+      attentionAsync(p.q, p.k, p.v, { scale: NaN }),
+      attentionAsync(p.q, p.k, p.v, { threads: 1 }),
+    ];
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
+  });
+});
+
+describe('the event loop stays responsive', () => {
+  test('a setInterval keeps ticking during a long call', async () => {
+    // Grow the problem until one synchronous call takes >= 300 ms (or the size cap).
+    let N = 512;
+    let p = problem(9, 1, 4, 4, N, N, 64, 64);
+    let syncMs = 0;
+    for (;;) {
+      const t0 = performance.now();
+      attention(p.q, p.k, p.v);
+      syncMs = performance.now() - t0;
+      if (syncMs >= 300 || N >= 16384) break;
+      N *= 2;
+      p = problem(9, 1, 4, 4, N, N, 64, 64);
+    }
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 5);
+    const t0 = performance.now();
+    const call = attentionAsync(p.q, p.k, p.v);
+    let settledAt = 0;
+    call.then(() => (settledAt = performance.now()));
+    await call;
+    clearInterval(timer);
+    const asyncMs = settledAt - t0;
+    const during = ticks.filter((t) => t < settledAt);
+    const gaps = during.map((t, i) => t - (i ? during[i - 1] : t0));
+    const maxGap = Math.max(...gaps, 0);
+    const msg = `N ${N}: sync ${syncMs.toFixed(0)} ms, async ${asyncMs.toFixed(0)} ms, ${during.length} ticks, max gap ${maxGap.toFixed(0)} ms`;
+    // A blocked loop would give 0 ticks and one gap as long as the call.
+    if (!(during.length >= Math.min(10, asyncMs / 20))) throw new Error(`too few ticks: ${msg}`);
+    if (!(maxGap < Math.max(100, asyncMs / 4))) throw new Error(`event loop blocked: ${msg}`);
+  });
+});
+
+describe('threads', () => {
+  test('setThreads changes info().threads; 0 means all hardware threads', () => {
+    const hw = info().hardwareThreads;
+    expect(hw).toBeGreaterThanOrEqual(1);
+    expect(setThreads(1)).toBe(1);
+    expect(info().threads).toBe(1);
+    const two = setThreads(2);
+    expect(info().threads).toBe(two);
+    expect(two).toBe(2);
+    const all = setThreads(0);
+    expect(all).toBe(hw);
+    expect(info().threads).toBe(hw);
+    setThreads(savedThreads);
+    expect(info().threads).toBe(savedThreads);
+  });
+
+  test('results do not depend on the thread budget (setThreads 1 vs 2 vs all)', async () => {
+    const p = problem(10, 2, 3, 3, 200, 300, 64, 32, { mask: true, causal: true });
+    const ref = reference(p);
+    const outs: Float32Array[] = [];
+    for (const n of [1, 2, 0]) {
+      setThreads(n);
+      outs.push(attention(p.q, p.k, p.v, p.options).data, (await attentionAsync(p.q, p.k, p.v, p.options)).data);
+    }
+    setThreads(savedThreads);
+    for (const o of outs) expectClose(o, ref, 1e-5, 'vs reference');
+    for (const o of outs) expectClose(o, outs[0], 1e-6, 'vs threads 1');
+  });
+
+  test('per-call threads option: correct results, the process budget unchanged', async () => {
+    const p = problem(11, 2, 4, 2, 129, 1000, 17, 80, { mask: true, bias: true });
+    const ref = reference(p);
+    const before = info().threads;
+    for (const threads of [0, 1, 2, 3, 64]) {
+      const s = attention(p.q, p.k, p.v, { ...p.options, threads });
+      const a = await attentionAsync(p.q, p.k, p.v, { ...p.options, threads });
+      expectClose(s.data, ref, 1e-5, `sync threads ${threads}`);
+      expectClose(a.data, ref, 1e-5, `async threads ${threads}`);
+      expect(info().threads).toBe(before);
+    }
+    // concurrently, with different per-call counts
+    const all = await Promise.all([1, 2, 1, 2, 0, 3].map((threads) => attentionAsync(p.q, p.k, p.v, { ...p.options, threads })));
+    for (const r of all) expectClose(r.data, ref, 1e-5, 'concurrent per-call threads');
+  });
+});
+
+describe('inputs dropped by the caller during an async call', () => {
+  /** Starts a call on fresh inputs and keeps no reference to them; returns the promise and the expected result. */
+  function startAndForget(seed: number): { pending: Promise<{ data: Float32Array }>; expected: Float32Array; refs: WeakRef<object>[] } {
+    const p = problem(seed, 2, 4, 2, 300, 700, 64, 48, { mask: true, bias: true });
+    const expected = attention(p.q, p.k, p.v, p.options).data;
+    const refs = [p.q, p.k, p.v, p.q.data, p.k.data, p.v.data, p.options, p.options.bias!.data, p.mask!].map((x) => new WeakRef(x as object));
+    // Inline objects, then nothing left pointing at them once this function returns.
+    const pending = attentionAsync(
+      { data: p.q.data, dims: [...p.q.dims] },
+      { data: p.k.data, dims: [...p.k.dims] },
+      { data: p.v.data, dims: [...p.v.dims] },
+      { keyMask: p.mask, bias: { data: p.options.bias!.data, dims: [...p.options.bias!.dims] } },
+    );
+    return { pending, expected, refs };
+  }
+
+  /** Churns the heap (and runs a full GC when possible) a few times while calls run. */
+  async function pressure(rounds: number): Promise<void> {
+    for (let r = 0; r < rounds; r++) {
+      let junk: unknown[] = [];
+      for (let i = 0; i < 200; i++) junk.push(new Float32Array(4096), { i });
+      junk = [];
+      void junk;
+      gc?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  test(`results stay correct${gc ? ' (with forced full GCs)' : ' (allocation pressure only; no gc available)'}`, async () => {
+    const calls = Array.from({ length: 8 }, (_, i) => startAndForget(200 + i));
+    await pressure(5);
+    const results = await Promise.all(calls.map((c) => c.pending));
+    results.forEach((r, i) => expectClose(r.data, calls[i].expected, 1e-6, `dropped-input call ${i}`));
+  });
+
+  (gc ? test : test.skip)('nothing is retained after the call settles (inputs become collectable)', async () => {
+    const { pending, refs } = startAndForget(300);
+    await pending;
+    for (let i = 0; i < 10 && refs.some((r) => r.deref() !== undefined); i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc!();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const alive = refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0);
+    expect(alive).toEqual([]);
+  });
+});
+
+test('info() threads is back to what it was', () => {
+  setThreads(savedThreads);
+  expect(info().threads).toBe(savedThreads);
+});
+
