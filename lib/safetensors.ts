@@ -234,7 +234,8 @@ function read(src: Source): SafetensorsFile {
     for (const [key, value] of Object.entries(rawMeta)) {
       if (typeof value !== 'string')
         throw new Error(`safetensors: ${file}: "__metadata__" entry ${JSON.stringify(key)} must be a string, got ${describe(value)}`);
-      metadata[key] = value;
+      // defineProperty, not assignment: a key named "__proto__" must stay a plain entry.
+      Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
     }
   }
 
@@ -323,7 +324,8 @@ export function writeSafetensors(
   // Stable: larger element sizes first, so each offset is a multiple of its element size.
   const order = items.map((it, i) => ({ it, i })).sort((a, b) => b.it.size - a.it.size || a.i - b.i).map((x) => x.it);
 
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" (or "constructor") is an ordinary key here.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) throw new TypeError(`writeSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
     for (const [k, v] of Object.entries(metadata))

@@ -154,8 +154,13 @@ describe('round trip with the writer', () => {
       scalar: { shape: [], data: Float32Array.from([3.5]) },
       empty: { shape: [4, 0, 2], data: new Float32Array(0) },
       'odd name / with "quotes" é': { shape: [1], data: Float32Array.from([1]) },
+      __proto__x: { shape: [1], data: Float32Array.from([2]) },
+      constructor: { shape: [1], data: Float32Array.from([3]) },
     };
-    const meta = { config: JSON.stringify({ a: 1 }), 'ünïcode': 'välue', empty: '' };
+    // An own key named "__proto__" (an object literal would set the prototype instead).
+    Object.defineProperty(input, '__proto__', { value: { shape: [2], data: Float32Array.from([4, 5]) }, enumerable: true });
+    const meta: Record<string, string> = { config: JSON.stringify({ a: 1 }), 'ünïcode': 'välue', empty: '' };
+    Object.defineProperty(meta, '__proto__', { value: 'not a prototype', enumerable: true });
     const bytes = writeSafetensors(input, meta);
 
     const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
@@ -177,6 +182,8 @@ describe('round trip with the writer', () => {
       expect(got.data.constructor).toBe(t.data.constructor);
       expect(got.data).toEqual(t.data);
     }
+    expect(Object.getOwnPropertyDescriptor(back.metadata, '__proto__')?.value).toBe('not a prototype');
+    expect(Array.from(back.tensors.get('__proto__')!.data as Float32Array)).toEqual([4, 5]);
     expect(back.tensors.get('bool')!.dtype).toBe('BOOL');
     expect(back.tensors.get('i64')!.dtype).toBe('I64');
     expect(Array.from(toFloat32(back.tensors.get('f16')!))).toEqual([1, -2, 2 ** -24, Infinity]);
