@@ -60,7 +60,9 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     args.biasDims = bd;
   }
   const dims = [B, H, Nq, Dv];
-  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data]);
+  const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
+  if (args.bias) inputs.push(args.bias);
+  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
   return { args, dims };
 }
 
