@@ -140,6 +140,12 @@ const CASES: Bad[] = [
     a.v.data = buf.subarray(5, 5 + a.v.data.length);
     a.o.out = buf.subarray(10, 10 + n);
   }),
+  bad('out overlaps options.bias', RangeError, /options\.out.*overlap/, (a) => {
+    const n = B * H * Nq * Dv;
+    const buf = new Float32Array(n + Nk);
+    a.o.bias = { data: buf.subarray(n - 1, n - 1 + Nk), dims: [Nk] };
+    a.o.out = buf.subarray(0, n);
+  }),
 
 
   // --- keyMask
