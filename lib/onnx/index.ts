@@ -1,0 +1,13 @@
+// lib/onnx: a dependency-free ONNX model writer, dense-attention models, and a runner for
+// onnxruntime-node (loaded lazily, only by run.ts).
+export { ProtoWriter, WireType, littleEndianBytes } from './protobuf';
+export type { Int64Like } from './protobuf';
+export {
+  GraphBuilder, DataType, AttributeType, TypedAttr, attr, tensor, dataTypeOf, encodeTensor, encodeValueInfo,
+  encodeAttribute, encodeNode, DEFAULT_OPSET,
+} from './model';
+export type { ElemType, TensorData, TensorValue, Dim, ValueInfo, AttrValue, NodeSpec, Opsets, ModelOptions, AddNodeOptions } from './model';
+export { buildDenseAttentionModel, MASKED_SCORE } from './dense';
+export type { DenseOnnxSpec } from './dense';
+export { OnnxSession, runOnnx } from './run';
+export type { OnnxSessionOptions, OnnxFeed, OnnxOutput } from './run';
