@@ -4,3 +4,13 @@ export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
 export { info, setThreads, setIsa } from './runtime';
 export type { Info } from './runtime';
+export { linear, linearAsync } from './linear';
+export type { LinearOptions } from './linear';
+export {
+  globalAggregates, globalBlockIds, relativePositionBuckets, transientGlobalAttention, transientGlobalAttentionAsync, blockGlobalAttention,
+  blockGlobalAttentionAsync,
+} from './tglobal';
+export type { GlobalBlockIdsResult, TransientGlobalAttentionOptions, BlockGlobalAttentionOptions } from './tglobal';
+export { LongT5TransientGlobalAttention, LongT5LocalAttention, LongT5Attention } from './longt5';
+export type { LongT5Config, LongT5Weights, ForwardOptions } from './longt5';
+export { readSafetensors, writeSafetensors } from './safetensors';

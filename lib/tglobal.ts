@@ -40,6 +40,32 @@ export function globalBlockIds(mask: MaskInput, g: number): GlobalBlockIdsResult
   return { blockIds, segmentIds, B, N, G };
 }
 
+/**
+ * LongT5's global aggregates (DESIGN §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
+ * `w · a / sqrt(mean(a²) + eps)` when `normWeight` is given. hidden [B, N, C], mask [B, N] → [B, G, C], G = floor(N / g).
+ * Blocks without tokens give zero vectors.
+ */
+export function globalAggregates(hidden: Tensor, mask: MaskInput | undefined, g: number,
+                                 options: { normWeight?: Float32Array | Tensor; eps?: number } = {}): Tensor {
+  const h = checkTensor('hidden', hidden, 3);
+  const [B, N, C] = h.dims;
+  const o = checkOptions<{ normWeight?: Float32Array | Tensor; eps?: number }>('options', options, ['normWeight', 'eps']);
+  const m = mask === undefined ? new Uint8Array(B * N).fill(1) : checkMask('mask', mask, B, N);
+  const ids = globalBlockIds({ data: m, dims: [B, N] }, g);
+  let normWeight: Float32Array | undefined;
+  if (o.normWeight !== undefined) {
+    const w = ArrayBuffer.isView(o.normWeight) ? { data: o.normWeight as Float32Array, dims: [(o.normWeight as Float32Array).length] } : o.normWeight;
+    const wt = checkTensor('options.normWeight', w, 1);
+    if (wt.dims[0] !== C) throw new RangeError(`options.normWeight must have ${C} elements (d_model), got ${wt.dims[0]}`);
+    normWeight = wt.data;
+  }
+  const eps = o.eps === undefined ? 1e-6 : checkFiniteNumber('options.eps', o.eps);
+  if (eps < 0) throw new RangeError(`options.eps must be >= 0, got ${eps}`);
+  const out = new Float32Array(checkedProduct('output', [B, ids.G, C]));
+  if (out.length > 0) native.globalAggregates({ x: h.data, B, N, C, blockIds: ids.blockIds, G: ids.G, normWeight, eps, out });
+  return { data: out, dims: [B, ids.G, C] };
+}
+
 /** T5's bidirectional relative-position bucket of each distance (key − query), exactly as Hugging Face computes it. */
 export function relativePositionBuckets(relative: Int32Array | readonly number[], numBuckets = 32, maxDistance = 128): Int32Array {
   checkSize('numBuckets', numBuckets, { min: 2, max: 2 ** 30 });

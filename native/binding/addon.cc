@@ -54,9 +54,7 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, active_isa().name);
 }
 
-}  // namespace
-
-// measureFmaPeak(seconds, isa?) -> GFLOP/s of one thread (blocking; bench only).
+// measureFmaPeak(seconds) -> GFLOP/s of one thread on the active ISA (blocking; bench only).
 Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw_type(env, "seconds must be a number");
@@ -65,17 +63,41 @@ Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, active_isa().fma_peak_gflops(s));
 }
 
+// Every export goes through this: C++ exceptions other than Napi::Error (bad_alloc while copying
+// inputs, say) would otherwise terminate the process.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "global-attention: out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("global-attention: ") + e.what());
+  }
+}
+
+}  // namespace
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New(env, Info, "info"));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
-  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
-  exports.Set("measureFmaPeak", Napi::Function::New(env, MeasureFmaPeak, "measureFmaPeak"));
-  exports.Set("denseAttention", Napi::Function::New(env, DenseAttentionSync, "denseAttention"));
-  exports.Set("denseAttentionAsync", Napi::Function::New(env, DenseAttentionAsync, "denseAttentionAsync"));
-  exports.Set("tglobalAttention", Napi::Function::New(env, TGlobalAttentionSync, "tglobalAttention"));
-  exports.Set("tglobalAttentionAsync", Napi::Function::New(env, TGlobalAttentionAsync, "tglobalAttentionAsync"));
-  exports.Set("blockGlobalAttention", Napi::Function::New(env, BlockGlobalAttentionSync, "blockGlobalAttention"));
-  exports.Set("blockGlobalAttentionAsync", Napi::Function::New(env, BlockGlobalAttentionAsync, "blockGlobalAttentionAsync"));
+  exports.Set("info", Napi::Function::New(env, Guarded<Info>, "info"));
+  exports.Set("setThreads", Napi::Function::New(env, Guarded<SetThreads>, "setThreads"));
+  exports.Set("setIsa", Napi::Function::New(env, Guarded<SetIsa>, "setIsa"));
+  exports.Set("measureFmaPeak", Napi::Function::New(env, Guarded<MeasureFmaPeak>, "measureFmaPeak"));
+  exports.Set("denseAttention", Napi::Function::New(env, Guarded<DenseAttentionSync>, "denseAttention"));
+  exports.Set("denseAttentionAsync", Napi::Function::New(env, Guarded<DenseAttentionAsync>, "denseAttentionAsync"));
+  exports.Set("tglobalAttention", Napi::Function::New(env, Guarded<TGlobalAttentionSync>, "tglobalAttention"));
+  exports.Set("tglobalAttentionAsync", Napi::Function::New(env, Guarded<TGlobalAttentionAsync>, "tglobalAttentionAsync"));
+  exports.Set("blockGlobalAttention", Napi::Function::New(env, Guarded<BlockGlobalAttentionSync>, "blockGlobalAttention"));
+  exports.Set("blockGlobalAttentionAsync", Napi::Function::New(env, Guarded<BlockGlobalAttentionAsync>, "blockGlobalAttentionAsync"));
+  exports.Set("globalBlockIds", Napi::Function::New(env, Guarded<GlobalBlockIds>, "globalBlockIds"));
+  exports.Set("relativePositionBuckets", Napi::Function::New(env, Guarded<RelativePositionBuckets>, "relativePositionBuckets"));
+  exports.Set("globalAggregates", Napi::Function::New(env, Guarded<GlobalAggregates>, "globalAggregates"));
+  exports.Set("linear", Napi::Function::New(env, Guarded<LinearSync>, "linear"));
+  exports.Set("linearAsync", Napi::Function::New(env, Guarded<LinearAsync>, "linearAsync"));
+  exports.Set("longt5Forward", Napi::Function::New(env, Guarded<LongT5ForwardSync>, "longt5Forward"));
+  exports.Set("longt5ForwardAsync", Napi::Function::New(env, Guarded<LongT5ForwardAsync>, "longt5ForwardAsync"));
   return exports;
 }
 

@@ -1,19 +1,22 @@
 // Runs a plain C++ job off the event loop and settles a Promise. The job captures only plain
-// C++ data (pointers into typed arrays, sizes); `keep_alive` holds a reference to the JS
-// argument object so those typed arrays outlive the job. No V8 object is touched off-thread.
+// C++ data: pointers into the call's CallBuffers (private copies for async calls) and sizes.
+// No V8 object is touched off-thread; outputs are copied back in OnOK, on the main thread.
 #pragma once
 #include <napi.h>
 
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "binding/call_buffers.h"
 
 namespace ga {
 namespace binding {
 
 class AsyncJob : public Napi::AsyncWorker {
  public:
-  static Napi::Promise Start(Napi::Env env, Napi::Object keep_alive, std::function<void()> job) {
-    auto* w = new AsyncJob(env, keep_alive, std::move(job));
+  static Napi::Promise Start(Napi::Env env, std::shared_ptr<CallBuffers> buffers, std::function<void()> job) {
+    auto* w = new AsyncJob(env, std::move(buffers), std::move(job));
     Napi::Promise p = w->deferred_.Promise();
     w->Queue();
     return p;
@@ -29,23 +32,25 @@ class AsyncJob : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnOK() override {
+    std::string error;
+    if (buffers_->write_back(error)) deferred_.Resolve(Env().Undefined());
+    else deferred_.Reject(Napi::TypeError::New(Env(), error).Value());
+  }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  AsyncJob(Napi::Env env, Napi::Object keep_alive, std::function<void()> job)
+  AsyncJob(Napi::Env env, std::shared_ptr<CallBuffers> buffers, std::function<void()> job)
       : Napi::AsyncWorker(env, "global-attention"), deferred_(Napi::Promise::Deferred::New(env)),
-        job_(std::move(job)) {
-    keep_ = Napi::Persistent(keep_alive);
-  }
+        buffers_(std::move(buffers)), job_(std::move(job)) {}
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference keep_;
+  std::shared_ptr<CallBuffers> buffers_;
   std::function<void()> job_;
 };
 
 // Runs `job` now (sync) or off-thread (async), translating C++ failures into JS errors.
-inline Napi::Value run_job(Napi::Env env, bool async, Napi::Object keep_alive, std::function<void()> job) {
-  if (async) return AsyncJob::Start(env, keep_alive, std::move(job));
+inline Napi::Value run_job(Napi::Env env, bool async, std::shared_ptr<CallBuffers> buffers, std::function<void()> job) {
+  if (async) return AsyncJob::Start(env, std::move(buffers), std::move(job));
   try {
     job();
   } catch (const std::bad_alloc&) {

@@ -29,6 +29,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
   auto job = std::make_shared<DenseJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
   DenseAttentionParams& p = job->p;
   p.B = get_size(a, "B");
   p.H = get_size(a, "H");
@@ -40,10 +41,10 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   if (p.Hk == 0 || p.H % p.Hk != 0) throw_range(env, "H must be a multiple of Hk (and Hk > 0)");
   const int64_t nq = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.Nq, "q");
   const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), p.Nk, "k");
-  p.q = get_f32(a, "q", checked_mul(env, nq, p.D, "q"));
-  p.k = get_f32(a, "k", checked_mul(env, nk, p.D, "k"));
-  p.v = get_f32(a, "v", checked_mul(env, nk, p.Dv, "v"));
-  p.out = get_f32(a, "out", checked_mul(env, nq, p.Dv, "out"));
+  p.q = buffers->input(a, "q", checked_mul(env, nq, p.D, "q"));
+  p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
+  p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
+  p.out = buffers->output(a, "out", checked_mul(env, nq, p.Dv, "out"));
   p.qs = Strides::bhnd(p.H, p.Nq, p.D);
   p.ks = Strides::bhnd(p.Hk, p.Nk, p.D);
   p.vs = Strides::bhnd(p.Hk, p.Nk, p.Dv);
@@ -69,7 +70,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
       bd[i] = static_cast<int64_t>(d);
       n = checked_mul(env, n, bd[i], "bias");
     }
-    p.bias = get_f32(a, "bias", n);
+    p.bias = buffers->input(a, "bias", n);
     int64_t stride = 1;
     for (int i = 3; i >= 0; --i) {
       p.bias_stride[i] = bd[i] == 1 ? 0 : stride;
@@ -77,7 +78,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
     }
   }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, a, [job] { (*job)(); });
+  return run_job(env, async, buffers, [job] { (*job)(); });
 }
 
 }  // namespace

@@ -11,6 +11,13 @@ Napi::Value TGlobalAttentionSync(const Napi::CallbackInfo& info);
 Napi::Value TGlobalAttentionAsync(const Napi::CallbackInfo& info);
 Napi::Value BlockGlobalAttentionSync(const Napi::CallbackInfo& info);
 Napi::Value BlockGlobalAttentionAsync(const Napi::CallbackInfo& info);
+Napi::Value GlobalBlockIds(const Napi::CallbackInfo& info);
+Napi::Value RelativePositionBuckets(const Napi::CallbackInfo& info);
+Napi::Value GlobalAggregates(const Napi::CallbackInfo& info);
+Napi::Value LinearSync(const Napi::CallbackInfo& info);
+Napi::Value LinearAsync(const Napi::CallbackInfo& info);
+Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info);
+Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ga

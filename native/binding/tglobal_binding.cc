@@ -8,6 +8,8 @@
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
+#include "kernels/aligned_buffer.h"
+#include "kernels/longt5_blocks.h"
 #include "kernels/parallel.h"
 #include "kernels/tglobal_attention.h"
 
@@ -49,6 +51,7 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
   auto job = std::make_shared<TGlobalJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
   TGlobalAttentionParams& p = job->p;
   p.B = get_size(a, "B");
   p.H = get_size(a, "H");
@@ -61,12 +64,12 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
   const bool bnhd = read_layout_bnhd(a);
   const int64_t bhn = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.N, "q");
   const int64_t bhg = checked_mul(env, checked_mul(env, p.B, p.H, "globalK"), p.G, "globalK");
-  p.q = get_f32(a, "q", checked_mul(env, bhn, p.D, "q"));
-  p.k = get_f32(a, "k", checked_mul(env, bhn, p.D, "k"));
-  p.v = get_f32(a, "v", checked_mul(env, bhn, p.Dv, "v"));
-  p.out = get_f32(a, "out", checked_mul(env, bhn, p.Dv, "out"));
-  p.gk = get_f32(a, "globalK", checked_mul(env, bhg, p.D, "globalK"));
-  p.gv = get_f32(a, "globalV", checked_mul(env, bhg, p.Dv, "globalV"));
+  p.q = buffers->input(a, "q", checked_mul(env, bhn, p.D, "q"));
+  p.k = buffers->input(a, "k", checked_mul(env, bhn, p.D, "k"));
+  p.v = buffers->input(a, "v", checked_mul(env, bhn, p.Dv, "v"));
+  p.out = buffers->output(a, "out", checked_mul(env, bhn, p.Dv, "out"));
+  p.gk = buffers->input(a, "globalK", checked_mul(env, bhg, p.D, "globalK"));
+  p.gv = buffers->input(a, "globalV", checked_mul(env, bhg, p.Dv, "globalV"));
   auto strides = bnhd ? Strides::bnhd : Strides::bhnd;
   p.qs = strides(p.H, p.N, p.D);
   p.ks = strides(p.H, p.N, p.D);
@@ -76,23 +79,31 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
   p.gvs = strides(p.H, p.G, p.Dv);
   get_mask_opt(a, "mask", checked_mul(env, p.B, p.N, "mask"), job->mask);
   get_mask_opt(a, "globalValid", checked_mul(env, p.B, p.G, "globalValid"), job->valid);
-  if (has(a, "localBias")) p.local_bias = get_f32(a, "localBias", checked_mul(env, p.H, 2 * p.radius + 1, "localBias"));
+  if (has(a, "localBias")) p.local_bias = buffers->input(a, "localBias", checked_mul(env, p.H, 2 * p.radius + 1, "localBias"));
   if (has(a, "globalBias")) {
-    p.global_bias = get_f32(a, "globalBias", checked_mul(env, p.H, 2 * p.G + 1, "globalBias"));
-    p.block_ids = get_i32(a, "blockIds", checked_mul(env, p.B, p.N, "blockIds"));
+    p.global_bias = buffers->input(a, "globalBias", checked_mul(env, p.H, 2 * p.G + 1, "globalBias"));
+    p.block_ids = buffers->input_i32(a, "blockIds", checked_mul(env, p.B, p.N, "blockIds"));
     for (int64_t i = 0; i < p.B * p.N; ++i)
       if (p.block_ids[i] < -1 || p.block_ids[i] >= p.G) throw_range(env, "blockIds must lie in [-1, G)");
   }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, a, [job] { (*job)(); });
+  return run_job(env, async, buffers, [job] { (*job)(); });
 }
 
 struct BlockGlobalJob {
   BlockGlobalAttentionParams p;
+  AlignedBuffer gk, gv;  // block means of k and v, [B, H, N/g, D]
   int want_threads = 0;
   void operator()() {
     ThreadLease lease(want_threads);
     p.threads = lease.count();
+    const int64_t nb = p.N / p.block;
+    gk.resize(static_cast<size_t>(p.B * p.H * nb * p.D));
+    gv.resize(static_cast<size_t>(p.B * p.H * nb * p.Dv));
+    block_means(p.k, p.B * p.H, p.N, p.D, p.block, gk.data());
+    block_means(p.v, p.B * p.H, p.N, p.Dv, p.block, gv.data());
+    p.gk = gk.data();
+    p.gv = gv.data();
     block_global_attention(p);
   }
 };
@@ -101,6 +112,7 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
   auto job = std::make_shared<BlockGlobalJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
   BlockGlobalAttentionParams& p = job->p;
   p.B = get_size(a, "B");
   p.H = get_size(a, "H");
@@ -111,15 +123,12 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
   if (p.block < 1 || p.block > p.N) throw_range(env, "blockSize must be in [1, N]");
   p.scale = read_scale(a);
   const int64_t bhn = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.N, "q");
-  const int64_t bhb = checked_mul(env, checked_mul(env, p.B, p.H, "globalK"), p.N / p.block, "globalK");
-  p.q = get_f32(a, "q", checked_mul(env, bhn, p.D, "q"));
-  p.k = get_f32(a, "k", checked_mul(env, bhn, p.D, "k"));
-  p.v = get_f32(a, "v", checked_mul(env, bhn, p.Dv, "v"));
-  p.out = get_f32(a, "out", checked_mul(env, bhn, p.Dv, "out"));
-  p.gk = get_f32(a, "globalK", checked_mul(env, bhb, p.D, "globalK"));
-  p.gv = get_f32(a, "globalV", checked_mul(env, bhb, p.Dv, "globalV"));
+  p.q = buffers->input(a, "q", checked_mul(env, bhn, p.D, "q"));
+  p.k = buffers->input(a, "k", checked_mul(env, bhn, p.D, "k"));
+  p.v = buffers->input(a, "v", checked_mul(env, bhn, p.Dv, "v"));
+  p.out = buffers->output(a, "out", checked_mul(env, bhn, p.Dv, "out"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, a, [job] { (*job)(); });
+  return run_job(env, async, buffers, [job] { (*job)(); });
 }
 
 }  // namespace

@@ -1,0 +1,36 @@
+// linear(x, w): y = x · wᵀ with a PyTorch nn.Linear weight [out, in], on the native packed SIMD GEMM
+// the layers use for their projections.
+import { native } from './native';
+import { Tensor, checkOptions, checkOut, checkTensor, checkThreads, checkedProduct } from './tensor';
+
+export interface LinearOptions {
+  out?: Float32Array;
+  threads?: number;
+}
+
+function prepare(x: Tensor, w: Tensor, options?: LinearOptions) {
+  const xt = checkTensor('x', x);
+  const wt = checkTensor('w', w, 2);
+  if (xt.dims.length < 1) throw new RangeError('x must have at least 1 dim');
+  const K = xt.dims[xt.dims.length - 1];
+  const [N, Kw] = wt.dims;
+  if (Kw !== K) throw new RangeError(`w must be [out, in] with in = ${K} (x's last dim), got [${wt.dims.join(', ')}]`);
+  const o = checkOptions<LinearOptions>('options', options, ['out', 'threads']);
+  const M = checkedProduct('x', xt.dims.slice(0, -1));
+  const dims = [...xt.dims.slice(0, -1), N];
+  const out = checkOut('options.out', o.out, checkedProduct('output', dims), [xt.data, wt.data]);
+  return { args: { x: xt.data, w: wt.data, out, M, K, N, threads: checkThreads('options.threads', o.threads) }, dims };
+}
+
+/** y = x · wᵀ: x [..., in], w [out, in] → [..., out]. */
+export function linear(x: Tensor, w: Tensor, options?: LinearOptions): Tensor {
+  const { args, dims } = prepare(x, w, options);
+  if (args.out.length > 0) native.linear(args);
+  return { data: args.out, dims };
+}
+
+export async function linearAsync(x: Tensor, w: Tensor, options?: LinearOptions): Promise<Tensor> {
+  const { args, dims } = prepare(x, w, options);
+  if (args.out.length > 0) await native.linearAsync(args);
+  return { data: args.out, dims };
+}

@@ -1,0 +1,170 @@
+// LongT5 entry points: globalBlockIds, relativePositionBuckets, globalAggregates, linear, and the
+// whole-layer forward (sync + async). Each reads and checks its argument object, then calls
+// plain C++ (kernels/longt5_blocks.h, kernels/gemm.h, kernels/longt5_layer.h).
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "binding/args.h"
+#include "binding/async_job.h"
+#include "binding/entry_points.h"
+#include "dispatch/dispatch.h"
+#include "kernels/gemm.h"
+#include "kernels/longt5_blocks.h"
+#include "kernels/longt5_layer.h"
+#include "kernels/parallel.h"
+
+namespace ga {
+namespace binding {
+namespace {
+
+int32_t get_i32_size(Napi::Object a, const char* key, int64_t min) {
+  const int64_t v = get_size(a, key, (int64_t(1) << 30));
+  if (v < min) throw_range(a.Env(), std::string(key) + " must be >= " + std::to_string(min));
+  return static_cast<int32_t>(v);
+}
+
+Napi::Value GlobalBlockIdsImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  const int64_t B = get_size(a, "B"), N = get_size(a, "N"), g = get_size(a, "g");
+  if (g < 1) throw_range(env, "g must be >= 1");
+  std::vector<uint8_t> mask;
+  if (!get_mask_opt(a, "mask", checked_mul(env, B, N, "mask"), mask)) mask.assign(static_cast<size_t>(B * N), 1);
+  int32_t* ids = get_i32(a, "blockIds", B * N);
+  int32_t* seg = get_i32(a, "segmentIds", checked_mul(env, B, N / g, "segmentIds"));
+  global_block_ids(mask.data(), B, N, g, ids, seg);
+  return env.Undefined();
+}
+
+Napi::Value RelativePositionBucketsImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  const int32_t nb = get_i32_size(a, "numBuckets", 2), md = get_i32_size(a, "maxDistance", 1);
+  Napi::Value rv = a.Get("relative");
+  if (!rv.IsTypedArray() || rv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type(env, "relative must be an Int32Array");
+  auto rel = rv.As<Napi::Int32Array>();
+  int32_t* out = get_i32(a, "out", static_cast<int64_t>(rel.ElementLength()));
+  for (size_t i = 0; i < rel.ElementLength(); ++i) out[i] = relative_position_bucket(rel[i], nb, md);
+  return env.Undefined();
+}
+
+Napi::Value GlobalAggregatesImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  const int64_t B = get_size(a, "B"), N = get_size(a, "N"), C = get_size(a, "C"), G = get_size(a, "G");
+  const float* x = get_f32(a, "x", checked_mul(env, checked_mul(env, B, N, "x"), C, "x"));
+  const int32_t* ids = get_i32(a, "blockIds", checked_mul(env, B, N, "blockIds"));
+  for (int64_t i = 0; i < B * N; ++i)
+    if (ids[i] < -1 || ids[i] >= G) throw_range(env, "blockIds must lie in [-1, G)");
+  const float* w = get_f32_opt(a, "normWeight", C);
+  const double eps = get_number(a, "eps");
+  if (!(eps >= 0) || !std::isfinite(eps)) throw_range(env, "eps must be a finite number >= 0");
+  float* out = get_f32(a, "out", checked_mul(env, checked_mul(env, B, G, "out"), C, "out"));
+  global_aggregates(x, B, N, C, ids, G, w, static_cast<float>(eps), out);
+  return env.Undefined();
+}
+
+struct GemmJob {
+  GemmParams p;
+  int want_threads = 0;
+  void operator()() {
+    ThreadLease lease(want_threads);
+    p.threads = lease.count();
+    gemm_abt(p);
+  }
+};
+
+// linear({x [M,K], w [N,K], out [M,N], M, K, N}): out = x · wᵀ.
+Napi::Value linear(const Napi::CallbackInfo& info, bool async) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  auto job = std::make_shared<GemmJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
+  GemmParams& p = job->p;
+  p.M = get_size(a, "M");
+  p.N = get_size(a, "N");
+  p.K = get_size(a, "K");
+  p.a = buffers->input(a, "x", checked_mul(env, p.M, p.K, "x"));
+  p.b = buffers->input(a, "w", checked_mul(env, p.N, p.K, "w"));
+  p.c = buffers->output(a, "out", checked_mul(env, p.M, p.N, "out"));
+  p.lda = p.K;
+  p.ldb = p.K;
+  p.ldc = p.N;
+  if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+  return run_job(env, async, buffers, [job] { (*job)(); });
+}
+
+struct LayerJob {
+  LongT5LayerParams p;
+  std::vector<uint8_t> mask;
+  int want_threads = 0;
+  void operator()() {
+    ThreadLease lease(want_threads);
+    p.threads = lease.count();
+    if (!mask.empty()) p.mask = mask.data();
+    longt5_layer_forward(p);
+  }
+};
+
+Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  auto job = std::make_shared<LayerJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
+  LongT5LayerParams& p = job->p;
+  Napi::Value kv = a.Get("kind");
+  if (!kv.IsString()) throw_type(env, "kind must be 'tglobal', 'local' or 'full'");
+  const std::string kind = kv.As<Napi::String>().Utf8Value();
+  if (kind == "tglobal") p.kind = LongT5Kind::kTransientGlobal;
+  else if (kind == "local") p.kind = LongT5Kind::kLocal;
+  else if (kind == "full") p.kind = LongT5Kind::kFull;
+  else throw_range(env, "kind must be 'tglobal', 'local' or 'full'");
+  p.B = get_size(a, "B");
+  p.N = get_size(a, "N");
+  p.d_model = get_size(a, "dModel");
+  p.H = get_size(a, "H");
+  p.d_kv = get_size(a, "dKv");
+  p.num_buckets = get_i32_size(a, "numBuckets", 2);
+  p.max_distance = get_i32_size(a, "maxDistance", 1);
+  const int64_t HD = checked_mul(env, p.H, p.d_kv, "H*dKv");
+  const int64_t BN = checked_mul(env, p.B, p.N, "hidden");
+  p.hidden = buffers->input(a, "hidden", checked_mul(env, BN, p.d_model, "hidden"));
+  p.out = buffers->output(a, "out", checked_mul(env, BN, p.d_model, "out"));
+  const int64_t wsize = checked_mul(env, HD, p.d_model, "weights");
+  checked_mul(env, BN, HD, "projections");
+  p.wq = buffers->input(a, "wq", wsize);
+  p.wk = buffers->input(a, "wk", wsize);
+  p.wv = buffers->input(a, "wv", wsize);
+  p.wo = buffers->input(a, "wo", wsize);
+  p.rel_bias = buffers->input(a, "relBias", checked_mul(env, p.num_buckets, p.H, "relBias"));
+  if (p.kind != LongT5Kind::kFull) {
+    p.local_radius = get_size(a, "localRadius", int64_t(1) << 30);
+  }
+  if (p.kind == LongT5Kind::kTransientGlobal) {
+    p.global_block_size = get_size(a, "globalBlockSize", int64_t(1) << 30);
+    if (p.global_block_size < 1) throw_range(env, "globalBlockSize must be >= 1");
+    p.global_rel_bias = buffers->input(a, "globalRelBias", checked_mul(env, p.num_buckets, p.H, "globalRelBias"));
+    p.global_norm_weight = buffers->input(a, "globalNormWeight", p.d_model);
+    const double eps = get_number(a, "eps");
+    if (!(eps >= 0) || !std::isfinite(eps)) throw_range(env, "eps must be a finite number >= 0");
+    p.layer_norm_epsilon = static_cast<float>(eps);
+  }
+  get_mask_opt(a, "mask", BN, job->mask);
+  if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+  return run_job(env, async, buffers, [job] { (*job)(); });
+}
+
+}  // namespace
+
+Napi::Value GlobalBlockIds(const Napi::CallbackInfo& info) { return GlobalBlockIdsImpl(info); }
+Napi::Value RelativePositionBuckets(const Napi::CallbackInfo& info) { return RelativePositionBucketsImpl(info); }
+Napi::Value GlobalAggregates(const Napi::CallbackInfo& info) { return GlobalAggregatesImpl(info); }
+Napi::Value LinearSync(const Napi::CallbackInfo& info) { return linear(info, false); }
+Napi::Value LinearAsync(const Napi::CallbackInfo& info) { return linear(info, true); }
+Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info) { return layer_forward(info, false); }
+Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info) { return layer_forward(info, true); }
+
+}  // namespace binding
+}  // namespace ga

@@ -1,0 +1,146 @@
+#include "kernels/longt5_layer.h"
+
+#include <vector>
+
+#include "dispatch/dispatch.h"
+#include "kernels/aligned_buffer.h"
+#include "kernels/dense_attention.h"
+#include "kernels/gemm.h"
+#include "kernels/longt5_blocks.h"
+#include "kernels/tglobal_attention.h"
+
+namespace ga {
+namespace {
+
+// dst[b, h] = x[b] · W[h*D:(h+1)*D]ᵀ: per-head GEMMs write the head-major [B, H, rows, D]
+// layout the attention kernels stream fastest (contiguous key tiles), with no transpose pass.
+void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
+                   float* dst, int threads) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      GemmParams g;
+      g.a = x + b * rows * C;
+      g.lda = C;
+      g.b = w + h * D * C;
+      g.ldb = C;
+      g.c = dst + (b * H + h) * rows * D;
+      g.ldc = D;
+      g.M = rows;
+      g.N = D;
+      g.K = C;
+      g.threads = threads;
+      gemm_abt(g);
+    }
+}
+
+// table[h][x] = bias[bucket(x - offset)][h] for x in [0, len): per-head bias by relative distance.
+void bias_by_distance(const float* bias, int64_t H, int32_t num_buckets, int32_t max_distance, int64_t len,
+                      int64_t offset, bool reversed, float* table) {
+  for (int64_t x = 0; x < len; ++x) {
+    const int64_t rel = reversed ? offset - x : x - offset;
+    const int32_t bucket = relative_position_bucket(rel, num_buckets, max_distance);
+    for (int64_t h = 0; h < H; ++h) table[h * len + x] = bias[bucket * H + h];
+  }
+}
+
+}  // namespace
+
+void longt5_layer_forward(const LongT5LayerParams& p) {
+  const int64_t B = p.B, N = p.N, C = p.d_model, H = p.H, D = p.d_kv, HD = H * D;
+  if (B == 0 || N == 0) return;
+  std::vector<uint8_t> all_tokens;
+  const uint8_t* mask = p.mask;
+  if (!mask) {
+    all_tokens.assign(static_cast<size_t>(B * N), 1);
+    mask = all_tokens.data();
+  }
+  const size_t bnhd = static_cast<size_t>(B * N * HD);
+  AlignedBuffer q(bnhd), k(bnhd), v(bnhd), ctx(bnhd);
+  project_heads(p.hidden, B, N, C, p.wq, H, D, q.data(), p.threads);
+  project_heads(p.hidden, B, N, C, p.wk, H, D, k.data(), p.threads);
+  project_heads(p.hidden, B, N, C, p.wv, H, D, v.data(), p.threads);
+
+  if (p.kind == LongT5Kind::kFull) {
+    // T5 relative bias as a per-head table by distance, T[h][(i - j) + N - 1], read through
+    // negative strides (dense_attention.h): no N x N tensor.
+    const int64_t len = 2 * N - 1;
+    AlignedBuffer table(static_cast<size_t>(H * len));
+    bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, len, N - 1, true, table.data());
+    DenseAttentionParams d;
+    d.q = q.data();
+    d.k = k.data();
+    d.v = v.data();
+    d.out = ctx.data();
+    d.B = B; d.H = H; d.Hk = H; d.Nq = N; d.Nk = N; d.D = D; d.Dv = D;
+    d.qs = d.ks = d.vs = Strides::bhnd(H, N, D);
+    d.os = Strides::bnhd(H, N, D);
+    d.scale = 1.f;
+    d.key_mask = mask;
+    d.bias = table.data() + (N - 1);
+    d.bias_stride[0] = 0;
+    d.bias_stride[1] = len;
+    d.bias_stride[2] = 1;
+    d.bias_stride[3] = -1;
+    d.threads = p.threads;
+    dense_attention(d);
+  } else {
+    const bool global = p.kind == LongT5Kind::kTransientGlobal;
+    const int64_t r = p.local_radius;
+    const int64_t G = global ? N / p.global_block_size : 0;
+    std::vector<int32_t> block_ids, segment_ids;
+    std::vector<uint8_t> global_valid;
+    AlignedBuffer aggregates, gk, gv, gtable;
+    TGlobalAttentionParams t;
+    if (G > 0) {
+      block_ids.resize(static_cast<size_t>(B * N));
+      segment_ids.resize(static_cast<size_t>(B * G));
+      global_block_ids(mask, B, N, p.global_block_size, block_ids.data(), segment_ids.data());
+      global_valid.assign(segment_ids.begin(), segment_ids.end());
+      aggregates.resize(static_cast<size_t>(B * G * C));
+      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon,
+                        aggregates.data());
+      gk.resize(static_cast<size_t>(B * G * HD));
+      gv.resize(static_cast<size_t>(B * G * HD));
+      project_heads(aggregates.data(), B, G, C, p.wk, H, D, gk.data(), p.threads);
+      project_heads(aggregates.data(), B, G, C, p.wv, H, D, gv.data(), p.threads);
+      gtable.resize(static_cast<size_t>(H * (2 * G + 1)));
+      bias_by_distance(p.global_rel_bias, H, p.num_buckets, p.max_distance, 2 * G + 1, G, false, gtable.data());
+      t.gk = gk.data();
+      t.gv = gv.data();
+      t.gks = t.gvs = Strides::bhnd(H, G, D);
+      t.block_ids = block_ids.data();
+      t.global_valid = global_valid.data();
+      t.global_bias = gtable.data();
+    }
+    AlignedBuffer ltable(static_cast<size_t>(H * (2 * r + 1)));
+    bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, 2 * r + 1, r, false, ltable.data());
+    t.q = q.data();
+    t.k = k.data();
+    t.v = v.data();
+    t.out = ctx.data();
+    t.qs = t.ks = t.vs = Strides::bhnd(H, N, D);
+    t.os = Strides::bnhd(H, N, D);
+    t.B = B; t.H = H; t.N = N; t.D = D; t.Dv = D; t.G = G;
+    t.radius = r;
+    t.scale = 1.f;
+    t.mask = mask;
+    t.local_bias = ltable.data();
+    t.threads = p.threads;
+    tglobal_attention(t);
+  }
+
+  GemmParams o;
+  o.a = ctx.data();
+  o.lda = HD;
+  o.b = p.wo;
+  o.ldb = HD;
+  o.c = p.out;
+  o.ldc = C;
+  o.M = B * N;
+  o.N = C;
+  o.K = HD;
+  o.threads = p.threads;
+  gemm_abt(o);
+}
+
+}  // namespace ga

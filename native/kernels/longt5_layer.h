@@ -1,0 +1,33 @@
+// One LongT5 attention layer forward (TGlobal, local, or full T5 attention), as one native call:
+// projections (GEMM), global block ids and aggregates, relative-bias tables, the fused attention
+// kernel, and the output projection. Plain C++; dispatches each kernel to the active ISA.
+#pragma once
+#include <cstdint>
+
+namespace ga {
+
+enum class LongT5Kind { kTransientGlobal, kLocal, kFull };
+
+struct LongT5LayerParams {
+  LongT5Kind kind = LongT5Kind::kTransientGlobal;
+  int64_t B = 0, N = 0, d_model = 0, H = 0, d_kv = 0;
+  int64_t local_radius = 0, global_block_size = 1;
+  int32_t num_buckets = 32, max_distance = 128;
+  float layer_norm_epsilon = 1e-6f;
+  const float* hidden = nullptr;        // [B, N, d_model]
+  const uint8_t* mask = nullptr;        // [B, N] 0/1, or nullptr = all tokens
+  const float* wq = nullptr;            // [H*d_kv, d_model]
+  const float* wk = nullptr;
+  const float* wv = nullptr;
+  const float* wo = nullptr;            // [d_model, H*d_kv]
+  const float* rel_bias = nullptr;      // [num_buckets, H]
+  const float* global_rel_bias = nullptr;   // [num_buckets, H] (TGlobal)
+  const float* global_norm_weight = nullptr;// [d_model] (TGlobal)
+  float* out = nullptr;                 // [B, N, d_model]
+  int threads = 1;
+};
+
+// Throws std::bad_alloc when scratch (4 x B*N*H*d_kv floats plus global tensors) can't be had.
+void longt5_layer_forward(const LongT5LayerParams& p);
+
+}  // namespace ga
