@@ -22,6 +22,7 @@ export interface NativeDenseArgs {
   keyMask?: NativeMask;                 // [B, Nk]
   bias?: Float32Array;                  // shape biasDims, each dim 1 or full
   biasDims?: [number, number, number, number];
+  weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
 }
 
@@ -37,6 +38,7 @@ export interface NativeTGlobalArgs {
   localBias?: Float32Array;             // [H, 2r+1] by (j - i + r)
   globalBias?: Float32Array;            // [H, 2G+1] by (m - blockIds[i] + G); needs blockIds
   blockIds?: Int32Array;                // [B, N]
+  weights?: Float32Array;               // optional output [B, H, N, N + G]: local columns, then globals
   threads?: number;
 }
 
@@ -45,6 +47,7 @@ export interface NativeBlockGlobalArgs {
   B: number; H: number; N: number; D: number; Dv: number;
   blockSize: number;
   scale: number;
+  weights?: Float32Array;               // optional output [B, H, N, N + N/blockSize]
   threads?: number;
 }
 

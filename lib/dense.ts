@@ -2,8 +2,8 @@
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import {
-  MaskInput, Tensor, checkBoolean, checkFiniteNumber, checkMask, checkOptions, checkOut, checkTensor,
-  checkThreads, checkedProduct,
+  AttentionResult, MaskInput, Tensor, checkBoolean, checkFiniteNumber, checkMask, checkOptions, checkOut, checkTensor,
+  checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
 export interface AttentionOptions {
@@ -19,12 +19,14 @@ export interface AttentionOptions {
   out?: Float32Array;
   /** Threads for this call (default: the budget set by setThreads). */
   threads?: number;
+  /** Also return the probabilities, weights [B, H, Nq, Nk] (an Nq x Nk result: for small inputs and pictures). */
+  returnWeights?: boolean;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights'] as const;
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
-function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[] } {
+function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
   const qt = checkTensor('q', q, 4);
   const kt = checkTensor('k', k, 4);
   const vt = checkTensor('v', v, 4);
@@ -63,19 +65,21 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
   args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
-  return { args, dims };
+  const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
+  if (weights) args.weights = weights.data;
+  return { args, dims, weights };
 }
 
 /** Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]. */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor {
-  const { args, dims } = prepare(q, k, v, options);
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
+  const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) native.denseAttention(args);
-  return { data: args.out, dims };
+  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<Tensor> {
-  const { args, dims } = prepare(q, k, v, options);
+export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult> {
+  const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) await native.denseAttentionAsync(args);
-  return { data: args.out, dims };
+  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
 }

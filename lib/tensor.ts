@@ -144,3 +144,15 @@ export function checkOut(name: string, out: unknown, expected: number, inputs: r
   for (const i of inputs) if (overlaps(out, i)) throw new RangeError(`${name} overlaps an input tensor`);
   return out;
 }
+
+/** A result tensor, with the attention probabilities when the call asked for them (options.returnWeights). */
+export interface AttentionResult extends Tensor {
+  weights?: Tensor;
+}
+
+/** Allocates the probabilities output for options.returnWeights (they are N x N-sized by nature). */
+export function weightsBuffer(name: string, flag: unknown, dims: number[]): Tensor | undefined {
+  if (flag === undefined || flag === false) return undefined;
+  if (flag !== true) throw new TypeError(`${name} must be a boolean`);
+  return { data: new Float32Array(checkedProduct(`${name}: attention weights`, dims)), dims };
+}

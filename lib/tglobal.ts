@@ -1,10 +1,10 @@
 // LongT5 transient-global attention (DESIGN §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
-import type { NativeTGlobalArgs } from '../binding';
+import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
-  MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkThreads, checkedProduct,
+  AttentionResult, MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
+  checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -118,11 +118,13 @@ export interface TransientGlobalAttentionOptions {
   layout?: 'bhnd' | 'bnhd';
   out?: Float32Array;
   threads?: number;
+  /** Also return the probabilities, weights [B, H, N, N + G]: columns [0, N) local keys, [N, N + G) globals. */
+  returnWeights?: boolean;
 }
 
 const TGLOBAL_OPTIONS = [
   'localRadius', 'globalBlockSize', 'mask', 'relativeAttentionBias', 'globalRelativeAttentionBias', 'numBuckets',
-  'maxDistance', 'scale', 'layout', 'out', 'threads',
+  'maxDistance', 'scale', 'layout', 'out', 'threads', 'returnWeights',
 ] as const;
 
 function checkBiasTable(name: string, t: unknown, H: number, numBuckets: number | undefined): { data: Float32Array; buckets: number } {
@@ -185,7 +187,9 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   }
   const dims = bnhd ? [B, N, H, Dv] : [B, H, N, Dv];
   args.out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data, gkt.data, gvt.data]);
-  return { args, dims };
+  const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, N, N + G]);
+  if (weights) args.weights = weights.data;
+  return { args, dims, weights };
 }
 
 /**
@@ -194,18 +198,18 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
  * (or [B,N,H,Dv] with layout 'bnhd').
  */
 export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
-                                         options: TransientGlobalAttentionOptions): Tensor {
-  const { args, dims } = prepareTGlobal(q, k, v, globalK, globalV, options);
+                                         options: TransientGlobalAttentionOptions): AttentionResult {
+  const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
   if (args.out.length > 0) native.tglobalAttention(args);
-  return { data: args.out, dims };
+  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
 }
 
 /** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. */
 export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
-                                                    options: TransientGlobalAttentionOptions): Promise<Tensor> {
-  const { args, dims } = prepareTGlobal(q, k, v, globalK, globalV, options);
+                                                    options: TransientGlobalAttentionOptions): Promise<AttentionResult> {
+  const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
   if (args.out.length > 0) await native.tglobalAttentionAsync(args);
-  return { data: args.out, dims };
+  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
 }
 
 export interface BlockGlobalAttentionOptions {
@@ -215,11 +219,13 @@ export interface BlockGlobalAttentionOptions {
   scale?: number;
   out?: Float32Array;
   threads?: number;
+  /** Also return the probabilities, weights [B, H, N, N + N/blockSize]: tokens, then block globals. */
+  returnWeights?: boolean;
 }
 
 function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions) {
   if (options === undefined) throw new TypeError('options must be given ({ blockSize })');
-  const o = checkOptions<BlockGlobalAttentionOptions>('options', options, ['blockSize', 'scale', 'out', 'threads']);
+  const o = checkOptions<BlockGlobalAttentionOptions>('options', options, ['blockSize', 'scale', 'out', 'threads', 'returnWeights']);
   const qt = checkTensor('q', q, 4), kt = checkTensor('k', k, 4), vt = checkTensor('v', v, 4);
   const [B, H, N, D] = qt.dims;
   const Dv = vt.dims[3];
@@ -233,21 +239,24 @@ function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGloba
   const threads = checkThreads('options.threads', o.threads);
   const dims = [B, H, N, Dv];
   const out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data]);
-  return { args: { q: qt.data, k: kt.data, v: vt.data, out, B, H, N, D, Dv, blockSize, scale, threads }, dims };
+  const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, N, N + Math.floor(N / blockSize)]);
+  const args: NativeBlockGlobalArgs = { q: qt.data, k: kt.data, v: vt.data, out, B, H, N, D, Dv, blockSize, scale, threads };
+  if (weights) args.weights = weights.data;
+  return { args, dims, weights };
 }
 
 /**
  * The seed's block-global attention: each token attends to the tokens of its own block plus its block's global
  * token, whose key and value are the mean of the block's keys and values. q, k, v [B,H,N,D] → [B,H,N,Dv].
  */
-export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Tensor {
-  const { args, dims } = prepareBlockGlobal(q, k, v, options);
+export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): AttentionResult {
+  const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) native.blockGlobalAttention(args);
-  return { data: args.out, dims };
+  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
 }
 
-export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<Tensor> {
-  const { args, dims } = prepareBlockGlobal(q, k, v, options);
+export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult> {
+  const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) await native.blockGlobalAttentionAsync(args);
-  return { data: args.out, dims };
+  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
 }

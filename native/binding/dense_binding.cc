@@ -7,6 +7,7 @@
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
+#include "kernels/attention_weights.h"
 #include "kernels/parallel.h"
 
 namespace ga {
@@ -16,12 +17,14 @@ namespace {
 struct DenseJob {
   DenseAttentionParams p;
   std::vector<uint8_t> mask;  // normalised copy (0/1)
+  float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   int want_threads = 0;
   void operator()() {
     ThreadLease lease(want_threads);
     p.threads = lease.count();
     if (!mask.empty()) p.key_mask = mask.data();
     dense_attention(p);
+    if (weights) dense_attention_weights(p, weights);
   }
 };
 
@@ -77,6 +80,8 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
       stride *= bd[i];
     }
   }
+  if (has(a, "weights"))
+    job->weights = buffers->output(a, "weights", checked_mul(env, checked_mul(env, nq, p.Nk, "weights"), 1, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   return run_job(env, async, buffers, [job] { (*job)(); });
 }

@@ -9,6 +9,7 @@
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
 #include "kernels/aligned_buffer.h"
+#include "kernels/attention_weights.h"
 #include "kernels/longt5_blocks.h"
 #include "kernels/parallel.h"
 #include "kernels/tglobal_attention.h"
@@ -37,6 +38,7 @@ float read_scale(Napi::Object a) {
 struct TGlobalJob {
   TGlobalAttentionParams p;
   std::vector<uint8_t> mask, valid;
+  float* weights = nullptr;  // optional [B, H, N, N + G] probabilities
   int want_threads = 0;
   void operator()() {
     ThreadLease lease(want_threads);
@@ -44,6 +46,7 @@ struct TGlobalJob {
     if (!mask.empty()) p.mask = mask.data();
     if (!valid.empty()) p.global_valid = valid.data();
     tglobal_attention(p);
+    if (weights) tglobal_attention_weights(p, weights);
   }
 };
 
@@ -86,6 +89,8 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
     for (int64_t i = 0; i < p.B * p.N; ++i)
       if (p.block_ids[i] < -1 || p.block_ids[i] >= p.G) throw_range(env, "blockIds must lie in [-1, G)");
   }
+  if (has(a, "weights"))
+    job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   return run_job(env, async, buffers, [job] { (*job)(); });
 }
@@ -93,6 +98,7 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
 struct BlockGlobalJob {
   BlockGlobalAttentionParams p;
   AlignedBuffer gk, gv;  // block means of k and v, [B, H, N/g, D]
+  float* weights = nullptr;  // optional [B, H, N, N + N/g] probabilities
   int want_threads = 0;
   void operator()() {
     ThreadLease lease(want_threads);
@@ -105,6 +111,7 @@ struct BlockGlobalJob {
     p.gk = gk.data();
     p.gv = gv.data();
     block_global_attention(p);
+    if (weights) block_global_attention_weights(p, weights);
   }
 };
 
@@ -127,6 +134,8 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
   p.k = buffers->input(a, "k", checked_mul(env, bhn, p.D, "k"));
   p.v = buffers->input(a, "v", checked_mul(env, bhn, p.Dv, "v"));
   p.out = buffers->output(a, "out", checked_mul(env, bhn, p.Dv, "out"));
+  if (has(a, "weights"))
+    job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.N / p.block, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   return run_job(env, async, buffers, [job] { (*job)(); });
 }
