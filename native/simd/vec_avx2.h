@@ -16,6 +16,9 @@ struct VecAvx2 {
   // head sizes 32/64/128 split into whole 4-vector chunks.
   static constexpr int kPvRows = 3;
   static constexpr int kPvVecs = 4;
+  // GEMM register tile 6 rows x 2 vectors (6x16): 12 accumulators + 2 B loads + 1 broadcast.
+  static constexpr int kGemmRows = 6;
+  static constexpr int kGemmVecs = 2;
 
   static inline R zero() { return _mm256_setzero_ps(); }
   static inline R set1(float x) { return _mm256_set1_ps(x); }

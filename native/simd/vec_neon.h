@@ -13,6 +13,8 @@ struct VecNeon {
   static constexpr int kQkVecs = 3;
   static constexpr int kPvRows = 6;   // 6 rows x 4 vectors = 24 accumulators
   static constexpr int kPvVecs = 4;
+  static constexpr int kGemmRows = 8;  // GEMM register tile 8 rows x 3 vectors (8x12): 24 accumulators
+  static constexpr int kGemmVecs = 3;
 
   static inline R zero() { return vdupq_n_f32(0.f); }
   static inline R set1(float x) { return vdupq_n_f32(x); }

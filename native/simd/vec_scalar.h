@@ -16,6 +16,8 @@ struct VecScalar {
   static constexpr int kQkVecs = 4;     // query vectors per QK micro-tile
   static constexpr int kPvRows = 4;     // query rows per PV micro-tile
   static constexpr int kPvVecs = 4;     // output vectors per PV micro-tile
+  static constexpr int kGemmRows = 4;   // GEMM register tile: 4 rows x 4 vectors (16 accumulators)
+  static constexpr int kGemmVecs = 4;
 
   static inline R zero() { return 0.f; }
   static inline R set1(float x) { return x; }
