@@ -4,6 +4,7 @@
 // the output projection all run in C++.
 import type { NativeLayerArgs } from '../binding';
 import { native } from './native';
+import { buildLongT5Model, type LongT5OnnxOptions } from './onnx/longt5';
 import { SafetensorsFile, readSafetensors, toFloat32 } from './safetensors';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor, checkThreads, isFloat32Array } from './tensor';
 
@@ -158,6 +159,15 @@ abstract class LongT5AttentionLayer {
     const { args, dims } = this.prepare(hidden, mask, options);
     if (args.out.length > 0) await native.longt5ForwardAsync(args);
     return { data: args.out, dims };
+  }
+
+  /**
+   * An ONNX model of this layer (standard ops, opset 18; lib/onnx/longt5.ts): inputs
+   * "hidden_states" float32 [B, N, d_model] and "attention_mask" int64 [B, N], output "output"
+   * [B, N, d_model]; runs at any B and N. Returns the model bytes.
+   */
+  toOnnx(options?: LongT5OnnxOptions): Uint8Array {
+    return buildLongT5Model(this.kind, this.config, this.weights, options);
   }
 }
 

@@ -11,3 +11,6 @@ export { buildDenseAttentionModel, MASKED_SCORE } from './dense';
 export type { DenseOnnxSpec } from './dense';
 export { OnnxSession, runOnnx } from './run';
 export type { OnnxSessionOptions, OnnxFeed, OnnxOutput } from './run';
+export { buildLongT5Model, exportOnnx, LONGT5_MASKED_SCORE } from './longt5';
+export type { LongT5OnnxKind, LongT5OnnxConfig, LongT5OnnxOptions, OnnxExportable } from './longt5';
+export { t5RelativeBucket, t5SaturationDistance, t5BiasByDistance } from './t5-buckets';
