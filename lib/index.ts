@@ -14,3 +14,7 @@ export type { GlobalBlockIdsResult, TransientGlobalAttentionOptions, BlockGlobal
 export { LongT5TransientGlobalAttention, LongT5LocalAttention, LongT5Attention } from './longt5';
 export type { LongT5Config, LongT5Weights, ForwardOptions } from './longt5';
 export { readSafetensors, writeSafetensors } from './safetensors';
+export { crossCheck } from './crosscheck';
+export type { CrossCheckTarget, CrossCheckInputs, CrossCheckReport, CrossCheckOutputReport } from './crosscheck';
+export { exportOnnx } from './onnx/longt5';
+export type { LongT5OnnxOptions } from './onnx/longt5';
