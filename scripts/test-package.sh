@@ -37,7 +37,7 @@ const text = fs.readFileSync(process.argv[2], 'utf8');
 const [pack] = JSON.parse(text.slice(text.indexOf('\n[') + 1 || text.indexOf('[')));
 const files = pack.files.map((f) => f.path);
 const must = [
-  'package.json', 'README.md', 'CMakeLists.txt', 'scripts/install.js',
+  'package.json', 'README.md', 'CMakeLists.txt', 'scripts/install.js', 'bin/global-attention.js',
   'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts', 'dist/binding.d.ts',
   'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-x64/libgomp.so.1',
   'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/libgomp.so.1',
@@ -83,8 +83,10 @@ done
 step "require + fixtures (CommonJS)"
 (cd "$APP" && $BARE node check.cjs "$ROOT/test/fixtures")
 
-step "import (ESM)"
+step "import (ESM) and the command line"
 (cd "$APP" && $BARE node esm.mjs)
+(cd "$APP" && $BARE node_modules/.bin/global-attention --help > /dev/null) || fail "the global-attention command does not run"
+echo "node_modules/.bin/global-attention --help: ok"
 
 step "TypeScript consumers against the shipped typings"
 TSC="$ROOT/node_modules/typescript/bin/tsc"
