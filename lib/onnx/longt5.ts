@@ -207,6 +207,9 @@ export function buildLongT5Model(
   const validPB = op('Cast', [validP], { to: DataType.BOOL }, 'valid_padded_b');
   const B1 = op('Slice', [shape, i64([0]), i64([1])], {}, 'B');
   const allHeads = i64([H, 1, 1, 1], 'all_heads');
+  // Shapes name H and B explicitly: a copied 0 next to a computed dim becomes -1 in ORT's reshape
+  // fusion, which cannot infer anything at B = 0.
+  const HB = op('Concat', [i64([H]), B1], { axis: 0 }, 'HB');
   /** [B, M] additive key mask → [H, B, M, 1], a column appended to the keys. */
   const maskColumn = (x: string) => op('Expand', [op('Unsqueeze', [x, i64([0, 3])]), allHeads]);
 
@@ -216,14 +219,14 @@ export function buildLongT5Model(
   // Key masks ride in the score MatMul: queries get a column of ones, keys a column of 0 (valid)
   // or MASKED (padding, outside [0, N), invalid global), so q'·k' = q·k + mask.
   const ones = op('Expand', [f32(1, 'one_f'), op('Concat', [i64([H]), B1, Np1, i64([1])], { axis: 0 })]);
-  const qb = op('Reshape', [op('Concat', [q, ones], { axis: 3 }), op('Concat', [i64([0, 0]), nb1, i64([L, D + 1])], { axis: 0 })], {}, 'q_blocks'); // [H,B,nb,L,D+1]
+  const qb = op('Reshape', [op('Concat', [q, ones], { axis: 3 }), op('Concat', [HB, nb1, i64([L, D + 1])], { axis: 0 })], {}, 'q_blocks'); // [H,B,nb,L,D+1]
   const nb2 = op('Add', [nb1, i64([2])], {}, 'num_blocks_2');
   // Block n sees blocks n-1, n, n+1 of the sequence padded by L on each side: a Gather of whole
   // blocks with indices [n, n+1, n+2].
   const window = op('Add', [op('Unsqueeze', [op('Range', [zero(), toScalar(nb1, 'nb'), one()]), i64([1])]), i64([0, 1, 2])], {}, 'block_window'); // [nb,3]
   const threeBlocks = (x: string, width: number, name: string) => {
-    const xb = op('Reshape', [x, op('Concat', [i64([0, 0]), nb2, i64([L, width])], { axis: 0 })]); // [H,B,nb+2,L,w]
-    return op('Reshape', [op('Gather', [xb, window], { axis: 2 }), op('Concat', [i64([0, 0]), nb1, i64([3 * L, width])], { axis: 0 })], {}, name);
+    const xb = op('Reshape', [x, op('Concat', [HB, nb2, i64([L, width])], { axis: 0 })]); // [H,B,nb+2,L,w]
+    return op('Reshape', [op('Gather', [xb, window], { axis: 2 }), op('Concat', [HB, nb1, i64([3 * L, width])], { axis: 0 })], {}, name);
   };
   const padSeq = (x: string) => op('Pad', [x, i64([0, 0, L, 0, 0, 0, L, 0])]);
   const keyCol = op('Pad', [op('Where', [validPB, ZERO, NEG]), i64([0, L, 0, L]), NEG], {}, 'key_mask'); // [B,Np+2L]
@@ -241,7 +244,7 @@ export function buildLongT5Model(
     }
   const bandBias = g.addInitializer('local_band_bias', tensor('float32', [H, 1, 1, L, 3 * L], band));
   const local = op('Add', [op('MatMul', [qb, op('Transpose', [k3], { perm: [0, 1, 2, 4, 3] })]), bandBias], {}, 'local_scores'); // [H,B,nb,L,3L]
-  const flat = (last: string) => op('Concat', [i64([0, 0]), Np1, last], { axis: 0 });
+  const flat = (last: string) => op('Concat', [HB, Np1, last], { axis: 0 });
 
   let ctxHeads: string; // [H,B,Np,D]
   if (kind === 'local') {
@@ -265,7 +268,7 @@ export function buildLongT5Model(
     const hm = op('Mul', [hp, op('Unsqueeze', [validP, i64([2])])], {}, 'hidden_valid');
     const Gg = op('Mul', [G1, i64([gsz])]);
     const blockSums = op('ReduceSum', [
-      op('Reshape', [op('Slice', [hm, i64([0]), Gg, i64([1])]), op('Concat', [i64([0]), G1, i64([gsz, C])], { axis: 0 })]), i64([2]),
+      op('Reshape', [op('Slice', [hm, i64([0]), Gg, i64([1])]), op('Concat', [B1, G1, i64([gsz, C])], { axis: 0 })]), i64([2]),
     ], { keepdims: 0 }, 'block_sums'); // [B,G,C]
     const tail = op('ReduceSum', [op('Slice', [hm, Gg, g.constInt64([INT64_MAX]), i64([1])]), i64([1])], { keepdims: 1 }, 'tail_sum'); // [B,1,C]
     const asF = (x: string) => op('Cast', [x], { to: DataType.FLOAT });
@@ -299,7 +302,7 @@ export function buildLongT5Model(
     // One softmax over local ∪ global keys.
     const all = op('Concat', [op('Reshape', [local, flat(i64([3 * L]))]), side], { axis: 3 }, 'scores'); // [H,B,Np,3L+G]
     const p = op('Softmax', [all], { axis: -1 }, 'probs');
-    const pl = op('Reshape', [op('Slice', [p, i64([0]), i64([3 * L]), i64([3])]), op('Concat', [i64([0, 0]), nb1, i64([L, 3 * L])], { axis: 0 })]);
+    const pl = op('Reshape', [op('Slice', [p, i64([0]), i64([3 * L]), i64([3])]), op('Concat', [HB, nb1, i64([L, 3 * L])], { axis: 0 })]);
     const pg = op('Slice', [p, i64([3 * L]), g.constInt64([INT64_MAX]), i64([3])]);
     ctxHeads = op('Add', [op('Reshape', [op('MatMul', [pl, v3]), flat(i64([D]))]), op('MatMul', [pg, gv])], {}, 'context_heads');
   }
