@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// Child process of test/reliability/badinput.test.ts (and of scripts/test-asan.sh, valgrind.sh):
+// runs the generated bad-input cases one after another and reports each on stdout, written
+// synchronously so that nothing is lost if a case crashes the process:
+//   @@START <index>
+//   @@RESULT {"i": <index>, "id": ..., "pass": true|false, "why": ..., "got": ..., "ms": ...}
+//   @@DONE
+// The parent restarts it with --from <index + 1> after a crash or a hang.
+//
+//   node badinput-runner.js --list              ids as a JSON array (does not load the addon)
+//   node badinput-runner.js [--from K] [--filter REGEX] [--summary]
+'use strict';
+const fs = require('fs');
+const { performance } = require('perf_hooks');
+const { allCases, makeContext } = require('./badinput-cases');
+const { describeError } = require('./util');
+
+const argv = process.argv.slice(2);
+const opt = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+const cases = allCases();
+if (argv.includes('--list')) {
+  fs.writeSync(1, JSON.stringify(cases.map((c) => c.id)) + '\n');
+  process.exit(0);
+}
+
+const write = (s) => fs.writeSync(1, s + '\n');
+
+/** Checks a thrown/rejected value against the case's expectation; '' when it matches. */
+function checkError(c, e) {
+  if (!e || typeof e !== 'object' || typeof e.message !== 'string') return `expected ${c.expect.join('/')}, got a non-Error: ${String(e)}`;
+  if (!c.expect.includes(e.name)) return `expected ${c.expect.join('/')}, got ${describeError(e)}`;
+  if (!(e instanceof Error)) return `the ${e.name} is not an instance of Error`;
+  if (e.constructor && e.constructor.name !== e.name) return `name ${e.name} but constructor ${e.constructor.name}`;
+  if (c.msg && !c.msg.test(e.message)) return `message ${JSON.stringify(e.message)} does not match ${c.msg}`;
+  return '';
+}
+
+/** A passing error that is not the class the convention asks for, or a message that misleads: worth a note. */
+function noteFor(c, e) {
+  if (c.prefer && e && e.name !== c.prefer) return `${e.name} where the convention asks for a ${c.prefer}: ${e.message}`;
+  if (e && /detached/.test(e.message) && /empty/.test(c.id)) return `an empty (not detached) array is reported as detached: ${e.message}`;
+  return undefined;
+}
+
+/**
+ * Cases marked heavy ask for absurd (but legal) sizes; if the library mishandles them they may try
+ * to allocate many GB. They only run under an address-space limit (ulimit -v, or ASan's
+ * max_allocation_size_mb), where such an allocation fails instead of waking the OOM killer.
+ */
+function memoryLimited() {
+  if (/max_allocation_size_mb=\d/.test(process.env.ASAN_OPTIONS || '')) return true;
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
+    return !!line && !/unlimited/.test(line);
+  } catch {
+    return false;
+  }
+}
+
+async function execute(c, lib, ctx) {
+  if (c.needs) {
+    const has = c.needs === 'toOnnx' ? typeof lib.LongT5TransientGlobalAttention.prototype.toOnnx === 'function' : typeof lib[c.needs] === 'function';
+    if (!has) return { pass: true, skipped: true, why: `${c.needs} is not in the facade (yet)` };
+  }
+  if (c.heavy && !memoryLimited()) return { pass: false, why: 'not run: needs an address-space limit (run under `ulimit -v`, as badinput.test.ts does)' };
+  if (c.expect === 'ok') {
+    try {
+      const why = await c.run(lib, ctx);
+      return { pass: !why, why: why || '' };
+    } catch (e) {
+      return { pass: false, why: `valid input failed: ${describeError(e)}` };
+    }
+  }
+  let r;
+  try {
+    r = c.run(lib, ctx);
+  } catch (e) {
+    if (c.async && !c.native) return { pass: false, why: `async entry threw synchronously (must reject): ${describeError(e)}`, got: describeError(e) };
+    const why = checkError(c, e);
+    return { pass: !why, why, got: describeError(e), note: why ? undefined : noteFor(c, e) };
+  }
+  const isThenable = r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
+  if (c.async && !isThenable) return { pass: false, why: `async entry returned ${typeof r}, not a Promise` };
+  if (!c.async && isThenable && !c.native) return { pass: false, why: 'sync entry returned a Promise' };
+  if (!isThenable) {
+    if (c.orOk) return { pass: true, note: 'returned normally (allowed for this case)' };
+    return { pass: false, why: `expected ${c.expect.join('/')}, but the call returned normally` };
+  }
+  try {
+    await r;
+  } catch (e) {
+    const why = checkError(c, e);
+    return { pass: !why, why, got: describeError(e), note: why ? undefined : noteFor(c, e) };
+  }
+  if (c.orOk) return { pass: true, note: 'resolved (allowed for this case)' };
+  return { pass: false, why: `expected ${c.expect.join('/')}, but the Promise resolved` };
+}
+
+async function main() {
+  const { loadLib, loadNative } = require('./load-lib');
+  const lib = loadLib();
+  const ctx = makeContext(loadNative());
+  const from = Number(opt('--from') ?? 0);
+  const to = Number(opt('--to') ?? cases.length);
+  // For the harness's own test: abort (as a native crash would) when this case starts.
+  const crashAt = process.env.GA_BADINPUT_CRASH_AT === undefined ? -1 : Number(process.env.GA_BADINPUT_CRASH_AT);
+  const filter = opt('--filter') ? new RegExp(opt('--filter')) : null;
+  const summary = argv.includes('--summary');
+  let failed = 0, ran = 0;
+  try {
+    for (let i = from; i < Math.min(to, cases.length); i++) {
+      const c = cases[i];
+      if (filter && !filter.test(c.id)) continue;
+      write(`@@START ${i}`);
+      if (i === crashAt) process.abort();
+      const t0 = performance.now();
+      const res = await execute(c, lib, ctx);
+      const ms = performance.now() - t0;
+      ran++;
+      if (!res.pass) failed++;
+      if (summary) {
+        if (!res.pass) write(`FAIL ${c.id}: ${res.why}`);
+        else if (res.note) write(`NOTE ${c.id}: ${res.note}`);
+        if (ms > 500) write(`SLOW ${c.id}: ${ms.toFixed(0)} ms`);
+      } else write(`@@RESULT ${JSON.stringify({ i, id: c.id, ...res, ms: Math.round(ms * 100) / 100 })}`);
+    }
+  } finally {
+    ctx.cleanup();
+  }
+  if (summary) write(`badinput: ${ran} cases, ${failed} failed`);
+  write('@@DONE');
+  // A clean exit with async work possibly still queued is part of what is tested.
+  process.exitCode = summary && failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  write(`@@FATAL ${describeError(e)}\n${e && e.stack}`);
+  process.exit(2);
+});
