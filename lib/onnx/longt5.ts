@@ -124,7 +124,7 @@ export function buildLongT5Model(
   }
 
   const g = new GraphBuilder(`longt5_${kind}_attention`);
-  const i64 = (v: number | number[] | bigint, base?: string) => g.constInt64(v as number, undefined, base);
+  const i64 = (v: number | readonly number[], base?: string) => g.constInt64(v, undefined, base);
   const f32 = (v: number, base?: string) => g.constFloat(v, undefined, base);
   const op = (type: string, inputs: string[], attrs: Record<string, unknown> = {}, out?: string) =>
     g.op(type, inputs, attrs as never, out === undefined ? {} : { output: g.uniqueName(out) });
