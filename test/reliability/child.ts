@@ -90,3 +90,87 @@ export function howItEnded(r: ChildResult): string {
   if (r.signal) return `died of ${r.signal}`;
   return `exit code ${r.code}`;
 }
+
+// ------------------------------------------------------------------------------------------
+// Case suites run by case-runner.js (badinput-cases.js, scenarios-cases.js)
+
+export interface CaseResult {
+  i: number;
+  id: string;
+  pass: boolean;
+  why?: string;
+  got?: string;
+  note?: string;
+  skipped?: boolean;
+  ms?: number;
+}
+
+const CASE_RUNNER = path.join(RELIABILITY_DIR, 'case-runner.js');
+
+/** The ids of a suite's cases (the runner lists them without loading the addon). */
+export function listCases(suite: string): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const r = spawnSync(process.execPath, [CASE_RUNNER, '--cases', suite, '--list'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`case-runner --cases ${suite} --list failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
+}
+
+export interface SuiteOptions {
+  from?: number;
+  to?: number;
+  env?: NodeJS.ProcessEnv;
+  memLimitKiB?: number;
+  args?: string[];
+  idleMs?: number;
+}
+
+/**
+ * Runs cases [from, to) of a suite in child processes, restarting after the case that crashed or
+ * hung; fills `into` with every case's result and returns one line per crash.
+ */
+export async function runCaseSuite(suite: string, ids: string[], into: Map<number, CaseResult>, o: SuiteOptions = {}): Promise<string[]> {
+  const crashed: string[] = [];
+  let from = o.from ?? 0;
+  const to = o.to ?? ids.length;
+  for (let restarts = 0; from < to && restarts < 25; restarts++) {
+    let current = -1;
+    const r = await runNode(CASE_RUNNER, {
+      args: ['--cases', suite, '--from', String(from), '--to', String(to), ...(o.args ?? [])],
+      env: o.env,
+      memLimitKiB: o.memLimitKiB,
+      idleMs: o.idleMs ?? 30_000,
+      onLine: (line) => {
+        if (line.startsWith('@@START ')) current = Number(line.slice(8));
+        else if (line.startsWith('@@RESULT ')) {
+          const res = JSON.parse(line.slice(9)) as CaseResult;
+          into.set(res.i, res);
+          current = -1;
+        }
+      },
+    });
+    if (r.stdout.includes('@@DONE') && r.code === 0) break;
+    const why = `${howItEnded(r)}\n${tail(r.stderr)}`;
+    if (current < 0) {
+      crashed.push(`runner failed outside a case: ${why}`);
+      break;
+    }
+    into.set(current, { i: current, id: ids[current], pass: false, why: `the child process ${why}` });
+    crashed.push(`${ids[current]}: ${howItEnded(r)}`);
+    from = current + 1;
+  }
+  return crashed;
+}
+
+/** One jest test per case, grouped by the part of the id before ' | '. */
+export function defineCaseTests(ids: string[], results: Map<number, CaseResult>): void {
+  const groups = [...new Set(ids.map((id) => id.split(' | ')[0]))];
+  describe.each(groups.map((g) => [g] as const))('%s', (group) => {
+    const mine = ids.map((id, i) => [id.slice(group.length + 3), i] as const).filter(([, i]) => ids[i].split(' | ')[0] === group);
+    test.each(mine)('%s', (_name, i) => {
+      const r = results.get(i);
+      if (!r) throw new Error('not run (the runner stopped before this case)');
+      if (!r.pass) throw new Error(r.why);
+    });
+  });
+}
