@@ -10,7 +10,10 @@
 //    the panel, broadcasts A[i][k] for each of its MR rows straight from A and does MR·kGemmVecs
 //    FMAs. A is not packed: measured on AVX2/AVX-512 (M=4096, N=K=512) packing A was no faster,
 //    and it costs a copy. The MR row streams advance in lockstep, so at every cache-line boundary
-//    each row's line kPrefetch floats (four lines) ahead is prefetched.
+//    each row's line kPrefetch floats (four lines) ahead is prefetched. Tile shapes were picked by
+//    round-robin A/B runs (M=4096; N=K=512, N=K=1024, and N=64, K=512 for per-head projections):
+//    on AVX-512, 6x64 measured at least as fast as 12x32, 8x48, 14x32, 8x32 and clearly faster at
+//    N=64; on AVX2, 6x16, 4x24 and 3x32 were within noise.
 //  * K blocks of KC: K <= KC (the projections' 512/1024) runs unblocked, which measured best.
 //    Larger K keeps each tile's partial sums in a per-thread MC x NR buffer (L1) between blocks, so
 //    C itself is written once (read once when accumulating).
@@ -19,8 +22,7 @@
 //  * Threads: work items are (row block of MC rows) x (panel), pulled dynamically by
 //    parallel_items; consecutive items share a row block, which stays in that core's L2.
 //  * Small M (< kDotRows): packing B would cost about as much as the product, so a dot-product
-//    kernel vectorised along K runs on the unpacked rows (crossover measured at M ~ 16 on AVX2 and
-//    ~ 28 on AVX-512 for N = K = 512).
+//    kernel vectorised along K runs on the unpacked rows.
 //
 // ODR note: compiled once per ISA with that ISA's flags. Everything here is a member of a class
 // template over V (each ISA gets distinct symbols); no out-of-line std:: algorithm templates
@@ -46,9 +48,12 @@ struct GemmKernel {
   static constexpr int KC = 1024;          // K block
   static constexpr int MC = ((96 + MR - 1) / MR) * MR;  // rows per work item (~96, whole tiles)
   static constexpr int kPrefetch = 64;     // floats ahead in each A row
-  static constexpr int kDotRows = 2 * MR;  // M below this: dot-product path
-  static constexpr int DR = MR >= 8 ? 4 : (MR >= 4 ? 2 : 1);  // dot tile: DR rows of A
-  static constexpr int DN = 4;                                 //           x DN rows of B
+  // Dot-product path for M below kDotRows (measured crossover, N = K = 512: M ~ 24 on AVX2,
+  // ~ 48-56 on AVX-512). Its tile is DR rows of A x DN rows of B, sized like the register tile's
+  // accumulator budget (24 on 32-register ISAs, 12-16 otherwise).
+  static constexpr int kDotRows = 2 * MR * NV;
+  static constexpr int DR = MR * NV >= 24 ? 4 : 2;
+  static constexpr int DN = 4;
 
   static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
   static inline void prefetch(const float* p) {

@@ -16,9 +16,9 @@ struct VecAvx512 {
   // PV tile 6 rows x 4 vectors = 24 accumulators.
   static constexpr int kPvRows = 6;
   static constexpr int kPvVecs = 4;
-  // GEMM register tile 12 rows x 2 vectors (12x32): 24 accumulators + 2 B loads + broadcasts.
-  static constexpr int kGemmRows = 12;
-  static constexpr int kGemmVecs = 2;
+  // GEMM register tile 6 rows x 4 vectors (6x64): 24 accumulators + 4 B loads + 1 broadcast.
+  static constexpr int kGemmRows = 6;
+  static constexpr int kGemmVecs = 4;
 
   static inline R zero() { return _mm512_setzero_ps(); }
   static inline R set1(float x) { return _mm512_set1_ps(x); }
