@@ -1240,6 +1240,12 @@ function bindingCases() {
   one('globalAggregates', 'eps negative', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 0]), G: 1, eps: -1, out: f(4) }]);
   one('globalBlockIds', 'g = 0', () => [{ B: 1, N: 4, g: 0, blockIds: new Int32Array(4), segmentIds: new Int32Array(4) }]);
   one('globalBlockIds', 'B * N overflowing without a mask', () => [{ B: 2 ** 40, N: 2 ** 40, g: 1, blockIds: new Int32Array(4), segmentIds: new Int32Array(4) }]);
+  // found by test/reliability/fuzz-js.js: global_block_ids loops over all B rows even when N = 0 (a hang for B = 2^40)
+  cases.push({
+    id: 'binding.globalBlockIds | B = 2^40 with N = 0 returns at once (fuzz-js regression: a 2^40-iteration loop)', entry: 'binding.globalBlockIds', fn: 'globalBlockIds',
+    async: false, native: true, expect: TRE, msg: /./, orOk: true,
+    run: (lib, ctx) => ctx.native.globalBlockIds({ B: 2 ** 40, N: 0, g: 4, blockIds: new Int32Array(0), segmentIds: new Int32Array(0) }),
+  });
   one('globalBlockIds', 'blockIds too short', () => [{ B: 1, N: 4, g: 1, blockIds: new Int32Array(3), segmentIds: new Int32Array(4) }]);
   one('relativePositionBuckets', 'out too short', () => [{ relative: new Int32Array(4), numBuckets: 8, maxDistance: 8, out: new Int32Array(3) }]);
   one('relativePositionBuckets', 'numBuckets 1', () => [{ relative: new Int32Array(4), numBuckets: 1, maxDistance: 8, out: new Int32Array(4) }]);
