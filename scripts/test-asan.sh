@@ -72,11 +72,11 @@ run() {
   step "$name"
   if ! "$@"; then echo "test:asan: FAILED: $name" >&2; status=1; fi
 }
-run "generated bad-input suite (every entry point, sync + async)" asan_node test/reliability/case-runner.js --cases badinput --summary --report-only
-run "NaN/Inf and every-entry-point scenarios" asan_node test/reliability/case-runner.js --cases scenarios --summary --report-only
+run "generated bad-input suite (every entry point, sync + async)" asan_node test/reliability/case-runner.js --cases badinput --summary --report-only --supervise --idle-seconds 20
+run "NaN/Inf and every-entry-point scenarios" asan_node test/reliability/case-runner.js --cases scenarios --summary --report-only --supervise --idle-seconds 60
 run "fuzz loops: raw binding + safetensors header parser (20 s)" asan_node test/reliability/fuzz-js.js --seconds "$([ "$QUICK" = 1 ] && echo 5 || echo 20)"
 run "worker_threads: 4 workers, terminate and exit with calls in flight" asan_node test/reliability/workers-runner.js all
-run "soak (short: 600 mixed calls)" asan_node test/reliability/soak.js --calls 600 --no-rss-check --no-delay-check
+run "soak (short: 1200 mixed calls)" asan_node test/reliability/soak.js --calls 1200 --warmup 400 --no-rss-check --no-delay-check
 if [ "$QUICK" = 0 ]; then
   step "jest suites in band under ASan"
   # A representative subset: dense (fixtures, async, bad input), TGlobal shapes, LongT5 layer fixtures, safetensors.

@@ -1246,6 +1246,13 @@ function bindingCases() {
     async: false, native: true, expect: TRE, msg: /./, orOk: true,
     run: (lib, ctx) => ctx.native.globalBlockIds({ B: 2 ** 40, N: 0, g: 4, blockIds: new Int32Array(0), segmentIds: new Int32Array(0) }),
   });
+  // found by fuzz-js.js under ASan: without a mask the binding allocates and fills a B*N byte mask
+  // before checking blockIds' length (B*N up to 2^46): 16 GB here, for a 1-element blockIds
+  cases.push({
+    id: 'binding.globalBlockIds | B * N = 2^34 with a 1-element blockIds is refused before allocating (fuzz-js regression)', entry: 'binding.globalBlockIds', fn: 'globalBlockIds',
+    async: false, native: true, expect: TRE, msg: /blockIds/, heavy: true,
+    run: (lib, ctx) => ctx.native.globalBlockIds({ B: 2 ** 17, N: 2 ** 17, g: 1, blockIds: new Int32Array(1), segmentIds: new Int32Array(1) }),
+  });
   one('globalBlockIds', 'blockIds too short', () => [{ B: 1, N: 4, g: 1, blockIds: new Int32Array(3), segmentIds: new Int32Array(4) }]);
   one('relativePositionBuckets', 'out too short', () => [{ relative: new Int32Array(4), numBuckets: 8, maxDistance: 8, out: new Int32Array(3) }]);
   one('relativePositionBuckets', 'numBuckets 1', () => [{ relative: new Int32Array(4), numBuckets: 1, maxDistance: 8, out: new Int32Array(4) }]);

@@ -10,6 +10,7 @@
 //
 //   node case-runner.js --cases NAME --list     ids as a JSON array (does not load the addon)
 //   node case-runner.js --cases NAME [--from K] [--to K] [--filter REGEX] [--summary] [--quick]
+//                       [--report-only] [--supervise [--idle-seconds S]]
 'use strict';
 const fs = require('fs');
 const { performance } = require('perf_hooks');
@@ -106,7 +107,68 @@ async function execute(c, lib, ctx) {
   return { pass: false, why: `expected ${c.expect.join('/')}, but the Promise resolved` };
 }
 
+/**
+ * --supervise (for the scripts: test-asan.sh, valgrind.sh): run the cases in a child runner and,
+ * if a case crashes it or hangs (no output for --idle-seconds, default 30), count that case as
+ * failed and start a new child after it, as the jest harness (child.ts) does.
+ */
+async function supervise() {
+  const { spawn } = require('child_process');
+  const idleMs = Number(opt('--idle-seconds') ?? 30) * 1000;
+  const passArgs = argv.filter((a, i) => a !== '--supervise' && !['--idle-seconds', '--from'].includes(argv[i - 1]) && !['--idle-seconds', '--from'].includes(a));
+  let from = Number(opt('--from') ?? 0);
+  let failed = 0, ran = 0, crashed = 0, hung = 0;
+  for (let restarts = 0; restarts < 50; restarts++) {
+    let current = -1;
+    let done = false;
+    const child = spawn(process.execPath, [...process.execArgv, __filename, ...passArgs, '--from', String(from)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let idle;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => child.kill('SIGKILL'), idleMs);
+    };
+    arm();
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      arm();
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      for (const line of lines) {
+        if (line.startsWith('@@START ')) {
+          current = Number(line.slice(8));
+          ran++;
+        } else if (line.startsWith('@@DONE')) done = true;
+        else if (/^[a-z-]+: \d+ cases, \d+ failed$/.test(line)) continue;  // the child's own count; ours spans restarts
+        else {
+          if (line.startsWith('FAIL ')) failed++;
+          write(line);
+        }
+      }
+    });
+    const [code, signal] = await new Promise((resolve) => child.on('close', (c, sig) => resolve([c, sig])));
+    clearTimeout(idle);
+    if (done) break;
+    if (current < 0) {
+      write(`FAIL runner: exited (${signal || code}) outside a case`);
+      failed++;
+      break;
+    }
+    const hang = signal === 'SIGKILL';
+    if (hang) hung++;
+    else crashed++;
+    failed++;
+    write(`FAIL ${cases[current].id}: the runner ${hang ? `hung (no output for ${idleMs / 1000} s)` : `died (${signal || `exit code ${code}`})`}`);
+    from = current + 1;
+  }
+  write(`${suite}: ${ran} cases, ${failed} failed (${crashed} crashed the runner, ${hung} hung)`);
+  // --report-only: only crashes (a sanitizer report aborts the process: a crash) fail the run
+  process.exitCode = failed && (!argv.includes('--report-only') || crashed) ? 1 : 0;
+}
+
 async function main() {
+  if (argv.includes('--supervise')) return supervise();
   const { loadLib, loadNative } = require('./load-lib');
   const lib = loadLib();
   const ctx = makeContext(loadNative());

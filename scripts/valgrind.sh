@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# npm run test:valgrind — a short suite under valgrind memcheck, on the ordinary release addon
+# (build/Release): the every-entry-point scenarios (--quick subset: NaN/Inf, odd shapes, sync and
+# async), the valid-but-unusual bad-input cases (byteOffset views, SharedArrayBuffer, zero sizes,
+# arrays detached during async calls) and the raw-binding garbage cases, and a 300-call soak.
+# valgrind does not model AVX-512, so the AVX2 kernels run (GLOBAL_ATTENTION_ISA=avx2; the
+# scenarios also switch to scalar). node runs with --jitless: no JIT code for valgrind to
+# translate (faster, and no false reports from V8's code patching).
+# Fails on any memcheck error (invalid read/write, uninitialised value used, bad free) and on any
+# "definitely lost" block allocated by the addon. Takes ~2-4 minutes (valgrind is ~50x slower).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "test:valgrind: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+[ -n "$(ls build/Release/*.node 2>/dev/null)" ] || { echo "test:valgrind: no build/Release addon; run npm run build:native" >&2; exit 1; }
+mkdir -p build/valgrind
+export GLOBAL_ATTENTION_ISA=${GLOBAL_ATTENTION_ISA:-avx2}
+# no env override of the addon location: the release build is the one under test
+unset GLOBAL_ATTENTION_PREBUILD
+status=0
+t0=$(date +%s)
+
+vg() {
+  local name=$1; shift
+  local log=build/valgrind/$name.log
+  echo "=== test:valgrind: $name ($(( $(date +%s) - t0 )) s)"
+  valgrind --tool=memcheck --error-limit=no --track-origins=no --leak-check=full --show-leak-kinds=definite \
+    --errors-for-leak-kinds=definite --num-callers=40 --log-file="$log" node --jitless "$@"
+  local rc=$?
+  # memcheck errors (not leak records) anywhere, and definite leaks from our addon
+  local errors leaks
+  errors=$(grep -cE "^==[0-9]+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Argument .* of function)" "$log")
+  leaks=$(awk '/definitely lost in loss record/{blk=1; ours=0; next} blk && /global_attention\.node/{ours=1} blk && /^==[0-9]+== $/{if(ours) n++; blk=0} END{print n+0}' "$log")
+  grep -E "ERROR SUMMARY|definitely lost:" "$log" | sed 's/^==[0-9]*== /  /'
+  if [ "$errors" != 0 ] || [ "$leaks" != 0 ]; then
+    echo "test:valgrind: FAILED: $name: $errors memcheck errors, $leaks definite leaks from the addon (log: $log)" >&2
+    grep -A25 -E "^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall|Mismatched)" "$log" | head -60 >&2
+    status=1
+  elif [ $rc -ne 0 ]; then
+    echo "test:valgrind: FAILED: $name exited with $rc" >&2
+    status=1
+  fi
+}
+
+vg scenarios test/reliability/case-runner.js --cases scenarios --quick --summary --report-only --supervise --idle-seconds 300
+vg badinput-valid-and-binding test/reliability/case-runner.js --cases badinput --filter '\| ok: |^binding\.' --summary --report-only --supervise --idle-seconds 120
+vg soak test/reliability/soak.js --calls 300 --warmup 100 --in-flight 16 --no-rss-check --no-delay-check
+
+echo "=== test:valgrind: done in $(( $(date +%s) - t0 )) s: $([ $status = 0 ] && echo clean || echo FAILED)"
+exit $status
