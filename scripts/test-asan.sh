@@ -25,6 +25,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 t0=$(date +%s)
 step() { echo; echo "=== test:asan: $* ($(( $(date +%s) - t0 )) s)"; }
 
+mkdir -p "$OUT"
 if [ "$BUILD" = 1 ]; then
   step "building the addon and ga_native_tests with -fsanitize=address,undefined into $OUT"
   # cmake-js puts the addon in $OUT/Release; node-gyp-build finds it there through

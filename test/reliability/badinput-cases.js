@@ -758,7 +758,9 @@ function typedSlots(obj, out = [], depth = 0) {
   return out;
 }
 
-const GUARD = 0x5a;
+// 0xff bytes: as float32 these are NaN. A kernel that reads past a view (even if it multiplies
+// what it read by a zero weight) then returns NaN where the plain call does not.
+const GUARD = 0xff;
 /** Copies `src` into a view `offsetElems` elements into a larger (Shared)ArrayBuffer whose other bytes hold GUARD. */
 function placeAt(src, offsetElems, shared) {
   const C = src.constructor;
@@ -1169,17 +1171,60 @@ function runtimeCases() {
   return cases;
 }
 
-// ---- ONNX export: only when the facade has it ----
+// ---- ONNX export: layer.toOnnx(options) and exportOnnx(layer, path, options), when the facade has them ----
 function onnxCases() {
-  const make = (lib) => new lib.LongT5TransientGlobalAttention(CFG, layerWeights('tglobal'));
-  return [
-    { id: 'exportOnnx | layer undefined', needs: 'exportOnnx', expect: TE, msg: /layer/, run: (lib, ctx) => lib.exportOnnx(undefined, path.join(ctx.dir, 'a.onnx')) },
-    { id: 'exportOnnx | layer a plain object', needs: 'exportOnnx', expect: TE, msg: /layer/, run: (lib, ctx) => lib.exportOnnx({ config: CFG }, path.join(ctx.dir, 'b.onnx')) },
-    { id: 'exportOnnx | path a number', needs: 'exportOnnx', expect: TE, msg: /path/, run: (lib) => lib.exportOnnx(make(lib), 5) },
-    { id: 'exportOnnx | path in a missing directory', needs: 'exportOnnx', expect: ['Error'], msg: /no-such-dir|ENOENT/, run: (lib, ctx) => lib.exportOnnx(make(lib), path.join(ctx.dir, 'no-such-dir', 'c.onnx')) },
-    { id: 'toOnnx | bad options', needs: 'toOnnx', expect: TRE, msg: /opset|options/, run: (lib) => make(lib).toOnnx({ opset: -1 }) },
-    { id: 'toOnnx | unknown option', needs: 'toOnnx', expect: TE, msg: /bogus/, run: (lib) => make(lib).toOnnx({ bogus: 1 }) },
-  ].map((c) => ({ ...c, entry: c.needs, fn: c.needs, async: false }));
+  const cases = [];
+  const layerOf = (lib, L, cfg = CFG) => new lib[L.cls](cfg, layerWeights(L.kind, cfg));
+  const add = (id, needs, expect, msg, run, extra = {}) => cases.push({ id, needs, entry: needs, fn: needs, async: false, expect, msg, run, ...extra });
+  const badOptions = [
+    ['options.opset 17 (below 18)', RE, /opset/, { opset: 17 }],
+    ['options.opset fractional', RE, /opset/, { opset: 18.5 }],
+    ['options.opset NaN', RE, /opset/, { opset: NaN }],
+    ['options.opset a string', TRE, /opset/, { opset: '18' }, pref('TypeError')],
+    ['options.opset 2^53', RE, /opset/, { opset: 2 ** 53 }],
+    ["unknown option 'opsett'", TE, /'opsett'/, { opsett: 18 }],
+    ['options a number', TE, /options/, 5],
+    ['options a string', TE, /options/, 'opset'],
+    ['options null', TE, /options/, null],
+  ];
+  for (const L of LAYERS) {
+    for (const [n, expect, msg, o, extra] of badOptions)
+      add(`${L.cls}#toOnnx | ${n}`, 'toOnnx', expect, msg, (lib) => layerOf(lib, L).toOnnx(o), extra);
+    add(`${L.cls}#toOnnx | a weight detached after construction`, 'toOnnx', TRE, /q\.weight|detached/, (lib) => {
+      const layer = layerOf(lib, L);
+      detach(layer.weights['q.weight'].buffer);
+      return layer.toOnnx();
+    });
+    add(`${L.cls}#toOnnx | ok: the model bytes start with an ONNX ModelProto and are deterministic`, 'toOnnx', 'ok', null, async (lib) => {
+      const a = layerOf(lib, L).toOnnx(), b = layerOf(lib, L).toOnnx();
+      if (!(a instanceof Uint8Array) || a.length < 100) return 'not model bytes';
+      return U.diff(a, b);
+    });
+  }
+  for (const L of LAYERS.filter((l) => l.kind !== 'full')) {
+    // the band constant is [H, 1, L, 3L] with L = max(r, 8): O(H·r²) floats
+    add(`${L.cls}#toOnnx | local_radius 2^30: refused with a RangeError naming local_radius`, 'toOnnx', RE, /local_radius/, (lib) => layerOf(lib, L, { ...CFG, local_radius: 2 ** 30 }).toOnnx(), { heavy: true });
+    add(`${L.cls}#toOnnx | local_radius 2^15 (a 25 GB band constant): refused with a RangeError naming local_radius`, 'toOnnx', RE, /local_radius/, (lib) => layerOf(lib, L, { ...CFG, local_radius: 2 ** 15 }).toOnnx(), { heavy: true });
+  }
+  const make = (lib) => layerOf(lib, LAYERS[0]);
+  for (const [n, v] of [['undefined', undefined], ['null', null], ['a number', 1], ['a plain object', { config: CFG }], ['an object whose toOnnx is not a function', { toOnnx: 5 }]])
+    add(`exportOnnx | layer ${n}`, 'exportOnnx', TE, /layer/, (lib, ctx) => lib.exportOnnx(v, path.join(ctx.dir, 'x.onnx')));
+  for (const [n, v] of [['a number', 5], ['empty', ''], ['undefined', undefined], ['a Buffer', Buffer.from('x.onnx')], ['an array', ['x.onnx']]])
+    add(`exportOnnx | path ${n}`, 'exportOnnx', TE, /path/, (lib) => lib.exportOnnx(make(lib), v));
+  add('exportOnnx | path in a missing directory', 'exportOnnx', ['Error'], /no-such-dir/, (lib, ctx) => lib.exportOnnx(make(lib), path.join(ctx.dir, 'no-such-dir', 'c.onnx')));
+  add('exportOnnx | path is a directory', 'exportOnnx', ['Error'], /EISDIR|directory/, (lib, ctx) => lib.exportOnnx(make(lib), ctx.dir));
+  add('exportOnnx | path with a NUL byte', 'exportOnnx', ['Error', 'TypeError'], /path|null bytes/, (lib, ctx) => lib.exportOnnx(make(lib), path.join(ctx.dir, 'a\0b.onnx')));
+  for (const [n, expect, msg, o, extra] of badOptions)
+    add(`exportOnnx | ${n}`, 'exportOnnx', expect, msg, (lib, ctx) => lib.exportOnnx(make(lib), path.join(ctx.dir, 'o.onnx'), o), extra);
+  add('exportOnnx | ok: writes exactly the bytes toOnnx returns, and returns their length', 'exportOnnx', 'ok', null, async (lib, ctx) => {
+    const layer = make(lib);
+    const p = path.join(ctx.dir, 'ok.onnx');
+    const n = lib.exportOnnx(layer, p);
+    const bytes = new Uint8Array(fs.readFileSync(p));
+    if (n !== bytes.length) return `returned ${n}, wrote ${bytes.length}`;
+    return U.diff(bytes, layer.toOnnx());
+  });
+  return cases;
 }
 
 // ---- the raw addon with garbage: the binding's own checks (defence in depth) must hold too ----

@@ -276,9 +276,83 @@ function nanInfCases(isa) {
 // ------------------------------------------------------------------------------------------
 // every entry point over odd shapes
 
+/**
+ * A copy of `src` placed right before 16 NaN floats (and after 16 more) in a larger buffer: a sync
+ * call reads the caller's memory in place, so a kernel that reads past the end (or before the
+ * start) of an input picks up NaN, which survives even a multiplication by a zero weight.
+ */
+function canaried(src) {
+  const C = src.constructor;
+  const pad = 16;
+  const buf = new ArrayBuffer((src.length + 2 * pad) * C.BYTES_PER_ELEMENT);
+  new Uint8Array(buf).fill(0xff);
+  const v = new C(buf, pad * C.BYTES_PER_ELEMENT, src.length);
+  v.set(src);
+  return v;
+}
+/** Every Float32Array inside `args` (not dims) replaced by a canaried copy. */
+function canaryArgs(x) {
+  if (x instanceof Float32Array) return canaried(x);
+  if (Array.isArray(x)) return x.map(canaryArgs);
+  if (x && typeof x === 'object' && !ArrayBuffer.isView(x) && Object.getPrototypeOf(x) === Object.prototype) {
+    const o = {};
+    for (const [k, v] of Object.entries(x)) o[k] = k === 'dims' ? v : canaryArgs(v);
+    return o;
+  }
+  return x;
+}
+
 function sweepCases(isa) {
   const cases = [];
   const add = (name, run, quick = false) => cases.push({ id: `shape sweep [${isa}] | ${name}`, expect: 'ok', quick, run: (lib) => withIsa(lib, isa, () => run(lib)) });
+  // reads past an input (NaN canaries around every input: the result must be the plain one)
+  const canary = (name, call, quick = false) => cases.push({
+    id: `no reads past an input [${isa}] | ${name}`, expect: 'ok', quick,
+    run: (lib) => withIsa(lib, isa, () => {
+      const plain = call(lib, (a) => a);
+      const fenced = call(lib, canaryArgs);
+      return U.diff(fenced, plain);
+    }),
+  });
+  for (const [N, D, Dv, r, g] of [[1, 3, 2, 0, 1], [5, 1, 1, 1, 2], [13, 5, 7, 2, 4], [37, 16, 16, 5, 8], [9, 8, 8, 100, 16], [33, 3, 3, 4, 11]]) {
+    canary(`transientGlobalAttention N ${N} D ${D} Dv ${Dv} r ${r} g ${g}`, (lib, f) => {
+      const H = 2, G = Math.floor(N / g);
+      const a = f({ q: T([2, H, N, D], 1), k: T([2, H, N, D], 2), v: T([2, H, N, Dv], 3), gk: T([2, H, G, D], 4), gv: T([2, H, G, Dv], 5), rb: T([8, H], 6), grb: T([8, H], 7) });
+      const mask = Uint8Array.from({ length: 2 * N }, (_, i) => (i % 7 === 3 ? 0 : 1));
+      return lib.transientGlobalAttention(a.q, a.k, a.v, a.gk, a.gv, { localRadius: r, globalBlockSize: g, mask, relativeAttentionBias: a.rb, globalRelativeAttentionBias: a.grb }).data;
+    }, N < 20);
+  }
+  for (const [B, H, Hk, Nq, Nk, D, Dv] of [[1, 1, 1, 1, 1, 1, 1], [2, 3, 1, 7, 5, 3, 5], [1, 2, 2, 33, 17, 31, 33], [1, 1, 1, 3, 130, 2, 2]]) {
+    canary(`attention q [${B},${H},${Nq},${D}] k [${B},${Hk},${Nk},${D}] Dv ${Dv}, causal, mask, bias`, (lib, f) => {
+      const a = f({ q: T([B, H, Nq, D], 1), k: T([B, Hk, Nk, D], 2), v: T([B, Hk, Nk, Dv], 3), bias: T([H, Nq, Nk], 4) });
+      const keyMask = Uint8Array.from({ length: B * Nk }, (_, i) => (i % 5 === 2 ? 0 : 1));
+      return lib.attention(a.q, a.k, a.v, { causal: true, keyMask, bias: a.bias }).data;
+    }, Nq * Nk < 200);
+  }
+  for (const [N, D, Dv, bs] of [[1, 1, 1, 1], [10, 3, 5, 3], [33, 16, 17, 8]]) {
+    canary(`blockGlobalAttention N ${N} D ${D} Dv ${Dv} blockSize ${bs}`, (lib, f) => {
+      const a = f({ q: T([2, 2, N, D], 1), k: T([2, 2, N, D], 2), v: T([2, 2, N, Dv], 3) });
+      return lib.blockGlobalAttention(a.q, a.k, a.v, { blockSize: bs }).data;
+    }, N < 20);
+  }
+  for (const [M, K, Nn] of [[1, 1, 1], [3, 5, 7], [17, 33, 9], [5, 130, 3]]) {
+    canary(`linear [${M},${K}] x [${Nn},${K}]ᵀ`, (lib, f) => {
+      const a = f({ x: T([M, K], 1), w: T([Nn, K], 2) });
+      return lib.linear(a.x, a.w).data;
+    }, M * K < 100);
+  }
+  for (const cls of ['LongT5TransientGlobalAttention', 'LongT5LocalAttention', 'LongT5Attention']) {
+    canary(`${cls} N 19, padding`, (lib, f) => {
+      const CFG = { d_model: 12, d_kv: 5, num_heads: 3, local_radius: 3, global_block_size: 4, relative_attention_num_buckets: 8, relative_attention_max_distance: 16 };
+      const w = f({
+        'q.weight': T([15, 12], 1), 'k.weight': T([15, 12], 2), 'v.weight': T([15, 12], 3), 'o.weight': T([12, 15], 4), 'relative_attention_bias.weight': T([8, 3], 5),
+        'global_relative_attention_bias.weight': T([8, 3], 6), 'global_input_layer_norm.weight': T([12], 7),
+      });
+      const h = f({ t: T([2, 19, 12], 8) }).t;
+      const mask = Uint8Array.from({ length: 38 }, (_, i) => (i > 30 ? 0 : 1));
+      return new lib[cls](CFG, w).forward(h, mask).data;
+    }, true);
+  }
   const denseShapes = [
     // B, H, Hk, Nq, Nk, D, Dv
     [1, 1, 1, 1, 1, 1, 1], [2, 3, 1, 7, 5, 3, 5], [1, 4, 2, 17, 33, 16, 9], [1, 2, 2, 33, 17, 31, 33], [2, 2, 1, 65, 129, 8, 8], [1, 1, 1, 130, 3, 64, 64],

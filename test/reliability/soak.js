@@ -4,7 +4,8 @@
 // must stay responsive while long async calls run.
 //
 //   node --expose-gc test/reliability/soak.js [--calls 10000] [--in-flight 64] [--seed 1]
-//        [--warmup N] [--no-rss-check] [--no-delay-check] [--json FILE]
+//        [--warmup N] [--long N (long async calls in phase 4; 0 skips it)] [--no-rss-check]
+//        [--no-delay-check] [--json FILE]
 //
 // Phases:
 //   1. references: each distinct input computed once (sync, one thread);
@@ -171,7 +172,7 @@ async function main() {
   const lq = T([1, 8, 1024, 64], 1), lk = T([1, 8, 1024, 64], 2), lv = T([1, 8, 1024, 64], 3), lh = T([4, 1024, 32], 4);
   const long = [() => lib.attentionAsync(lq, lk, lv), () => layers.tglobal.forwardAsync(lh)];
   const delay = monitorEventLoopDelay({ resolution: 2 });
-  const nLong = Math.max(16, Math.min(128, Math.floor(CALLS / 80)));
+  const nLong = opt('--long') !== undefined ? Number(opt('--long')) : Math.max(16, Math.min(128, Math.floor(CALLS / 80)));
   delay.enable();
   const t3 = performance.now();
   const pending = new Set();
