@@ -129,6 +129,8 @@ abstract class LongT5AttentionLayer {
       if (!isFloat32Array(o.out)) throw new TypeError('options.out must be a Float32Array');
       if (o.out.length !== n) throw new RangeError(`options.out has ${o.out.length} elements, expected ${n}`);
       if (o.out.buffer === h.data.buffer) throw new RangeError('options.out must not share memory with hidden');
+      if (Object.values(this.weights).some((w) => w.buffer === o.out!.buffer))
+        throw new RangeError("options.out must not share memory with the layer's weights");
       out = o.out;
     }
     const w = this.weights;

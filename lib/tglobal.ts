@@ -4,7 +4,7 @@ import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
   AttentionResult, MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkThreads, checkedProduct, weightsBuffer,
+  checkThreads, checkedProduct, isDetached, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -25,6 +25,7 @@ function maskShape(name: string, mask: unknown): [number, number] {
     return [dims[0], dims[1]];
   }
   if (!ArrayBuffer.isView(mask)) throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims})`);
+  if (isDetached(mask)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   return [1, (mask as Int32Array).length];
 }
 
@@ -158,7 +159,8 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   want('v', [Bv, Hv, Nv, Dv], [B, H, N, Dv]);
   want('globalK', [Bg, Hg, G, Dg], [B, H, G, D]);
   want('globalV', [Bgv, Hgv, Gv, Dgv], [B, H, G, Dv]);
-  const r = checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 });
+  // A window wider than the sequence sees the same keys as one of N - 1: cap it, so tables stay O(N).
+  const r = Math.min(checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 }), Math.max(N - 1, 0));
   const g = checkSize('options.globalBlockSize', o.globalBlockSize, { min: 1, max: 2 ** 30 });
   if (Math.floor(N / g) !== G)
     throw new RangeError(`globalK has G = ${G} global tokens but floor(N / globalBlockSize) = floor(${N} / ${g}) = ${Math.floor(N / g)}`);
@@ -176,11 +178,13 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
     const t = checkBiasTable('options.relativeAttentionBias', o.relativeAttentionBias, H, numBuckets);
     args.localBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * r + 1, r);
   }
+  const globalTable = o.globalRelativeAttentionBias === undefined ? undefined
+    : checkBiasTable('options.globalRelativeAttentionBias', o.globalRelativeAttentionBias, H, numBuckets);
   if (G > 0) {
     const ids = globalBlockIds(mask ? { data: mask, dims: [B, N] } : { data: new Uint8Array(B * N).fill(1), dims: [B, N] }, g);
     args.globalValid = ids.segmentIds;
-    if (o.globalRelativeAttentionBias !== undefined) {
-      const t = checkBiasTable('options.globalRelativeAttentionBias', o.globalRelativeAttentionBias, H, numBuckets);
+    if (globalTable !== undefined) {
+      const t = globalTable;
       args.globalBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * G + 1, G);
       args.blockIds = ids.blockIds;
     }

@@ -32,12 +32,22 @@ class AsyncJob : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
+  // Settling can throw while the environment is being torn down (a worker terminated with this
+  // call in flight); nothing is left to settle then, and a throw here would abort the process.
   void OnOK() override {
-    std::string error;
-    if (buffers_->write_back(error)) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(Napi::TypeError::New(Env(), error).Value());
+    try {
+      std::string error;
+      if (buffers_->write_back(error)) deferred_.Resolve(Env().Undefined());
+      else deferred_.Reject(Napi::TypeError::New(Env(), error).Value());
+    } catch (...) {
+    }
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+    }
+  }
 
  private:
   AsyncJob(Napi::Env env, std::shared_ptr<CallBuffers> buffers, std::function<void()> job)

@@ -1,5 +1,6 @@
 #include "kernels/longt5_layer.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "dispatch/dispatch.h"
@@ -85,7 +86,9 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     dense_attention(d);
   } else {
     const bool global = p.kind == LongT5Kind::kTransientGlobal;
-    const int64_t r = p.local_radius;
+    // A window wider than the sequence sees the same keys as one of N - 1: cap it, so the bias
+    // table stays O(N) whatever local_radius says.
+    const int64_t r = std::min<int64_t>(p.local_radius, N - 1);
     const int64_t G = global ? N / p.global_block_size : 0;
     std::vector<int32_t> block_ids, segment_ids;
     std::vector<uint8_t> global_valid;
