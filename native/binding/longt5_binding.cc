@@ -29,6 +29,7 @@ Napi::Value GlobalBlockIdsImpl(const Napi::CallbackInfo& info) {
   Napi::Object a = require_object(info, 0, "arguments");
   const int64_t B = get_size(a, "B"), N = get_size(a, "N"), g = get_size(a, "g");
   if (g < 1) throw_range(env, "g must be >= 1");
+  if (B == 0 || N == 0) return env.Undefined();  // nothing to label (and no B-long loop over empty rows)
   std::vector<uint8_t> mask;
   if (!get_mask_opt(a, "mask", checked_mul(env, B, N, "mask"), mask)) mask.assign(static_cast<size_t>(B * N), 1);
   int32_t* ids = get_i32(a, "blockIds", B * N);

@@ -33,10 +33,12 @@ struct TGlobalAttentionKernel {
   struct Tables {
     AlignedBuffer ext;  // [H][ext_len], t = i - j + r offset by BQ
     int64_t ext_len = 0;
+    int64_t radius = 0;  // min(r, N - 1): a wider window sees the same keys, so tables stay O(N)
   };
 
   static void build_tables(const TGlobalAttentionParams& p, Tables& t) {
-    const int64_t r = p.radius;
+    const int64_t r = p.radius < p.N - 1 ? p.radius : p.N - 1;
+    t.radius = r;
     t.ext_len = 2 * r + 1 + 2 * BQ;
     t.ext.resize(static_cast<size_t>(p.H * t.ext_len));
     float* ext = t.ext.data();
@@ -44,14 +46,14 @@ struct TGlobalAttentionKernel {
       for (int64_t x = 0; x < t.ext_len; ++x) {
         const int64_t tt = x - BQ;
         float val = Block::kNegInf;
-        if (tt >= 0 && tt <= 2 * r) val = p.local_bias ? Block::kLog2e * p.local_bias[h * (2 * r + 1) + (2 * r - tt)] : 0.f;
+        if (tt >= 0 && tt <= 2 * r) val = p.local_bias ? Block::kLog2e * p.local_bias[h * (2 * p.radius + 1) + (p.radius + r - tt)] : 0.f;
         ext[h * t.ext_len + x] = val;
       }
   }
 
   static void run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
                         typename Block::Scratch& scratch) {
-    const int64_t N = p.N, r = p.radius, G = p.G;
+    const int64_t N = p.N, r = t.radius, G = p.G;
     const int nq = static_cast<int>(std::min<int64_t>(BQ, N - i0));
     const uint8_t* mask = p.mask ? p.mask + b * N : nullptr;
     Block blk(scratch, p.D, p.Dv);
