@@ -4,7 +4,7 @@ import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
   AttentionResult, MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkThreads, checkedProduct, isDetached, weightsBuffer,
+  checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -25,7 +25,10 @@ function maskShape(name: string, mask: unknown): [number, number] {
     return [dims[0], dims[1]];
   }
   if (!ArrayBuffer.isView(mask)) throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims})`);
-  if (isDetached(mask)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
+  // Node 20 cannot tell a detached plain mask from an empty one (no ArrayBuffer#detached): a plain
+  // mask of length 0 is read as an empty row; with its own dims, a detached mask is caught by checkMask.
+  if ((mask.buffer as ArrayBuffer & { detached?: boolean }).detached === true)
+    throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   return [1, (mask as Int32Array).length];
 }
 
