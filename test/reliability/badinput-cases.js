@@ -1298,6 +1298,18 @@ function bindingCases() {
     async: false, native: true, expect: TRE, msg: /blockIds/, heavy: true,
     run: (lib, ctx) => ctx.native.globalBlockIds({ B: 2 ** 17, N: 2 ** 17, g: 1, blockIds: new Int32Array(1), segmentIds: new Int32Array(1) }),
   });
+  // found by fuzz-js.js under ASan: with B = 0 every array is empty and valid, but block_means
+  // allocates its accumulator by Dv (2^32 doubles = 32 GB) before finding there are no rows
+  cases.push({
+    id: 'binding.blockGlobalAttentionAsync | B = 0 with Dv = 2^32 returns without allocating (fuzz-js regression)', entry: 'binding.blockGlobalAttention',
+    fn: 'blockGlobalAttentionAsync', async: true, native: true, expect: TRE, msg: /./, orOk: true, heavy: true,
+    run: (lib, ctx) => ctx.native.blockGlobalAttentionAsync({ q: new Float32Array(0), k: new Float32Array(0), v: new Float32Array(0), out: new Float32Array(0), B: 0, H: 2, N: 5, D: 2, Dv: 2 ** 32, blockSize: 3, scale: 1 }),
+  });
+  cases.push({
+    id: 'binding.globalAggregates | B = 0 with C = 2^34 returns without allocating (fuzz-js regression)', entry: 'binding.globalAggregates',
+    fn: 'globalAggregates', async: false, native: true, expect: TRE, msg: /./, orOk: true, heavy: true,
+    run: (lib, ctx) => ctx.native.globalAggregates({ x: new Float32Array(0), B: 0, N: 1, C: 2 ** 34, blockIds: new Int32Array(0), G: 1, eps: 1e-6, out: new Float32Array(0) }),
+  });
   one('globalBlockIds', 'blockIds too short', () => [{ B: 1, N: 4, g: 1, blockIds: new Int32Array(3), segmentIds: new Int32Array(4) }]);
   one('relativePositionBuckets', 'out too short', () => [{ relative: new Int32Array(4), numBuckets: 8, maxDistance: 8, out: new Int32Array(3) }]);
   one('relativePositionBuckets', 'numBuckets 1', () => [{ relative: new Int32Array(4), numBuckets: 1, maxDistance: 8, out: new Int32Array(4) }]);
