@@ -111,6 +111,23 @@ async function check(argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// demo, bench: compiled TypeScript modules under dist/ that export `main(argv) → Promise<exit code>`
+// and `usage` (a string); they parse their own options.
+
+function loadModule(rel) {
+  const file = path.join(__dirname, '..', 'dist', rel);
+  try {
+    return require(file);
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(file))
+      throw new Error(`cannot load ${file} (build it with \`npm run build:ts\`)`);
+    throw err;
+  }
+}
+
+const delegate = (rel) => (argv) => loadModule(rel).main(argv);
+
+// ---------------------------------------------------------------------------------------------
 // Dispatcher
 
 const COMMANDS = {
@@ -126,6 +143,16 @@ const COMMANDS = {
       'compared rows. Exits 1 when max rel (max abs / max |out|) exceeds the tolerance (default 1e-4).',
     ].join('\n'),
     run: check,
+  },
+  demo: {
+    summary: 'the seed example: tokens, blocks, global tokens, attention maps, cost (HTML report)',
+    usage: 'usage: global-attention demo [--text T] [--block-size G] [--radius R] [--out FILE]  (--help for more)',
+    run: delegate('demo/demo.js'),
+  },
+  bench: {
+    summary: 'dense and TGlobal benchmarks on this CPU: table, JSON and an SVG chart',
+    usage: 'usage: global-attention bench [--n 512,4096] [--threads 1,2] [--json FILE]  (--help for more)',
+    run: delegate('bench/run.js'),
   },
 };
 
