@@ -6,10 +6,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "kernels/flash_block.h"
-#include "kernels/parallel.h"
 #include "kernels/tglobal_attention.h"
 
 namespace ga {
@@ -20,12 +18,14 @@ struct BlockGlobalAttentionKernel {
   static constexpr int BQ = Block::BQ;
   static constexpr int BK = Block::BK;
 
-  static void run_block(const BlockGlobalAttentionParams& p, int64_t bh, int64_t i0, typename Block::Scratch& scratch) {
+  // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
+  static bool run_block(const BlockGlobalAttentionParams& p, int64_t bh, int64_t i0, typename Block::Scratch& scratch,
+                        bool safe) {
     const int64_t N = p.N, g = p.block, nb = N / g;
     auto block_of = [&](int64_t i) { return std::min<int64_t>(i / g, nb - 1); };
     const int nq = static_cast<int>(std::min<int64_t>(BQ, N - i0));
     Block blk(scratch, p.D, p.Dv);
-    blk.begin(p.q + (bh * N + i0) * p.D, p.D, nq, p.scale);
+    blk.begin(p.q + (bh * N + i0) * p.D, p.D, nq, p.scale, safe);
     float* s = blk.S();
     const int64_t c_first = block_of(i0), c_last = block_of(i0 + nq - 1);
     // Own-block tokens.
@@ -45,20 +45,16 @@ struct BlockGlobalAttentionKernel {
       for (int m = 0; m < nq; ++m)
         if (c_first + j != block_of(i0 + m)) s[j * BQ + m] = Block::kNegInf;
     blk.accumulate(p.gv + (bh * nb + c_first) * p.Dv, p.Dv, ng);
-    blk.finish(p.out + (bh * N + i0) * p.Dv, p.Dv);
+    return blk.finish(p.out + (bh * N + i0) * p.Dv, p.Dv);
   }
 
-  static void run(const BlockGlobalAttentionParams& p) {
-    if (p.B == 0 || p.H == 0 || p.N == 0 || p.Dv == 0 || p.block < 1 || p.N < p.block) return;
+  static void run(const BlockGlobalAttentionParams& params) {
+    if (params.B == 0 || params.H == 0 || params.N == 0 || params.Dv == 0 || params.block < 1 || params.N < params.block)
+      return;
+    const BlockGlobalAttentionParams& p = params;
     const int64_t nqb = (p.N + BQ - 1) / BQ;
-    const int64_t items = p.B * p.H * nqb;
-    const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, items)));
-    std::vector<typename Block::Scratch> scratch;
-    scratch.reserve(threads);
-    for (int i = 0; i < threads; ++i) scratch.emplace_back(p.D, p.Dv);
-    parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
-      int64_t it;
-      while (items_left.next(it)) run_block(p, it / nqb, (it % nqb) * BQ, scratch[tid]);
+    for_each_query_block<Block>(p.B * p.H * nqb, p.threads, p.D, p.Dv, [&](int64_t it, typename Block::Scratch& sc) {
+      if (run_block(p, it / nqb, (it % nqb) * BQ, sc, false)) run_block(p, it / nqb, (it % nqb) * BQ, sc, true);
     });
   }
 };

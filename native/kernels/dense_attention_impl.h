@@ -1,15 +1,12 @@
 // Dense attention over FlashBlock (kernels/flash_block.h), compiled per ISA.
-// Thread contract: one work item = (batch b, head h, block of BQ queries); each thread owns one
-// FlashBlock scratch, allocated before the parallel region. Causal blocks stop at their last
-// admissible key; key tiles with no admissible key are skipped.
+// Thread contract: one work item = (batch b, head h, block of BQ queries), for_each_query_block.
+// Causal blocks stop at their last admissible key; key tiles with no admissible key are skipped.
 #pragma once
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "kernels/dense_attention.h"
 #include "kernels/flash_block.h"
-#include "kernels/parallel.h"
 
 namespace ga {
 
@@ -23,9 +20,10 @@ struct DenseAttentionKernel {
   static constexpr int BQ = Block::BQ;
   static constexpr int BK = Block::BK;
 
-  // S[j][m] += log2(e) * bias for the block's nq queries.
-  static void add_bias(const DenseAttentionParams& p, float* s, int64_t b, int64_t h, int64_t q0, int nq,
+  // S[j][m] += log2(e) * bias for the block's nq queries (safe mode: a -inf bias re-excludes).
+  static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int nq,
                        int64_t j0, int nk) {
+    float* s = blk.S();
     const int64_t s2 = p.bias_stride[2], s3 = p.bias_stride[3];
     const float* bb = p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + q0 * s2;
     const R l2e = V::set1(Block::kLog2e);
@@ -36,11 +34,13 @@ struct DenseAttentionKernel {
       if (s2 == 1)  // contiguous along queries (e.g. a relative-position table)
         for (; m + W <= nq; m += W) V::store(sj + m, V::fmadd(l2e, V::load(bj + m), V::load(sj + m)));
       for (; m < nq; ++m) sj[m] += Block::kLog2e * bj[m * s2];
+      if (blk.safe) blk.reexclude(j, bj, s2);
     }
   }
 
-  static void run_block(const DenseAttentionParams& p, int64_t b, int64_t h, int64_t q0,
-                        typename Block::Scratch& scratch) {
+  // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
+  static bool run_block(const DenseAttentionParams& p, int64_t b, int64_t h, int64_t q0,
+                        typename Block::Scratch& scratch, bool safe) {
     const int64_t Nk = p.Nk;
     const int nq = static_cast<int>(std::min<int64_t>(BQ, p.Nq - q0));
     const int64_t hk = h / (p.H / p.Hk);
@@ -50,7 +50,7 @@ struct DenseAttentionKernel {
     const int64_t coff = Nk - p.Nq;  // causal offset (bottom-right alignment)
 
     Block blk(scratch, p.D, p.Dv);
-    blk.begin(p.q + b * p.qs.b + h * p.qs.h + q0 * p.qs.n, p.qs.n, nq, p.scale);
+    blk.begin(p.q + b * p.qs.b + h * p.qs.h + q0 * p.qs.n, p.qs.n, nq, p.scale, safe);
     int64_t kend = Nk;
     if (p.causal) kend = std::min<int64_t>(Nk, q0 + nq + coff);  // last row's limit + 1
     for (int64_t j0 = 0; j0 < kend; j0 += BK) {
@@ -62,7 +62,7 @@ struct DenseAttentionKernel {
       }
       blk.scores(k + j0 * p.ks.n, p.ks.n, nk);
       float* s = blk.S();
-      if (p.bias) add_bias(p, s, b, h, q0, nq, j0, nk);
+      if (p.bias) add_bias(p, blk, b, h, q0, nq, j0, nk);
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
@@ -72,23 +72,24 @@ struct DenseAttentionKernel {
             if (j0 + j > q0 + m + coff) s[j * BQ + m] = Block::kNegInf;
       blk.accumulate(v + j0 * p.vs.n, p.vs.n, nk);
     }
-    blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
+    return blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
   }
 
-  static void run(const DenseAttentionParams& p) {
-    if (p.B == 0 || p.H == 0 || p.Nq == 0 || p.Dv == 0) return;
+  static void run(const DenseAttentionParams& params) {
+    if (params.B == 0 || params.H == 0 || params.Nq == 0 || params.Dv == 0) return;
+    DenseAttentionParams p = params;
+    // No keys: k and v may be empty buffers with null data, and a [B, N, H, D] stride along
+    // heads is not 0; point them at a zero with zero strides (every row is then 0).
+    static const float kNothing[1] = {0.f};
+    if (p.Nk == 0) {
+      p.k = p.v = kNothing;
+      p.ks = p.vs = Strides{};
+    }
     const int64_t nqb = (p.Nq + BQ - 1) / BQ;
-    const int64_t items = p.B * p.H * nqb;
-    const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, items)));
-    std::vector<typename Block::Scratch> scratch;
-    scratch.reserve(threads);
-    for (int t = 0; t < threads; ++t) scratch.emplace_back(p.D, p.Dv);
-    parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
-      int64_t it;
-      while (items_left.next(it)) {
-        const int64_t qb = it % nqb, bh = it / nqb;
-        run_block(p, bh / p.H, bh % p.H, qb * BQ, scratch[tid]);
-      }
+    for_each_query_block<Block>(p.B * p.H * nqb, p.threads, p.D, p.Dv, [&](int64_t it, typename Block::Scratch& sc) {
+      const int64_t qb = it % nqb, bh = it / nqb;
+      const int64_t b = bh / p.H, h = bh % p.H;
+      if (run_block(p, b, h, qb * BQ, sc, false)) run_block(p, b, h, qb * BQ, sc, true);
     });
   }
 };

@@ -13,6 +13,15 @@
 // Use: begin() -> for each key tile { scores(); caller masks/biases S; accumulate(); } -> finish().
 // A caller excludes a key for a query by setting its score to -inf.
 //
+// Non-finite inputs: an excluded key gets weight exactly 0, but 0 * NaN (or 0 * Inf) in P·V is
+// NaN, and NaN + (-inf) bias is NaN: a NaN in an excluded key's k or v would leak into rows
+// that never attend to it. Rather than pay a compare and a blend per FMA, the fast pass runs
+// unguarded and finish() reports whether any kept row came out non-finite; only then does the
+// caller recompute that block in safe mode (begin(..., safe = true)): P·V skips zero weights and
+// callers re-exclude, after adding a bias, the scores whose bias is -inf. Safe mode does the same
+// arithmetic in the same order otherwise, so rows without non-finite inputs come out bit-identical.
+// Finite inputs never take the slow path.
+//
 // ODR note: compiled once per ISA with that ISA's flags. Everything here is a template over V
 // (each ISA gets distinct symbols); it avoids out-of-line std:: algorithm templates (std::fill,
 // std::copy), whose one shared copy the linker could take from an AVX translation unit and run
@@ -20,9 +29,11 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "kernels/aligned_buffer.h"
 #include "kernels/exp2.h"
+#include "kernels/parallel.h"
 
 namespace ga {
 
@@ -55,16 +66,18 @@ struct FlashBlock {
 
   Scratch& sc;
   int64_t D, Dv, Dvp;
-  int nq = 0;    // real queries in this block
-  int rows = 0;  // queries computed: nq rounded up to whole QK micro-tiles
+  int nq = 0;         // real queries in this block
+  int rows = 0;       // queries computed: nq rounded up to whole QK micro-tiles
+  bool safe = false;  // the non-finite-safe recomputation (see the header comment)
 
   FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
 
   float* S() { return sc.s.data(); }  // S[j * BQ + m]
 
   // Packs nq <= BQ query rows (row stride q_stride) scaled by scale*log2(e); resets statistics.
-  void begin(const float* q, int64_t q_stride, int n, float scale) {
+  void begin(const float* q, int64_t q_stride, int n, float scale, bool safe_mode = false) {
     nq = n;
+    safe = safe_mode;
     rows = (nq + QCOL - 1) / QCOL * QCOL;
     float* qt = sc.qt.data();
     const float qscale = scale * kLog2e;
@@ -108,8 +121,12 @@ struct FlashBlock {
 
   // Raw scores of nk <= BK keys (row stride ks) into S.
   void scores(const float* k, int64_t ks, int nk) {
-    const float* qt = sc.qt.data();
     float* s = sc.s.data();
+    if (D == 0) {  // empty dot products (qt and k may be empty buffers)
+      for (int64_t i = 0; i < static_cast<int64_t>(nk) * BQ; ++i) s[i] = 0.f;
+      return;
+    }
+    const float* qt = sc.qt.data();
     for (int c = 0; c < rows; c += QCOL) {
       int j = 0;
       for (; j + KR <= nk; j += KR) qk_tile<KR>(k + j * ks, ks, D, qt + c, s + j * BQ + c);
@@ -123,8 +140,16 @@ struct FlashBlock {
     for (int m = 0; m < BQ; ++m) s[m] = kNegInf;
   }
 
-  // O[r0..r0+MR)[c0..c0+NVV*W) = alpha * O + sum_j S[j][r] * V[j][c].
-  template <int NVV>
+  // Safe mode, after a bias was added to score row j: scores whose bias is -inf are excluded
+  // again (NaN + -inf is NaN). bias[m * stride] is query m's (unscaled) bias.
+  void reexclude(int j, const float* bias, int64_t stride) {
+    float* s = sc.s.data() + j * BQ;
+    for (int m = 0; m < nq; ++m)
+      if (bias[m * stride] == kNegInf) s[m] = kNegInf;
+  }
+
+  // O[r0..r0+MR)[c0..c0+NVV*W) = alpha * O + sum_j S[j][r] * V[j][c]; kSafe skips zero weights.
+  template <int NVV, bool kSafe>
   static inline void pv_tile(const float* s, int nk, const float* vt, int64_t vstride, float* o,
                              int64_t Dvp, const float* alpha) {
     R acc[MR][NVV];
@@ -136,6 +161,7 @@ struct FlashBlock {
       R vv[NVV];
       for (int v = 0; v < NVV; ++v) vv[v] = V::load(vt + j * vstride + v * W);
       for (int r = 0; r < MR; ++r) {
+        if (kSafe && s[j * BQ + r] == 0.f) continue;
         const R pb = V::set1(s[j * BQ + r]);
         for (int v = 0; v < NVV; ++v) acc[r][v] = V::fmadd(pb, vv[v], acc[r][v]);
       }
@@ -144,12 +170,12 @@ struct FlashBlock {
       for (int v = 0; v < NVV; ++v) V::store(o + r * Dvp + v * W, acc[r][v]);
   }
 
-  template <int N = NV>
+  template <bool kSafe, int N = NV>
   static inline void pv_chunk(int nvec, const float* s, int nk, const float* vt, int64_t vstride,
                               float* o, int64_t Dvp, const float* alpha) {
     if constexpr (N >= 1) {
-      if (nvec == N) return pv_tile<N>(s, nk, vt, vstride, o, Dvp, alpha);
-      return pv_chunk<N - 1>(nvec, s, nk, vt, vstride, o, Dvp, alpha);
+      if (nvec == N) return pv_tile<N, kSafe>(s, nk, vt, vstride, o, Dvp, alpha);
+      return pv_chunk<kSafe, N - 1>(nvec, s, nk, vt, vstride, o, Dvp, alpha);
     }
   }
 
@@ -192,22 +218,48 @@ struct FlashBlock {
     for (int r0 = 0; r0 < rows; r0 += MR)
       for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
         const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-        pv_chunk(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        if (safe)
+          pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        else
+          pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
       }
   }
 
   // out[m] = O[m] / l[m] for the nq real queries (row stride out_stride); a query with no
-  // admissible key, or with keep[m] == 0, gets exactly 0.
-  void finish(float* out, int64_t out_stride, const uint8_t* keep = nullptr) {
+  // admissible key, or with keep[m] == 0, gets exactly 0. Returns whether a row it wrote is not
+  // finite in a fast pass: the caller then recomputes the block in safe mode.
+  bool finish(float* out, int64_t out_stride, const uint8_t* keep = nullptr) {
     const float* o = sc.o.data();
     const float* lrow = sc.stats.data() + BQ;
+    float check = 0.f;  // stays 0 unless some written value is NaN or +-Inf (x * 0 is then NaN)
     for (int m = 0; m < nq; ++m) {
       const float l = lrow[m];
       const bool zero = l == 0.f || (keep && !keep[m]);  // NaN inputs stay NaN
       const float inv = zero ? 0.f : 1.f / l;
-      for (int64_t c = 0; c < Dv; ++c) out[m * out_stride + c] = zero ? 0.f : o[m * Dvp + c] * inv;
+      float* orow = out + m * out_stride;
+      for (int64_t c = 0; c < Dv; ++c) {
+        orow[c] = zero ? 0.f : o[m * Dvp + c] * inv;
+        check += orow[c] * 0.f;
+      }
     }
+    return !safe && check != 0.f;
   }
 };
+
+// Runs fn(item, scratch) for item in [0, items) on up to `threads` threads, one FlashBlock
+// scratch per thread, allocated before the parallel region. The thread contract every attention
+// kernel shares: an item is (batch, head, query block); dynamic schedule (kernels/parallel.h).
+template <class Block, class Fn>
+void for_each_query_block(int64_t items, int64_t threads_wanted, int64_t D, int64_t Dv, Fn&& fn) {
+  if (items <= 0) return;
+  const int threads = static_cast<int>(threads_wanted < 1 ? 1 : threads_wanted < items ? threads_wanted : items);
+  std::vector<typename Block::Scratch> scratch;
+  scratch.reserve(threads);
+  for (int t = 0; t < threads; ++t) scratch.emplace_back(D, Dv);
+  parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
+    int64_t it;
+    while (items_left.next(it)) fn(it, scratch[tid]);
+  });
+}
 
 }  // namespace ga

@@ -9,14 +9,12 @@
 // Global bias: within a vector of W queries the block id is almost always uniform (blocks are
 // >= W tokens and aligned), so it is a broadcast; otherwise a scalar fallback.
 //
-// Thread contract: one work item = (b, h, query block); per-thread FlashBlock scratch.
+// Thread contract: one work item = (b, h, query block), for_each_query_block (flash_block.h).
 #pragma once
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "kernels/flash_block.h"
-#include "kernels/parallel.h"
 #include "kernels/tglobal_attention.h"
 
 namespace ga {
@@ -51,13 +49,14 @@ struct TGlobalAttentionKernel {
       }
   }
 
-  static void run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
-                        typename Block::Scratch& scratch) {
+  // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
+  static bool run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
+                        typename Block::Scratch& scratch, bool safe) {
     const int64_t N = p.N, r = t.radius, G = p.G;
     const int nq = static_cast<int>(std::min<int64_t>(BQ, N - i0));
     const uint8_t* mask = p.mask ? p.mask + b * N : nullptr;
     Block blk(scratch, p.D, p.Dv);
-    blk.begin(p.q + b * p.qs.b + h * p.qs.h + i0 * p.qs.n, p.qs.n, nq, p.scale);
+    blk.begin(p.q + b * p.qs.b + h * p.qs.h + i0 * p.qs.n, p.qs.n, nq, p.scale, safe);
     const int rows = blk.rows;
 
     // (1) Local band.
@@ -73,6 +72,7 @@ struct TGlobalAttentionKernel {
         const float* e = ext + (i0 - (j0 + j) + r);
         float* sj = s + j * BQ;
         for (int m = 0; m < rows; m += W) V::store(sj + m, V::add(V::load(sj + m), V::load(e + m)));
+        if (safe) blk.reexclude(j, e, 1);
       }
       if (mask)
         for (int j = 0; j < nk; ++j)
@@ -113,6 +113,10 @@ struct TGlobalAttentionKernel {
                 for (int m = c; m < c + W; ++m) s[j * BQ + m] += Block::kLog2e * gb[m0 + j - ids[m]];
             }
           }
+          if (safe)  // a -inf bias re-excludes (flash_block.h)
+            for (int j = 0; j < nk; ++j)
+              for (int m = 0; m < nq; ++m)
+                if (gb[m0 + j - ids[m]] == Block::kNegInf) s[j * BQ + m] = Block::kNegInf;
         }
         if (valid)
           for (int j = 0; j < nk; ++j)
@@ -120,25 +124,19 @@ struct TGlobalAttentionKernel {
         blk.accumulate(gv + m0 * p.gvs.n, p.gvs.n, nk);
       }
     }
-    blk.finish(p.out + b * p.os.b + h * p.os.h + i0 * p.os.n, p.os.n, mask ? mask + i0 : nullptr);
+    return blk.finish(p.out + b * p.os.b + h * p.os.h + i0 * p.os.n, p.os.n, mask ? mask + i0 : nullptr);
   }
 
-  static void run(const TGlobalAttentionParams& p) {
-    if (p.B == 0 || p.H == 0 || p.N == 0 || p.Dv == 0) return;
+  static void run(const TGlobalAttentionParams& params) {
+    if (params.B == 0 || params.H == 0 || params.N == 0 || params.Dv == 0) return;
+    const TGlobalAttentionParams& p = params;
     Tables t;
     build_tables(p, t);
     const int64_t nqb = (p.N + BQ - 1) / BQ;
-    const int64_t items = p.B * p.H * nqb;
-    const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, items)));
-    std::vector<typename Block::Scratch> scratch;
-    scratch.reserve(threads);
-    for (int i = 0; i < threads; ++i) scratch.emplace_back(p.D, p.Dv);
-    parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
-      int64_t it;
-      while (items_left.next(it)) {
-        const int64_t qb = it % nqb, bh = it / nqb;
-        run_block(p, t, bh / p.H, bh % p.H, qb * BQ, scratch[tid]);
-      }
+    for_each_query_block<Block>(p.B * p.H * nqb, p.threads, p.D, p.Dv, [&](int64_t it, typename Block::Scratch& sc) {
+      const int64_t qb = it % nqb, bh = it / nqb;
+      const int64_t b = bh / p.H, h = bh % p.H;
+      if (run_block(p, t, b, h, qb * BQ, sc, false)) run_block(p, t, b, h, qb * BQ, sc, true);
     });
   }
 };

@@ -240,7 +240,11 @@ function nanInfCases(isa) {
     'global_relative_attention_bias.weight': T([8, 2], 6), 'global_input_layer_norm.weight': T([8], 7),
   });
   for (const cls of ['LongT5TransientGlobalAttention', 'LongT5LocalAttention', 'LongT5Attention']) {
-    add(`${cls}: padded tokens holding NaN do not affect valid rows; padded rows are finite`, (lib) => {
+    // Padded query rows: 0 for the local and TGlobal layers; the full layer keeps Hugging Face's
+    // values there (the dense_t5layer fixtures check every row), computed from the padded token's
+    // own hidden state, so a NaN there may make that row NaN (README, "NaN and Inf").
+    const paddedRowsZero = cls !== 'LongT5Attention';
+    add(`${cls}: padded tokens holding NaN do not affect valid rows${paddedRowsZero ? '; padded rows are finite' : ''}`, (lib) => {
       const layer = new lib[cls](CFG, weights());
       const n = 40;
       const h = T([2, n, 8], 9);
@@ -252,7 +256,7 @@ function nanInfCases(isa) {
       const got = layer.forward(h, mask).data;
       const bad = rowDiffs(got, ref, 8, (r) => mask[r] === 1);
       const nonFinite = [];
-      for (let r = 0; r < 2 * n; r++) if (!mask[r] && !rowIs(got, 8, r, Number.isFinite)) nonFinite.push(r);
+      if (paddedRowsZero) for (let r = 0; r < 2 * n; r++) if (!mask[r] && !rowIs(got, 8, r, Number.isFinite)) nonFinite.push(r);
       return bad.length ? `valid rows changed: ${list(bad)}` : nonFinite.length ? `padded rows not finite: ${list(nonFinite)}` : '';
     }, cls === 'LongT5Attention');
     add(`${cls}: every token padded, hidden all NaN: finite (zero) output`, (lib) => {
