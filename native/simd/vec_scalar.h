@@ -34,9 +34,13 @@ struct VecScalar {
   static inline R max(R a, R b) { return a > b ? a : (b != b ? b : (a != a ? a : b)); }
   static inline R min(R a, R b) { return a < b ? a : b; }
   static inline R round_nearest(R x) { return std::nearbyint(x); }
-  // 2^n for integral-valued n in [-126, 127].
+  // 2^n for integral-valued n in [-127, 127] (-127 gives +0). Clamped first, so a NaN or huge n
+  // (non-finite scores) never reaches a float-to-int conversion out of range, which is UB.
   static inline R pow2i(R n) {
-    int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    if (n != n) return n;
+    if (n > 128.f) n = 128.f;
+    if (n < -127.f) n = -127.f;
+    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
     float r; std::memcpy(&r, &bits, 4); return r;
   }
   // x where keep >= lo, else 0.
