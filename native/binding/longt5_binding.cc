@@ -30,10 +30,11 @@ Napi::Value GlobalBlockIdsImpl(const Napi::CallbackInfo& info) {
   const int64_t B = get_size(a, "B"), N = get_size(a, "N"), g = get_size(a, "g");
   if (g < 1) throw_range(env, "g must be >= 1");
   if (B == 0 || N == 0) return env.Undefined();  // nothing to label (and no B-long loop over empty rows)
-  std::vector<uint8_t> mask;
-  if (!get_mask_opt(a, "mask", checked_mul(env, B, N, "mask"), mask)) mask.assign(static_cast<size_t>(B * N), 1);
-  int32_t* ids = get_i32(a, "blockIds", B * N);
+  // Outputs first: their lengths bound B * N before the all-ones default mask is allocated.
+  int32_t* ids = get_i32(a, "blockIds", checked_mul(env, B, N, "blockIds"));
   int32_t* seg = get_i32(a, "segmentIds", checked_mul(env, B, N / g, "segmentIds"));
+  std::vector<uint8_t> mask;
+  if (!get_mask_opt(a, "mask", B * N, mask)) mask.assign(static_cast<size_t>(B * N), 1);
   global_block_ids(mask.data(), B, N, g, ids, seg);
   return env.Undefined();
 }

@@ -103,6 +103,7 @@ struct BlockGlobalJob {
   void operator()() {
     ThreadLease lease(want_threads);
     p.threads = lease.count();
+    if (p.B * p.H * p.N == 0 || p.Dv == 0) return;  // nothing to compute: size nothing by D or Dv
     const int64_t nb = p.N / p.block;
     gk.resize(static_cast<size_t>(p.B * p.H * nb * p.D));
     gv.resize(static_cast<size_t>(p.B * p.H * nb * p.Dv));

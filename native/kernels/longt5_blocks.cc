@@ -81,7 +81,7 @@ int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets,
 void global_aggregates(const float* x, int64_t B, int64_t N, int64_t C, const int32_t* block_ids, int64_t G,
                        const float* norm_weight, float eps, float* out) {
   for (int64_t i = 0; i < B * G * C; ++i) out[i] = 0.f;
-  if (C <= 0 || G <= 0) return;
+  if (B <= 0 || N <= 0 || C <= 0 || G <= 0) return;  // before sizing anything by C
   // Block ids are non-decreasing along a row (min(i/g, F_b-1)), so a block's tokens are
   // consecutive among the row's valid tokens: sum each run in double and add it once.
   std::vector<double> acc(static_cast<size_t>(C));
@@ -119,7 +119,7 @@ void global_aggregates(const float* x, int64_t B, int64_t N, int64_t C, const in
 }
 
 void block_means(const float* x, int64_t rows, int64_t N, int64_t D, int64_t g, float* out) {
-  if (g < 1 || N < g || D <= 0) return;
+  if (rows <= 0 || g < 1 || N < g || D <= 0) return;  // before sizing anything by D
   const int64_t nb = N / g;
   std::vector<double> acc(static_cast<size_t>(D));
   for (int64_t r = 0; r < rows; ++r)
