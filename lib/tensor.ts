@@ -27,14 +27,20 @@ function describe(x: unknown): string {
 }
 
 /**
- * Whether a view's buffer looks detached (transferred away). Node 20's V8 lacks
- * ArrayBuffer.prototype.detached; there a detached buffer shows byteLength 0, so callers ask
- * this only once a length already disagrees with the dims.
+ * Whether a view's buffer is detached (transferred away). Node 20's V8 lacks
+ * ArrayBuffer.prototype.detached; there a detached buffer shows byteLength 0 like an empty one,
+ * and only constructing a view on it throws, so that tells the two apart.
  */
 export function isDetached(view: ArrayBufferView): boolean {
   const buf = view.buffer as ArrayBuffer & { detached?: boolean };
   if (typeof buf.detached === 'boolean') return buf.detached;
-  return buf.byteLength === 0;
+  if (buf.byteLength !== 0 || !(buf instanceof ArrayBuffer)) return false;  // a SharedArrayBuffer never detaches
+  try {
+    new Uint8Array(buf);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** A size: a safe non-negative integer. */

@@ -4,7 +4,7 @@ import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
   AttentionResult, MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkThreads, checkedProduct, weightsBuffer,
+  checkThreads, checkedProduct, isDetached, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -25,10 +25,8 @@ function maskShape(name: string, mask: unknown): [number, number] {
     return [dims[0], dims[1]];
   }
   if (!ArrayBuffer.isView(mask)) throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims})`);
-  // Node 20 cannot tell a detached plain mask from an empty one (no ArrayBuffer#detached): a plain
-  // mask of length 0 is read as an empty row; with its own dims, a detached mask is caught by checkMask.
-  if ((mask.buffer as ArrayBuffer & { detached?: boolean }).detached === true)
-    throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
+  // A plain mask gives N by its length, so a detached one (length 0) must be caught here.
+  if (isDetached(mask)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   return [1, (mask as Int32Array).length];
 }
 
@@ -75,8 +73,10 @@ export function relativePositionBuckets(relative: Int32Array | readonly number[]
   checkSize('numBuckets', numBuckets, { min: 2, max: 2 ** 30 });
   checkSize('maxDistance', maxDistance, { min: 1, max: 2 ** 30 });
   let rel: Int32Array;
-  if (relative instanceof Int32Array) rel = relative;
-  else if (Array.isArray(relative)) {
+  if (relative instanceof Int32Array) {
+    if (isDetached(relative)) throw new TypeError('relative is backed by a detached ArrayBuffer');
+    rel = relative;
+  } else if (Array.isArray(relative)) {
     rel = new Int32Array(relative.length);
     relative.forEach((x, i) => {
       if (typeof x !== 'number' || !Number.isInteger(x) || Math.abs(x) > 2 ** 31 - 1)
