@@ -42,6 +42,9 @@ import * as fs from 'fs';
 import { DataType, GraphBuilder, tensor } from './model';
 import { t5BiasByDistance } from './t5-buckets';
 
+/** Largest local band constant the exporter writes (bytes): half of protobuf's 2 GB message limit. */
+const MAX_BAND_BYTES = 2 ** 30;
+
 export type LongT5OnnxKind = 'tglobal' | 'local' | 'full';
 
 /** Hugging Face LongT5 config fields the models use (a layer's resolved `config` satisfies it). */
@@ -199,6 +202,15 @@ export function buildLongT5Model(
 
   // ---- local / tglobal: blocked band ----
   const L = Math.max(r, 8);
+  // The band constant holds H·L·3L floats: refuse before allocating one that no ONNX file can
+  // hold (a protobuf message is at most 2 GB; the band gets at most half of that).
+  const bandBytes = 4 * H * 3 * L * L;
+  if (bandBytes > MAX_BAND_BYTES)
+    throw new RangeError(
+      `config.local_radius ${r} is too large to export: the graph's local band constant [num_heads, L, 3L] (L = max(local_radius, 8)) ` +
+        `would take ${(bandBytes / 2 ** 30).toFixed(1)} GiB, above the ${MAX_BAND_BYTES / 2 ** 30} GiB that fits in an ONNX file ` +
+        `(local_radius <= ${Math.floor(Math.sqrt(MAX_BAND_BYTES / (12 * H)))} for num_heads ${H})`,
+    );
   const nb1 = op('Div', [op('Add', [N1, i64([L - 1])]), i64([L])], {}, 'num_blocks');
   const Np1 = op('Mul', [nb1, i64([L])], {}, 'padded_len');
   const padAmt = op('Sub', [Np1, N1], {}, 'pad_len');
