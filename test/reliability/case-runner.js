@@ -176,7 +176,7 @@ async function main() {
   const from = Number(opt('--from') ?? 0);
   const to = Number(opt('--to') ?? cases.length);
   // For the harness's own test: abort (as a native crash would) when this case starts.
-  const crashAt = process.env.GA_CASE_RUNNER_CRASH_AT === undefined ? -1 : Number(process.env.GA_BADINPUT_CRASH_AT);
+  const crashAt = process.env.GA_CASE_RUNNER_CRASH_AT === undefined ? -1 : Number(process.env.GA_CASE_RUNNER_CRASH_AT);
   const filter = opt('--filter') ? new RegExp(opt('--filter')) : null;
   const skip = opt('--skip') ? new RegExp(opt('--skip')) : null;
   const summary = argv.includes('--summary');
