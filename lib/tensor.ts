@@ -34,7 +34,8 @@ function describe(x: unknown): string {
 export function isDetached(view: ArrayBufferView): boolean {
   const buf = view.buffer as ArrayBuffer & { detached?: boolean };
   if (typeof buf.detached === 'boolean') return buf.detached;
-  if (buf.byteLength !== 0 || !(buf instanceof ArrayBuffer)) return false;  // a SharedArrayBuffer never detaches
+  // A SharedArrayBuffer never detaches. (By tag, not instanceof: the buffer may come from another realm.)
+  if (buf.byteLength !== 0 || Object.prototype.toString.call(buf) !== '[object ArrayBuffer]') return false;
   try {
     new Uint8Array(buf);
     return false;

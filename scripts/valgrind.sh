@@ -11,7 +11,7 @@
 # "definitely lost" block allocated by the addon. Takes ~2-4 minutes (valgrind is ~50x slower).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "test:valgrind: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+bash scripts/ensure-apt.sh valgrind=valgrind || { echo "test:valgrind: valgrind is not installed" >&2; exit 1; }
 [ -n "$(ls build/Release/*.node 2>/dev/null)" ] || { echo "test:valgrind: no build/Release addon; run npm run build:native" >&2; exit 1; }
 mkdir -p build/valgrind
 export GLOBAL_ATTENTION_ISA=${GLOBAL_ATTENTION_ISA:-avx2}
