@@ -19,7 +19,7 @@ export const isFloat32Array = (x: unknown): x is Float32Array => tag(x) === '[ob
 const isInt32Array = (x: unknown): x is Int32Array => tag(x) === '[object Int32Array]';
 const isUint8Array = (x: unknown): x is Uint8Array => tag(x) === '[object Uint8Array]';
 
-function describe(x: unknown): string {
+export function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an Array';
   if (ArrayBuffer.isView(x)) return `a ${tag(x).slice(8, -1)}`;

@@ -290,7 +290,7 @@ describe('transientGlobalAttention / transientGlobalAttentionAsync', () => {
     bad('globalV with a different G', RangeError, /globalV/, (a) => void (a.gv = { data: new Float32Array(B * H * (G + 1) * D), dims: [B, H, G + 1, D] })),
     bad('globalV with a different Dv than v', RangeError, /globalV/, (a) => void (a.gv.dims = [B, H, G * 2, D / 2])),
     bad('layout unknown', RangeError, /options\.layout/, (a) => void (a.o.layout = 'nhd')),
-    bad('layout a number', RangeError, /options\.layout/, (a) => void (a.o.layout = 0)),
+    bad('layout a number', TypeError, /options\.layout/, (a) => void (a.o.layout = 0)),
     bad('mask too long', RangeError, /options\.mask/, (a) => void (a.o.mask = new Int32Array(B * N + 1))),
     bad('mask a Float32Array', TypeError, /options\.mask/, (a) => void (a.o.mask = new Float32Array(B * N))),
     bad('mask {data, dims} with wrong dims', RangeError, /options\.mask/, (a) => void (a.o.mask = { data: a.o.mask, dims: [N, B] })),
