@@ -42,10 +42,11 @@ const must = [
   'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-x64/libgomp.so.1',
   'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/libgomp.so.1',
   'native/dispatch/dispatch.cc', 'native/simd/isa_neon.cc', 'native/compat/glibc_compat.cc',
+  'dist/demo/demo.js', 'dist/bench/run.js',  // `global-attention demo` and `global-attention bench`
 ];
 const missing = must.filter((f) => !files.includes(f));
 const banned = files.filter((f) =>
-  /^(test|bench|build[^/]*|cmake|dist\/bench|dist\/test|native\/tests|node_modules|\.ci|coverage)\//.test(f) ||
+  /^(test|bench|demo|build[^/]*|cmake|dist\/test|native\/tests|node_modules|\.ci|coverage)\//.test(f) ||
   /\.(safetensors|map|ts)$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.d.mts') ||
   /(^|\/)\.[^/]+$/.test(f));
 if (missing.length || banned.length) {
@@ -87,6 +88,13 @@ step "import (ESM) and the command line"
 (cd "$APP" && $BARE node esm.mjs)
 (cd "$APP" && $BARE node_modules/.bin/global-attention --help > /dev/null) || fail "the global-attention command does not run"
 echo "node_modules/.bin/global-attention --help: ok"
+# The demo and the bench ship too; onnxruntime-node (a devDependency) is absent here, so the demo
+# must say its cross-check is unavailable and still succeed.
+(cd "$APP" && $BARE node_modules/.bin/global-attention demo --no-cost --out "$WORK/report.html" > "$WORK/demo.out" 2>&1) ||
+  { tail -n 20 "$WORK/demo.out" >&2; fail "global-attention demo failed without onnxruntime-node"; }
+grep -q "<svg" "$WORK/report.html" || fail "the demo report has no SVG"
+(cd "$APP" && $BARE node_modules/.bin/global-attention bench --help > /dev/null) || fail "global-attention bench --help failed"
+echo "node_modules/.bin/global-attention demo (no onnxruntime-node) and bench --help: ok"
 
 step "TypeScript consumers against the shipped typings"
 TSC="$ROOT/node_modules/typescript/bin/tsc"
