@@ -23,11 +23,15 @@ import { native } from '../lib/native';
 import { buildDenseAttentionModel } from '../lib/onnx/dense';
 import { runJsonChild } from './common/child';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
-import { CoreProbe, CoreProbeResult, oneThreadPeak } from './common/fma';
-import { LoadMeter, LoadReport, waitForQuiet } from './common/load';
-import { describeMachine, formatMachine, MachineInfo } from './common/machine';
+import {
+  BenchContext, BUSY_CPUS, closeContext, conditionCells, conditionColumnNotes, conditionWarnings, createContext, FMA_PEAK_RULE, notePeak, PointConditions,
+  probeAfter, probeBefore, waitForQuietPoint,
+} from './common/conditions';
+import { CoreProbe } from './common/fma';
+import { LoadMeter } from './common/load';
+import { formatMachine, MachineInfo } from './common/machine';
 import { measureRss, RssDelta } from './common/memory';
-import { createSession, f32, loadOrt, ortLoadError, ortVersion, profileRuns, RunProfile } from './common/ort';
+import { createSession, f32, loadOrt, ortLoadError, profileRuns, RunProfile } from './common/ort';
 import { maxAbsDiff, randomNormal, touch } from './common/random';
 import { defaultResultPath, writeJson } from './common/results';
 import { gflops, median, min, nowMs, repsFor, sleep, timeCall } from './common/stats';
@@ -44,10 +48,6 @@ const QUICK_NS = [256, 512, 1024];
  * from whatever runs next (measured: our 2-thread call at N=256 went from 1.3 ms to 6-12 ms).
  */
 const GAP_MS = 100;
-/** Other processes using more than this many CPUs on average during a point make it 'busy'. */
-const BUSY_CPUS = 0.1;
-/** A one-thread FMA probe below this fraction of the startup peak marks a slow-core period. */
-const SLOW_FMA = 0.85;
 const SEED = 20240601;
 /** |ours - ORT| above this fails the point (float32, D = 64, inputs ~ N(0, 1)). */
 const TOLERANCE = 1e-4;
@@ -120,7 +120,7 @@ interface MemChildSpec {
   threads: number;
 }
 
-interface MemResult {
+export interface MemResult {
   /** The first call in a fresh process (with inputs and output resident, ORT's session created). */
   first: RssDelta;
   /** A second call right after: what a steady-state call adds. */
@@ -154,7 +154,7 @@ async function memChild(spec: MemChildSpec): Promise<MemResult> {
 // ---------------------------------------------------------------------------------------------
 // The bench
 
-interface ImplResult {
+export interface ImplResult {
   /** Times of the timed calls, ms, in order. */
   times: number[];
   medianMs: number;
@@ -170,9 +170,7 @@ interface ImplResult {
   error?: string;
 }
 
-interface Point {
-  N: number;
-  threads: number;
+export interface Point extends PointConditions {
   flops: number;
   reps: number;
   results: Partial<Record<Impl, ImplResult>>;
@@ -186,20 +184,9 @@ interface Point {
    * model), and the Node binding (JS wall time minus ORT's model_run).
    */
   ortProfile?: Partial<Record<Impl, RunProfile>>;
-  /** Seconds spent waiting for other processes to quiet down before the point. */
-  waitedS: number;
-  /** One-thread FMA GFLOP/s just before and after the point (machine.fmaPeak1T is the best seen in the run). */
-  fma1Before?: number;
-  fma1After?: number;
-  probeBefore?: CoreProbeResult;
-  probeAfter?: CoreProbeResult;
-  /** Two (or more) threads got less than 0.8·T times one thread's FMA throughput (before or after). */
-  sharedCores: boolean | null;
-  /** Other processes' CPU use and steal during the warm-up and timed rounds. */
-  load: LoadReport | null;
 }
 
-interface Options {
+export interface DenseOptions {
   ns: number[];
   threads: number[];
   reps: number;
@@ -208,9 +195,11 @@ interface Options {
   ort: boolean;
   mem: boolean;
   maxWaitS: number;
+  /** Skip N above this (run.ts: the dense points of a shared --n list); default: none. */
+  maxN?: number;
 }
 
-const USAGE = `usage: node dist/bench/dense.js [options]
+export const DENSE_USAGE = `usage: node dist/bench/dense.js [options]
   --n LIST         sequence lengths (default ${DEFAULT_NS.join(',')}; --quick: ${QUICK_NS.join(',')})
   --threads LIST   thread counts (default 1,<hardware threads>)
   --reps K         timed calls per implementation and point (default 5, --quick 3; at most 3 when a call takes > 2 s)
@@ -228,7 +217,8 @@ function nonNegative(flag: string, s: string): number {
   return x;
 }
 
-function parseOptions(argv: string[]): Options {
+/** Parses the CLI; 'help' for --help/-h (throws RangeError/TypeError on bad arguments). */
+export function parseDenseArgs(argv: string[]): DenseOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -237,10 +227,7 @@ function parseOptions(argv: string[]): Options {
     },
     strict: true,
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  if (values.help) return 'help';
   const quick = values.quick ?? false;
   const hw = info().hardwareThreads;
   const threads = values.threads ? parseIntList('--threads', values.threads) : [...new Set([1, hw])];
@@ -267,30 +254,13 @@ async function measureMemory(impl: Impl, N: number, threads: number): Promise<Me
   }
 }
 
-async function benchPoint(o: Options, N: number, threads: number, peak1: number, probe: CoreProbe | undefined, impls: Impl[]): Promise<Point> {
+async function benchPoint(o: DenseOptions, N: number, threads: number, peak1: number, probe: CoreProbe | undefined, impls: Impl[]): Promise<Point> {
   const tag = `[N=${N} T=${threads}]`;
   const flops = flopsOf(N);
   const point: Point = { N, threads, flops, reps: 0, results: {}, ortBest: null, speedupVsOrtBest: null, sharedCores: null, load: null, waitedS: 0 };
 
-  if (o.maxWaitS > 0) {
-    const w = await waitForQuiet(BUSY_CPUS, o.maxWaitS * 1000);
-    point.waitedS = w.waitedS;
-    if (w.last && w.last.otherCpus >= BUSY_CPUS)
-      progress(`${tag} machine still busy after ${w.waitedS.toFixed(0)} s (other processes: ${w.last.otherCpus.toFixed(2)} CPUs); measuring anyway`);
-    else if (w.waitedS > 1) progress(`${tag} waited ${w.waitedS.toFixed(0)} s for other processes to quiet down`);
-  }
-
-  if (probe && threads > 1) {
-    point.probeBefore = await probe.probe(0.2);
-    point.fma1Before = point.probeBefore.one;
-    progress(
-      `${tag} core probe: one thread ${point.fma1Before.toFixed(0)} GFLOP/s, ${threads} threads = ${point.probeBefore.scaling.toFixed(2)}x one` +
-        `${point.probeBefore.shared ? '  (SHARED CORES)' : ''}`,
-    );
-  } else {
-    point.fma1Before = native.measureFmaPeak(0.2);
-    progress(`${tag} core probe: one thread ${point.fma1Before.toFixed(0)} GFLOP/s`);
-  }
+  point.waitedS = await waitForQuietPoint(tag, o.maxWaitS);
+  await probeBefore(tag, point, probe);
 
   const memory: Partial<Record<Impl, MemResult>> = {};
   if (o.mem) {
@@ -363,14 +333,7 @@ async function benchPoint(o: Options, N: number, threads: number, peak1: number,
     }
   }
 
-  if (probe && threads > 1) {
-    point.probeAfter = await probe.probe(0.2);
-    point.fma1After = point.probeAfter.one;
-    if (point.probeAfter.shared) progress(`${tag} core probe after: ${point.probeAfter.scaling.toFixed(2)}x (SHARED CORES)`);
-  } else {
-    point.fma1After = native.measureFmaPeak(0.2);
-  }
-  if (point.probeBefore) point.sharedCores = point.probeBefore.shared || (point.probeAfter?.shared ?? false);
+  await probeAfter(tag, point, probe);
 
   for (const impl of impls) {
     const ts = times[impl] ?? [];
@@ -398,7 +361,7 @@ async function benchPoint(o: Options, N: number, threads: number, peak1: number,
   return point;
 }
 
-function report(points: Point[], impls: Impl[], machine: MachineInfo, o: Options): { table: string; notes: string[] } {
+function report(points: Point[], impls: Impl[], machine: MachineInfo, o: DenseOptions): { table: string; notes: string[] } {
   const hasOrt = impls.length > 1;
   const headers = ['N', 'T', 'ours ms'];
   if (hasOrt) headers.push('ORT-A ms', 'ORT-MHA ms');
@@ -428,11 +391,7 @@ function report(points: Point[], impls: Impl[], machine: MachineInfo, o: Options
         diff('ortAttention'), diff('ortMHA'),
       );
     if (o.mem) row.push(rss('ours'), ...(hasOrt ? [rss('ortAttention'), rss('ortMHA')] : []));
-    row.push(String(p.reps), p.load ? `${p.load.otherCpus.toFixed(2)}${p.load.otherCpus > BUSY_CPUS ? '!' : ''}` : '-');
-    const f1 = Math.min(p.fma1Before ?? NaN, p.fma1After ?? NaN) / machine.fmaPeak1T;
-    row.push(Number.isFinite(f1) ? `${(100 * f1).toFixed(0)}%${f1 < SLOW_FMA ? '!' : ''}` : '-');
-    const scal = [p.probeBefore?.scaling, p.probeAfter?.scaling].filter((s): s is number => s !== undefined);
-    row.push(p.sharedCores === null ? '-' : `${Math.min(...scal).toFixed(2)}x${p.sharedCores ? ' SHARED' : ''}`);
+    row.push(String(p.reps), ...conditionCells(p, machine.fmaPeak1T));
     return row;
   });
   const table = formatTable(headers, rows);
@@ -450,23 +409,14 @@ function report(points: Point[], impls: Impl[], machine: MachineInfo, o: Options
     notes.push(
       'RSS = MiB of peak RSS one call adds above its inputs and output (first call in a fresh process; ORT: after session creation, around session.run, output preallocated).',
     );
-  notes.push('cores = T threads of FMA at once vs one thread alone, the worse of a probe before and after the point; SHARED = below 0.8·T.');
-  notes.push(
-    `fma1 = one-thread FMA probe just before/after the point (the lower) vs that peak ('!' below ${100 * SLOW_FMA}%: the core was slower than usual, e.g. a busy sibling hyperthread).`,
-  );
-  notes.push(`other = CPUs other processes used on average during the timed calls ('!' above ${BUSY_CPUS}: the point ran on a busy machine).`);
+  notes.push(...conditionColumnNotes());
   const bad = points.flatMap((p) =>
     (['ortAttention', 'ortMHA'] as Impl[]).filter((i) => p.results[i]?.maxAbsDiff !== undefined && !(p.results[i]!.maxAbsDiff! <= TOLERANCE)).map((i) => `${i} at N=${p.N} T=${p.threads}`),
   );
   if (bad.length) notes.push(`WRONG RESULTS: ours and ORT disagree beyond ${TOLERANCE}: ${bad.join(', ')}.`);
   const errs = points.flatMap((p) => impls.filter((i) => p.results[i]?.error).map((i) => `${i} at N=${p.N} T=${p.threads}: ${p.results[i]!.error!.split('\n')[0]}`));
   if (errs.length) notes.push(`Errors: ${errs.join('; ')}`);
-  const shared = points.filter((p) => p.sharedCores);
-  const busy = points.filter((p) => p.load && p.load.otherCpus > BUSY_CPUS);
-  if (busy.length) notes.push(`Busy machine during: ${busy.map((p) => `N=${p.N} T=${p.threads} (${p.load!.otherCpus.toFixed(2)} CPUs)`).join(', ')}.`);
-  const steal = points.filter((p) => p.load && p.load.stealPct > 1);
-  if (steal.length) notes.push(`Hypervisor steal > 1% during: ${steal.map((p) => `N=${p.N} T=${p.threads} (${p.load!.stealPct.toFixed(1)}%)`).join(', ')}.`);
-  if (shared.length) notes.push(`Shared cores during: ${shared.map((p) => `N=${p.N} T=${p.threads}`).join(', ')} — their multi-thread figures understate the machine.`);
+  notes.push(...conditionWarnings(points));
   const profiled = points.filter((p) => p.ortProfile);
   const share = (p: Point, impl: Impl, part: (r: RunProfile) => number) => {
     const r = p.ortProfile?.[impl];
@@ -509,8 +459,22 @@ function report(points: Point[], impls: Impl[], machine: MachineInfo, o: Options
   return { table, notes };
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+export interface DenseRun {
+  /** The result file's content (bench/results/dense-<date>.json). */
+  result: Record<string, unknown> & { points: Point[]; table: string; notes: string[] };
+  /** One line naming the bench and its parameters. */
+  title: string;
+  table: string;
+  notes: string[];
+  /** Some point's outputs disagree with ORT beyond the tolerance. */
+  wrong: boolean;
+}
+
+/**
+ * Runs the dense bench with `o` (progress on stderr, nothing on stdout); `ctx` shares the FMA peak,
+ * machine description and core probes with other benches of the same run (default: its own).
+ */
+export async function runDense(o: DenseOptions, ctx?: BenchContext, argv: string[] = []): Promise<DenseRun> {
   const i = info();
   for (const t of o.threads)
     if (t > i.hardwareThreads) progress(`warning: ${t} threads > ${i.hardwareThreads} hardware threads; results will be oversubscribed`);
@@ -519,74 +483,81 @@ async function main(): Promise<void> {
     if (loadOrt()) impls.push('ortAttention', 'ortMHA');
     else progress(`warning: onnxruntime-node not available (${ortLoadError()}); ours only`);
   }
-  progress('measuring the one-thread FMA peak ...');
-  const peak1 = oneThreadPeak(0.3, 3);
-  const machine = describeMachine(peak1, ortVersion());
-  process.stdout.write(`Dense attention bench: B=${B} H=${H} D=${D}, N in {${o.ns.join(', ')}}, threads {${o.threads.join(', ')}}, reps ${o.reps}\n`);
-  process.stdout.write(`${formatMachine(machine)}\n\n`);
-
-  const maxT = Math.max(...o.threads);
-  const probe = maxT > 1 ? new CoreProbe(maxT) : undefined;
-  const probes = new Map<number, CoreProbe>();
-  if (probe) probes.set(maxT, probe);
-  const probeFor = (t: number) => {
-    if (t < 2) return undefined;
-    if (!probes.has(t)) probes.set(t, new CoreProbe(t));
-    return probes.get(t);
-  };
+  const own = ctx === undefined;
+  const c = ctx ?? createContext();
+  const ns = o.maxN === undefined ? o.ns : o.ns.filter((N) => N <= o.maxN!);
+  const skipped = o.ns.filter((N) => !ns.includes(N));
+  if (skipped.length) progress(`dense: skipping N = ${skipped.join(', ')} (above --dense-max ${o.maxN})`);
+  const title = `Dense attention bench: B=${B} H=${H} D=${D}, N in {${ns.join(', ')}}, threads {${o.threads.join(', ')}}, reps ${o.reps}`;
 
   const t0 = nowMs();
   const points: Point[] = [];
-  let bestPeak = peak1;
-  for (const N of o.ns)
+  for (const N of ns)
     for (const T of o.threads) {
-      const p = await benchPoint(o, N, T, bestPeak, probeFor(T), impls);
+      const p = await benchPoint(o, N, T, c.bestPeak, c.probes.get(T), impls);
       points.push(p);
-      bestPeak = Math.max(bestPeak, p.fma1Before ?? 0, p.fma1After ?? 0);
+      notePeak(c, p);
     }
   // %peak against the best one-thread FMA rate seen in the whole run: a probe taken while
   // another process shared the core would understate the machine.
-  machine.fmaPeak1T = bestPeak;
+  const bestPeak = c.bestPeak;
+  const machine: MachineInfo = { ...c.machine, fmaPeak1T: bestPeak };
   for (const p of points) for (const r of Object.values(p.results)) if (r) r.pctPeak = (100 * r.gflops) / (bestPeak * p.threads);
-  for (const p of probes.values()) await p.close();
+  if (own) await closeContext(c);
   const wallS = (nowMs() - t0) / 1000;
 
   const { table, notes } = report(points, impls, machine, o);
-  process.stdout.write(`${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+  if (skipped.length) notes.push(`Skipped N = ${skipped.join(', ')} (above the dense limit ${o.maxN}).`);
   const result = {
     bench: 'dense',
     schema: 1,
     config: {
-      B, H, D, ns: o.ns, threads: o.threads, reps: o.reps, quick: o.quick, impls, seed: SEED, gapMs: GAP_MS, tolerance: TOLERANCE,
+      B, H, D, ns, threads: o.threads, reps: o.reps, quick: o.quick, impls, seed: SEED, gapMs: GAP_MS, tolerance: TOLERANCE,
       flopModel: '4*B*H*N*N*D', inputs: 'q, k, v ~ N(0,1), scale 1/sqrt(D), no mask/bias',
       ortSession: { intraOpNumThreads: 'T', interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', outputPreallocated: true },
       oursCall: 'attention(q, k, v, { out, threads: T }) (sync)',
-      argv: process.argv.slice(2),
+      argv,
     },
     machine,
-    fmaPeak: { startup: peak1, best: bestPeak, rule: 'max of the startup probes (3 x 0.3 s) and every per-point one-thread probe (0.2 s)' },
+    fmaPeak: { startup: c.startupPeak, best: bestPeak, rule: FMA_PEAK_RULE },
     wallSeconds: wallS,
     points,
     table,
     notes,
   };
-  const file = writeJson(o.json, result);
-  progress(`wrote ${path.relative(process.cwd(), file)} (${wallS.toFixed(0)} s)`);
-  if (notes.some((n) => n.startsWith('WRONG RESULTS'))) process.exitCode = 1;
+  return { result, title, table, notes, wrong: notes.some((n) => n.startsWith('WRONG RESULTS')) };
 }
 
-const childAt = process.argv.indexOf('--mem-child');
-if (childAt >= 0) {
-  memChild(JSON.parse(process.argv[childAt + 1]) as MemChildSpec).then(
-    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
-    (err) => {
+async function main(argv: string[]): Promise<void> {
+  const o = parseDenseArgs(argv);
+  if (o === 'help') {
+    process.stdout.write(DENSE_USAGE);
+    return;
+  }
+  const ctx = createContext();
+  process.stdout.write(`${formatMachine(ctx.machine)}\n\n`);
+  const run = await runDense(o, ctx, argv);
+  await closeContext(ctx);
+  process.stdout.write(`${run.title}\n${run.table}\n\n${run.notes.map((n) => `- ${n}`).join('\n')}\n`);
+  const file = writeJson(o.json, run.result);
+  progress(`wrote ${path.relative(process.cwd(), file)} (${(run.result.wallSeconds as number).toFixed(0)} s)`);
+  if (run.wrong) process.exitCode = 1;
+}
+
+if (require.main === module) {
+  const childAt = process.argv.indexOf('--mem-child');
+  if (childAt >= 0) {
+    memChild(JSON.parse(process.argv[childAt + 1]) as MemChildSpec).then(
+      (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+      (err) => {
+        process.stderr.write(`${(err as Error).stack ?? err}\n`);
+        process.exit(1);
+      },
+    );
+  } else {
+    main(process.argv.slice(2)).catch((err) => {
       process.stderr.write(`${(err as Error).stack ?? err}\n`);
       process.exit(1);
-    },
-  );
-} else {
-  main().catch((err) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  });
+    });
+  }
 }

@@ -113,3 +113,10 @@ export async function profileRuns(model: Uint8Array, threads: number, feeds: Rec
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** int64 ORT tensor over `data` (no copy). */
+export function i64(data: BigInt64Array, dims: readonly number[]): Ort.Tensor {
+  const ort = loadOrt();
+  if (!ort) throw new Error(`onnxruntime-node is not available: ${loadError}`);
+  return new ort.Tensor('int64', data, dims.slice());
+}
