@@ -304,27 +304,6 @@ function bindingArgs(rng) {
   return { fn, a };
 }
 
-/**
- * Inputs of bugs already found and reported, skipped so that the loop keeps looking for new ones
- * (their regression cases live in badinput-cases.js): global_block_ids loops over all B rows
- * when N = 0 (B = 2^40: a hang); the binding's globalBlockIds allocates B*N bytes before checking
- * the arrays' lengths; block_means allocates by D / Dv even when there are no rows.
- */
-function knownBug(fn, a) {
-  // block_means sizes its accumulator by D / Dv before looking at the (zero) rows: Dv = 2^32 with B = 0
-  // allocates 32 GB (under ASan a huge operator new aborts instead of throwing)
-  if (/^blockGlobalAttention/.test(fn) && (a.Dv > 2 ** 24 || a.D > 2 ** 24) && typeof a.Dv === 'number' && typeof a.D === 'number') return true;
-  // ... and so does global_aggregates by C: generally, a huge size with a zero one beside it (all arrays empty)
-  const sizes = Object.values(a).filter((x) => typeof x === 'number');
-  const arrays = Object.values(a).filter((x) => ArrayBuffer.isView(x));
-  if (sizes.some((x) => x > 2 ** 24) && arrays.every((x) => x.length === 0)) return true;
-  if (fn !== 'globalBlockIds' || typeof a.B !== 'number') return false;
-  if (a.B > 2 ** 24 && (a.N === 0 || typeof a.N !== 'number')) return true;
-  // without a mask it allocates B*N bytes before checking blockIds' length (under ASan, a huge
-  // operator new aborts instead of throwing)
-  return !a.mask && typeof a.N === 'number' && a.B * a.N > 2 ** 26;
-}
-
 /** --trace FILE: the call about to run is written there first, so a hang or crash leaves its input behind. */
 const traceFile = opt('--trace');
 const traceFd = traceFile ? fs.openSync(traceFile, 'w') : undefined;
@@ -336,15 +315,11 @@ function trace(text) {
 
 async function fuzzBinding(deadline) {
   const rng = mulberry32(seed ^ 0x5bd1e995);
-  let iter = 0, ok = 0, refused = 0, oom = 0, known = 0;
+  let iter = 0, ok = 0, refused = 0, oom = 0;
   const inFlight = [];
   while (iter < maxIter && Date.now() < deadline && failures < 5) {
     iter++;
     const { fn, a } = bindingArgs(rng);
-    if (knownBug(fn, a)) {
-      known++;
-      continue;
-    }
     const describe = () => `${fn}(${JSON.stringify(a, (k, v) => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${v.length})` : typeof v === 'bigint' ? `${v}n` : v === undefined ? 'undefined' : v))})`;
     const judge = (e) => {
       if (e === undefined) return void ok++;
@@ -365,7 +340,7 @@ async function fuzzBinding(deadline) {
     }
   }
   await Promise.all(inFlight);
-  console.log(`fuzz binding: ${iter} calls (${ok} computed, ${refused} refused with TypeError/RangeError, ${oom} out of memory, ${known} known-bug inputs skipped), seed ${seed}`);
+  console.log(`fuzz binding: ${iter} calls (${ok} computed, ${refused} refused with TypeError/RangeError, ${oom} out of memory), seed ${seed}`);
 }
 
 async function main() {
