@@ -94,7 +94,9 @@ function axis(values: number[]): Axis {
 /** The chart as a complete SVG document. Series points with x or y <= 0 or not finite are dropped. */
 export function renderLogLogChart(spec: ChartSpec): string {
   const W = spec.width ?? 860;
-  const Hh = spec.height ?? 560;
+  const legendRows = spec.series.length > 4 ? Math.ceil(spec.series.length / 2) : spec.series.length;
+  const legendH = spec.series.length ? legendRows * 18 + 20 : 0;
+  const Hh = (spec.height ?? 520) + legendH;
   const fx = spec.xFormat ?? shortNumber;
   const fy = spec.yFormat ?? shortNumber;
   const series = spec.series.map((s, i) => ({
@@ -107,7 +109,7 @@ export function renderLogLogChart(spec: ChartSpec): string {
   const ys = all.length ? all.map((p) => p.y) : [1, 10];
   const ax = axis(xs);
   const ay = axis(ys);
-  const m = { left: 78, right: 24, top: spec.subtitle ? 64 : 46, bottom: 58 };
+  const m = { left: 78, right: 24, top: spec.subtitle ? 64 : 46, bottom: 58 + legendH };
   const pw = W - m.left - m.right;
   const ph = Hh - m.top - m.bottom;
   const X = (v: number) => m.left + ((Math.log10(v) - ax.lo) / (ax.hi - ax.lo)) * pw;
@@ -148,7 +150,7 @@ export function renderLogLogChart(spec: ChartSpec): string {
   for (const v of ay.decades) out.push(`<text x="${m.left - 9}" y="${r2(Y(v) + 4)}">${escapeXml(fy(v))}</text>`);
   for (const v of ay.minorLabels) out.push(`<text x="${m.left - 9}" y="${r2(Y(v) + 4)}" font-size="10" fill="#666666">${escapeXml(fy(v))}</text>`);
   out.push('</g>');
-  out.push(`<text x="${m.left + pw / 2}" y="${Hh - 14}" text-anchor="middle" font-size="13">${escapeXml(spec.xLabel)}</text>`);
+  out.push(`<text x="${m.left + pw / 2}" y="${m.top + ph + 42}" text-anchor="middle" font-size="13">${escapeXml(spec.xLabel)}</text>`);
   out.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13">${escapeXml(spec.yLabel)}</text>`);
 
   // Series.
@@ -162,35 +164,24 @@ export function renderLogLogChart(spec: ChartSpec): string {
     out.push('</g>');
   });
 
-  // Legend inside the plot, in the corner the lines cross least (top left first: time-vs-N lines rise to the right).
+  // Legend under the plot (never over the data), in two columns when there are many series.
   if (series.length) {
     const lh = 18;
-    const lw = Math.min(pw - 20, 28 + 6.6 * Math.max(...series.map((s) => s.name.length)));
-    const lhTotal = series.length * lh + 10;
-    const samples: ChartPoint[] = [];
-    for (const s of series)
-      for (let i = 0; i < s.points.length; i++) {
-        const a = s.points[i];
-        const b = s.points[i + 1] ?? a;
-        for (let t = 0; t <= 20; t++) {
-          const px = X(a.x) + ((X(b.x) - X(a.x)) * t) / 20;
-          const py = Y(a.y) + ((Y(b.y) - Y(a.y)) * t) / 20;
-          samples.push({ x: px, y: py });
-        }
-      }
-    const corners = [
-      [m.left + 10, m.top + 10], [m.left + pw - 10 - lw, m.top + 10], [m.left + pw - 10 - lw, m.top + ph - 10 - lhTotal], [m.left + 10, m.top + ph - 10 - lhTotal],
-    ];
-    const hits = corners.map(([cx, cy]) => samples.filter((p) => p.x >= cx - 4 && p.x <= cx + lw + 4 && p.y >= cy - 4 && p.y <= cy + lhTotal + 4).length);
-    const best = hits.indexOf(Math.min(...hits));
-    const [lx, ly] = corners[best];
+    const cols = series.length > 4 ? 2 : 1;
+    const colW = (pw - 20) / cols;
+    const rows = Math.ceil(series.length / cols);
+    const lw = pw;
+    const lhTotal = rows * lh + 10;
+    const lx = m.left;
+    const ly = m.top + ph + 50;
     out.push(`<g class="legend">`);
     out.push(`<rect x="${r2(lx)}" y="${r2(ly)}" width="${r2(lw)}" height="${lhTotal}" fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`);
     series.forEach((s, i) => {
-      const y = ly + 14 + i * lh;
+      const y = ly + 14 + (i % rows) * lh;
+      const cx = lx + Math.floor(i / rows) * colW;
       out.push(
-        `<line x1="${r2(lx + 8)}" y1="${r2(y)}" x2="${r2(lx + 30)}" y2="${r2(y)}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="7 4"' : ''}/>` +
-          `<text x="${r2(lx + 36)}" y="${r2(y + 4)}">${escapeXml(s.name)}</text>`,
+        `<line x1="${r2(cx + 8)}" y1="${r2(y)}" x2="${r2(cx + 30)}" y2="${r2(y)}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="7 4"' : ''}/>` +
+          `<text x="${r2(cx + 36)}" y="${r2(y + 4)}">${escapeXml(s.name)}</text>`,
       );
     });
     out.push('</g>');
