@@ -2,7 +2,7 @@
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import {
-  AttentionResult, MaskInput, Tensor, checkBoolean, checkFiniteNumber, checkMask, checkOptions, checkOut, checkTensor,
+  AttentionResult, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkMask, checkOptions, checkOut, checkTensor,
   checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
@@ -74,12 +74,12 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
   const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) native.denseAttention(args);
-  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
+  return attentionResult(args.out, dims, weights);
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
 export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) await native.denseAttentionAsync(args);
-  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
+  return attentionResult(args.out, dims, weights);
 }

@@ -157,6 +157,11 @@ export interface AttentionResult extends Tensor {
   weights?: Tensor;
 }
 
+/** The result of an attention call: `weights` only when the call asked for them. */
+export function attentionResult(data: Float32Array, dims: number[], weights: Tensor | undefined): AttentionResult {
+  return weights ? { data, dims, weights } : { data, dims };
+}
+
 /** Allocates the probabilities output for options.returnWeights (they are N x N-sized by nature). */
 export function weightsBuffer(name: string, flag: unknown, dims: number[]): Tensor | undefined {
   if (flag === undefined || flag === false) return undefined;

@@ -3,7 +3,7 @@
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
-  AttentionResult, MaskInput, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
+  AttentionResult, MaskInput, attentionResult, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
   checkThreads, checkedProduct, describe, isDetached, weightsBuffer,
 } from './tensor';
 
@@ -209,7 +209,7 @@ export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, global
                                          options: TransientGlobalAttentionOptions): AttentionResult {
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
   if (args.out.length > 0) native.tglobalAttention(args);
-  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
+  return attentionResult(args.out, dims, weights);
 }
 
 /** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. */
@@ -217,7 +217,7 @@ export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Ten
                                                     options: TransientGlobalAttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
   if (args.out.length > 0) await native.tglobalAttentionAsync(args);
-  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
+  return attentionResult(args.out, dims, weights);
 }
 
 export interface BlockGlobalAttentionOptions {
@@ -260,11 +260,11 @@ function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGloba
 export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): AttentionResult {
   const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) native.blockGlobalAttention(args);
-  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
+  return attentionResult(args.out, dims, weights);
 }
 
 export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) await native.blockGlobalAttentionAsync(args);
-  return weights ? { data: args.out, dims, weights } : { data: args.out, dims };
+  return attentionResult(args.out, dims, weights);
 }
