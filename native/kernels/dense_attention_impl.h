@@ -60,13 +60,14 @@ struct DenseAttentionKernel {
         for (int j = 0; j < nk; ++j) any |= mask[j0 + j];
         if (!any) continue;
       }
-      blk.scores(k + j0 * p.ks.n, p.ks.n, nk);
+      const bool cut = p.causal && j0 + nk - 1 > q0 + coff;  // some key of the tile is after some query
+      blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !mask && !cut);  // unchanged scores: fuse the max
       float* s = blk.S();
       if (p.bias) add_bias(p, blk, b, h, q0, nq, j0, nk);
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
-      if (p.causal && j0 + nk - 1 > q0 + coff)
+      if (cut)
         for (int j = 0; j < nk; ++j)
           for (int m = 0; m < nq; ++m)
             if (j0 + j > q0 + m + coff) s[j * BQ + m] = Block::kNegInf;

@@ -59,7 +59,7 @@ struct FlashBlock {
     AlignedBuffer qt, s, o, stats, vpad;
     Scratch(int64_t D, int64_t Dv)
         : qt(static_cast<size_t>(D) * BQ), s(static_cast<size_t>(BK) * BQ),
-          o(static_cast<size_t>(BQ) * padded(Dv)), stats(3 * BQ),
+          o(static_cast<size_t>(BQ) * padded(Dv)), stats(4 * BQ),
           vpad(padded(Dv) != Dv ? static_cast<size_t>(BK) * padded(Dv) : 0) {}
   };
   static int64_t padded(int64_t Dv) { return (Dv + W - 1) / W * W; }
@@ -69,6 +69,7 @@ struct FlashBlock {
   int nq = 0;         // real queries in this block
   int rows = 0;       // queries computed: nq rounded up to whole QK micro-tiles
   bool safe = false;  // the non-finite-safe recomputation (see the header comment)
+  bool fused_max = false;  // the last scores() also took the tile's maximum (stats + 3 * BQ)
 
   FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
 
@@ -78,6 +79,7 @@ struct FlashBlock {
   void begin(const float* q, int64_t q_stride, int n, float scale, bool safe_mode = false) {
     nq = n;
     safe = safe_mode;
+    fused_max = false;
     rows = (nq + QCOL - 1) / QCOL * QCOL;
     float* qt = sc.qt.data();
     const float qscale = scale * kLog2e;
@@ -92,9 +94,10 @@ struct FlashBlock {
     }
   }
 
-  // S[j][m0..m0+QCOL) for NK keys starting at kp (row stride ks).
-  template <int NK>
-  static inline void qk_tile(const float* kp, int64_t ks, int64_t D, const float* qt, float* s) {
+  // S[j][m0..m0+QCOL) for NK keys starting at kp (row stride ks); kMax also folds the NK scores
+  // into the tile's running maximum tmax[m0..m0+QCOL) while they are still in registers.
+  template <int NK, bool kMax>
+  static inline void qk_tile(const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax) {
     R acc[NK][QV];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) acc[a][v] = V::zero();
@@ -109,28 +112,51 @@ struct FlashBlock {
     }
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
+    if constexpr (kMax)
+      for (int v = 0; v < QV; ++v) {
+        R m = V::load(tmax + v * W);
+        for (int a = 0; a < NK; ++a) m = V::max(m, acc[a][v]);
+        V::store(tmax + v * W, m);
+      }
   }
 
-  template <int N = KR - 1>
-  static inline void qk_tail(int nk, const float* kp, int64_t ks, int64_t D, const float* qt, float* s) {
+  template <bool kMax, int N = KR - 1>
+  static inline void qk_tail(int nk, const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax) {
     if constexpr (N >= 1) {
-      if (nk == N) return qk_tile<N>(kp, ks, D, qt, s);
-      return qk_tail<N - 1>(nk, kp, ks, D, qt, s);
+      if (nk == N) return qk_tile<N, kMax>(kp, ks, D, qt, s, tmax);
+      return qk_tail<kMax, N - 1>(nk, kp, ks, D, qt, s, tmax);
     }
   }
 
-  // Raw scores of nk <= BK keys (row stride ks) into S.
-  void scores(const float* k, int64_t ks, int nk) {
+  // Raw scores of nk <= BK keys (row stride ks) into S. with_max: the caller will not change
+  // them (no mask, bias or causal cut in this tile), so their maximum is taken on the way and
+  // accumulate(..., true) skips its max pass. Not in safe mode (max's NaN handling is
+  // order-dependent; safe mode keeps the plain pass).
+  void scores(const float* k, int64_t ks, int nk, bool with_max = false) {
     float* s = sc.s.data();
+    float* tmax = sc.stats.data() + 3 * BQ;
+    fused_max = with_max && !safe;
+    if (fused_max)
+      for (int m = 0; m < BQ; ++m) tmax[m] = kNegInf;
     if (D == 0) {  // empty dot products (qt and k may be empty buffers)
       for (int64_t i = 0; i < static_cast<int64_t>(nk) * BQ; ++i) s[i] = 0.f;
+      if (fused_max)
+        for (int m = 0; m < BQ; ++m) tmax[m] = nk > 0 ? 0.f : kNegInf;
       return;
     }
+    if (fused_max)
+      scores_impl<true>(k, ks, nk, s, tmax);
+    else
+      scores_impl<false>(k, ks, nk, s, tmax);
+  }
+
+  template <bool kMax>
+  void scores_impl(const float* k, int64_t ks, int nk, float* s, float* tmax) {
     const float* qt = sc.qt.data();
     for (int c = 0; c < rows; c += QCOL) {
       int j = 0;
-      for (; j + KR <= nk; j += KR) qk_tile<KR>(k + j * ks, ks, D, qt + c, s + j * BQ + c);
-      if (j < nk) qk_tail(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c);
+      for (; j + KR <= nk; j += KR) qk_tile<KR, kMax>(k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
+      if (j < nk) qk_tail<kMax>(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
     }
   }
 
@@ -185,24 +211,37 @@ struct FlashBlock {
     float* mrow = sc.stats.data();
     float* lrow = mrow + BQ;
     float* alpha = lrow + BQ;
-    for (int c = 0; c < rows; c += W) {
-      R mt = V::set1(kNegInf);
-      for (int j = 0; j < nk; ++j) mt = V::max(mt, V::load(s + j * BQ + c));
-      const R mo = V::load(mrow + c);
-      const R mn = V::max(mo, mt);
-      // A query that has seen no admissible key keeps max -inf; subtracting -FLT_MAX instead
-      // keeps every exp2 argument -inf (-> exactly 0) rather than NaN.
-      const R ms = V::max(mn, V::set1(-std::numeric_limits<float>::max()));
-      const R a = exp2_vec<V>(V::sub(mo, ms));
-      R ls = V::zero();
-      for (int j = 0; j < nk; ++j) {
-        const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c), ms));
-        V::store(s + j * BQ + c, pj);
-        ls = V::add(ls, pj);
+    // QV column vectors at a time: the running max and sum are loop-carried chains (4-cycle
+    // latency each), so one vector at a time would be latency-bound; QV independent chains are
+    // not. rows is a whole number of QK micro-tiles, i.e. of QV vectors. Per lane, the order of
+    // operations is unchanged.
+    for (int c = 0; c < rows; c += QCOL) {
+      R mt[QV], ms[QV], ls[QV];
+      if (fused_max) {
+        for (int v = 0; v < QV; ++v) mt[v] = V::load(mrow + 3 * BQ + c + v * W);
+      } else {
+        for (int v = 0; v < QV; ++v) mt[v] = V::set1(kNegInf);
+        for (int j = 0; j < nk; ++j)
+          for (int v = 0; v < QV; ++v) mt[v] = V::max(mt[v], V::load(s + j * BQ + c + v * W));
       }
-      V::store(lrow + c, V::fmadd(V::load(lrow + c), a, ls));
-      V::store(mrow + c, mn);
-      V::store(alpha + c, a);
+      for (int v = 0; v < QV; ++v) {
+        const R mo = V::load(mrow + c + v * W);
+        const R mn = V::max(mo, mt[v]);
+        // A query that has seen no admissible key keeps max -inf; subtracting -FLT_MAX instead
+        // keeps every exp2 argument -inf (-> exactly 0) rather than NaN.
+        ms[v] = V::max(mn, V::set1(-std::numeric_limits<float>::max()));
+        V::store(alpha + c + v * W, exp2_vec<V>(V::sub(mo, ms[v])));
+        V::store(mrow + c + v * W, mn);
+        ls[v] = V::zero();
+      }
+      for (int j = 0; j < nk; ++j)
+        for (int v = 0; v < QV; ++v) {
+          const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
+          V::store(s + j * BQ + c + v * W, pj);
+          ls[v] = V::add(ls[v], pj);
+        }
+      for (int v = 0; v < QV; ++v)
+        V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
     }
     // Values: a zero-padded copy only when Dv is not a multiple of the vector width.
     const float* vt = v;

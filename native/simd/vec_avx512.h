@@ -11,6 +11,7 @@ struct VecAvx512 {
   static constexpr int W = 16;
   static constexpr const char* kName = "avx512";
   // 32 registers: QK tile 8 keys x 3 vectors = 24 accumulators.
+  static constexpr bool kHasScalef = true;  // exp2.h: vscalefps
   static constexpr int kQkKeys = 8;
   static constexpr int kQkVecs = 3;
   // PV tile 6 rows x 4 vectors = 24 accumulators.
@@ -39,6 +40,10 @@ struct VecAvx512 {
   static inline R pow2i(R n) {
     __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
     return _mm512_castsi512_ps(_mm512_slli_epi32(i, 23));
+  }
+  // p * 2^n where x >= lo or x is NaN, else +0.
+  static inline R scalef_unless_below(R p, R n, R x, float lo) {
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_NLT_UQ), p, n);
   }
   static inline R zero_if_below(R keep, float lo, R x) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(keep, _mm512_set1_ps(lo), _CMP_GE_OQ), x);

@@ -9,6 +9,7 @@ struct VecNeon {
   using R = float32x4_t;
   static constexpr int W = 4;
   static constexpr const char* kName = "neon";
+  static constexpr bool kHasScalef = false;  // exp2.h
   static constexpr int kQkKeys = 8;   // 8 keys x 3 vectors = 24 accumulators of 32 registers
   static constexpr int kQkVecs = 3;
   static constexpr int kPvRows = 6;   // 6 rows x 4 vectors = 24 accumulators
