@@ -43,8 +43,18 @@ export class CoreProbe {
     const results = this.workers.map(
       (w) =>
         new Promise<number>((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
+          // Remove the other listener when one fires: a probe per bench point would otherwise pile
+          // 'error' listeners on each worker (MaxListenersExceededWarning after ten points).
+          const onMessage = (x: number) => {
+            w.off('error', onError);
+            resolve(x);
+          };
+          const onError = (e: Error) => {
+            w.off('message', onMessage);
+            reject(e);
+          };
+          w.once('message', onMessage);
+          w.once('error', onError);
         }),
     );
     for (const w of this.workers) w.postMessage({ flags, seconds });
