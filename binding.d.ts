@@ -19,6 +19,7 @@ export interface NativeDenseArgs {
   B: number; H: number; Hk: number; Nq: number; Nk: number; D: number; Dv: number;
   scale: number;
   causal: boolean;
+  layout?: 'bnhd' | 'bhnd';             // default 'bhnd'; 'bnhd': q [B,Nq,H,D], k/v [B,Nk,Hk,·], out [B,Nq,H,Dv]
   keyMask?: NativeMask;                 // [B, Nk]
   bias?: Float32Array;                  // shape biasDims, each dim 1 or full
   biasDims?: [number, number, number, number];

@@ -2,8 +2,8 @@
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import {
-  AttentionResult, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkMask, checkOptions, checkOut, checkTensor,
-  checkThreads, checkedProduct, weightsBuffer,
+  AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
+  checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
 export interface AttentionOptions {
@@ -21,25 +21,34 @@ export interface AttentionOptions {
   threads?: number;
   /** Also return the probabilities, weights [B, H, Nq, Nk] (an Nq x Nk result: for small inputs and pictures). */
   returnWeights?: boolean;
+  /**
+   * 'bhnd' (default): q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv], output [B,H,Nq,Dv].
+   * 'bnhd' (Hugging Face / ORT MultiHeadAttention order, no transpose needed): q [B,Nq,H,D],
+   * k [B,Nk,Hk,D], v [B,Nk,Hk,Dv], output [B,Nq,H,Dv]. keyMask, bias and weights are unchanged.
+   */
+  layout?: Layout;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] as const;
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
   const qt = checkTensor('q', q, 4);
   const kt = checkTensor('k', k, 4);
   const vt = checkTensor('v', v, 4);
-  const [B, H, Nq, D] = qt.dims;
-  const [Bk, Hk, Nk, Dk] = kt.dims;
-  const [Bv, Hv, Nv, Dv] = vt.dims;
+  const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
+  const layout = checkLayout('options.layout', o.layout);
+  const bnhd = layout === 'bnhd';
+  const split = (d: number[]) => (bnhd ? [d[0], d[2], d[1], d[3]] : d);  // -> [B, heads, rows, D]
+  const [B, H, Nq, D] = split(qt.dims);
+  const [Bk, Hk, Nk, Dk] = split(kt.dims);
+  const [Bv, Hv, Nv, Dv] = split(vt.dims);
   if (Bk !== B || Bv !== B) throw new RangeError(`batch sizes differ: q has ${B}, k has ${Bk}, v has ${Bv}`);
   if (Hv !== Hk) throw new RangeError(`k and v must have the same number of heads: k has ${Hk}, v has ${Hv}`);
   if (Nv !== Nk) throw new RangeError(`k and v must have the same sequence length: k has ${Nk}, v has ${Nv}`);
   if (Dk !== D) throw new RangeError(`q and k must have the same head size D: q has ${D}, k has ${Dk}`);
   if (Hk === 0 ? H !== 0 : H % Hk !== 0)
     throw new RangeError(`q heads (${H}) must be a multiple of k/v heads (${Hk}) for grouped-query attention`);
-  const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFiniteNumber('options.scale', o.scale);
   const causal = o.causal === undefined ? false : checkBoolean('options.causal', o.causal);
   const threads = checkThreads('options.threads', o.threads);
@@ -47,6 +56,7 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     q: qt.data, k: kt.data, v: vt.data, out: undefined as unknown as Float32Array,
     B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
   };
+  if (bnhd) args.layout = layout;
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
     const bt = checkTensor('options.bias', o.bias);
@@ -61,7 +71,7 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     args.bias = bt.data;
     args.biasDims = bd;
   }
-  const dims = [B, H, Nq, Dv];
+  const dims = bnhd ? [B, Nq, H, Dv] : [B, H, Nq, Dv];
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
   args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
@@ -70,7 +80,10 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
   return { args, dims, weights };
 }
 
-/** Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]. */
+/**
+ * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
+ * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
+ */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
   const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) native.denseAttention(args);

@@ -128,6 +128,17 @@ export function checkFiniteNumber(name: string, x: unknown): number {
   return x;
 }
 
+/** 'bhnd' ([B, H, N, D], the default) or 'bnhd' (Hugging Face's [B, N, H, D]). */
+export type Layout = 'bhnd' | 'bnhd';
+
+/** An options.layout value: undefined -> 'bhnd'; not a string -> TypeError; another string -> RangeError. */
+export function checkLayout(name: string, x: unknown): Layout {
+  if (x === undefined) return 'bhnd';
+  if (typeof x !== 'string') throw new TypeError(`${name} must be the string 'bhnd' or 'bnhd', got ${describe(x)}`);
+  if (x !== 'bhnd' && x !== 'bnhd') throw new RangeError(`${name} must be 'bhnd' or 'bnhd', got '${x}'`);
+  return x;
+}
+
 export function checkBoolean(name: string, x: unknown): boolean {
   if (typeof x !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(x)}`);
   return x;

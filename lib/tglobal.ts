@@ -4,7 +4,7 @@ import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
   AttentionResult, MaskInput, attentionResult, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkThreads, checkedProduct, describe, isDetached, weightsBuffer,
+  checkLayout, checkThreads, checkedProduct, isDetached, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -143,9 +143,7 @@ function checkBiasTable(name: string, t: unknown, H: number, numBuckets: number 
 function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor, options: TransientGlobalAttentionOptions) {
   if (options === undefined) throw new TypeError('options must be given ({ localRadius, globalBlockSize, ... })');
   const o = checkOptions<TransientGlobalAttentionOptions>('options', options, TGLOBAL_OPTIONS);
-  const layout = o.layout ?? 'bhnd';
-  if (typeof layout !== 'string') throw new TypeError(`options.layout must be the string 'bhnd' or 'bnhd', got ${describe(layout)}`);
-  if (layout !== 'bhnd' && layout !== 'bnhd') throw new RangeError(`options.layout must be 'bhnd' or 'bnhd', got '${layout}'`);
+  const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
   const qt = checkTensor('q', q, 4), kt = checkTensor('k', k, 4), vt = checkTensor('v', v, 4);
   const gkt = checkTensor('globalK', globalK, 4), gvt = checkTensor('globalV', globalV, 4);

@@ -89,6 +89,16 @@ int32_t* get_i32(Napi::Object o, const char* key, int64_t expected) {
   return expected == 0 ? nullptr : a.Data();
 }
 
+bool read_layout_bnhd(Napi::Object o) {
+  if (!has(o, "layout")) return false;
+  Napi::Value v = o.Get("layout");
+  if (!v.IsString()) throw_type(o.Env(), "layout must be 'bnhd' or 'bhnd'");
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  if (s == "bnhd") return true;
+  if (s == "bhnd") return false;
+  throw_range(o.Env(), "layout must be 'bnhd' or 'bhnd'");
+}
+
 int64_t checked_mul(Napi::Env env, int64_t a, int64_t b, const char* what) {
   int64_t r;
   if (__builtin_mul_overflow(a, b, &r) || r > (int64_t(1) << 46))

@@ -22,6 +22,8 @@ int64_t get_size(Napi::Object o, const char* key, int64_t max = (int64_t(1) << 4
 double get_number(Napi::Object o, const char* key);
 bool get_bool(Napi::Object o, const char* key, bool dflt);
 bool has(Napi::Object o, const char* key);
+// o.layout: "bnhd" (Hugging Face's [B, N, H, D]) -> true, "bhnd" or absent -> false; else Type/RangeError.
+bool read_layout_bnhd(Napi::Object o);
 
 // Float32Array field whose length must equal `expected` (not detached).
 float* get_f32(Napi::Object o, const char* key, int64_t expected);

@@ -48,10 +48,12 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
   p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
   p.out = buffers->output(a, "out", checked_mul(env, nq, p.Dv, "out"));
-  p.qs = Strides::bhnd(p.H, p.Nq, p.D);
-  p.ks = Strides::bhnd(p.Hk, p.Nk, p.D);
-  p.vs = Strides::bhnd(p.Hk, p.Nk, p.Dv);
-  p.os = Strides::bhnd(p.H, p.Nq, p.Dv);
+  // Same element counts in both layouts; only the strides differ (the kernel reads any).
+  const auto strides = read_layout_bnhd(a) ? &Strides::bnhd : &Strides::bhnd;
+  p.qs = strides(p.H, p.Nq, p.D);
+  p.ks = strides(p.Hk, p.Nk, p.D);
+  p.vs = strides(p.Hk, p.Nk, p.Dv);
+  p.os = strides(p.H, p.Nq, p.Dv);
   const double scale = get_number(a, "scale");
   if (!std::isfinite(scale)) throw_range(env, "scale must be a finite number");
   p.scale = static_cast<float>(scale);

@@ -18,17 +18,6 @@ namespace ga {
 namespace binding {
 namespace {
 
-// "bnhd" (Hugging Face's [B, N, H, D]) or "bhnd" ([B, H, N, D]).
-bool read_layout_bnhd(Napi::Object a) {
-  if (!has(a, "layout")) return false;
-  Napi::Value v = a.Get("layout");
-  if (!v.IsString()) throw_type(a.Env(), "layout must be 'bnhd' or 'bhnd'");
-  const std::string s = v.As<Napi::String>().Utf8Value();
-  if (s == "bnhd") return true;
-  if (s == "bhnd") return false;
-  throw_range(a.Env(), "layout must be 'bnhd' or 'bhnd'");
-}
-
 float read_scale(Napi::Object a) {
   const double scale = get_number(a, "scale");
   if (!std::isfinite(scale)) throw_range(a.Env(), "scale must be a finite number");

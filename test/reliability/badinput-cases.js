@@ -321,9 +321,10 @@ const dense = {
     { kind: 'tensor', path: ['k'], rank: 4 },
     { kind: 'tensor', path: ['v'], rank: 4 },
     { kind: 'tensor', path: ['options', 'bias'], optional: true, valid: () => T([dn.Nq, dn.Nk], 5), nativeName: 'bias' },
-    { kind: 'options', path: ['options'], names: ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights'] },
+    { kind: 'options', path: ['options'], names: ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] },
     { kind: 'number', path: ['options', 'scale'] },
     { kind: 'bool', path: ['options', 'causal'] },
+    { kind: 'enum', path: ['options', 'layout'], values: ['bhnd', 'bnhd'] },
     { kind: 'bool', path: ['options', 'returnWeights'] },
     { kind: 'size', path: ['options', 'threads'], optional: true, max: 65536 },
     { kind: 'mask', path: ['options', 'keyMask'], rows: dn.B, cols: dn.Nk },
@@ -334,6 +335,8 @@ const dense = {
     mut('heads of k and v differ', RE, /heads/, (a) => void (a.v = T([dn.B, 1, dn.Nk * 2, dn.Dv]))),
     mut('D of q and k differs', RE, /\bD\b/, (a) => void (a.k = T([dn.B, dn.Hk, dn.Nk, dn.D + 1]))),
     mut('H not a multiple of Hk', RE, /multiple/, (a) => void ((a.k = T([dn.B, 3, dn.Nk, dn.D])), (a.v = T([dn.B, 3, dn.Nk, dn.Dv])))),
+    // read as [B, N, H, D], the bhnd tensors give q 5 heads and k 6: not a multiple
+    mut('layout bnhd with bhnd-shaped q/k/v', RE, /multiple/, (a) => void (a.options.layout = 'bnhd')),
     mut('bias does not broadcast', RE, /options\.bias/, (a) => void (a.options.bias = T([dn.B, dn.H, dn.Nq, dn.Nk + 1]))),
     mut('bias rank 5', RE, /options\.bias/, (a) => void (a.options.bias = T([1, dn.B, dn.H, dn.Nq, dn.Nk]))),
     mut('output of 2^33 elements from small inputs', RE, /output|out/, (a) => {
@@ -1281,6 +1284,8 @@ function bindingCases() {
   one('denseAttention', 'bias with biasDims that do not broadcast', () => [{ ...dense(), bias: f(4), biasDims: [1, 1, 2, 3] }]);
   one('denseAttention', 'bias with biasDims missing', () => [{ ...dense(), bias: f(4) }]);
   one('denseAttention', 'keyMask a Float32Array', () => [{ ...dense(), keyMask: f(2) }]);
+  one('denseAttention', 'layout bogus', () => [{ ...dense(), layout: 'xyz' }]);
+  one('denseAttentionAsync', 'layout a number', () => [{ ...dense(), layout: 1 }]);
   one('globalAggregates', 'blockIds out of range', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 9]), G: 1, eps: 0, out: f(4) }]);
   one('globalAggregates', 'eps negative', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 0]), G: 1, eps: -1, out: f(4) }]);
   one('globalBlockIds', 'g = 0', () => [{ B: 1, N: 4, g: 0, blockIds: new Int32Array(4), segmentIds: new Int32Array(4) }]);
