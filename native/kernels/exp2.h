@@ -12,31 +12,29 @@
 
 namespace ga {
 
+// 2^f for f in [-0.5, 0.5]: the degree-5 minimax polynomial above (Horner).
 template <class V>
-static inline typename V::R exp2_vec(typename V::R x) {
+static inline typename V::R exp2_poly(typename V::R f) {
   using R = typename V::R;
-  if constexpr (V::kHasScalef) {
-    const R n = V::round_nearest(x);
-    const R f = V::sub(x, n);
-    R p = V::set1(1.3277444522827864e-03f);
-    p = V::fmadd(p, f, V::set1(9.675883688032627e-03f));
-    p = V::fmadd(p, f, V::set1(5.550713092088699e-02f));
-    p = V::fmadd(p, f, V::set1(2.4022112786769867e-01f));
-    p = V::fmadd(p, f, V::set1(6.931469440460205e-01f));
-    p = V::fmadd(p, f, V::set1(1.0000001192092896f));
-    // The clamp path gives 2^-127 = 0 for x < -126.5 (n <= -127): zero those lanes.
-    return V::scalef_unless_below(p, n, x, -126.5f);
-  }
-  const R xc = V::max(V::set1(-127.f), x);
-  const R n = V::round_nearest(xc);
-  const R f = V::sub(xc, n);
   R p = V::set1(1.3277444522827864e-03f);
   p = V::fmadd(p, f, V::set1(9.675883688032627e-03f));
   p = V::fmadd(p, f, V::set1(5.550713092088699e-02f));
   p = V::fmadd(p, f, V::set1(2.4022112786769867e-01f));
   p = V::fmadd(p, f, V::set1(6.931469440460205e-01f));
-  p = V::fmadd(p, f, V::set1(1.0000001192092896f));
-  return V::mul(p, V::pow2i(n));
+  return V::fmadd(p, f, V::set1(1.0000001192092896f));
+}
+
+template <class V>
+static inline typename V::R exp2_vec(typename V::R x) {
+  using R = typename V::R;
+  if constexpr (V::kHasScalef) {
+    const R n = V::round_nearest(x);
+    // The clamp path gives 2^-127 = 0 for x < -126.5 (n <= -127): zero those lanes.
+    return V::scalef_unless_below(exp2_poly<V>(V::sub(x, n)), n, x, -126.5f);
+  }
+  const R xc = V::max(V::set1(-127.f), x);
+  const R n = V::round_nearest(xc);
+  return V::mul(exp2_poly<V>(V::sub(xc, n)), V::pow2i(n));
 }
 
 }  // namespace ga

@@ -9,8 +9,8 @@ struct VecAvx2 {
   using R = __m256;
   static constexpr int W = 8;
   static constexpr const char* kName = "avx2";
-  // 16 registers: QK tile 4 keys x 3 vectors = 12 accumulators + 3 loads + 1 broadcast.
   static constexpr bool kHasScalef = false;  // exp2.h
+  // 16 registers: QK tile 4 keys x 3 vectors = 12 accumulators + 3 loads + 1 broadcast.
   static constexpr int kQkKeys = 4;
   static constexpr int kQkVecs = 3;
   // PV tile 3 rows x 4 vectors = 12 accumulators: 4 loads + 3 broadcasts per 12 FMAs, and

@@ -10,8 +10,8 @@ struct VecAvx512 {
   using R = __m512;
   static constexpr int W = 16;
   static constexpr const char* kName = "avx512";
-  // 32 registers: QK tile 8 keys x 3 vectors = 24 accumulators.
   static constexpr bool kHasScalef = true;  // exp2.h: vscalefps
+  // 32 registers: QK tile 8 keys x 3 vectors = 24 accumulators.
   static constexpr int kQkKeys = 8;
   static constexpr int kQkVecs = 3;
   // PV tile 6 rows x 4 vectors = 24 accumulators.

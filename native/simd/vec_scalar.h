@@ -11,8 +11,8 @@ struct VecScalar {
   using R = float;
   static constexpr int W = 1;
   static constexpr const char* kName = "scalar";
-  // Micro-kernel tile shapes (see kernels/dense_attention_impl.h).
   static constexpr bool kHasScalef = false;  // exp2.h
+  // Micro-kernel tile shapes (see kernels/dense_attention_impl.h).
   static constexpr int kQkKeys = 4;     // keys per QK micro-tile
   static constexpr int kQkVecs = 4;     // query vectors per QK micro-tile
   static constexpr int kPvRows = 4;     // query rows per PV micro-tile
