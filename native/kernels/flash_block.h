@@ -69,11 +69,13 @@ struct FlashBlock {
   int nq = 0;         // real queries in this block
   int rows = 0;       // queries computed: nq rounded up to whole QK micro-tiles
   bool safe = false;  // the non-finite-safe recomputation (see the header comment)
-  bool fused_max = false;  // the last scores() also took the tile's maximum (stats + 3 * BQ)
+  bool fused_max = false;  // the last scores() also took the tile's maximum (tile_max())
 
   FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
 
   float* S() { return sc.s.data(); }  // S[j * BQ + m]
+  // stats: running max [0, BQ), running sum [BQ, 2BQ), alpha [2BQ, 3BQ), this tile's max [3BQ, 4BQ).
+  float* tile_max() { return sc.stats.data() + 3 * BQ; }
 
   // Packs nq <= BQ query rows (row stride q_stride) scaled by scale*log2(e); resets statistics.
   void begin(const float* q, int64_t q_stride, int n, float scale, bool safe_mode = false) {
@@ -129,12 +131,12 @@ struct FlashBlock {
   }
 
   // Raw scores of nk <= BK keys (row stride ks) into S. with_max: the caller will not change
-  // them (no mask, bias or causal cut in this tile), so their maximum is taken on the way and
-  // accumulate(..., true) skips its max pass. Not in safe mode (max's NaN handling is
+  // them (no mask, bias or causal cut in this tile), so their maximum is taken on the way
+  // (tile_max()) and accumulate() skips its max pass. Not in safe mode (max's NaN handling is
   // order-dependent; safe mode keeps the plain pass).
   void scores(const float* k, int64_t ks, int nk, bool with_max = false) {
     float* s = sc.s.data();
-    float* tmax = sc.stats.data() + 3 * BQ;
+    float* tmax = tile_max();
     fused_max = with_max && !safe;
     if (fused_max)
       for (int m = 0; m < BQ; ++m) tmax[m] = kNegInf;
@@ -218,7 +220,7 @@ struct FlashBlock {
     for (int c = 0; c < rows; c += QCOL) {
       R mt[QV], ms[QV], ls[QV];
       if (fused_max) {
-        for (int v = 0; v < QV; ++v) mt[v] = V::load(mrow + 3 * BQ + c + v * W);
+        for (int v = 0; v < QV; ++v) mt[v] = V::load(tile_max() + c + v * W);
       } else {
         for (int v = 0; v < QV; ++v) mt[v] = V::set1(kNegInf);
         for (int j = 0; j < nk; ++j)
