@@ -5,7 +5,7 @@
 #include "binding/args.h"
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
-#include "kernels/parallel.h"
+#include "runtime/parallel.h"
 
 namespace ga {
 namespace binding {

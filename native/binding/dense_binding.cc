@@ -8,7 +8,7 @@
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
-#include "kernels/parallel.h"
+#include "runtime/parallel.h"
 
 namespace ga {
 namespace binding {

@@ -1,6 +1,6 @@
 // LongT5 entry points: globalBlockIds, relativePositionBuckets, globalAggregates, linear, and the
 // whole-layer forward (sync + async). Each reads and checks its argument object, then calls
-// plain C++ (kernels/longt5_blocks.h, kernels/gemm.h, kernels/longt5_layer.h).
+// plain C++ (kernels/longt5_blocks.h, kernels/gemm.h, ops/longt5_layer.h).
 #include <cmath>
 #include <memory>
 #include <string>
@@ -11,8 +11,8 @@
 #include "dispatch/dispatch.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
-#include "kernels/longt5_layer.h"
-#include "kernels/parallel.h"
+#include "ops/longt5_layer.h"
+#include "runtime/parallel.h"
 
 namespace ga {
 namespace binding {

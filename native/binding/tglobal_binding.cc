@@ -8,10 +8,10 @@
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
-#include "kernels/aligned_buffer.h"
+#include "runtime/aligned_buffer.h"
 #include "kernels/attention_weights.h"
 #include "kernels/longt5_blocks.h"
-#include "kernels/parallel.h"
+#include "runtime/parallel.h"
 #include "kernels/tglobal_attention.h"
 
 namespace ga {

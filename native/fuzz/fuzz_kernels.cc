@@ -28,7 +28,7 @@
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
-#include "kernels/longt5_layer.h"
+#include "ops/longt5_layer.h"
 #include "kernels/tglobal_attention.h"
 
 namespace {

@@ -31,9 +31,9 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/aligned_buffer.h"
+#include "runtime/aligned_buffer.h"
 #include "kernels/exp2.h"
-#include "kernels/parallel.h"
+#include "runtime/parallel.h"
 
 namespace ga {
 
@@ -289,7 +289,7 @@ struct FlashBlock {
 
 // Runs fn(item, scratch) for item in [0, items) on up to `threads` threads, one FlashBlock
 // scratch per thread, allocated before the parallel region. The thread contract every attention
-// kernel shares: an item is (batch, head, query block); dynamic schedule (kernels/parallel.h).
+// kernel shares: an item is (batch, head, query block); dynamic schedule (runtime/parallel.h).
 template <class Block, class Fn>
 void for_each_query_block(int64_t items, int64_t threads_wanted, int64_t D, int64_t Dv, Fn&& fn) {
   if (items <= 0) return;

@@ -32,9 +32,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/aligned_buffer.h"
+#include "runtime/aligned_buffer.h"
 #include "kernels/gemm.h"
-#include "kernels/parallel.h"
+#include "runtime/parallel.h"
 
 namespace ga {
 

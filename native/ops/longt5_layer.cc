@@ -1,10 +1,10 @@
-#include "kernels/longt5_layer.h"
+#include "ops/longt5_layer.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "dispatch/dispatch.h"
-#include "kernels/aligned_buffer.h"
+#include "runtime/aligned_buffer.h"
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"

@@ -1,4 +1,4 @@
-#include "kernels/parallel.h"
+#include "runtime/parallel.h"
 
 #include <algorithm>
 #include <condition_variable>

@@ -1,4 +1,4 @@
-#include "kernels/aligned_buffer.h"
+#include "runtime/aligned_buffer.h"
 
 #include <cstdlib>
 #include <new>
