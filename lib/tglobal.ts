@@ -89,18 +89,6 @@ export function relativePositionBuckets(relative: Int32Array | readonly number[]
   return out;
 }
 
-/**
- * Per-head bias by distance: table[h][x] = weight[bucket(x − offset)][h] for x in [0, len).
- * `weight` is Hugging Face's relative_attention_bias.weight, [numBuckets, H].
- */
-export function biasByDistance(weight: Float32Array, numBuckets: number, H: number, maxDistance: number, len: number, offset: number): Float32Array {
-  const rel = new Int32Array(len);
-  for (let x = 0; x < len; x++) rel[x] = x - offset;
-  const buckets = relativePositionBuckets(rel, numBuckets, maxDistance);
-  const table = new Float32Array(H * len);
-  for (let h = 0; h < H; h++) for (let x = 0; x < len; x++) table[h * len + x] = weight[buckets[x] * H + h];
-  return table;
-}
 
 export interface TransientGlobalAttentionOptions {
   /** Local window: query i sees keys j with |i − j| <= localRadius. Required. */
@@ -161,8 +149,7 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   want('v', [Bv, Hv, Nv, Dv], [B, H, N, Dv]);
   want('globalK', [Bg, Hg, G, Dg], [B, H, G, D]);
   want('globalV', [Bgv, Hgv, Gv, Dgv], [B, H, G, Dv]);
-  // A window wider than the sequence sees the same keys as one of N - 1: cap it, so tables stay O(N).
-  const r = Math.min(checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 }), Math.max(N - 1, 0));
+  const radius = checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 });
   const g = checkSize('options.globalBlockSize', o.globalBlockSize, { min: 1, max: 2 ** 30 });
   if (Math.floor(N / g) !== G)
     throw new RangeError(`globalK has G = ${G} global tokens but floor(N / globalBlockSize) = floor(${N} / ${g}) = ${Math.floor(N / g)}`);
@@ -171,23 +158,31 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   const numBuckets = o.numBuckets === undefined ? undefined : checkSize('options.numBuckets', o.numBuckets, { min: 2, max: 2 ** 30 });
   const maxDistance = o.maxDistance === undefined ? 128 : checkSize('options.maxDistance', o.maxDistance, { min: 1, max: 2 ** 30 });
   const mask = o.mask === undefined ? undefined : checkMask('options.mask', o.mask, B, N);
-  const args: NativeTGlobalArgs = {
-    q: qt.data, k: kt.data, v: vt.data, globalK: gkt.data, globalV: gvt.data, out: undefined as unknown as Float32Array,
-    B, H, N, D, Dv, G, radius: r, scale, layout, threads,
-  };
-  if (mask) args.mask = mask;
-  if (o.relativeAttentionBias !== undefined) {
-    const t = checkBiasTable('options.relativeAttentionBias', o.relativeAttentionBias, H, numBuckets);
-    args.localBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * r + 1, r);
-  }
+  const localTable = o.relativeAttentionBias === undefined ? undefined
+    : checkBiasTable('options.relativeAttentionBias', o.relativeAttentionBias, H, numBuckets);
   const globalTable = o.globalRelativeAttentionBias === undefined ? undefined
     : checkBiasTable('options.globalRelativeAttentionBias', o.globalRelativeAttentionBias, H, numBuckets);
+  // The capped window (a radius past N - 1 sees no more keys) and the per-head tables by distance
+  // come from the native code the layers use: one home for T5's bucket rule. Each table keeps its
+  // own bucket count.
+  const tables = native.tglobalBiasTables({
+    H, N, G: 0, radius, numBuckets: localTable?.buckets ?? 2, maxDistance, relativeAttentionBias: localTable?.data,
+  });
+  if (globalTable !== undefined && G > 0)
+    tables.globalBias = native.tglobalBiasTables({
+      H, N, G, radius, numBuckets: globalTable.buckets, maxDistance, globalRelativeAttentionBias: globalTable.data,
+    }).globalBias;
+  const args: NativeTGlobalArgs = {
+    q: qt.data, k: kt.data, v: vt.data, globalK: gkt.data, globalV: gvt.data, out: undefined as unknown as Float32Array,
+    B, H, N, D, Dv, G, radius: tables.radius, scale, layout, threads,
+  };
+  if (mask) args.mask = mask;
+  if (tables.localBias) args.localBias = tables.localBias;
   if (G > 0) {
     const ids = globalBlockIds(mask ? { data: mask, dims: [B, N] } : { data: new Uint8Array(B * N).fill(1), dims: [B, N] }, g);
     args.globalValid = ids.segmentIds;
-    if (globalTable !== undefined) {
-      const t = globalTable;
-      args.globalBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * G + 1, G);
+    if (tables.globalBias) {
+      args.globalBias = tables.globalBias;
       args.blockIds = ids.blockIds;
     }
   }

@@ -31,7 +31,4 @@ struct DenseAttentionParams {
   int threads = 1;            // threads this call may use (already leased from the budget)
 };
 
-// Runs on the active ISA (dispatch/dispatch.h). Throws std::bad_alloc if scratch can't be had.
-void dense_attention(const DenseAttentionParams& p);
-
 }  // namespace ga

@@ -19,6 +19,17 @@ void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int3
 // in float32 exactly as HF's torch ops do it; see longt5_blocks.cc for the borderline distances.
 int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets, int32_t max_distance);
 
+// T5 relative-position bias as a per-head table by distance (one home for the rule: the layers,
+// the TGlobal binding and the facade all build their tables here):
+// table[h * len + x] = weight[bucket(rel) * H + h] for x in [0, len), where rel = x - offset
+// (reversed: offset - x). weight is Hugging Face's relative_attention_bias.weight [num_buckets, H].
+void bias_by_distance(const float* weight, int64_t H, int32_t num_buckets, int32_t max_distance, int64_t len,
+                      int64_t offset, bool reversed, float* table);
+
+// The local radius a window of N tokens can use: a wider one sees the same keys as N - 1, so
+// capping keeps every table O(N) whatever the config says.
+static inline int64_t capped_radius(int64_t r, int64_t N) { return r < N - 1 ? r : (N > 1 ? N - 1 : 0); }
+
 // HF _create_global_aggregates followed by the global_input_layer_norm (T5 RMS norm):
 // a[b,m,:] = sum of x[b,i,:] over tokens i with block_ids[b,i] == m (a SUM; ids outside [0,G)
 // are ignored), then out = w * a / sqrt(mean(a^2) + eps) (mean and sqrt in double). norm_weight

@@ -40,7 +40,4 @@ struct BlockGlobalAttentionParams {
   int threads = 1;
 };
 
-void tglobal_attention(const TGlobalAttentionParams& p);
-void block_global_attention(const BlockGlobalAttentionParams& p);
-
 }  // namespace ga
