@@ -25,7 +25,12 @@ export interface NativeDenseArgs {
   biasDims?: [number, number, number, number];
   weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
+  path?: 'auto' | 'flash' | 'decode';   // tests and benches: force a kernel ('auto' = by Nq)
+  cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
 }
+
+/** An opaque token (newCancelToken): set by cancelToken(), polled by the running call. */
+export type NativeCancelToken = { readonly __nativeCancelToken: unique symbol };
 
 export interface NativeTGlobalArgs {
   q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;
@@ -41,6 +46,7 @@ export interface NativeTGlobalArgs {
   blockIds?: Int32Array;                // [B, N]
   weights?: Float32Array;               // optional output [B, H, N, N + G]: local columns, then globals
   threads?: number;
+  cancel?: NativeCancelToken;
 }
 
 export interface NativeBlockGlobalArgs {
@@ -50,6 +56,7 @@ export interface NativeBlockGlobalArgs {
   scale: number;
   weights?: Float32Array;               // optional output [B, H, N, N + N/blockSize]
   threads?: number;
+  cancel?: NativeCancelToken;
 }
 
 export interface NativeLayerArgs {
@@ -61,6 +68,7 @@ export interface NativeLayerArgs {
   wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array;
   relBias: Float32Array; globalRelBias?: Float32Array; globalNormWeight?: Float32Array;
   threads?: number;
+  cancel?: NativeCancelToken;
 }
 
 export interface NativeBinding {
@@ -83,7 +91,11 @@ export interface NativeBinding {
   }): { radius: number; localBias?: Float32Array; globalBias?: Float32Array };
   globalAggregates(args: { x: Float32Array; B: number; N: number; C: number; blockIds: Int32Array; G: number; normWeight?: Float32Array; eps: number; out: Float32Array }): void;
   linear(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): void;
-  linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
+  linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number; cancel?: NativeCancelToken }): Promise<void>;
   longt5Forward(args: NativeLayerArgs): void;
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
+  /** A fresh cancel token for one async call (its `cancel` field). */
+  newCancelToken(): NativeCancelToken;
+  /** Sets the token: the call it was given to stops and rejects with an Error named 'AbortError'. */
+  cancelToken(token: NativeCancelToken): void;
 }

@@ -1,5 +1,6 @@
 // Dense multi-head attention (DESIGN §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
+import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
 import {
   AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
@@ -90,9 +91,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOp
   return attentionResult(args.out, dims, weights);
 }
 
-/** attention() off the event loop; rejects (never throws) on bad input. */
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult> {
-  const { args, dims, weights } = prepare(q, k, v, options);
-  if (args.out.length > 0) await native.denseAttentionAsync(args);
+/** attention() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
+export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions & AbortOptions): Promise<AttentionResult> {
+  const [o, signal] = takeSignal('options', options);
+  const { args, dims, weights } = prepare(q, k, v, o);
+  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.denseAttentionAsync(a));
   return attentionResult(args.out, dims, weights);
 }

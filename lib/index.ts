@@ -3,6 +3,7 @@ export type { Tensor, MaskInput, AttentionResult, Layout } from './tensor';
 export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
 export { info, setThreads, setIsa } from './runtime';
+export type { AbortOptions } from './abort';
 export type { Info } from './runtime';
 export { linear, linearAsync } from './linear';
 export type { LinearOptions } from './linear';

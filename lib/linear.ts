@@ -1,5 +1,6 @@
 // linear(x, w): y = x · wᵀ with a PyTorch nn.Linear weight [out, in], on the native packed SIMD GEMM
 // the layers use for their projections.
+import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
 import { Tensor, checkOptions, checkOut, checkTensor, checkThreads, checkedProduct } from './tensor';
 
@@ -29,8 +30,10 @@ export function linear(x: Tensor, w: Tensor, options?: LinearOptions): Tensor {
   return { data: args.out, dims };
 }
 
-export async function linearAsync(x: Tensor, w: Tensor, options?: LinearOptions): Promise<Tensor> {
-  const { args, dims } = prepare(x, w, options);
-  if (args.out.length > 0) await native.linearAsync(args);
+/** linear() off the event loop; options.signal aborts it (AbortError). */
+export async function linearAsync(x: Tensor, w: Tensor, options?: LinearOptions & AbortOptions): Promise<Tensor> {
+  const [o, signal] = takeSignal('options', options);
+  const { args, dims } = prepare(x, w, o);
+  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.linearAsync(a));
   return { data: args.out, dims };
 }

@@ -6,6 +6,7 @@ import type { NativeLayerArgs } from '../binding';
 import { native } from './native';
 import { buildLongT5Model, type LongT5OnnxOptions } from './onnx/longt5';
 import { SafetensorsFile, readSafetensors, toFloat32 } from './safetensors';
+import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor, checkThreads, isFloat32Array } from './tensor';
 
 /** Hugging Face LongT5Config fields the layers use; other fields (a config.json has dozens) are ignored. */
@@ -156,10 +157,11 @@ abstract class LongT5AttentionLayer {
     return { data: args.out, dims };
   }
 
-  /** forward() off the event loop; rejects (never throws) on bad input. */
-  async forwardAsync(hidden: Tensor, mask?: MaskInput, options?: ForwardOptions): Promise<Tensor> {
-    const { args, dims } = this.prepare(hidden, mask, options);
-    if (args.out.length > 0) await native.longt5ForwardAsync(args);
+  /** forward() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
+  async forwardAsync(hidden: Tensor, mask?: MaskInput, options?: ForwardOptions & AbortOptions): Promise<Tensor> {
+    const [o, signal] = takeSignal('options', options);
+    const { args, dims } = this.prepare(hidden, mask, o);
+    if (args.out.length > 0) await runCancellable(signal, args, (a) => native.longt5ForwardAsync(a));
     return { data: args.out, dims };
   }
 

@@ -1,6 +1,7 @@
 // LongT5 transient-global attention (DESIGN §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
+import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
 import {
   AttentionResult, MaskInput, attentionResult, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
@@ -205,11 +206,12 @@ export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, global
   return attentionResult(args.out, dims, weights);
 }
 
-/** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. */
+/** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
 export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
-                                                    options: TransientGlobalAttentionOptions): Promise<AttentionResult> {
-  const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
-  if (args.out.length > 0) await native.tglobalAttentionAsync(args);
+                                                    options: TransientGlobalAttentionOptions & AbortOptions): Promise<AttentionResult> {
+  const [o, signal] = takeSignal('options', options);
+  const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, o as TransientGlobalAttentionOptions);
+  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.tglobalAttentionAsync(a));
   return attentionResult(args.out, dims, weights);
 }
 
@@ -256,8 +258,10 @@ export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: B
   return attentionResult(args.out, dims, weights);
 }
 
-export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult> {
-  const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
-  if (args.out.length > 0) await native.blockGlobalAttentionAsync(args);
+/** blockGlobalAttention() off the event loop; options.signal aborts it (AbortError). */
+export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions & AbortOptions): Promise<AttentionResult> {
+  const [o, signal] = takeSignal('options', options);
+  const { args, dims, weights } = prepareBlockGlobal(q, k, v, o as BlockGlobalAttentionOptions);
+  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.blockGlobalAttentionAsync(a));
   return attentionResult(args.out, dims, weights);
 }

@@ -19,10 +19,14 @@ struct DenseJob {
   std::vector<uint8_t> mask;  // normalised copy (0/1)
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   int want_threads = 0;
+  bool force_decode = false;  // args.path 'decode' (tests, benches): the decode kernel for any Nq
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
-    dense_attention(p);
+    if (force_decode)
+      decode_attention(p);
+    else
+      dense_attention(p);
     if (weights) dense_attention_weights(p, weights);
   }
 };
@@ -84,7 +88,15 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, checked_mul(env, nq, p.Nk, "weights"), 1, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
+  if (has(a, "path")) {  // not public: which kernel runs ('auto' = dense_attention's own choice)
+    Napi::Value pv = a.Get("path");
+    const std::string path = pv.IsString() ? pv.As<Napi::String>().Utf8Value() : "";
+    if (path == "flash") p.allow_decode = false;
+    else if (path == "decode") job->force_decode = true;
+    else if (path != "auto") throw_type(env, "path must be 'auto', 'flash' or 'decode'");
+  }
+  return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+                 read_cancel_token(a));
 }
 
 }  // namespace

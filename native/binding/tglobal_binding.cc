@@ -80,7 +80,8 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
+  return run_job(env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+                 read_cancel_token(a));
 }
 
 struct BlockGlobalJob {
@@ -125,7 +126,8 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.N / p.block, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "block-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
+  return run_job(env, async, "block-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+                 read_cancel_token(a));
 }
 
 }  // namespace

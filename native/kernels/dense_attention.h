@@ -29,6 +29,7 @@ struct DenseAttentionParams {
   const float* bias = nullptr;
   int64_t bias_stride[4] = {0, 0, 0, 0};
   int threads = 1;            // threads this call may use (already leased from the budget)
+  bool allow_decode = true;   // few queries per head take the decode path (kernels/decode_attention.h)
 };
 
 }  // namespace ga

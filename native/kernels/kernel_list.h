@@ -12,6 +12,7 @@
 
 #define GA_DISPATCHED_KERNELS(X)                                      \
   X(dense_attention, void, const DenseAttentionParams&)               \
+  X(decode_attention, void, const DenseAttentionParams&) /* any Nq */ \
   X(gemm_abt, void, const GemmParams&)                                \
   X(tglobal_attention, void, const TGlobalAttentionParams&)           \
   X(block_global_attention, void, const BlockGlobalAttentionParams&)  \

@@ -3,6 +3,7 @@
 // ISA's flags and vector type.
 #pragma once
 #include "kernels/block_global_attention_impl.h"
+#include "kernels/decode_attention_impl.h"
 #include "kernels/dense_attention_impl.h"
 #include "kernels/fma_peak_impl.h"
 #include "kernels/gemm_impl.h"
@@ -13,6 +14,8 @@ namespace ga {
 
 template <class V>
 void dense_attention_kernel(const DenseAttentionParams& p) { DenseAttentionKernel<V>::run(p); }
+template <class V>
+void decode_attention_kernel(const DenseAttentionParams& p) { DecodeAttentionKernel<V>::run(p); }
 template <class V>
 void gemm_abt_kernel(const GemmParams& p) { GemmKernel<V>::run(p); }
 template <class V>

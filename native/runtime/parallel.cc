@@ -1,6 +1,7 @@
 #include "runtime/parallel.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -52,7 +53,9 @@ ThreadLease::ThreadLease(int want) {
   int budget = budget_locked();
   if (want < 1 || want > budget) want = budget;
   // Wait until at least one thread is free; then take what is free, up to want.
-  g_cv.wait(lk, [&] { return g_in_use < budget_locked(); });
+  // An aborted call stops waiting (the abort does not notify g_cv: poll it).
+  while (!g_cv.wait_for(lk, std::chrono::milliseconds(5), [&] { return g_in_use < budget_locked(); }))
+    if (cancel_requested()) throw Cancelled();
   n_ = std::max(1, std::min(want, budget_locked() - g_in_use));
   g_in_use += n_;
 }
@@ -69,12 +72,15 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   ItemCounter counter(n_items);
   if (t == 1) {
     body(0, counter);
+    throw_if_cancelled();
     return;
   }
+  const CancelToken* token = current_cancel_token();
   // Exceptions must not cross a thread boundary: capture the first and rethrow here.
   std::exception_ptr err;
   std::mutex err_mu;
   auto guarded = [&](int tid) {
+    CancelScope scope(token);  // kernels poll cancel_requested() in every thread
     try {
       body(tid, counter);
     } catch (...) {
@@ -93,6 +99,7 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   for (auto& th : pool) th.join();
 #endif
   if (err) std::rethrow_exception(err);
+  throw_if_cancelled();
 }
 
 }  // namespace ga

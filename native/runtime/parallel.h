@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "runtime/cancel.h"
+
 namespace ga {
 
 int hardware_threads();
@@ -30,20 +32,25 @@ class ThreadLease {
   int n_;
 };
 
+// Hands out item indices; none once the call's cancel token (runtime/cancel.h) is set.
 class ItemCounter {
  public:
-  explicit ItemCounter(int64_t n) : n_(n) {}
+  explicit ItemCounter(int64_t n) : n_(n), cancel_(current_cancel_token()) {}
   bool next(int64_t& i) {
+    if (cancel_ != nullptr && cancel_->cancelled()) return false;
     i = next_.fetch_add(1, std::memory_order_relaxed);
     return i < n_;
   }
 
  private:
   int64_t n_;
+  const CancelToken* cancel_;
   std::atomic<int64_t> next_{0};
 };
 
 // body(tid, counter): tid in [0, threads). Threads actually used = min(threads, n_items).
+// The calling thread's cancel token is current in every thread of the region; if it is set,
+// parallel_items throws Cancelled after the region (on the calling thread).
 void parallel_items(int64_t n_items, int threads, const std::function<void(int, ItemCounter&)>& body);
 
 }  // namespace ga

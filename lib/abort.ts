@@ -1,0 +1,62 @@
+// Cancellation of async calls: every `…Async` entry point takes `signal` (an AbortSignal). An
+// already-aborted signal rejects at once; aborting mid-call sets the call's native cancel token,
+// the kernels stop within a tile or an item (native/runtime/cancel.h), the call's memory is freed
+// and its threads go back to the budget, and the promise rejects with an Error named 'AbortError'.
+import type { NativeCancelToken } from '../binding';
+import { native } from './native';
+import { describe } from './tensor';
+
+/** The option every async call accepts on top of its sync form's options. */
+export interface AbortOptions {
+  /** Aborting it stops the call; the promise then rejects with an Error whose name is 'AbortError'. */
+  signal?: AbortSignal;
+}
+
+/** The error an aborted call rejects with (as Node's own APIs: name 'AbortError', code 'ABORT_ERR', cause = signal.reason). */
+export function abortError(signal?: AbortSignal): Error {
+  const e = new Error('The operation was aborted', signal && signal.reason !== undefined ? { cause: signal.reason } : undefined);
+  e.name = 'AbortError';
+  (e as Error & { code: string }).code = 'ABORT_ERR';
+  return e;
+}
+
+function isAbortSignal(x: unknown): x is AbortSignal {
+  if (x === null || typeof x !== 'object') return false;
+  const s = x as Partial<AbortSignal>;
+  return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+}
+
+/**
+ * Takes `signal` out of an async call's options: returns the other options (for the sync form's
+ * validation) and the signal. A signal that is not an AbortSignal is a TypeError; an aborted one
+ * throws the AbortError now, before any work or allocation.
+ */
+export function takeSignal<T extends object>(name: string, options: (T & AbortOptions) | undefined): [T | undefined, AbortSignal | undefined] {
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || !('signal' in options)) return [options, undefined];
+  const { signal, ...rest } = options;
+  if (signal === undefined) return [rest as T, undefined];
+  if (!isAbortSignal(signal)) throw new TypeError(`${name}.signal must be an AbortSignal, got ${describe(signal)}`);
+  if (signal.aborted) throw abortError(signal);
+  return [rest as T, signal];
+}
+
+/**
+ * Runs a native async call with a cancel token tied to `signal` (none without a signal). Rejects
+ * with the AbortError when the signal aborted the call; the listener is removed when it settles.
+ */
+export async function runCancellable<A extends object>(signal: AbortSignal | undefined, args: A,
+                                                        call: (args: A & { cancel?: NativeCancelToken }) => Promise<void>): Promise<void> {
+  if (signal === undefined) return call(args);
+  if (signal.aborted) throw abortError(signal);
+  const cancel = native.newCancelToken();
+  const onAbort = () => native.cancelToken(cancel);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await call({ ...args, cancel });
+  } catch (e) {
+    if (signal.aborted) throw abortError(signal);
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

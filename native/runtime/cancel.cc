@@ -1,0 +1,7 @@
+#include "runtime/cancel.h"
+
+namespace ga {
+namespace detail {
+thread_local const CancelToken* tl_cancel_token = nullptr;
+}
+}  // namespace ga
