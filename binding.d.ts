@@ -29,6 +29,20 @@ export interface NativeDenseArgs {
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
 }
 
+/** Dense attention over a packed batch: q [T,H,D], k [Tk,Hk,D], v [Tk,Hk,Dv], out [T,H,Dv]. */
+export interface NativeDensePackedArgs {
+  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;
+  T: number; Tk: number; H: number; Hk: number; D: number; Dv: number;
+  seqs: number;
+  seqStarts: Int32Array;                // [seqs + 1], 0 ... T, non-decreasing
+  keySeqStarts: Int32Array;             // [seqs + 1], 0 ... Tk, non-decreasing
+  scale: number;
+  causal: boolean;                      // per sequence, bottom-right
+  threads?: number;
+  path?: 'auto' | 'flash';              // tests: 'flash' keeps short sequences off the decode kernel
+  cancel?: NativeCancelToken;
+}
+
 /** An opaque token (newCancelToken): set by cancelToken(), polled by the running call. */
 export type NativeCancelToken = { readonly __nativeCancelToken: unique symbol };
 
@@ -94,6 +108,8 @@ export interface NativeBinding {
   linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number; cancel?: NativeCancelToken }): Promise<void>;
   longt5Forward(args: NativeLayerArgs): void;
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
+  denseAttentionPacked(args: NativeDensePackedArgs): void;
+  denseAttentionPackedAsync(args: NativeDensePackedArgs): Promise<void>;
   /** A fresh cancel token for one async call (its `cancel` field). */
   newCancelToken(): NativeCancelToken;
   /** Sets the token: the call it was given to stops and rejects with an Error named 'AbortError'. */

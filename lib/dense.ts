@@ -2,6 +2,7 @@
 import type { NativeDenseArgs } from '../binding';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
+import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
 import {
   AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
@@ -31,6 +32,12 @@ export interface AttentionOptions {
 }
 
 const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] as const;
+
+function notPacked(options: unknown): void {
+  if (options === null || typeof options !== 'object') return;
+  for (const n of ['seqStarts', 'keySeqStarts'])
+    if ((options as Record<string, unknown>)[n] !== undefined) throw new RangeError(`options.${n} needs options.layout 'packed'`);
+}
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
@@ -85,16 +92,29 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions | PackedAttentionOptions): AttentionResult {
+  if (isPackedOptions(options)) {
+    const { args, dims } = preparePacked(q, k, v, options);
+    if (args.out.length > 0) native.denseAttentionPacked(args);
+    return { data: args.out, dims };
+  }
+  notPacked(options);
   const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) native.denseAttention(args);
   return attentionResult(args.out, dims, weights);
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions & AbortOptions): Promise<AttentionResult> {
+export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor,
+                                     options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult> {
   const [o, signal] = takeSignal('options', options);
-  const { args, dims, weights } = prepare(q, k, v, o);
+  if (isPackedOptions(o)) {
+    const { args, dims } = preparePacked(q, k, v, o);
+    if (args.out.length > 0) await runCancellable(signal, args, (a) => native.denseAttentionPackedAsync(a));
+    return { data: args.out, dims };
+  }
+  notPacked(o);
+  const { args, dims, weights } = prepare(q, k, v, o as AttentionOptions | undefined);
   if (args.out.length > 0) await runCancellable(signal, args, (a) => native.denseAttentionAsync(a));
   return attentionResult(args.out, dims, weights);
 }

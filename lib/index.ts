@@ -2,6 +2,7 @@
 export type { Tensor, MaskInput, AttentionResult, Layout } from './tensor';
 export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
+export type { PackedAttentionOptions } from './packed';
 export { info, setThreads, setIsa } from './runtime';
 export type { AbortOptions } from './abort';
 export type { Info } from './runtime';

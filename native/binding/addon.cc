@@ -99,6 +99,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearAsync", Napi::Function::New(env, Guarded<LinearAsync>, "linearAsync"));
   exports.Set("longt5Forward", Napi::Function::New(env, Guarded<LongT5ForwardSync>, "longt5Forward"));
   exports.Set("longt5ForwardAsync", Napi::Function::New(env, Guarded<LongT5ForwardAsync>, "longt5ForwardAsync"));
+  exports.Set("denseAttentionPacked", Napi::Function::New(env, Guarded<DensePackedSync>, "denseAttentionPacked"));
+  exports.Set("denseAttentionPackedAsync", Napi::Function::New(env, Guarded<DensePackedAsync>, "denseAttentionPackedAsync"));
   exports.Set("newCancelToken", Napi::Function::New(env, Guarded<NewCancelToken>, "newCancelToken"));
   exports.Set("cancelToken", Napi::Function::New(env, Guarded<CancelTokenSet>, "cancelToken"));
   return exports;

@@ -19,6 +19,8 @@ Napi::Value LinearSync(const Napi::CallbackInfo& info);
 Napi::Value LinearAsync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info);
+Napi::Value DensePackedSync(const Napi::CallbackInfo& info);
+Napi::Value DensePackedAsync(const Napi::CallbackInfo& info);
 Napi::Value NewCancelToken(const Napi::CallbackInfo& info);
 Napi::Value CancelTokenSet(const Napi::CallbackInfo& info);
 

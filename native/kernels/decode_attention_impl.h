@@ -56,11 +56,6 @@ struct DecodeAttentionKernel {
           vpad(padded(Dv) != Dv ? static_cast<size_t>(TK * padded(Dv)) : 0), tmp(static_cast<size_t>(W)) {}
   };
 
-  // Where a row group's chunks leave their partial softmax, when a row has more than one chunk.
-  struct Partials {
-    std::vector<float> m, l, o;  // [item][row], [item][row], [item][row][Dv]
-  };
-
   static float exp2_scalar(float x, float* tmp) {
     V::store(tmp, exp2_vec<V>(V::set1(x)));
     return tmp[0];
@@ -272,59 +267,77 @@ struct DecodeAttentionKernel {
     for (int64_t d = 0; d < Dv; ++d) out[d] *= inv;
   }
 
+  // Partial softmax storage of one call (or one packed sequence): chunks > 1 only.
+  struct Partials {
+    float* m = nullptr;  // [item][row]
+    float* l = nullptr;  // [item][row]
+    float* o = nullptr;  // [item][row][Dv]
+    static size_t floats(const DecodePlan& pl, int64_t Dv) {
+      return pl.chunks > 1 ? static_cast<size_t>(pl.items * pl.group_rows * (Dv + 2)) : 0;
+    }
+    static Partials at(float* base, const DecodePlan& pl, int64_t Dv) {
+      Partials pt;
+      if (pl.chunks > 1) {
+        pt.m = base;
+        pt.l = base + pl.items * pl.group_rows;
+        pt.o = base + 2 * pl.items * pl.group_rows;
+      }
+      return pt;
+    }
+  };
+
+  // Item `it` of plan pl: (batch, kv head, row group, key chunk).
+  static void run_plan_item(const DenseAttentionParams& p, const DecodePlan& pl, int64_t it, Scratch& sc,
+                            const Partials& pt) {
+    const int64_t c = it % pl.chunks, grp = (it / pl.chunks) % pl.groups, bhk = it / (pl.groups * pl.chunks);
+    const int64_t b = bhk / p.Hk, hk = bhk % p.Hk;
+    const int64_t r0 = grp * pl.group_rows;
+    const int nr = static_cast<int>(pl.rows - r0 < pl.group_rows ? pl.rows - r0 : pl.group_rows);
+    const int64_t j0 = c * pl.chunk, j1 = j0 + pl.chunk < p.Nk ? j0 + pl.chunk : p.Nk;
+    float *pm = nullptr, *pl_ = nullptr, *po = nullptr;
+    if (pl.chunks > 1) {
+      pm = pt.m + it * pl.group_rows;
+      pl_ = pt.l + it * pl.group_rows;
+      po = pt.o + it * pl.group_rows * p.Dv;
+    }
+    if (run_item(p, b, hk, r0, nr, j0, j1, sc, false, pm, pl_, po))
+      run_item(p, b, hk, r0, nr, j0, j1, sc, true, pm, pl_, po);
+  }
+
+  // Merges the chunks of row group `g` (batch, kv head, row group) of plan pl (chunks > 1).
+  static void merge_plan_group(const DenseAttentionParams& p, const DecodePlan& pl, int64_t g, const Partials& pt,
+                               float* tmp) {
+    const int64_t G = p.H / p.Hk;
+    const int64_t grp = g % pl.groups, bhk = g / pl.groups;
+    const int64_t b = bhk / p.Hk, hk = bhk % p.Hk;
+    const int64_t r0 = grp * pl.group_rows;
+    const int64_t nr = pl.rows - r0 < pl.group_rows ? pl.rows - r0 : pl.group_rows;
+    const int64_t first = g * pl.chunks;  // the group's first chunk item
+    for (int64_t r = 0; r < nr; ++r) {
+      const int64_t gr = r0 + r, h = hk * G + gr / p.Nq, i = gr % p.Nq;
+      float* out = p.out + b * p.os.b + h * p.os.h + i * p.os.n;
+      const size_t at = static_cast<size_t>(first * pl.group_rows + r);
+      merge_row(pt.m + at, pt.l + at, pt.o + at * p.Dv, pl.chunks, pl.group_rows, pl.group_rows * p.Dv, p.Dv, out, tmp);
+    }
+  }
+
   static void run(const DenseAttentionParams& p) {
     if (p.B == 0 || p.H == 0 || p.Nq == 0 || p.Dv == 0) return;
     const DecodePlan pl = DecodePlan::make(p, TK);
-    const int64_t per_head = pl.groups * pl.chunks;  // items per key/value head
-    Partials part;
-    if (pl.chunks > 1) {
-      const size_t n = static_cast<size_t>(pl.items * pl.group_rows);
-      part.m.resize(n);
-      part.l.resize(n);
-      part.o.resize(n * static_cast<size_t>(p.Dv));
-    }
+    std::vector<float> storage(Partials::floats(pl, p.Dv));
+    const Partials pt = Partials::at(storage.data(), pl, p.Dv);
     const int threads = static_cast<int>(p.threads < 1 ? 1 : p.threads < pl.items ? p.threads : pl.items);
     std::vector<Scratch> scratch;
     scratch.reserve(threads);
     for (int t = 0; t < threads; ++t) scratch.emplace_back(p.D, p.Dv);
     parallel_items(pl.items, threads, [&](int tid, ItemCounter& items_left) {
       int64_t it;
-      while (items_left.next(it)) {
-        const int64_t c = it % pl.chunks, grp = (it / pl.chunks) % pl.groups, bhk = it / per_head;
-        const int64_t b = bhk / p.Hk, hk = bhk % p.Hk;
-        const int64_t r0 = grp * pl.group_rows;
-        const int nr = static_cast<int>(pl.rows - r0 < pl.group_rows ? pl.rows - r0 : pl.group_rows);
-        const int64_t j0 = c * pl.chunk, j1 = j0 + pl.chunk < p.Nk ? j0 + pl.chunk : p.Nk;
-        float *pm = nullptr, *pll = nullptr, *po = nullptr;
-        if (pl.chunks > 1) {
-          pm = part.m.data() + it * pl.group_rows;
-          pll = part.l.data() + it * pl.group_rows;
-          po = part.o.data() + it * pl.group_rows * p.Dv;
-        }
-        if (run_item(p, b, hk, r0, nr, j0, j1, scratch[tid], false, pm, pll, po))
-          run_item(p, b, hk, r0, nr, j0, j1, scratch[tid], true, pm, pll, po);
-      }
+      while (items_left.next(it)) run_plan_item(p, pl, it, scratch[tid], pt);
     });
     if (pl.chunks == 1) return;
-    // Merge: one item per (batch, key/value head, row group).
-    const int64_t G = p.H / p.Hk;
     parallel_items(p.B * p.Hk * pl.groups, threads, [&](int tid, ItemCounter& items_left) {
-      int64_t it;
-      float* tmp = scratch[tid].tmp.data();
-      while (items_left.next(it)) {
-        const int64_t grp = it % pl.groups, bhk = it / pl.groups;
-        const int64_t b = bhk / p.Hk, hk = bhk % p.Hk;
-        const int64_t r0 = grp * pl.group_rows;
-        const int64_t nr = pl.rows - r0 < pl.group_rows ? pl.rows - r0 : pl.group_rows;
-        const int64_t first = it * pl.chunks;  // the group's first chunk item
-        for (int64_t r = 0; r < nr; ++r) {
-          const int64_t gr = r0 + r, h = hk * G + gr / p.Nq, i = gr % p.Nq;
-          float* out = p.out + b * p.os.b + h * p.os.h + i * p.os.n;
-          const size_t at = static_cast<size_t>(first * pl.group_rows + r);
-          merge_row(part.m.data() + at, part.l.data() + at, part.o.data() + at * p.Dv, pl.chunks, pl.group_rows,
-                    pl.group_rows * p.Dv, p.Dv, out, tmp);
-        }
-      }
+      int64_t g;
+      while (items_left.next(g)) merge_plan_group(p, pl, g, pt, scratch[tid].tmp.data());
     });
   }
 };

@@ -8,11 +8,13 @@
 #pragma once
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
+#include "kernels/packed_attention.h"
 #include "kernels/tglobal_attention.h"
 
 #define GA_DISPATCHED_KERNELS(X)                                      \
   X(dense_attention, void, const DenseAttentionParams&)               \
   X(decode_attention, void, const DenseAttentionParams&) /* any Nq */ \
+  X(packed_attention, void, const PackedAttentionParams&)             \
   X(gemm_abt, void, const GemmParams&)                                \
   X(tglobal_attention, void, const TGlobalAttentionParams&)           \
   X(block_global_attention, void, const BlockGlobalAttentionParams&)  \

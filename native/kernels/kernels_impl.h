@@ -8,6 +8,7 @@
 #include "kernels/fma_peak_impl.h"
 #include "kernels/gemm_impl.h"
 #include "kernels/kernel_list.h"
+#include "kernels/packed_attention_impl.h"
 #include "kernels/tglobal_attention_impl.h"
 
 namespace ga {
@@ -16,6 +17,8 @@ template <class V>
 void dense_attention_kernel(const DenseAttentionParams& p) { DenseAttentionKernel<V>::run(p); }
 template <class V>
 void decode_attention_kernel(const DenseAttentionParams& p) { DecodeAttentionKernel<V>::run(p); }
+template <class V>
+void packed_attention_kernel(const PackedAttentionParams& p) { PackedAttentionKernel<V>::run(p); }
 template <class V>
 void gemm_abt_kernel(const GemmParams& p) { GemmKernel<V>::run(p); }
 template <class V>
