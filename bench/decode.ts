@@ -1,0 +1,122 @@
+// Decode-step bench: one query per head against a long key/value cache (Nq = 1), the shape of a
+// generation step. Ours (attention(), which takes the decode kernel for Nq <= 4; and the same call
+// forced onto the query-block kernel, for reference) against ONNX Runtime's com.microsoft
+// MultiHeadAttention and Attention on the same inputs, interleaved in one run. A decode step
+// reads every cached key and value once, so it is judged by bytes read per call against a simple
+// memory-bandwidth probe (Buffer.compare of two large buffers: glibc memcmp, one thread, read only).
+//
+//   node dist/bench/decode.js [--threads 1,2] [--reps 30] [--json FILE]
+//
+// Prints a table per shape and thread count: median ms, GB/s read, % of the probe, ratio to ORT.
+import * as fs from 'fs';
+import { parseArgs } from 'util';
+import type * as Ort from 'onnxruntime-node';
+import { attention, info } from '../lib/index';
+import { native } from '../lib/native';
+import { buildDenseAttentionModel } from '../lib/onnx/dense';
+import { parseIntList } from './common/cli';
+import { createSession, f32, loadOrt, ortLoadError } from './common/ort';
+import { maxAbsDiff, randomNormal } from './common/random';
+import { median, nowMs, sleep } from './common/stats';
+import { fix, formatTable, ms } from './common/table';
+
+interface Shape { name: string; B: number; H: number; Hk: number; Nq: number; Nk: number; D: number }
+
+const SHAPES: Shape[] = [
+  { name: 'Nq=1 Nk=16384 H=8 D=64', B: 1, H: 8, Hk: 8, Nq: 1, Nk: 16384, D: 64 },
+  { name: 'Nq=1 Nk=4096 H=32 D=128', B: 1, H: 32, Hk: 32, Nq: 1, Nk: 4096, D: 128 },
+];
+/** ORT's intra-op threads spin ~50 ms after a run: pause so they do not steal a core from the next call. */
+const GAP_MS = 60;
+const SEED = 4242;
+
+type Impl = 'ours' | 'oursQueryBlocks' | 'ortMHA' | 'ortAttention';
+
+interface Runner { run(): unknown; out: Float32Array; release(): Promise<void> }
+
+function bytesRead(s: Shape): number {
+  return 4 * (s.B * s.H * s.Nq * s.D + 2 * s.B * s.Hk * s.Nk * s.D);
+}
+
+/** One-thread read bandwidth, GB/s: memcmp over two equal buffers of `mib` MiB each, best of `reps`. */
+function bandwidthProbe(mib = 256, reps = 5): number {
+  const a = Buffer.alloc(mib * 2 ** 20, 7), b = Buffer.alloc(mib * 2 ** 20, 7);
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t = nowMs();
+    if (Buffer.compare(a, b) !== 0) throw new Error('probe buffers differ');
+    best = Math.min(best, nowMs() - t);
+  }
+  return (2 * a.length) / (best * 1e6);
+}
+
+async function runner(impl: Impl, s: Shape, x: { q: Float32Array; k: Float32Array; v: Float32Array }, threads: number): Promise<Runner> {
+  const qd = [s.B, s.H, s.Nq, s.D], kd = [s.B, s.Hk, s.Nk, s.D];
+  const out = new Float32Array(s.B * s.H * s.Nq * s.D);
+  if (impl === 'ours') {
+    const q = { data: x.q, dims: qd }, k = { data: x.k, dims: kd }, v = { data: x.v, dims: kd };
+    return { out, run: () => attention(q, k, v, { out, threads }), release: async () => {} };
+  }
+  if (impl === 'oursQueryBlocks') {
+    const args = { q: x.q, k: x.k, v: x.v, out, B: s.B, H: s.H, Hk: s.Hk, Nq: s.Nq, Nk: s.Nk, D: s.D, Dv: s.D,
+      scale: 1 / Math.sqrt(s.D), causal: false, threads, path: 'flash' as const };
+    return { out, run: () => native.denseAttention(args), release: async () => {} };
+  }
+  const model = buildDenseAttentionModel({ op: impl === 'ortMHA' ? 'MultiHeadAttention' : 'Attention', numHeads: s.H, headSize: s.D });
+  const session = await createSession(model, threads);
+  const feeds: Record<string, Ort.Tensor> = { q: f32(x.q, qd), k: f32(x.k, kd), v: f32(x.v, kd) };
+  const fetches = { out: f32(out, qd) };
+  return { out, run: () => session.run(feeds, fetches), release: () => session.release() };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { threads: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
+  if (values.help) {
+    console.log('usage: node dist/bench/decode.js [--threads 1,2] [--reps 30] [--json FILE]');
+    return;
+  }
+  const threadList = values.threads ? parseIntList('--threads', values.threads) : [1, Math.min(2, info().hardwareThreads)];
+  const reps = values.reps ? Number(values.reps) : 30;
+  const impls: Impl[] = ['ours', 'oursQueryBlocks'];
+  if (loadOrt()) impls.push('ortMHA', 'ortAttention');
+  else console.log(`warning: onnxruntime-node not available (${ortLoadError()}); ours only`);
+  const probe = bandwidthProbe();
+  console.log(`decode bench: ${info().isa}, ${info().hardwareThreads} hardware threads; memory-bandwidth probe (1 thread, memcmp): ${fix(probe, 1)} GB/s`);
+  const results: unknown[] = [];
+  for (const s of SHAPES) {
+    const n = s.B * s.H * s.Nq * s.D, nk = s.B * s.Hk * s.Nk * s.D;
+    const x = { q: randomNormal(n, SEED), k: randomNormal(nk, SEED + 1), v: randomNormal(nk, SEED + 2) };
+    for (const threads of threadList) {
+      const runners = new Map<Impl, Runner>();
+      for (const impl of impls) runners.set(impl, await runner(impl, s, x, threads));
+      const times = new Map<Impl, number[]>(impls.map((i) => [i, []]));
+      for (let r = 0; r < reps + 3; r++)
+        for (const impl of impls) {
+          const run = runners.get(impl)!;
+          const t = nowMs();
+          await run.run();
+          if (r >= 3) times.get(impl)!.push(nowMs() - t);
+          if (impl.startsWith('ort')) await sleep(GAP_MS);
+        }
+      const ours = runners.get('ours')!.out;
+      const rows: string[][] = [];
+      const ortBest = Math.min(...impls.filter((i) => i.startsWith('ort')).map((i) => median(times.get(i)!)));
+      for (const impl of impls) {
+        const m = median(times.get(impl)!);
+        const gbs = bytesRead(s) / (m * 1e6);
+        const err = maxAbsDiff(runners.get(impl)!.out, ours);
+        rows.push([impl, ms(m), fix(gbs, 1), `${fix((100 * gbs) / probe, 0)}%`, Number.isFinite(ortBest) ? `${fix(ortBest / m, 2)}x` : '-', err.toExponential(1)]);
+        results.push({ shape: s, threads, impl, medianMs: m, gbPerS: gbs, probeGbPerS: probe, bytesRead: bytesRead(s), maxAbsDiffVsOurs: err });
+      }
+      console.log(`\n${s.name}, B=${s.B}, ${threads} thread(s): ${(bytesRead(s) / 2 ** 20).toFixed(1)} MiB read per call`);
+      console.log(formatTable(['impl', 'median ms', 'GB/s', 'of probe', 'ORT best / this', '|diff| vs ours'], rows));
+      for (const r of runners.values()) await r.release();
+    }
+  }
+  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ isa: info().isa, probeGbPerS: probe, results }, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
