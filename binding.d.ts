@@ -26,6 +26,7 @@ export interface NativeDenseArgs {
   weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
   path?: 'auto' | 'flash' | 'decode';   // tests and benches: force a kernel ('auto' = by Nq)
+  kvCapacity?: number;                  // k/v are KVCache storage [B, Hk, kvCapacity, D]: the first Nk rows per head are used
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
 }
 

@@ -1,6 +1,7 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
+import { checkCacheViews } from './kv-cache';
 import { native } from './native';
 import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
 import {
@@ -42,8 +43,10 @@ function notPacked(options: unknown): void {
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
   const qt = checkTensor('q', q, 4);
-  const kt = checkTensor('k', k, 4);
-  const vt = checkTensor('v', v, 4);
+  // k and v may be KVCache views (cache.keys / cache.values): read in place, with the capacity's strides.
+  const views = checkCacheViews(k, v);
+  const kt = views ? { data: views.k.data, dims: views.k.dims.slice() } : checkTensor('k', k, 4);
+  const vt = views ? { data: views.v.data, dims: views.v.dims.slice() } : checkTensor('v', v, 4);
   const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
@@ -65,6 +68,10 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
   };
   if (bnhd) args.layout = layout;
+  if (views) {
+    if (bnhd) throw new RangeError("KVCache views (k, v) are [B, Hk, N, D]: they need options.layout 'bhnd'");
+    args.kvCapacity = views.k.capacity;
+  }
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
     const bt = checkTensor('options.bias', o.bias);

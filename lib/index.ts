@@ -20,3 +20,5 @@ export { crossCheck } from './crosscheck';
 export type { CrossCheckTarget, CrossCheckInputs, CrossCheckReport, CrossCheckOutputReport } from './crosscheck';
 export { exportOnnx } from './onnx/longt5';
 export type { LongT5OnnxOptions } from './onnx/longt5';
+export { KVCache, KVCacheView } from './kv-cache';
+export type { KVCacheOptions } from './kv-cache';

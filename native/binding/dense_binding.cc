@@ -46,16 +46,23 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   p.Dv = get_size(a, "Dv");
   if (p.Hk == 0 || p.H % p.Hk != 0) throw_range(env, "H must be a multiple of Hk (and Hk > 0)");
   const int64_t nq = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.Nq, "q");
-  const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), p.Nk, "k");
+  // kvCapacity (a KVCache view, [B, Hk, capacity, D] storage of which the first Nk rows per head
+  // are used): k and v are the whole storage, read with the capacity's strides (no compaction).
+  const bool cache = has(a, "kvCapacity");
+  const int64_t rows = cache ? get_size(a, "kvCapacity") : p.Nk;
+  if (rows < p.Nk) throw_range(env, "kvCapacity must be >= Nk");
+  const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), rows, "k");
   p.q = buffers->input(a, "q", checked_mul(env, nq, p.D, "q"));
   p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
   p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
   p.out = buffers->output(a, "out", checked_mul(env, nq, p.Dv, "out"));
   // Same element counts in both layouts; only the strides differ (the kernel reads any).
-  const auto strides = read_layout_bnhd(a) ? &Strides::bnhd : &Strides::bhnd;
+  const bool bnhd = read_layout_bnhd(a);
+  if (bnhd && cache) throw_range(env, "kvCapacity needs layout 'bhnd'");
+  const auto strides = bnhd ? &Strides::bnhd : &Strides::bhnd;
   p.qs = strides(p.H, p.Nq, p.D);
-  p.ks = strides(p.Hk, p.Nk, p.D);
-  p.vs = strides(p.Hk, p.Nk, p.Dv);
+  p.ks = strides(p.Hk, rows, p.D);
+  p.vs = strides(p.Hk, rows, p.Dv);
   p.os = strides(p.H, p.Nq, p.Dv);
   const double scale = get_number(a, "scale");
   if (!std::isfinite(scale)) throw_range(env, "scale must be a finite number");
