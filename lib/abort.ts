@@ -42,7 +42,8 @@ export function takeSignal<T extends object>(name: string, options: (T & AbortOp
 
 /**
  * Runs a native async call with a cancel token tied to `signal` (none without a signal). Rejects
- * with the AbortError when the signal aborted the call; the listener is removed when it settles.
+ * with the AbortError whenever the signal aborted before the call settled (even if the native work
+ * had just finished); the listener is removed when it settles.
  */
 export async function runCancellable<A extends object>(signal: AbortSignal | undefined, args: A,
                                                         call: (args: A & { cancel?: NativeCancelToken }) => Promise<void>): Promise<void> {
@@ -53,6 +54,8 @@ export async function runCancellable<A extends object>(signal: AbortSignal | und
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     await call({ ...args, cancel });
+    // Aborted before the promise settled, though the work got done: still an abort, as callers expect.
+    if (signal.aborted) throw abortError(signal);
   } catch (e) {
     if (signal.aborted) throw abortError(signal);
     throw e;

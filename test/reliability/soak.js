@@ -15,7 +15,11 @@
 //      every result compared bitwise with its reference; RSS sampled (after a full GC) at the end
 //      of warm-up and at the end: growth must stay under 5 %;
 //   4. event-loop delay: long async calls only (dense N 1024 and TGlobal layers, <= in-flight),
-//      perf_hooks.monitorEventLoopDelay running: p99 must stay under 20 ms.
+//      perf_hooks.monitorEventLoopDelay running: p99 must stay under 20 ms;
+//   5. abort/restart: --abort-cycles N (default 1000) long async calls, each aborted (AbortSignal)
+//      at once or within a few ms and restarted; every call must reject with an AbortError or
+//      give the reference result, and RSS (after a full GC) must not grow past 5 % over the
+//      phase. (Phase 3 also aborts ~10 % of its async calls.)
 // Prints the figures and a JSON line (`SOAK {...}`); exit code 1 when a check fails.
 'use strict';
 const fs = require('fs');
@@ -96,7 +100,7 @@ async function main() {
   const inputs = KINDS.map((k) => k.make());
 
   const rng = U.mulberry32(SEED);
-  let mismatches = 0, errors = 0, done = 0, syncCalls = 0, asyncCalls = 0;
+  let mismatches = 0, errors = 0, done = 0, syncCalls = 0, asyncCalls = 0, aborted = 0;
   const firstProblems = [];
   const problem = (s) => {
     if (firstProblems.length < 10) firstProblems.push(s);
@@ -125,10 +129,25 @@ async function main() {
       const useAsync = k.async && rng() < 0.6;
       if (useAsync) {
         asyncCalls++;
+        // ~10 % of async calls carry a signal, aborted at once or a little later: they reject
+        // with an AbortError or complete with the reference result.
+        let ac = null;
+        if (rng() < 0.1) {
+          ac = new AbortController();
+          o.signal = ac.signal;
+        }
         const p = k.async(a, o).then((r) => check(ki, r), (e) => {
+          if (ac && ac.signal.aborted && e && e.name === 'AbortError') {
+            aborted++;
+            return;
+          }
           errors++;
           problem(`${k.name} (async): ${U.describeError(e)}`);
         });
+        if (ac) {
+          if (rng() < 0.5) ac.abort();
+          else setTimeout(() => ac.abort(), Math.floor(rng() * 3));
+        }
         inflight.add(p);
         p.finally(() => inflight.delete(p));
         peakInFlight = Math.max(peakInFlight, inflight.size);
@@ -187,22 +206,53 @@ async function main() {
   const t4 = performance.now();
   delay.disable();
 
+  // 5. abort/restart cycles on a long call; RSS after the first tenth vs at the end
+  const cycles = Number(opt('--abort-cycles', 1000));
+  const longRef = lib.attention(lq, lk, lv).data;
+  let cycleAborts = 0, cycleDone = 0, cycleBad = 0, rssCyclesStart = 0;
+  for (let i = 0; i < cycles; i++) {
+    if (i === Math.floor(cycles / 10)) rssCyclesStart = rss();
+    const ac = new AbortController();
+    const p = lib.attentionAsync(lq, lk, lv, { signal: ac.signal });
+    if (i % 2 === 0) ac.abort();
+    else setTimeout(() => ac.abort(), i % 4);
+    try {
+      const r = await p;
+      if (U.diff(r.data, longRef)) cycleBad++;
+      else cycleDone++;
+    } catch (e) {
+      if (e && e.name === 'AbortError') cycleAborts++;
+      else {
+        cycleBad++;
+        problem(`abort cycle: ${U.describeError(e)}`);
+      }
+    }
+  }
+  const rssCyclesEnd = cycles > 0 ? rss() : 0;
+
   const fig = {
     calls: CALLS, warmup: warm, syncCalls, asyncCalls, peakInFlight, checked: done, mismatches, errors,
     seconds: +((t2 - t0) / 1000).toFixed(2), callsPerSecond: Math.round((CALLS) / ((t2 - t0) / 1000)),
     rssWarmMB: +(rssWarm / 2 ** 20).toFixed(1), rssEndMB: +(rssEnd / 2 ** 20).toFixed(1), rssGrowthPct: +(((rssEnd - rssWarm) / rssWarm) * 100).toFixed(2),
     mixedDelayP99Ms: +mixedP99.toFixed(2),
     longAsyncCalls: longDone, longAsyncSeconds: +((t4 - t3) / 1000).toFixed(2),
+    aborted, abortCycles: cycles, abortCyclesAborted: cycleAborts, abortCyclesDone: cycleDone, abortCyclesBad: cycleBad,
+    abortCyclesRssGrowthPct: cycles > 0 ? +(((rssCyclesEnd - rssCyclesStart) / rssCyclesStart) * 100).toFixed(2) : 0,
     longDelayP50Ms: +(delay.percentile(50) / 1e6).toFixed(2), longDelayP99Ms: +(delay.percentile(99) / 1e6).toFixed(2), longDelayMaxMs: +(delay.max / 1e6).toFixed(2),
     isa: lib.info().isa, threads: lib.info().threads, node: process.version,
   };
   console.log(`soak: ${CALLS} calls (${syncCalls} sync, ${asyncCalls} async, <= ${peakInFlight} in flight) in ${fig.seconds} s = ${fig.callsPerSecond} calls/s; ${mismatches} mismatches, ${errors} errors`);
   console.log(`soak: RSS ${fig.rssWarmMB} MB after warm-up -> ${fig.rssEndMB} MB at the end (${fig.rssGrowthPct} %); event-loop delay p99 ${fig.mixedDelayP99Ms} ms during the mixed phase`);
   console.log(`soak: ${longDone} long async calls in ${fig.longAsyncSeconds} s: event-loop delay p50 ${fig.longDelayP50Ms} ms, p99 ${fig.longDelayP99Ms} ms, max ${fig.longDelayMaxMs} ms`);
+  console.log(`soak: ${cycles} abort/restart cycles: ${cycleAborts} aborted, ${cycleDone} completed right, ${cycleBad} wrong; RSS ${fig.abortCyclesRssGrowthPct} % over the cycles; ${aborted} aborted calls in the mixed phase`);
   console.log(`SOAK ${JSON.stringify(fig)}`);
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(fig, null, 2) + '\n');
   const failed = [];
-  if (mismatches || errors || done !== CALLS) failed.push(`results: ${mismatches} mismatches, ${errors} errors, ${done}/${CALLS} checked; first: ${firstProblems.join(' | ')}`);
+  if (mismatches || errors || done + aborted !== CALLS)
+    failed.push(`results: ${mismatches} mismatches, ${errors} errors, ${done}/${CALLS} checked (+ ${aborted} aborted); first: ${firstProblems.join(' | ')}`);
+  if (cycleBad) failed.push(`abort cycles: ${cycleBad} calls neither aborted nor right; first: ${firstProblems.join(' | ')}`);
+  if (!argv.includes('--no-rss-check') && fig.abortCyclesRssGrowthPct >= RSS_LIMIT * 100)
+    failed.push(`RSS grew ${fig.abortCyclesRssGrowthPct} % over the abort cycles (limit ${RSS_LIMIT * 100} %)`);
   if (!argv.includes('--no-rss-check') && fig.rssGrowthPct >= RSS_LIMIT * 100) failed.push(`RSS grew ${fig.rssGrowthPct} % (limit ${RSS_LIMIT * 100} %)`);
   if (!argv.includes('--no-delay-check') && fig.longDelayP99Ms >= DELAY_P99_LIMIT_MS) failed.push(`event-loop delay p99 ${fig.longDelayP99Ms} ms (limit ${DELAY_P99_LIMIT_MS} ms)`);
   if (failed.length) {

@@ -14,6 +14,10 @@
 //                                       the worker ends; the process carries on
 //   node workers-runner.js drain        the script simply ends with async calls pending: node
 //                                       waits for them, and their results are right
+//   node workers-runner.js abort        3 workers and the main thread each run 200 abort/restart
+//                                       cycles (AbortSignal) at once: every call rejects with an
+//                                       AbortError or gives the reference result; then a worker is
+//                                       terminated with aborted calls still unwinding
 //   node workers-runner.js all          every mode above, one after another (for the sanitizers)
 'use strict';
 const path = require('path');
@@ -58,6 +62,28 @@ function sameResults(a, b) {
   return '';
 }
 
+/** n abort/restart cycles of a mid-sized call: counts of aborted and correct results; throws on anything else. */
+async function abortCycles(lib, seed, n) {
+  const q = T([1, 4, 256, 32], seed), k = T([1, 4, 256, 32], seed + 1), v = T([1, 4, 256, 32], seed + 2);
+  const ref = lib.attention(q, k, v).data;
+  const counts = { aborted: 0, done: 0 };
+  for (let i = 0; i < n; i++) {
+    const ac = new AbortController();
+    const p = lib.attentionAsync(q, k, v, { signal: ac.signal });
+    if (i % 3 === 0) ac.abort();
+    else setTimeout(() => ac.abort(), i % 3);
+    try {
+      const d = U.diff((await p).data, ref);
+      if (d) throw new Error(`abort cycle ${i}: result differs: ${d}`);
+      counts.done++;
+    } catch (e) {
+      if (!e || e.name !== 'AbortError') throw e;
+      counts.aborted++;
+    }
+  }
+  return counts;
+}
+
 // ------------------------------------------------------------------------------------------
 // worker side
 
@@ -83,6 +109,18 @@ if (!isMainThread) {
         if (inflight.size >= 16) await Promise.race(inflight);
         if (i === 3) parentPort.postMessage({ inFlight: inflight.size });
       }
+    } else if (mode === 'abort') {
+      parentPort.postMessage({ ready: true });
+      parentPort.postMessage({ abort: await abortCycles(lib, seed, 200) });
+      // then leave aborted calls unwinding for the terminate
+      const q = T([1, 8, 768, 64], seed);
+      for (let i = 0; i < 8; i++) {
+        const ac = new AbortController();
+        lib.attentionAsync(q, q, q, { signal: ac.signal }).catch(() => {});
+        setTimeout(() => ac.abort(), i);
+      }
+      parentPort.postMessage({ unwinding: true });
+      setInterval(() => {}, 1000);  // stay alive until terminated
     } else if (mode === 'exit-inside') {
       const q = T([1, 8, 512, 64], seed);
       for (let i = 0; i < 8; i++) lib.attentionAsync(q, q, q);
@@ -193,7 +231,22 @@ function drain() {
   });
 }
 
-const MODES = { parallel, terminate, exit: exitWithCallsInFlight, 'worker-exit': workerExit, drain };
+async function abortMode() {
+  const lib = loadLib();
+  const workers = [1, 2, 3].map((s) => startWorker('abort', s));
+  const results = workers.map((w) => message(w, (m) => m.abort).then((m) => m.abort));
+  const unwinding = workers.map((w) => message(w, (m) => m.unwinding));
+  const mine = await abortCycles(lib, 9, 200);
+  const theirs = await Promise.all(results);
+  for (const c of [mine, ...theirs]) if (c.aborted + c.done !== 200 || c.aborted < 60) throw new Error(`abort cycles: ${JSON.stringify(c)}`);
+  await Promise.all(unwinding);
+  const codes = await Promise.all(workers.map((w) => w.terminate()));
+  if (codes.some((c) => c !== 1)) throw new Error(`terminate() exit codes ${codes}`);
+  const again = await abortCycles(lib, 10, 20);
+  ok(`abort: 4 threads x 200 abort/restart cycles (${[mine, ...theirs].map((c) => c.aborted).join('/')} aborted, the rest correct); workers terminated while aborted calls unwound; ${again.done + again.aborted} more cycles after`);
+}
+
+const MODES = { parallel, terminate, exit: exitWithCallsInFlight, 'worker-exit': workerExit, drain, abort: abortMode };
 
 async function main() {
   const mode = process.argv[2];
