@@ -206,7 +206,10 @@ function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
 /** An output buffer: a Float32Array of exactly `expected` elements not overlapping any input. */
 export function checkOut(name: string, out: unknown, expected: number, inputs: readonly ArrayBufferView[]): Float32Array {
   if (out === undefined) return new Float32Array(expected);
-  if (!isFloat32Array(out)) throw new TypeError(`${name} must be a Float32Array, got ${describe(out)}`);
+  if (!isFloat32Array(out)) {
+    const tensorLike = out !== null && typeof out === 'object' && isFloat32Array((out as { data?: unknown }).data);
+    throw new TypeError(`${name} must be a Float32Array, got ${describe(out)}${tensorLike ? ' — pass its data: the output buffer is the Float32Array itself' : ''}`);
+  }
   checkLength(name, out, expected, 'the result needs');
   for (const i of inputs) if (overlaps(out, i)) throw new RangeError(`${name} overlaps an input tensor`);
   return out;
@@ -236,6 +239,6 @@ export function attentionResult(data: Float32Array, dims: number[], weights: Ten
 /** Allocates the probabilities output for options.returnWeights (they are N x N-sized by nature). */
 export function weightsBuffer(name: string, flag: unknown, dims: number[]): Tensor | undefined {
   if (flag === undefined || flag === false) return undefined;
-  if (flag !== true) throw new TypeError(`${name} must be a boolean`);
+  if (flag !== true) throw new TypeError(`${name} must be a boolean, got ${describe(flag)}`);
   return { data: new Float32Array(checkedProduct(`${name}: attention weights`, dims)), dims };
 }

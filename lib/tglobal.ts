@@ -3,7 +3,7 @@
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
-  AttentionResult, AttentionResultWithWeights, MaskInput, WithWeights, attentionResult, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
+  AttentionResult, AttentionResultWithWeights, MaskInput, WithWeights, attentionResult, Tensor, checkDims, describe, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
   checkLayout, checkThreads, checkedProduct, isDetached, isMaskObject, notAMask, weightsBuffer,
 } from './tensor';
 
@@ -83,7 +83,7 @@ export function relativePositionBuckets(relative: Int32Array | readonly number[]
         throw new RangeError(`relative[${i}] must be a 32-bit integer, got ${x}`);
       rel[i] = x;
     });
-  } else throw new TypeError('relative must be an Int32Array or an array of integers');
+  } else throw new TypeError(`relative must be an Int32Array or an array of integers, got ${describe(relative)}`);
   const out = new Int32Array(rel.length);
   native.relativePositionBuckets({ relative: rel, numBuckets, maxDistance, out });
   return out;

@@ -111,6 +111,7 @@ const CASES: Bad[] = [
   bad('options an array', TypeError, /options/, (a) => ({ ...a, o: [1] })),
   bad('unknown option (typo scael)', TypeError, /scael/, (a) => ({ ...a, o: { scael: 1 } })),
   bad('unknown option mask', TypeError, /\bmask\b/, (a) => ({ ...a, o: { mask: new Uint8Array(B * Nk) } })),
+  bad('returnWeights a number', TypeError, /^options\.returnWeights must be a boolean, got number 1$/, (a) => void (a.o.returnWeights = 1 as any)),
   bad('causal a number', TypeError, /options\.causal/, (a) => void (a.o.causal = 1 as any)),
   bad('causal a string', TypeError, /options\.causal/, (a) => void (a.o.causal = 'true' as any)),
   bad('threads negative', RangeError, /options\.threads/, (a) => void (a.o.threads = -1)),
@@ -124,8 +125,8 @@ const CASES: Bad[] = [
   bad('out too small', RangeError, /options\.out/, (a) => void (a.o.out = new Float32Array(B * H * Nq * Dv - 1))),
   bad('out too large', RangeError, /options\.out/, (a) => void (a.o.out = new Float32Array(B * H * Nq * Dv + 1))),
   bad('out a Float64Array', TypeError, /options\.out/, (a) => void (a.o.out = new Float64Array(B * H * Nq * Dv) as any)),
-  bad('out a plain Array', TypeError, /options\.out/, (a) => void (a.o.out = new Array(B * H * Nq * Dv).fill(0) as any)),
-  bad('out a Tensor object', TypeError, /options\.out/, (a) => void (a.o.out = { data: new Float32Array(B * H * Nq * Dv), dims: [B, H, Nq, Dv] } as any)),
+  bad('out a plain Array', TypeError, /^options\.out must be a Float32Array, got an Array of length 280$/, (a) => void (a.o.out = new Array(B * H * Nq * Dv).fill(0) as any)),
+  bad('out a Tensor object', TypeError, /^options\.out must be a Float32Array, got an object — pass its data: the output buffer is the Float32Array itself$/, (a) => void (a.o.out = { data: new Float32Array(B * H * Nq * Dv), dims: [B, H, Nq, Dv] } as any)),
   bad('out is q.data', RangeError, /options\.out.*overlap/, (a) => {
     const buf = new Float32Array(B * H * Nq * Dv);
     a.q.data = buf.subarray(0, B * H * Nq * D);
