@@ -31,7 +31,8 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(() => {
-  if (skipped.length) console.log(`README examples not run (${skipped.length}):\n${skipped.map((s) => `  ${s}`).join('\n')}`);
+  const list = skipped.length ? `:\n${skipped.map((s) => `  ${s}`).join('\n')}` : '';
+  console.log(`README: ${examples.length} examples (js/mjs/ts), ${skipped.length} not run${list}`);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -61,6 +62,12 @@ test('TypeScript examples type-check under strict against the shipped typings', 
 const t: Tensor = { data: new Float32Array(4), dims: [1, 1, 2, 2] };
 console.log(attention(t, t, t).weights.dims);
 export {};
+`;
+  // the ES-module typings (dist/esm/index.d.mts, via the "import" condition) narrow the same way
+  files['control-esm-narrowed.mts'] = `import { attention, type Tensor } from 'global-attention';
+const t: Tensor = { data: new Float32Array(4), dims: [1, 1, 2, 2] };
+const dims: readonly number[] = attention(t, t, t, { returnWeights: true }).weights.dims;
+console.log(dims);
 `;
   const diags = typeCheck(ws.consumer, files);
   expect(diags.get('control-not-narrowed.ts')).toMatch(/possibly 'undefined'/);
