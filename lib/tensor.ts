@@ -109,10 +109,12 @@ export function checkTensor(name: string, t: unknown, rank?: number): { data: Fl
   const o = t as { data?: unknown; dims?: unknown; type?: unknown };
   if (typeof o.type === 'string' && o.type !== 'float32')
     throw new TypeError(`${name} must be a float32 tensor, got type '${o.type}'`);
-  if (!isFloat32Array(o.data)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(o.data)}${floatHint(o.data, false)}`);
+  // Each property read once: a getter may return something else the second time (checked, then swapped).
+  const data = o.data;
+  if (!isFloat32Array(data)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(data)}${floatHint(data, false)}`);
   const dims = checkDims(name, o.dims, rank);
-  checkLength(`${name}.data`, o.data, checkedProduct(name, dims));
-  return { data: o.data, dims };
+  checkLength(`${name}.data`, data, checkedProduct(name, dims));
+  return { data, dims };
 }
 
 const MASK_DATA = 'an Int32Array or Uint8Array of 0/1 values';
