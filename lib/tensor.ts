@@ -230,7 +230,7 @@ export interface AttentionResultWithWeights extends AttentionResult {
   weights: Tensor;
 }
 
-/** Options that ask for the weights (`returnWeights: true` as a literal): selects the overloads above. */
+/** Options that ask for the weights (`returnWeights: true` as a literal): selects the entry points' AttentionResultWithWeights overloads. */
 export type WithWeights<O> = O & { returnWeights: true };
 
 /** The result of an attention call: `weights` only when the call asked for them. */
