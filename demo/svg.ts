@@ -293,8 +293,9 @@ export function blocksPicture(s: BlocksSpec): string {
   const home = parts.map((ps) => ps.reduce((best, p) => (p.members.length > best.members.length ? p : best), ps[0]));
   const mid = (m: number[]) => (xs[m[0]] + xs[m[m.length - 1]] + widths[m[m.length - 1]]) / 2;
   const blockLabel = (b: number) => `block ${b}: Σ of ${parts[b].reduce((n, p) => n + p.members.length, 0)} tokens`;
-  // Wide enough for the block labels right of their global token's stem.
-  const W = Math.max(layoutW, ...home.map((h, b) => (h ? mid(h.members) + 6 + textWidth(blockLabel(b), 11) + 10 : 0)));
+  // Wide enough for the block labels right of their global token's stem, up to the wrapping width.
+  const maxW = s.maxWidth ?? 1300;
+  const W = Math.max(layoutW, Math.min(maxW, Math.max(...home.map((h, b) => (h ? mid(h.members) + 6 + textWidth(blockLabel(b), 11) + 10 : 0)))));
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${f(W)}" height="${H}" viewBox="0 0 ${f(W)} ${H}" ${FONT} role="img" aria-label="tokens, global blocks and global tokens">`);
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
@@ -328,6 +329,15 @@ export function blocksPicture(s: BlocksSpec): string {
     out.push(`<text x="${f(xs[i] + widths[i] / 2)}" y="${yTok + 16}" font-size="${fs}" text-anchor="middle">${esc(s.tokens[i])}</text>`);
     out.push(`<text x="${f(xs[i] + widths[i] / 2)}" y="${yIdxOf(rows[i])}" font-size="9" fill="#777" text-anchor="middle" ${HALO}>${i}</text>`);
   }
+  // A block's label goes right of its stem when it ends before the next stem on the row (narrow blocks
+  // go without; the line under the picture gives the block sizes).
+  const labelFits = (b: number) => {
+    const h = home[b];
+    const next = home.findIndex((o, c) => c > b && o && o.row === h.row);
+    const end = mid(h.members) + 6 + textWidth(blockLabel(b), 11);
+    return next < 0 ? end + 10 <= W : end + 6 <= mid(home[next].members);
+  };
+  let unlabelled = false;
   // Brackets (one per row a block spans) and global tokens.
   for (let b = 0; b < G; b++) {
     if (parts[b].length === 0) continue;
@@ -337,9 +347,12 @@ export function blocksPicture(s: BlocksSpec): string {
     }
     const h = home[b], x = mid(h.members), yBr = yBrOf(h.row), yG = yGOf(h.row);
     out.push(`<path d="M${f(x)} ${yBr + 6} V${yG}" fill="none" stroke="${blockStroke(b)}" stroke-width="2"/>`);
-    out.push(`<text x="${f(x + 6)}" y="${yBr + 26}" font-size="11" fill="${blockStroke(b)}" ${HALO}>${esc(blockLabel(b))}</text>`);
-    out.push(`<text x="${f(x + 6)}" y="${yBr + 40}" font-size="11" fill="${blockStroke(b)}" ${HALO}>→ RMS norm</text>`);
-    const gw = 46;
+    if (labelFits(b)) {
+      out.push(`<text x="${f(x + 6)}" y="${yBr + 26}" font-size="11" fill="${blockStroke(b)}" ${HALO}>${esc(blockLabel(b))}</text>`);
+      out.push(`<text x="${f(x + 6)}" y="${yBr + 40}" font-size="11" fill="${blockStroke(b)}" ${HALO}>→ RMS norm</text>`);
+    } else unlabelled = true;
+    // As wide as the block's tokens (at most 46 px), so that neighbouring global tokens do not overlap.
+    const m = h.members, gw = Math.max(30, Math.min(46, xs[m[m.length - 1]] + widths[m[m.length - 1]] - xs[m[0]]));
     out.push(`<rect x="${f(x - gw / 2)}" y="${yG}" width="${gw}" height="${boxH}" rx="12" fill="${blockFill(b)}" stroke="${blockStroke(b)}" stroke-width="2"/>`);
     out.push(`<text x="${f(x)}" y="${yG + 16}" font-size="${fs}" text-anchor="middle" font-weight="700">G${b}</text>`);
   }
@@ -347,7 +360,7 @@ export function blocksPicture(s: BlocksSpec): string {
     const local = hi - lo + 1;
     const others = rowCount > 1 && G > 0 ? ` (dashed red: its links to the global tokens on its own row; it sees all ${G})` : '';
     out.push(`<text x="20" y="${H - 26}" font-size="12" fill="#111">“${esc(s.tokens[q])}” scores ${local} local tokens + ${G} global tokens = ${local + G} keys instead of all ${N}${others}.</text>`);
-    out.push(`<text x="20" y="${H - 9}" font-size="12" fill="#555">${G > 0 ? `Block sizes: ${runs(blockSizes(s.blockIds, G))} tokens (a short last block merges into the one before). ` : ''}Global tokens: G = ⌊N / g⌋ = ${G}.</text>`);
+    out.push(`<text x="20" y="${H - 9}" font-size="12" fill="#555">${G > 0 ? `Block sizes: ${runs(blockSizes(s.blockIds, G))} tokens (a short last block merges into the one before)${unlabelled ? '; each global token is the RMS-normed sum of its block' : ''}. ` : ''}Global tokens: G = ⌊N / g⌋ = ${G}.</text>`);
   }
   out.push('</svg>');
   return out.join('\n');

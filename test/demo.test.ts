@@ -192,10 +192,10 @@ test('the heatmap legend fits its box: the "not computed" text is not clipped', 
   }
 });
 
-test('the blocks picture wraps 100 tokens onto rows within its width instead of overflowing', () => {
+test.each([5, 1])('the blocks picture wraps 100 tokens (g = %d) onto rows within its width instead of overflowing', (g) => {
   const words = 'the cat sat on a mat and then it ran to the big red barn where all the other animals slept'.split(' ');
   const tokens = Array.from({ length: 100 }, (_, i) => words[(i * 7) % words.length]);
-  const maps = computeMaps(tokens, 1, 3, 5);
+  const maps = computeMaps(tokens, 1, 3, g);
   const layout = blocksLayout(tokens, maps.blockIds, 1300);
   expect(layout.rowCount).toBeGreaterThan(1);
   expect(layout.width).toBeLessThanOrEqual(1300);
@@ -210,8 +210,15 @@ test('the blocks picture wraps 100 tokens onto rows within its width instead of 
     if (m[3]) continue; // centred labels sit inside their boxes (checked above)
     expect(Number(m[1]) + textWidth(m[4].replace(/&[a-z#\d]+;/g, '_'), Number(m[2]))).toBeLessThanOrEqual(width + 1);
   }
-  // Every global token is drawn once.
+  // Every global token is drawn once, and their boxes do not overlap.
   expect(svg.match(/>G\d+<\/text>/g)).toHaveLength(maps.G);
+  const gBoxes = [...svg.matchAll(/<rect x="([\d.-]+)" y="([\d.]+)" width="([\d.]+)" height="24" rx="12"/g)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
+  expect(gBoxes).toHaveLength(maps.G);
+  for (let b = 1; b < gBoxes.length; b++) if (gBoxes[b][1] === gBoxes[b - 1][1]) expect(gBoxes[b][0]).toBeGreaterThanOrEqual(gBoxes[b - 1][0] + gBoxes[b - 1][2]);
+  // Block labels ("block b: Σ of n tokens") never run into the next block's label.
+  const labels = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)"[^>]*>(block \d+: Σ of \d+ tokens)<\/text>/g)].map((m) => [Number(m[1]), Number(m[2]), textWidth(m[3], 11)]);
+  if (g === 5) expect(labels).toHaveLength(maps.G); // room for every label with blocks of 5
+  for (let b = 1; b < labels.length; b++) if (labels[b][1] === labels[b - 1][1]) expect(labels[b][0]).toBeGreaterThan(labels[b - 1][0] + labels[b - 1][2]);
 });
 
 test("a text shorter than the block size says which --block-size to pass ('Hello world')", async () => {
