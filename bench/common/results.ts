@@ -6,14 +6,22 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /**
- * The clone this code runs from — the nearest folder above this file with package.json and
- * bench/run.ts (from dist/bench/common or, under ts-jest, bench/common) — or null when it runs
- * from an installed package (no bench sources).
+ * The clone this code runs from — the nearest folder above this file with global-attention's
+ * package.json and bench/run.ts (from dist/bench/common or, under ts-jest, bench/common) — or null
+ * when it runs from an installed package (which ships no bench sources).
  */
 export function repositoryRoot(): string | null {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'bench', 'run.ts'))) return dir;
+    if (fs.existsSync(path.join(dir, 'bench', 'run.ts')) && packageName(dir) === 'global-attention') return dir;
     if (path.dirname(dir) === dir) return null;
+  }
+}
+
+function packageName(dir: string): string | null {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name ?? null;
+  } catch {
+    return null;
   }
 }
 
