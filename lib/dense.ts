@@ -5,7 +5,7 @@ import { checkCacheViews } from './kv-cache';
 import { native } from './native';
 import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
 import {
-  AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
+  AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
@@ -99,6 +99,9 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) With options.layout 'packed': see PackedAttentionOptions. */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions | PackedAttentionOptions): AttentionResult;
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions | PackedAttentionOptions): AttentionResult {
   if (isPackedOptions(options)) {
     const { args, dims } = preparePacked(q, k, v, options);
@@ -112,6 +115,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOp
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions> & AbortOptions): Promise<AttentionResultWithWeights>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) With options.layout 'packed': see PackedAttentionOptions. */
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult>;
 export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor,
                                      options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult> {
   const [o, signal] = takeSignal('options', options);
