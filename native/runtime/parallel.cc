@@ -17,6 +17,9 @@ std::mutex g_mu;
 std::condition_variable g_cv;
 int g_budget = 0;   // 0 = not yet initialised
 int g_in_use = 0;
+int g_waiting = 0;  // calls waiting in ThreadLease's constructor
+std::atomic<int> g_waiting_hint{0};  // g_waiting, readable without the lock
+thread_local ThreadLease* tl_lease = nullptr;
 
 int budget_locked() {
   if (g_budget <= 0) g_budget = hardware_threads();
@@ -48,27 +51,78 @@ bool have_openmp() {
 #endif
 }
 
-ThreadLease::ThreadLease(int want) {
+namespace detail {
+thread_local ThreadLease* tl_yield_lease = nullptr;
+}
+
+bool threads_wanted_elsewhere() { return g_waiting_hint.load(std::memory_order_relaxed) > 0; }
+ThreadLease* current_lease() { return tl_lease; }
+
+ThreadLease::ThreadLease(int want) : granted_(0), n_(0), prev_(tl_lease) {
   std::unique_lock<std::mutex> lk(g_mu);
   int budget = budget_locked();
   if (want < 1 || want > budget) want = budget;
-  // Wait until at least one thread is free; then take what is free, up to want.
-  // An aborted call stops waiting (the abort does not notify g_cv: poll it).
-  while (!g_cv.wait_for(lk, std::chrono::milliseconds(5), [&] { return g_in_use < budget_locked(); }))
-    if (cancel_requested()) throw Cancelled();
-  n_ = std::max(1, std::min(want, budget_locked() - g_in_use));
-  g_in_use += n_;
+  // Wait until at least one thread is free (running calls give threads back meanwhile); then
+  // take what is free, up to want. An aborted call stops waiting (the abort does not notify
+  // g_cv: poll it).
+  if (g_in_use >= budget_locked()) {
+    ++g_waiting;
+    g_waiting_hint.store(g_waiting, std::memory_order_relaxed);
+    bool aborted = false;
+    while (!g_cv.wait_for(lk, std::chrono::milliseconds(5), [&] { return g_in_use < budget_locked(); }))
+      if (cancel_requested()) {
+        aborted = true;
+        break;
+      }
+    --g_waiting;
+    g_waiting_hint.store(g_waiting, std::memory_order_relaxed);
+    if (aborted) throw Cancelled();
+  }
+  // While others wait, take one thread: they get the rest as it frees up.
+  const int n = g_waiting > 0 ? 1 : std::max(1, std::min(want, budget_locked() - g_in_use));
+  granted_ = n;
+  n_.store(n, std::memory_order_relaxed);
+  g_in_use += n;
+  tl_lease = this;
 }
 
 ThreadLease::~ThreadLease() {
+  tl_lease = prev_;
   std::lock_guard<std::mutex> lk(g_mu);
-  g_in_use -= n_;
+  g_in_use -= n_.load(std::memory_order_relaxed);
   g_cv.notify_all();
+}
+
+bool ThreadLease::yield_one() {
+  std::lock_guard<std::mutex> lk(g_mu);
+  const int n = n_.load(std::memory_order_relaxed);
+  if (g_waiting == 0 || n <= 1) return false;
+  n_.store(n - 1, std::memory_order_relaxed);
+  --g_in_use;
+  g_cv.notify_all();
+  return true;
+}
+
+int ThreadLease::regrow() {
+  std::lock_guard<std::mutex> lk(g_mu);
+  int n = n_.load(std::memory_order_relaxed);
+  if (g_waiting == 0 && n < granted_) {
+    const int more = std::min(granted_ - n, budget_locked() - g_in_use);
+    if (more > 0) {
+      n += more;
+      g_in_use += more;
+      n_.store(n, std::memory_order_relaxed);
+    }
+  }
+  return n;
 }
 
 void parallel_items(int64_t n_items, int threads, const std::function<void(int, ItemCounter&)>& body) {
   if (n_items <= 0) return;
   int t = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_items)));
+  // Under a lease, never more threads than it holds now (it may have given some back).
+  ThreadLease* lease = current_lease();
+  if (lease != nullptr && t > 1) t = std::max(1, std::min(t, lease->regrow()));
   ItemCounter counter(n_items);
   if (t == 1) {
     body(0, counter);
@@ -81,12 +135,14 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   std::mutex err_mu;
   auto guarded = [&](int tid) {
     CancelScope scope(token);  // kernels poll cancel_requested() in every thread
+    detail::tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
     try {
       body(tid, counter);
     } catch (...) {
       std::lock_guard<std::mutex> lk(err_mu);
       if (!err) err = std::current_exception();
     }
+    detail::tl_yield_lease = nullptr;  // pool threads outlive the region
   };
 #ifdef GA_HAVE_OPENMP
 #pragma omp parallel num_threads(t)

@@ -1,8 +1,13 @@
 // The thread contract, in one place.
 //  * A process-wide budget (setThreads, default = hardware threads) caps the threads all
 //    concurrent calls use together: each call leases what it may use, at least one, and
-//    waits only if another call holds the whole budget. So N concurrent async calls never
+//    waits only if other calls hold the whole budget. So N concurrent async calls never
 //    oversubscribe the cores.
+//  * Fairness: while a call waits for a thread, running calls give theirs back between items
+//    (every thread of a parallel region but the first stops taking items and returns its slot
+//    to the budget), so a short call queued behind a long one starts within one item and
+//    finishes in about its own time. A call that gave threads back takes them again at its
+//    next parallel region when nobody waits.
 //  * parallel_items(n, threads, body): body(tid, next) runs once per thread; threads pull item
 //    indices from a shared counter (dynamic schedule), so uneven items (causal, padding)
 //    balance themselves. OpenMP when compiled in, std::thread otherwise.
@@ -20,24 +25,47 @@ int thread_budget();
 void set_thread_budget(int n);  // n < 1 resets to hardware_threads()
 bool have_openmp();
 
+// The threads a call holds; the current one of a thread is what parallel_items shares out.
 class ThreadLease {
  public:
   explicit ThreadLease(int want);  // want < 1 means "the whole budget"
   ~ThreadLease();
   ThreadLease(const ThreadLease&) = delete;
   ThreadLease& operator=(const ThreadLease&) = delete;
-  int count() const { return n_; }
+  int count() const { return n_.load(std::memory_order_relaxed); }
+  // Gives one thread back if another call is waiting and this lease holds more than one.
+  bool yield_one();
+  // Takes threads back up to the first grant while nobody waits; returns the count held.
+  int regrow();
 
  private:
-  int n_;
+  int granted_;             // the count first granted
+  std::atomic<int> n_;      // the count held now (<= granted_)
+  ThreadLease* prev_;       // the thread's previous current lease
 };
 
-// Hands out item indices; none once the call's cancel token (runtime/cancel.h) is set.
+// Whether some call is waiting for a thread (cheap: one relaxed load).
+bool threads_wanted_elsewhere();
+// The lease the calling thread's call holds (nullptr outside run_job's lease).
+ThreadLease* current_lease();
+
+namespace detail {
+// Set by parallel_items in each helper thread (tid > 0) of a region under a lease: that thread
+// may give its slot back to a waiting call instead of taking another item.
+extern thread_local ThreadLease* tl_yield_lease;
+}
+
+// Hands out item indices; none once the call's cancel token (runtime/cancel.h) is set, and none
+// to a helper thread whose slot went to a waiting call (fairness, above).
 class ItemCounter {
  public:
   explicit ItemCounter(int64_t n) : n_(n), cancel_(current_cancel_token()) {}
   bool next(int64_t& i) {
     if (cancel_ != nullptr && cancel_->cancelled()) return false;
+    if (detail::tl_yield_lease != nullptr && threads_wanted_elsewhere() && detail::tl_yield_lease->yield_one()) {
+      detail::tl_yield_lease = nullptr;
+      return false;
+    }
     i = next_.fetch_add(1, std::memory_order_relaxed);
     return i < n_;
   }

@@ -1,0 +1,50 @@
+// Fairness between concurrent async calls: with a budget of 2 threads, a long call holding both
+// gives one back between items as soon as another call waits, so a short call queued behind it
+// finishes in about its own time (not after the long call), and the long call's result is
+// unchanged (items do not depend on the thread count). Many concurrent calls all complete.
+import { attention, attentionAsync, info, setThreads } from '../lib/index';
+import { maxAbsDiff, mulberry32, randomTensor } from './helpers/fixtures';
+
+const rng = mulberry32(5);
+const t = (dims: number[]) => randomTensor(rng, dims);
+const keep = info().threads;
+beforeAll(() => setThreads(2));
+afterAll(() => setThreads(keep));
+
+test('a short call behind a long one finishes in about its own time', async () => {
+  const long = { q: t([1, 8, 6144, 64]), k: t([1, 8, 6144, 64]), v: t([1, 8, 6144, 64]) };
+  const short = { q: t([1, 2, 256, 32]), k: t([1, 2, 256, 32]), v: t([1, 2, 256, 32]) };
+  const shortRef = attention(short.q, short.k, short.v).data;
+  const alone: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await attentionAsync(short.q, short.k, short.v);
+    alone.push(performance.now() - t0);
+  }
+  const shortAlone = alone.sort((a, b) => a - b)[2];
+  const t0 = performance.now();
+  let longEnd = 0;
+  const longP = attentionAsync(long.q, long.k, long.v).then((r) => { longEnd = performance.now(); return r; });
+  await new Promise((r) => setTimeout(r, 150));
+  const ts = performance.now();
+  const s = await attentionAsync(short.q, short.k, short.v);
+  const shortMs = performance.now() - ts;
+  const longR = await longP;
+  const longMs = longEnd - t0;
+  expect(maxAbsDiff(s.data, shortRef)).toBe(0);
+  // Without fairness the short call waits for the long one (seconds here); with it, one item of
+  // the long call (a few ms) plus its own time on one thread.
+  expect(longMs).toBeGreaterThan(shortMs + 500);  // the test measures something
+  expect(shortMs).toBeLessThan(10 * shortAlone + 200);
+  expect(longEnd).toBeGreaterThan(ts + shortMs);  // it finished while the long call still ran
+  expect(maxAbsDiff(longR.data, attention(long.q, long.k, long.v).data)).toBe(0);
+}, 120_000);
+
+test('16 concurrent calls of mixed sizes all complete with the right results', async () => {
+  const calls = Array.from({ length: 16 }, (_, i) => {
+    const N = [64, 1024, 200, 2048][i % 4];
+    return { q: t([1, 4, N, 32]), k: t([1, 4, N, 32]), v: t([1, 4, N, 32]), threads: i % 3 };
+  });
+  const results = await Promise.all(calls.map((c) => attentionAsync(c.q, c.k, c.v, { threads: c.threads })));
+  results.forEach((r, i) => expect(maxAbsDiff(r.data, attention(calls[i].q, calls[i].k, calls[i].v).data)).toBe(0));
+}, 120_000);
