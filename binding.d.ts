@@ -84,6 +84,7 @@ export interface NativeLayerArgs {
   relBias: Float32Array; globalRelBias?: Float32Array; globalNormWeight?: Float32Array;
   threads?: number;
   cancel?: NativeCancelToken;
+  seqs?: number; seqStarts?: Int32Array;  // a packed batch: B = 1, N = T, hidden [T, d_model]; no mask
 }
 
 export interface NativeBinding {

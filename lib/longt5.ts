@@ -7,6 +7,7 @@ import { native } from './native';
 import { buildLongT5Model, type LongT5OnnxOptions } from './onnx/longt5';
 import { SafetensorsFile, readSafetensors, toFloat32 } from './safetensors';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
+import { checkSeqStarts } from './packed';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor, checkThreads, isFloat32Array } from './tensor';
 
 /** Hugging Face LongT5Config fields the layers use; other fields (a config.json has dozens) are ignored. */
@@ -32,6 +33,12 @@ export interface ForwardOptions {
   out?: Float32Array;
   /** Threads for this call (default: the budget set by setThreads). */
   threads?: number;
+  /**
+   * A packed batch: hidden is [T, d_model], the tokens of B sequences back to back, and seqStarts
+   * (Int32Array [B + 1], 0 ... T, non-decreasing) says where each starts. Each sequence's rows equal
+   * a forward() of that sequence alone; no work on padding (there is none: no mask).
+   */
+  seqStarts?: Int32Array;
 }
 
 type Kind = 'tglobal' | 'local' | 'full';
@@ -118,10 +125,15 @@ abstract class LongT5AttentionLayer {
 
   private prepare(hidden: Tensor, mask: MaskInput | undefined, options: ForwardOptions | undefined) {
     const c = this.config;
-    const h = checkTensor('hidden', hidden, 3);
+    const o = checkOptions<ForwardOptions>('options', options, ['out', 'threads', 'seqStarts']);
+    const packed = o.seqStarts !== undefined;
+    const h = checkTensor('hidden', hidden, packed ? 2 : 3);
+    if (packed) h.dims.unshift(1);  // [T, d_model] -> B = 1, N = T
     const [B, N, C] = h.dims;
-    if (C !== c.d_model) throw new RangeError(`hidden must be [B, N, d_model] with d_model = ${c.d_model}, got [${h.dims.join(', ')}]`);
-    const o = checkOptions<ForwardOptions>('options', options, ['out', 'threads']);
+    if (C !== c.d_model)
+      throw new RangeError(`hidden must be ${packed ? '[T, d_model]' : '[B, N, d_model]'} with d_model = ${c.d_model}, got [${h.dims.slice(packed ? 1 : 0).join(', ')}]`);
+    const seqStarts = packed ? checkSeqStarts('options.seqStarts', o.seqStarts, N) : undefined;
+    if (packed && mask !== undefined) throw new RangeError('mask is not supported with options.seqStarts (a packed batch has no padding)');
     const threads = checkThreads('options.threads', o.threads);
     const n = B * N * C;
     let out: Float32Array;
@@ -147,6 +159,11 @@ abstract class LongT5AttentionLayer {
       args.globalNormWeight = w['global_input_layer_norm.weight'];
     }
     if (mask !== undefined) args.mask = checkMask('mask', mask, B, N);
+    if (seqStarts) {
+      args.seqStarts = seqStarts;
+      args.seqs = seqStarts.length - 1;
+      return { args, dims: [N, C] };
+    }
     return { args, dims: [B, N, C] };
   }
 

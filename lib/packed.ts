@@ -78,3 +78,61 @@ export function preparePacked(q: Tensor, k: Tensor, v: Tensor, options: PackedAt
   };
   return { args, dims };
 }
+
+/** One sequence of a packed TGlobal-core batch: [1, N, H, ·] 'bnhd' views of the packed tensors and its output rows. */
+export interface PackedTGlobalSlice {
+  q: Tensor; k: Tensor; v: Tensor; globalK: Tensor; globalV: Tensor; out: Float32Array;
+}
+
+/** Whether transientGlobalAttention()'s options ask for a packed batch. */
+export function hasSeqStarts(options: unknown): options is { seqStarts: unknown } {
+  return options !== null && typeof options === 'object' && (options as { seqStarts?: unknown }).seqStarts !== undefined;
+}
+
+/**
+ * A packed TGlobal-core batch: q, k [T, H, D], v [T, H, Dv], globalK [Gt, H, D], globalV [Gt, H, Dv]
+ * with Gt = Σ_b floor(N_b / globalBlockSize) (each sequence's global tokens, back to back). Returns
+ * per-sequence views (computed as calls of their own: same bits as calling each alone), the output
+ * [T, H, Dv] and the options every per-sequence call takes.
+ */
+export function preparePackedTGlobal<O extends { seqStarts?: Int32Array; globalBlockSize?: number; out?: Float32Array }>(
+  q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor, options: O,
+): { slices: PackedTGlobalSlice[]; out: Float32Array; dims: number[]; rest: Omit<O, 'seqStarts' | 'out'> } {
+  const o = options as Record<string, unknown>;
+  for (const n of ['mask', 'layout', 'returnWeights'])
+    if (o[n] !== undefined) throw new RangeError(`options.${n} is not supported with options.seqStarts (a packed batch is token-major and has no padding)`);
+  const qt = checkTensor('q', q, 3), kt = checkTensor('k', k, 3), vt = checkTensor('v', v, 3);
+  const gkt = checkTensor('globalK', globalK, 3), gvt = checkTensor('globalV', globalV, 3);
+  const [T, H, D] = qt.dims;
+  const Dv = vt.dims[2];
+  const same = (name: string, got: number[], want: number[]) => {
+    if (got.some((x, i) => x !== want[i])) throw new RangeError(`${name} has dims [${got.join(', ')}], expected [${want.join(', ')}]`);
+  };
+  same('k', kt.dims, [T, H, D]);
+  same('v', vt.dims, [T, H, Dv]);
+  const seqStarts = checkSeqStarts('options.seqStarts', o.seqStarts, T);
+  const g = o.globalBlockSize;
+  if (typeof g !== 'number' || !Number.isInteger(g) || g < 1)
+    throw new (typeof g === 'number' ? RangeError : TypeError)(`options.globalBlockSize must be an integer >= 1, got ${describe(g)}`);
+  let Gt = 0;
+  for (let s = 0; s + 1 < seqStarts.length; s++) Gt += Math.floor((seqStarts[s + 1] - seqStarts[s]) / g);
+  same('globalK', gkt.dims, [Gt, H, D]);
+  same('globalV', gvt.dims, [Gt, H, Dv]);
+  const dims = [T, H, Dv];
+  const out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data, gkt.data, gvt.data]);
+  const slices: PackedTGlobalSlice[] = [];
+  let g0 = 0;
+  for (let s = 0; s + 1 < seqStarts.length; s++) {
+    const t0 = seqStarts[s], N = seqStarts[s + 1] - t0, G = Math.floor(N / g);
+    if (N > 0) {
+      const view = (x: Float32Array, at: number, n: number, d: number) => ({ data: x.subarray(at * H * d, (at + n) * H * d), dims: [1, n, H, d] });
+      slices.push({
+        q: view(qt.data, t0, N, D), k: view(kt.data, t0, N, D), v: view(vt.data, t0, N, Dv),
+        globalK: view(gkt.data, g0, G, D), globalV: view(gvt.data, g0, G, Dv), out: out.subarray(t0 * H * Dv, (t0 + N) * H * Dv),
+      });
+    }
+    g0 += G;
+  }
+  const { seqStarts: _s, out: _o, ...rest } = options;
+  return { slices, out, dims, rest };
+}

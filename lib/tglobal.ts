@@ -3,6 +3,7 @@
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
+import { hasSeqStarts, preparePackedTGlobal } from './packed';
 import {
   AttentionResult, AttentionResultWithWeights, MaskInput, WithWeights, attentionResult, Tensor, checkDims, describe, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
   checkLayout, checkThreads, checkedProduct, isDetached, isMaskObject, notAMask, weightsBuffer,
@@ -98,6 +99,13 @@ export interface TransientGlobalAttentionOptions {
   globalBlockSize: number;
   /** [B, N], 1 = token, 0 = padding: padded keys are excluded, padded queries output 0. */
   mask?: MaskInput;
+  /**
+   * A packed batch (no mask, layout or returnWeights): q, k [T, H, D], v [T, H, Dv] hold B sequences
+   * back to back, seqStarts (Int32Array [B + 1], 0 ... T) says where each starts, and globalK/globalV
+   * [Gt, H, ·] hold each sequence's floor(N_b / globalBlockSize) global tokens back to back. Each
+   * sequence's rows equal a call with that sequence alone. Output [T, H, Dv].
+   */
+  seqStarts?: Int32Array;
   /** Hugging Face `relative_attention_bias.weight` [numBuckets, H]: bias of local key j at bucket(j − i). */
   relativeAttentionBias?: Tensor;
   /** Hugging Face `global_relative_attention_bias.weight` [numBuckets, H]: bias of global m at bucket(m − blockId(i)). */
@@ -116,7 +124,7 @@ export interface TransientGlobalAttentionOptions {
 }
 
 const TGLOBAL_OPTIONS = [
-  'localRadius', 'globalBlockSize', 'mask', 'relativeAttentionBias', 'globalRelativeAttentionBias', 'numBuckets',
+  'seqStarts', 'localRadius', 'globalBlockSize', 'mask', 'relativeAttentionBias', 'globalRelativeAttentionBias', 'numBuckets',
   'maxDistance', 'scale', 'layout', 'out', 'threads', 'returnWeights',
 ] as const;
 
@@ -206,6 +214,11 @@ export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, global
                                          options: TransientGlobalAttentionOptions): AttentionResult;
 export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                          options: TransientGlobalAttentionOptions): AttentionResult {
+  if (hasSeqStarts(options)) {  // packed: each sequence as a call of its own, into its rows of the output
+    const p = preparePackedTGlobal(q, k, v, globalK, globalV, options);
+    for (const s of p.slices) transientGlobalAttention(s.q, s.k, s.v, s.globalK, s.globalV, { ...p.rest, layout: 'bnhd', out: s.out });
+    return { data: p.out, dims: p.dims };
+  }
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
   if (args.out.length > 0) native.tglobalAttention(args);
   return attentionResult(args.out, dims, weights);
@@ -220,6 +233,12 @@ export function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, g
 export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                                     options: TransientGlobalAttentionOptions & AbortOptions): Promise<AttentionResult> {
   const [o, signal] = takeSignal('options', options);
+  if (hasSeqStarts(o)) {
+    const p = preparePackedTGlobal(q, k, v, globalK, globalV, o);
+    for (const s of p.slices)
+      await transientGlobalAttentionAsync(s.q, s.k, s.v, s.globalK, s.globalV, { ...p.rest, layout: 'bnhd', out: s.out, signal });
+    return { data: p.out, dims: p.dims };
+  }
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, o as TransientGlobalAttentionOptions);
   if (args.out.length > 0) await runCancellable(signal, args, (a) => native.tglobalAttentionAsync(a));
   return attentionResult(args.out, dims, weights);

@@ -126,10 +126,23 @@ struct LayerJob {
   LongT5LayerParams p;
   std::vector<uint8_t> mask;
   int want_threads = 0;
+  // A packed batch (hidden [T, d_model]): sequence s is rows [seq_starts[s], seq_starts[s+1]),
+  // computed as a B = 1 call of its own (same bits as calling it alone; no padding anywhere).
+  const int32_t* seq_starts = nullptr;
+  int64_t seqs = 0;
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
-    longt5_layer_forward(p);
+    if (!seq_starts) return longt5_layer_forward(p);
+    for (int64_t s = 0; s < seqs; ++s) {
+      LongT5LayerParams ps = p;
+      ps.B = 1;
+      ps.N = seq_starts[s + 1] - seq_starts[s];
+      if (ps.N == 0) continue;
+      ps.hidden = p.hidden + seq_starts[s] * p.d_model;
+      ps.out = p.out + seq_starts[s] * p.d_model;
+      longt5_layer_forward(ps);
+    }
   }
 };
 
@@ -177,6 +190,18 @@ Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
     p.layer_norm_epsilon = static_cast<float>(eps);
   }
   get_mask_opt(a, "mask", BN, job->mask);
+  if (has(a, "seqStarts")) {  // packed: B = 1, N = T
+    if (p.B != 1) throw_range(env, "a packed batch (seqStarts) has B = 1 and N = T");
+    if (!job->mask.empty()) throw_range(env, "a packed batch (seqStarts) takes no mask");
+    if (p.N > INT32_MAX) throw_range(env, "T must fit in an Int32Array offset");
+    job->seqs = get_size(a, "seqs", int64_t(1) << 31);
+    const int32_t* s = buffers->input_i32(a, "seqStarts", job->seqs + 1);
+    if (s[0] != 0) throw_range(env, "seqStarts[0] must be 0");
+    for (int64_t i = 0; i < job->seqs; ++i)
+      if (s[i + 1] < s[i]) throw_range(env, "seqStarts must be non-decreasing");
+    if (s[job->seqs] != p.N) throw_range(env, "seqStarts must end at T");
+    job->seq_starts = s;
+  }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   return run_job(env, async, "a LongT5 layer", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
                  read_cancel_token(a));
