@@ -25,14 +25,12 @@ struct Cancelled : std::exception {
   const char* what() const noexcept override { return "The operation was aborted"; }
 };
 
-namespace detail {
-extern thread_local const CancelToken* tl_cancel_token;
-}
-
-// The token of the call running on this thread (nullptr: none).
-inline const CancelToken* current_cancel_token() { return detail::tl_cancel_token; }
+// The token of the call running on this thread (nullptr: none). Out of line: the thread-local
+// lives in cancel.cc only (an extern thread_local read from other translation units trips UBSan).
+const CancelToken* current_cancel_token();
+void set_current_cancel_token(const CancelToken* token);
 inline bool cancel_requested() {
-  const CancelToken* t = detail::tl_cancel_token;
+  const CancelToken* t = current_cancel_token();
   return t != nullptr && t->cancelled();
 }
 inline void throw_if_cancelled() {
@@ -42,8 +40,8 @@ inline void throw_if_cancelled() {
 // Makes `token` this thread's current token until the scope ends (restores the previous one).
 class CancelScope {
  public:
-  explicit CancelScope(const CancelToken* token) : prev_(detail::tl_cancel_token) { detail::tl_cancel_token = token; }
-  ~CancelScope() { detail::tl_cancel_token = prev_; }
+  explicit CancelScope(const CancelToken* token) : prev_(current_cancel_token()) { set_current_cancel_token(token); }
+  ~CancelScope() { set_current_cancel_token(prev_); }
   CancelScope(const CancelScope&) = delete;
   CancelScope& operator=(const CancelScope&) = delete;
 

@@ -18,8 +18,10 @@ std::condition_variable g_cv;
 int g_budget = 0;   // 0 = not yet initialised
 int g_in_use = 0;
 int g_waiting = 0;  // calls waiting in ThreadLease's constructor
-std::atomic<int> g_waiting_hint{0};  // g_waiting, readable without the lock
 thread_local ThreadLease* tl_lease = nullptr;
+// Set by parallel_items in each helper thread (tid > 0) of a region under a lease: that thread
+// may give its slot back to a waiting call instead of taking another item.
+thread_local ThreadLease* tl_yield_lease = nullptr;
 
 int budget_locked() {
   if (g_budget <= 0) g_budget = hardware_threads();
@@ -52,11 +54,17 @@ bool have_openmp() {
 }
 
 namespace detail {
-thread_local ThreadLease* tl_yield_lease = nullptr;
+std::atomic<int> g_waiting_hint{0};  // g_waiting, readable without the lock
 }
+using detail::g_waiting_hint;
 
-bool threads_wanted_elsewhere() { return g_waiting_hint.load(std::memory_order_relaxed) > 0; }
 ThreadLease* current_lease() { return tl_lease; }
+
+bool yield_helper_slot() {
+  if (tl_yield_lease == nullptr || !tl_yield_lease->yield_one()) return false;
+  tl_yield_lease = nullptr;
+  return true;
+}
 
 ThreadLease::ThreadLease(int want) : granted_(0), n_(0), prev_(tl_lease) {
   std::unique_lock<std::mutex> lk(g_mu);
@@ -135,14 +143,14 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   std::mutex err_mu;
   auto guarded = [&](int tid) {
     CancelScope scope(token);  // kernels poll cancel_requested() in every thread
-    detail::tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
+    tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
     try {
       body(tid, counter);
     } catch (...) {
       std::lock_guard<std::mutex> lk(err_mu);
       if (!err) err = std::current_exception();
     }
-    detail::tl_yield_lease = nullptr;  // pool threads outlive the region
+    tl_yield_lease = nullptr;  // pool threads outlive the region
   };
 #ifdef GA_HAVE_OPENMP
 #pragma omp parallel num_threads(t)

@@ -44,16 +44,16 @@ class ThreadLease {
   ThreadLease* prev_;       // the thread's previous current lease
 };
 
+namespace detail {
+extern std::atomic<int> g_waiting_hint;  // calls waiting for a thread (parallel.cc)
+}
 // Whether some call is waiting for a thread (cheap: one relaxed load).
-bool threads_wanted_elsewhere();
+inline bool threads_wanted_elsewhere() { return detail::g_waiting_hint.load(std::memory_order_relaxed) > 0; }
+// In a helper thread of a parallel region under a lease, while a call waits: gives this thread's
+// slot back to the budget; then the thread takes no more items. False elsewhere.
+bool yield_helper_slot();
 // The lease the calling thread's call holds (nullptr outside run_job's lease).
 ThreadLease* current_lease();
-
-namespace detail {
-// Set by parallel_items in each helper thread (tid > 0) of a region under a lease: that thread
-// may give its slot back to a waiting call instead of taking another item.
-extern thread_local ThreadLease* tl_yield_lease;
-}
 
 // Hands out item indices; none once the call's cancel token (runtime/cancel.h) is set, and none
 // to a helper thread whose slot went to a waiting call (fairness, above).
@@ -62,10 +62,7 @@ class ItemCounter {
   explicit ItemCounter(int64_t n) : n_(n), cancel_(current_cancel_token()) {}
   bool next(int64_t& i) {
     if (cancel_ != nullptr && cancel_->cancelled()) return false;
-    if (detail::tl_yield_lease != nullptr && threads_wanted_elsewhere() && detail::tl_yield_lease->yield_one()) {
-      detail::tl_yield_lease = nullptr;
-      return false;
-    }
+    if (threads_wanted_elsewhere() && yield_helper_slot()) return false;
     i = next_.fetch_add(1, std::memory_order_relaxed);
     return i < n_;
   }
