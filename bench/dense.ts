@@ -19,7 +19,6 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
 import { attention, info } from '../lib/index';
-import { native } from '../lib/native';
 import { buildDenseAttentionModel } from '../lib/onnx/dense';
 import { runJsonChild } from './common/child';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
@@ -54,8 +53,7 @@ const TOLERANCE = 1e-4;
 /** The memory target: one call at N = 8192 adds less than this. */
 const RSS_TARGET_MIB = 64;
 
-const IMPLS = ['ours', 'ortAttention', 'ortMHA'] as const;
-type Impl = (typeof IMPLS)[number];
+type Impl = 'ours' | 'ortAttention' | 'ortMHA';
 const ORT_OP: Record<Exclude<Impl, 'ours'>, 'Attention' | 'MultiHeadAttention'> = {
   ortAttention: 'Attention',
   ortMHA: 'MultiHeadAttention',

@@ -48,7 +48,7 @@ function loadOrt(): typeof Ort {
   const saved = TYPED_ARRAYS.map((n) => g[n]);
   try {
     for (const n of TYPED_ARRAYS) g[n] = mainRealm[n];
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, when first needed
     const o = require('onnxruntime-node') as typeof Ort;
     // onnxruntime-common maps int64/uint64/float16 lazily, on the first Tensor it builds.
     new o.Tensor('float32', new mainRealm.Float32Array(new ArrayBuffer(4), 0, 1) as Float32Array, [1]);
