@@ -32,9 +32,10 @@ function problems(hash) {
   return out;
 }
 
+const summary = (bad) => Object.entries(bad).map(([arch, p]) => `linux-${arch}: ${p.join(', ')}`).join('; ');
+
 function refuse(bad) {
-  const what = Object.entries(bad).map(([arch, p]) => `linux-${arch}: ${p[0]}`).join('; ');
-  log(`refusing to pack a package without complete prebuilds (${what}): ${HOW}`);
+  log(`refusing to pack a package without complete prebuilds (${summary(bad)}): ${HOW}`);
   process.exit(1);
 }
 
@@ -49,11 +50,10 @@ function main() {
     log(`prebuilds for ${ARCHS.map((a) => `linux-${a}`).join(' and ')} checked and built from these sources`);
     return;
   }
-  const archs = Object.keys(bad);
-  for (const [arch, p] of Object.entries(bad)) log(`linux-${arch}: ${p.join('; ')}`);
   if (process.env.GLOBAL_ATTENTION_PREPACK_BUILD === '0') refuse(bad);
 
-  log(`building ${archs.map((a) => `linux-${a}`).join(' and ')} (node scripts/prebuild.js --arch ${archs.join(',')})`);
+  const archs = Object.keys(bad);
+  log(`${summary(bad)}; building: node scripts/prebuild.js --arch ${archs.join(',')}`);
   const r = spawnSync(process.execPath, [path.join(__dirname, 'prebuild.js'), '--arch', archs.join(',')], {
     cwd: ROOT,
     stdio: ['ignore', 2, 2], // stdout is npm pack's (--json)
