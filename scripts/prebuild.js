@@ -177,7 +177,7 @@ function verify(arch, hash = sourceHash()) {
       else checkElf(gomp, target, { addon: false });
     }
   } catch (err) {
-    problems.push(err.message.replace(/\n\s*/g, '; '));
+    problems.push(err.message.replace(/:\n\s*/, ': ').replace(/\n\s*/g, '; '));
   }
   const stamp = path.join(dir, STAMP_NAME);
   const built = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').split(/\s/)[0] : null;
