@@ -76,6 +76,11 @@ export interface NativeBinding {
   blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
   globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;
   relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array }): void;
+  /** The TGlobal core's capped window and per-head bias tables ([H, 2r+1] local, [H, 2G+1] global), built natively. */
+  tglobalBiasTables(args: {
+    H: number; N: number; G: number; radius: number; numBuckets: number; maxDistance: number;
+    relativeAttentionBias?: Float32Array; globalRelativeAttentionBias?: Float32Array;
+  }): { radius: number; localBias?: Float32Array; globalBias?: Float32Array };
   globalAggregates(args: { x: Float32Array; B: number; N: number; C: number; blockIds: Int32Array; G: number; normWeight?: Float32Array; eps: number; out: Float32Array }): void;
   linear(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): void;
   linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;

@@ -1,10 +1,10 @@
-// LongT5 transient-global attention (DESIGN §1.2): globalBlockIds, the fused TGlobal core, the
+// LongT5 transient-global attention (docs/ARCHITECTURE.md §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
-  AttentionResult, MaskInput, attentionResult, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkLayout, checkThreads, checkedProduct, isDetached, weightsBuffer,
+  AttentionResult, AttentionResultWithWeights, MaskInput, WithWeights, attentionResult, Tensor, checkDims, describe, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
+  checkLayout, checkThreads, checkedProduct, isDetached, isMaskObject, notAMask, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -20,11 +20,11 @@ export interface GlobalBlockIdsResult {
 
 /** Reads a [B, N] mask: `{data, dims}` gives B and N; a plain array is one row (B = 1). */
 function maskShape(name: string, mask: unknown): [number, number] {
-  if (mask !== null && typeof mask === 'object' && !ArrayBuffer.isView(mask)) {
-    const dims = checkDims(name, (mask as { dims?: unknown }).dims, 2);
+  if (isMaskObject(mask)) {
+    const dims = checkDims(name, mask.dims, 2);
     return [dims[0], dims[1]];
   }
-  if (!ArrayBuffer.isView(mask)) throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims})`);
+  if (!ArrayBuffer.isView(mask)) throw notAMask(name, mask);
   // A plain mask gives N by its length, so a detached one (length 0) must be caught here.
   if (isDetached(mask)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   return [1, (mask as Int32Array).length];
@@ -43,7 +43,7 @@ export function globalBlockIds(mask: MaskInput, g: number): GlobalBlockIdsResult
 }
 
 /**
- * LongT5's global aggregates (DESIGN §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
+ * LongT5's global aggregates (docs/ARCHITECTURE.md §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
  * `w · a / sqrt(mean(a²) + eps)` when `normWeight` is given. hidden [B, N, C], mask [B, N] → [B, G, C], G = floor(N / g).
  * Blocks without tokens give zero vectors.
  */
@@ -83,24 +83,12 @@ export function relativePositionBuckets(relative: Int32Array | readonly number[]
         throw new RangeError(`relative[${i}] must be a 32-bit integer, got ${x}`);
       rel[i] = x;
     });
-  } else throw new TypeError('relative must be an Int32Array or an array of integers');
+  } else throw new TypeError(`relative must be an Int32Array or an array of integers, got ${describe(relative)}`);
   const out = new Int32Array(rel.length);
   native.relativePositionBuckets({ relative: rel, numBuckets, maxDistance, out });
   return out;
 }
 
-/**
- * Per-head bias by distance: table[h][x] = weight[bucket(x − offset)][h] for x in [0, len).
- * `weight` is Hugging Face's relative_attention_bias.weight, [numBuckets, H].
- */
-export function biasByDistance(weight: Float32Array, numBuckets: number, H: number, maxDistance: number, len: number, offset: number): Float32Array {
-  const rel = new Int32Array(len);
-  for (let x = 0; x < len; x++) rel[x] = x - offset;
-  const buckets = relativePositionBuckets(rel, numBuckets, maxDistance);
-  const table = new Float32Array(H * len);
-  for (let h = 0; h < H; h++) for (let x = 0; x < len; x++) table[h * len + x] = weight[buckets[x] * H + h];
-  return table;
-}
 
 export interface TransientGlobalAttentionOptions {
   /** Local window: query i sees keys j with |i − j| <= localRadius. Required. */
@@ -161,8 +149,7 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   want('v', [Bv, Hv, Nv, Dv], [B, H, N, Dv]);
   want('globalK', [Bg, Hg, G, Dg], [B, H, G, D]);
   want('globalV', [Bgv, Hgv, Gv, Dgv], [B, H, G, Dv]);
-  // A window wider than the sequence sees the same keys as one of N - 1: cap it, so tables stay O(N).
-  const r = Math.min(checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 }), Math.max(N - 1, 0));
+  const radius = checkSize('options.localRadius', o.localRadius, { max: 2 ** 30 });
   const g = checkSize('options.globalBlockSize', o.globalBlockSize, { min: 1, max: 2 ** 30 });
   if (Math.floor(N / g) !== G)
     throw new RangeError(`globalK has G = ${G} global tokens but floor(N / globalBlockSize) = floor(${N} / ${g}) = ${Math.floor(N / g)}`);
@@ -171,23 +158,31 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   const numBuckets = o.numBuckets === undefined ? undefined : checkSize('options.numBuckets', o.numBuckets, { min: 2, max: 2 ** 30 });
   const maxDistance = o.maxDistance === undefined ? 128 : checkSize('options.maxDistance', o.maxDistance, { min: 1, max: 2 ** 30 });
   const mask = o.mask === undefined ? undefined : checkMask('options.mask', o.mask, B, N);
-  const args: NativeTGlobalArgs = {
-    q: qt.data, k: kt.data, v: vt.data, globalK: gkt.data, globalV: gvt.data, out: undefined as unknown as Float32Array,
-    B, H, N, D, Dv, G, radius: r, scale, layout, threads,
-  };
-  if (mask) args.mask = mask;
-  if (o.relativeAttentionBias !== undefined) {
-    const t = checkBiasTable('options.relativeAttentionBias', o.relativeAttentionBias, H, numBuckets);
-    args.localBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * r + 1, r);
-  }
+  const localTable = o.relativeAttentionBias === undefined ? undefined
+    : checkBiasTable('options.relativeAttentionBias', o.relativeAttentionBias, H, numBuckets);
   const globalTable = o.globalRelativeAttentionBias === undefined ? undefined
     : checkBiasTable('options.globalRelativeAttentionBias', o.globalRelativeAttentionBias, H, numBuckets);
+  // The capped window (a radius past N - 1 sees no more keys) and the per-head tables by distance
+  // come from the native code the layers use: one home for T5's bucket rule. Each table keeps its
+  // own bucket count.
+  const tables = native.tglobalBiasTables({
+    H, N, G: 0, radius, numBuckets: localTable?.buckets ?? 2, maxDistance, relativeAttentionBias: localTable?.data,
+  });
+  if (globalTable !== undefined && G > 0)
+    tables.globalBias = native.tglobalBiasTables({
+      H, N, G, radius, numBuckets: globalTable.buckets, maxDistance, globalRelativeAttentionBias: globalTable.data,
+    }).globalBias;
+  const args: NativeTGlobalArgs = {
+    q: qt.data, k: kt.data, v: vt.data, globalK: gkt.data, globalV: gvt.data, out: undefined as unknown as Float32Array,
+    B, H, N, D, Dv, G, radius: tables.radius, scale, layout, threads,
+  };
+  if (mask) args.mask = mask;
+  if (tables.localBias) args.localBias = tables.localBias;
   if (G > 0) {
     const ids = globalBlockIds(mask ? { data: mask, dims: [B, N] } : { data: new Uint8Array(B * N).fill(1), dims: [B, N] }, g);
     args.globalValid = ids.segmentIds;
-    if (globalTable !== undefined) {
-      const t = globalTable;
-      args.globalBias = biasByDistance(t.data, t.buckets, H, maxDistance, 2 * G + 1, G);
+    if (tables.globalBias) {
+      args.globalBias = tables.globalBias;
       args.blockIds = ids.blockIds;
     }
   }
@@ -199,10 +194,15 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
 }
 
 /**
- * The fused TGlobal core (DESIGN §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
+ * The fused TGlobal core (docs/ARCHITECTURE.md §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
  * every valid global token, with T5 relative biases looked up from the small per-head tables. Returns [B,H,N,Dv]
  * (or [B,N,H,Dv] with layout 'bnhd').
  */
+export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                         options: WithWeights<TransientGlobalAttentionOptions>): AttentionResultWithWeights;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                         options: TransientGlobalAttentionOptions): AttentionResult;
 export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                          options: TransientGlobalAttentionOptions): AttentionResult {
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
@@ -211,6 +211,11 @@ export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, global
 }
 
 /** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. */
+export function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                              options: WithWeights<TransientGlobalAttentionOptions>): Promise<AttentionResultWithWeights>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                              options: TransientGlobalAttentionOptions): Promise<AttentionResult>;
 export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                                     options: TransientGlobalAttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
@@ -255,12 +260,19 @@ function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGloba
  * The seed's block-global attention: each token attends to the tokens of its own block plus its block's global
  * token, whose key and value are the mean of the block's keys and values. q, k, v [B,H,N,D] → [B,H,N,Dv].
  */
+export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<BlockGlobalAttentionOptions>): AttentionResultWithWeights;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): AttentionResult;
 export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): AttentionResult {
   const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) native.blockGlobalAttention(args);
   return attentionResult(args.out, dims, weights);
 }
 
+/** blockGlobalAttention() off the event loop; rejects (never throws) on bad input. */
+export function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<BlockGlobalAttentionOptions>): Promise<AttentionResultWithWeights>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult>;
 export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) await native.blockGlobalAttentionAsync(args);

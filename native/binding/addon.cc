@@ -60,7 +60,7 @@ Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) throw_type(env, "seconds must be a number");
   const double s = info[0].As<Napi::Number>().DoubleValue();
   if (!(s > 0 && s <= 10)) throw_range(env, "seconds must be in (0, 10]");
-  return Napi::Number::New(env, active_isa().fma_peak_gflops(s));
+  return Napi::Number::New(env, fma_peak_gflops(s));
 }
 
 // Every export goes through this: C++ exceptions other than Napi::Error (bad_alloc while copying
@@ -93,6 +93,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blockGlobalAttentionAsync", Napi::Function::New(env, Guarded<BlockGlobalAttentionAsync>, "blockGlobalAttentionAsync"));
   exports.Set("globalBlockIds", Napi::Function::New(env, Guarded<GlobalBlockIds>, "globalBlockIds"));
   exports.Set("relativePositionBuckets", Napi::Function::New(env, Guarded<RelativePositionBuckets>, "relativePositionBuckets"));
+  exports.Set("tglobalBiasTables", Napi::Function::New(env, Guarded<TGlobalBiasTables>, "tglobalBiasTables"));
   exports.Set("globalAggregates", Napi::Function::New(env, Guarded<GlobalAggregates>, "globalAggregates"));
   exports.Set("linear", Napi::Function::New(env, Guarded<LinearSync>, "linear"));
   exports.Set("linearAsync", Napi::Function::New(env, Guarded<LinearAsync>, "linearAsync"));

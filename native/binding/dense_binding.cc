@@ -19,9 +19,8 @@ struct DenseJob {
   std::vector<uint8_t> mask;  // normalised copy (0/1)
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   int want_threads = 0;
-  void operator()() {
-    ThreadLease lease(want_threads);
-    p.threads = lease.count();
+  void operator()(int threads) {
+    p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
     dense_attention(p);
     if (weights) dense_attention_weights(p, weights);
@@ -85,7 +84,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, checked_mul(env, nq, p.Nk, "weights"), 1, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, buffers, [job] { (*job)(); });
+  return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ Napi::Value BlockGlobalAttentionAsync(const Napi::CallbackInfo& info);
 Napi::Value GlobalBlockIds(const Napi::CallbackInfo& info);
 Napi::Value RelativePositionBuckets(const Napi::CallbackInfo& info);
 Napi::Value GlobalAggregates(const Napi::CallbackInfo& info);
+Napi::Value TGlobalBiasTables(const Napi::CallbackInfo& info);
 Napi::Value LinearSync(const Napi::CallbackInfo& info);
 Napi::Value LinearAsync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info);

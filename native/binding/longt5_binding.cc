@@ -52,6 +52,30 @@ Napi::Value RelativePositionBucketsImpl(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// tglobalBiasTables({H, N, G, radius, numBuckets, maxDistance, relativeAttentionBias?,
+// globalRelativeAttentionBias?}) -> {radius, localBias?, globalBias?}: the TGlobal core's window
+// (capped_radius) and its per-head bias tables, by the same C++ the layers use.
+Napi::Value TGlobalBiasTablesImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  const int64_t H = get_size(a, "H"), N = get_size(a, "N"), G = get_size(a, "G");
+  const int64_t r = capped_radius(get_size(a, "radius", int64_t(1) << 30), N);
+  const int32_t nb = get_i32_size(a, "numBuckets", 2), md = get_i32_size(a, "maxDistance", 1);
+  const int64_t weight_size = checked_mul(env, nb, H, "relativeAttentionBias");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("radius", Napi::Number::New(env, static_cast<double>(r)));
+  auto table = [&](const char* key, const char* out_key, int64_t len, int64_t offset) {
+    const float* w = get_f32_opt(a, key, weight_size);
+    if (!w) return;
+    auto t = Napi::Float32Array::New(env, static_cast<size_t>(checked_mul(env, H, len, out_key)));
+    bias_by_distance(w, H, nb, md, len, offset, false, t.Data());
+    result.Set(out_key, t);
+  };
+  table("relativeAttentionBias", "localBias", 2 * r + 1, r);
+  table("globalRelativeAttentionBias", "globalBias", 2 * G + 1, G);
+  return result;
+}
+
 Napi::Value GlobalAggregatesImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
@@ -71,9 +95,8 @@ Napi::Value GlobalAggregatesImpl(const Napi::CallbackInfo& info) {
 struct GemmJob {
   GemmParams p;
   int want_threads = 0;
-  void operator()() {
-    ThreadLease lease(want_threads);
-    p.threads = lease.count();
+  void operator()(int threads) {
+    p.threads = threads;
     gemm_abt(p);
   }
 };
@@ -95,16 +118,15 @@ Napi::Value linear(const Napi::CallbackInfo& info, bool async) {
   p.ldb = p.K;
   p.ldc = p.N;
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, buffers, [job] { (*job)(); });
+  return run_job(env, async, "linear", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 
 struct LayerJob {
   LongT5LayerParams p;
   std::vector<uint8_t> mask;
   int want_threads = 0;
-  void operator()() {
-    ThreadLease lease(want_threads);
-    p.threads = lease.count();
+  void operator()(int threads) {
+    p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
     longt5_layer_forward(p);
   }
@@ -155,7 +177,7 @@ Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
   }
   get_mask_opt(a, "mask", BN, job->mask);
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, buffers, [job] { (*job)(); });
+  return run_job(env, async, "a LongT5 layer", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 
 }  // namespace
@@ -163,6 +185,7 @@ Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
 Napi::Value GlobalBlockIds(const Napi::CallbackInfo& info) { return GlobalBlockIdsImpl(info); }
 Napi::Value RelativePositionBuckets(const Napi::CallbackInfo& info) { return RelativePositionBucketsImpl(info); }
 Napi::Value GlobalAggregates(const Napi::CallbackInfo& info) { return GlobalAggregatesImpl(info); }
+Napi::Value TGlobalBiasTables(const Napi::CallbackInfo& info) { return TGlobalBiasTablesImpl(info); }
 Napi::Value LinearSync(const Napi::CallbackInfo& info) { return linear(info, false); }
 Napi::Value LinearAsync(const Napi::CallbackInfo& info) { return linear(info, true); }
 Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info) { return layer_forward(info, false); }

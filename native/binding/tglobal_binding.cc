@@ -29,9 +29,8 @@ struct TGlobalJob {
   std::vector<uint8_t> mask, valid;
   float* weights = nullptr;  // optional [B, H, N, N + G] probabilities
   int want_threads = 0;
-  void operator()() {
-    ThreadLease lease(want_threads);
-    p.threads = lease.count();
+  void operator()(int threads) {
+    p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
     if (!valid.empty()) p.global_valid = valid.data();
     tglobal_attention(p);
@@ -81,7 +80,7 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, buffers, [job] { (*job)(); });
+  return run_job(env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 
 struct BlockGlobalJob {
@@ -89,9 +88,8 @@ struct BlockGlobalJob {
   AlignedBuffer gk, gv;  // block means of k and v, [B, H, N/g, D]
   float* weights = nullptr;  // optional [B, H, N, N + N/g] probabilities
   int want_threads = 0;
-  void operator()() {
-    ThreadLease lease(want_threads);
-    p.threads = lease.count();
+  void operator()(int threads) {
+    p.threads = threads;
     if (p.B * p.H * p.N == 0 || p.Dv == 0) return;  // nothing to compute: size nothing by D or Dv
     const int64_t nb = p.N / p.block;
     gk.resize(static_cast<size_t>(p.B * p.H * nb * p.D));
@@ -127,7 +125,7 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.N / p.block, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, buffers, [job] { (*job)(); });
+  return run_job(env, async, "block-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 
 }  // namespace

@@ -112,9 +112,9 @@ std::string isa_override_error() {
   return g_override_error;
 }
 
-void dense_attention(const DenseAttentionParams& p) { active_isa().dense_attention(p); }
-void gemm_abt(const GemmParams& p) { active_isa().gemm_abt(p); }
-void tglobal_attention(const TGlobalAttentionParams& p) { active_isa().tglobal_attention(p); }
-void block_global_attention(const BlockGlobalAttentionParams& p) { active_isa().block_global_attention(p); }
+#define GA_DEFINE_FORWARDER(name, Ret, Arg) \
+  Ret name(Arg a) { return active_isa().name(a); }
+GA_DISPATCHED_KERNELS(GA_DEFINE_FORWARDER)
+#undef GA_DEFINE_FORWARDER
 
 }  // namespace ga

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "dispatch/isa_table.h"
+#include "kernels/kernel_list.h"
 
 namespace ga {
 
@@ -17,5 +17,11 @@ const IsaTable& active_isa();
 bool set_active_isa(const std::string& name);
 // Non-empty when GLOBAL_ATTENTION_ISA named something unusable (reported by info()).
 std::string isa_override_error();
+
+// One forwarder per dispatched kernel (kernels/kernel_list.h): runs it on the active ISA. The
+// attention kernels and the GEMM throw std::bad_alloc when their scratch can't be had.
+#define GA_DECLARE_FORWARDER(name, Ret, Arg) Ret name(Arg a);
+GA_DISPATCHED_KERNELS(GA_DECLARE_FORWARDER)
+#undef GA_DECLARE_FORWARDER
 
 }  // namespace ga

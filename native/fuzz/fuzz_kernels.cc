@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "dispatch/dispatch.h"
-#include "dispatch/isa_table.h"
+#include "kernels/kernel_list.h"
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"

@@ -1,4 +1,4 @@
-// Dense multi-head attention (DESIGN §1.1): the plain-C++ description of one call.
+// Dense multi-head attention (docs/ARCHITECTURE.md §1.1): the plain-C++ description of one call.
 // No N-API here: the binding fills this struct after validating every argument.
 #pragma once
 #include <cstdint>
@@ -30,8 +30,5 @@ struct DenseAttentionParams {
   int64_t bias_stride[4] = {0, 0, 0, 0};
   int threads = 1;            // threads this call may use (already leased from the budget)
 };
-
-// Runs on the active ISA (dispatch/dispatch.h). Throws std::bad_alloc if scratch can't be had.
-void dense_attention(const DenseAttentionParams& p);
 
 }  // namespace ga

@@ -20,22 +20,12 @@ struct DenseAttentionKernel {
   static constexpr int BQ = Block::BQ;
   static constexpr int BK = Block::BK;
 
-  // S[j][m] += log2(e) * bias for the block's nq queries (safe mode: a -inf bias re-excludes).
-  static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int nq,
-                       int64_t j0, int nk) {
-    float* s = blk.S();
+  // The bias of the tile's nk keys for the block's queries (the block's bias protocol).
+  static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int64_t j0,
+                       int nk) {
     const int64_t s2 = p.bias_stride[2], s3 = p.bias_stride[3];
     const float* bb = p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + q0 * s2;
-    const R l2e = V::set1(Block::kLog2e);
-    for (int j = 0; j < nk; ++j) {
-      const float* bj = bb + (j0 + j) * s3;
-      float* sj = s + j * BQ;
-      int m = 0;
-      if (s2 == 1)  // contiguous along queries (e.g. a relative-position table)
-        for (; m + W <= nq; m += W) V::store(sj + m, V::fmadd(l2e, V::load(bj + m), V::load(sj + m)));
-      for (; m < nq; ++m) sj[m] += Block::kLog2e * bj[m * s2];
-      if (blk.safe) blk.reexclude(j, bj, s2);
-    }
+    for (int j = 0; j < nk; ++j) blk.add_bias(j, bb + (j0 + j) * s3, s2);
   }
 
   // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
@@ -63,7 +53,7 @@ struct DenseAttentionKernel {
       const bool cut = p.causal && j0 + nk - 1 > q0 + coff;  // some key of the tile is after some query
       blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !mask && !cut);  // unchanged scores: fuse the max
       float* s = blk.S();
-      if (p.bias) add_bias(p, blk, b, h, q0, nq, j0, nk);
+      if (p.bias) add_bias(p, blk, b, h, q0, j0, nk);
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);

@@ -8,10 +8,15 @@
 // straight from the caller's K (no packing) and FMAs it into vectors of W queries; softmax
 // statistics then run elementwise across queries, with no horizontal reductions; and
 // O[m][:] += sum_j S[j][m] * V[j][:] broadcasts S and streams V rows. Softmax runs in base 2:
-// scale * log2(e) is folded into QT, callers fold log2(e) into their biases.
+// scale * log2(e) is folded into QT.
 //
-// Use: begin() -> for each key tile { scores(); caller masks/biases S; accumulate(); } -> finish().
-// A caller excludes a key for a query by setting its score to -inf.
+// Use: begin() -> for each key tile { scores(); add biases; exclude keys; accumulate(); } -> finish().
+//
+// The bias protocol: callers add biases only through the add_bias*() methods (or tables built
+// with bias_units()), never by writing S. The methods convert a bias to the block's base-2 units
+// (x log2(e)) and, in safe mode, re-exclude every score whose bias is -inf (NaN + -inf is NaN, so
+// the add alone would not exclude it). A caller excludes a key outright with exclude_key() or by
+// setting its score to -inf.
 //
 // Non-finite inputs: an excluded key gets weight exactly 0, but 0 * NaN (or 0 * Inf) in P·V is
 // NaN, and NaN + (-inf) bias is NaN: a NaN in an excluded key's k or v would leak into rows
@@ -168,8 +173,52 @@ struct FlashBlock {
     for (int m = 0; m < BQ; ++m) s[m] = kNegInf;
   }
 
+  // ---- The bias protocol (see the header comment) ----
+
+  // A bias in the block's units, for tables a kernel builds once and adds with add_bias_units().
+  static float bias_units(float bias) { return kLog2e * bias; }
+
+  // Key j of the tile: query m (< nq) gets bias[m * stride] (natural-log units).
+  void add_bias(int j, const float* bias, int64_t stride) {
+    float* sj = sc.s.data() + j * BQ;
+    int m = 0;
+    if (stride == 1) {  // contiguous along queries (e.g. a relative-position table)
+      const R l2e = V::set1(kLog2e);
+      for (; m + W <= nq; m += W) V::store(sj + m, V::fmadd(l2e, V::load(bias + m), V::load(sj + m)));
+    }
+    for (; m < nq; ++m) sj[m] += kLog2e * bias[m * stride];
+    if (safe) reexclude(j, bias, stride);
+  }
+
+  // Key j of the tile: query m (< rows) gets units[m], already in block units (bias_units()),
+  // contiguous and readable for all `rows` queries.
+  void add_bias_units(int j, const float* units) {
+    float* sj = sc.s.data() + j * BQ;
+    for (int m = 0; m < rows; m += W) V::store(sj + m, V::add(V::load(sj + m), V::load(units + m)));
+    if (safe) reexclude(j, units, 1);
+  }
+
+  // Keys [0, nk) of the tile for the W queries [c, c + W), which share one bias row: query
+  // c + i gets bias[j] for key j (natural-log units).
+  void add_bias_shared(int c, int nk, const float* bias) {
+    float* s = sc.s.data();
+    for (int j = 0; j < nk; ++j)
+      V::store(s + j * BQ + c, V::fmadd(V::set1(kLog2e), V::set1(bias[j]), V::load(s + j * BQ + c)));
+    if (safe)
+      for (int j = 0; j < nk; ++j)
+        if (bias[j] == kNegInf)
+          for (int m = c; m < c + W && m < nq; ++m) s[j * BQ + m] = kNegInf;
+  }
+
+  // One score: key j, query m gets bias (natural-log units).
+  void add_bias_one(int j, int m, float bias) {
+    float& s = sc.s.data()[j * BQ + m];
+    s += kLog2e * bias;
+    if (safe && m < nq && bias == kNegInf) s = kNegInf;
+  }
+
   // Safe mode, after a bias was added to score row j: scores whose bias is -inf are excluded
-  // again (NaN + -inf is NaN). bias[m * stride] is query m's (unscaled) bias.
+  // again. bias[m * stride] is query m's bias (any positive scale; -inf stays -inf).
   void reexclude(int j, const float* bias, int64_t stride) {
     float* s = sc.s.data() + j * BQ;
     for (int m = 0; m < nq; ++m)

@@ -15,6 +15,4 @@ struct GemmParams {
   int threads = 1;           // threads this call may use (already leased)
 };
 
-void gemm_abt(const GemmParams& p);
-
 }  // namespace ga

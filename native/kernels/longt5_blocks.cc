@@ -78,6 +78,15 @@ int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets,
   return ret + static_cast<int32_t>(large);
 }
 
+void bias_by_distance(const float* weight, int64_t H, int32_t num_buckets, int32_t max_distance, int64_t len,
+                      int64_t offset, bool reversed, float* table) {
+  for (int64_t x = 0; x < len; ++x) {
+    const int64_t rel = reversed ? offset - x : x - offset;
+    const int32_t bucket = relative_position_bucket(rel, num_buckets, max_distance);
+    for (int64_t h = 0; h < H; ++h) table[h * len + x] = weight[bucket * H + h];
+  }
+}
+
 void global_aggregates(const float* x, int64_t B, int64_t N, int64_t C, const int32_t* block_ids, int64_t G,
                        const float* norm_weight, float eps, float* out) {
   for (int64_t i = 0; i < B * G * C; ++i) out[i] = 0.f;

@@ -4,7 +4,8 @@
 // copy, no per-block repeat of the global keys, no N x G bias tensor.
 //
 // Local bias and window in one vector add: per head we build ext[t], t = i - j + r, holding
-// log2(e) * local_bias[h][2r - t] for t in [0, 2r] and -inf outside. Along a score row S[j][m]
+// local_bias[h][2r - t] in the block's bias units (FlashBlock::bias_units) for t in [0, 2r] and
+// -inf outside. Along a score row S[j][m]
 // (queries i0 + m) t grows with m, so the row's bias+window is one contiguous slice of ext.
 // Global bias: within a vector of W queries the block id is almost always uniform (blocks are
 // >= W tokens and aligned), so it is a broadcast; otherwise a scalar fallback.
@@ -15,6 +16,7 @@
 #include <cstdint>
 
 #include "kernels/flash_block.h"
+#include "kernels/longt5_blocks.h"
 #include "kernels/tglobal_attention.h"
 
 namespace ga {
@@ -31,11 +33,11 @@ struct TGlobalAttentionKernel {
   struct Tables {
     AlignedBuffer ext;  // [H][ext_len], t = i - j + r offset by BQ
     int64_t ext_len = 0;
-    int64_t radius = 0;  // min(r, N - 1): a wider window sees the same keys, so tables stay O(N)
+    int64_t radius = 0;  // capped_radius(r, N) (kernels/longt5_blocks.h)
   };
 
   static void build_tables(const TGlobalAttentionParams& p, Tables& t) {
-    const int64_t r = p.radius < p.N - 1 ? p.radius : p.N - 1;
+    const int64_t r = capped_radius(p.radius, p.N);
     t.radius = r;
     t.ext_len = 2 * r + 1 + 2 * BQ;
     t.ext.resize(static_cast<size_t>(p.H * t.ext_len));
@@ -44,7 +46,7 @@ struct TGlobalAttentionKernel {
       for (int64_t x = 0; x < t.ext_len; ++x) {
         const int64_t tt = x - BQ;
         float val = Block::kNegInf;
-        if (tt >= 0 && tt <= 2 * r) val = p.local_bias ? Block::kLog2e * p.local_bias[h * (2 * p.radius + 1) + (p.radius + r - tt)] : 0.f;
+        if (tt >= 0 && tt <= 2 * r) val = p.local_bias ? Block::bias_units(p.local_bias[h * (2 * p.radius + 1) + (p.radius + r - tt)]) : 0.f;
         ext[h * t.ext_len + x] = val;
       }
   }
@@ -67,13 +69,7 @@ struct TGlobalAttentionKernel {
     for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
       const int nk = static_cast<int>(std::min<int64_t>(BK, jhi - j0));
       blk.scores(k + j0 * p.ks.n, p.ks.n, nk);
-      float* s = blk.S();
-      for (int j = 0; j < nk; ++j) {
-        const float* e = ext + (i0 - (j0 + j) + r);
-        float* sj = s + j * BQ;
-        for (int m = 0; m < rows; m += W) V::store(sj + m, V::add(V::load(sj + m), V::load(e + m)));
-        if (safe) blk.reexclude(j, e, 1);
-      }
+      for (int j = 0; j < nk; ++j) blk.add_bias_units(j, ext + (i0 - (j0 + j) + r));
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
@@ -99,25 +95,17 @@ struct TGlobalAttentionKernel {
           if (!any) continue;
         }
         blk.scores(gk + m0 * p.gks.n, p.gks.n, nk);
-        float* s = blk.S();
-        if (gb) {
+        if (gb)
           for (int c = 0; c < rows; c += W) {
             bool uniform = true;
             for (int m = 1; m < W; ++m) uniform &= ids[c + m] == ids[c];
             if (uniform) {
-              const float* g = gb + m0 - ids[c];
-              for (int j = 0; j < nk; ++j)
-                V::store(s + j * BQ + c, V::fmadd(V::set1(Block::kLog2e), V::set1(g[j]), V::load(s + j * BQ + c)));
+              blk.add_bias_shared(c, nk, gb + m0 - ids[c]);
             } else {
               for (int j = 0; j < nk; ++j)
-                for (int m = c; m < c + W; ++m) s[j * BQ + m] += Block::kLog2e * gb[m0 + j - ids[m]];
+                for (int m = c; m < c + W; ++m) blk.add_bias_one(j, m, gb[m0 + j - ids[m]]);
             }
           }
-          if (safe)  // a -inf bias re-excludes (flash_block.h)
-            for (int j = 0; j < nk; ++j)
-              for (int m = 0; m < nq; ++m)
-                if (gb[m0 + j - ids[m]] == Block::kNegInf) s[j * BQ + m] = Block::kNegInf;
-        }
         if (valid)
           for (int j = 0; j < nk; ++j)
             if (!valid[m0 + j]) blk.exclude_key(j);

@@ -34,16 +34,6 @@ void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const flo
     }
 }
 
-// table[h][x] = bias[bucket(x - offset)][h] for x in [0, len): per-head bias by relative distance.
-void bias_by_distance(const float* bias, int64_t H, int32_t num_buckets, int32_t max_distance, int64_t len,
-                      int64_t offset, bool reversed, float* table) {
-  for (int64_t x = 0; x < len; ++x) {
-    const int64_t rel = reversed ? offset - x : x - offset;
-    const int32_t bucket = relative_position_bucket(rel, num_buckets, max_distance);
-    for (int64_t h = 0; h < H; ++h) table[h * len + x] = bias[bucket * H + h];
-  }
-}
-
 }  // namespace
 
 void longt5_layer_forward(const LongT5LayerParams& p) {
@@ -86,9 +76,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     dense_attention(d);
   } else {
     const bool global = p.kind == LongT5Kind::kTransientGlobal;
-    // A window wider than the sequence sees the same keys as one of N - 1: cap it, so the bias
-    // table stays O(N) whatever local_radius says.
-    const int64_t r = std::min<int64_t>(p.local_radius, N - 1);
+    const int64_t r = capped_radius(p.local_radius, N);
     const int64_t G = global ? N / p.global_block_size : 0;
     std::vector<int32_t> block_ids, segment_ids;
     std::vector<uint8_t> global_valid;
