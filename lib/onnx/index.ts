@@ -13,4 +13,6 @@ export { OnnxSession, runOnnx } from './run';
 export type { OnnxSessionOptions, OnnxFeed, OnnxOutput } from './run';
 export { buildLongT5Model, exportOnnx, LONGT5_MASKED_SCORE } from './longt5';
 export type { LongT5OnnxKind, LongT5OnnxConfig, LongT5OnnxOptions, OnnxExportable } from './longt5';
+export { buildLongT5EncoderOnnx } from './longt5-encoder';
+export type { LongT5EncoderOnnxConfig } from './longt5-encoder';
 export { t5RelativeBucket, t5SaturationDistance, t5BiasByDistance } from './t5-buckets';
