@@ -1,4 +1,4 @@
-// Dense multi-head attention (DESIGN §1.1): attention() and attentionAsync().
+// Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import {

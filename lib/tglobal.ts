@@ -1,4 +1,4 @@
-// LongT5 transient-global attention (DESIGN §1.2): globalBlockIds, the fused TGlobal core, the
+// LongT5 transient-global attention (docs/ARCHITECTURE.md §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
@@ -43,7 +43,7 @@ export function globalBlockIds(mask: MaskInput, g: number): GlobalBlockIdsResult
 }
 
 /**
- * LongT5's global aggregates (DESIGN §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
+ * LongT5's global aggregates (docs/ARCHITECTURE.md §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
  * `w · a / sqrt(mean(a²) + eps)` when `normWeight` is given. hidden [B, N, C], mask [B, N] → [B, G, C], G = floor(N / g).
  * Blocks without tokens give zero vectors.
  */
@@ -194,7 +194,7 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
 }
 
 /**
- * The fused TGlobal core (DESIGN §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
+ * The fused TGlobal core (docs/ARCHITECTURE.md §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
  * every valid global token, with T5 relative biases looked up from the small per-head tables. Returns [B,H,N,Dv]
  * (or [B,N,H,Dv] with layout 'bnhd').
  */

@@ -143,7 +143,7 @@ export function allFinite(a: ArrayLike<number>): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Float64 reference of dense attention (DESIGN §1.1)
+// Float64 reference of dense attention (docs/ARCHITECTURE.md §1.1)
 
 export interface RefTensor {
   data: ArrayLike<number>;

@@ -97,7 +97,7 @@ function maxAbsDiff(a, b) {
 }
 
 /**
- * Float64 reference of dense attention (DESIGN §1.1): q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv];
+ * Float64 reference of dense attention (docs/ARCHITECTURE.md §1.1): q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv];
  * opts: scale, causal, keyMask [B*Nk], bias full [B,H,Nq,Nk] (flat) or undefined.
  */
 function refAttention(q, k, v, opts = {}) {
