@@ -5,7 +5,9 @@
 //  * against the native encoder (LongT5EncoderModel.encode) on larger random checkpoints;
 //  * argument and weight checks.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { LongT5EncoderModel } from '../lib/index';
 import { LongT5LocalAttention, LongT5TransientGlobalAttention } from '../lib/longt5';
 import { OnnxSession, buildLongT5EncoderOnnx, type LongT5EncoderOnnxConfig } from '../lib/onnx';
 import { readSafetensors } from '../lib/safetensors';
@@ -234,16 +236,15 @@ describe('ONNX Runtime vs the native encoder (LongT5EncoderModel.encode) on rand
   test.each(RANDOM.map((r, i) => [r.name, i] as const))('%s', async (_name, i) => {
     const r = RANDOM[i];
     const w = randomWeights(r.config, 3000 + i);
-    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'ga-encoder-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ga-encoder-'));
     try {
       writeCheckpoint(dir, r.config, w);
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const { LongT5EncoderModel } = require('../lib/index');
       const model = LongT5EncoderModel.fromPretrained(dir);
       const { ids, mask } = randomInputs(mulberry32(4000 + i), r.config.vocab_size, 2, r.N, r.lengths, r.leftPad);
       const native = model.encode({ data: ids, dims: [2, r.N] }, { attentionMask: { data: mask, dims: [2, r.N] } });
       expect(native.dims).toEqual([2, r.N, r.config.d_model]);
-      const s = await OnnxSession.create(buildLongT5EncoderOnnx(r.config, w));
+      // What the model's toOnnx() exports: its resolved config and the weights it holds natively.
+      const s = await OnnxSession.create(buildLongT5EncoderOnnx(model.config, model.weightsForExport()));
       try {
         const out = await runEncoder(s, ids, mask, 2, r.N);
         expectClose(compareRows(out.data, native.data, r.config.d_model, mask), `${r.name}: ORT vs native`);
