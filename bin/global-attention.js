@@ -221,12 +221,12 @@ async function generate(argv) {
   const batch = batchOf(o.ids, config);
   return reportErrors('generate', async () => {
     const lib = loadLibrary();
-    if (o.threads !== undefined) lib.setThreads(o.threads);
     const t0 = Date.now();
     const model = lib.LongT5ForConditionalGeneration.fromPretrained(dir);
     const t1 = Date.now();
     const options = { attentionMask: batch.attentionMask, maxNewTokens: o['max-new-tokens'] ?? 20 };
     if (o['num-beams'] !== undefined) options.numBeams = o['num-beams'];
+    if (o.threads !== undefined) options.threads = o.threads;
     const out = await model.generateAsync(batch.ids, options);
     const t2 = Date.now();
     const [B, S] = out.dims;
@@ -251,11 +251,12 @@ async function encode(argv) {
   const batch = batchOf(o.ids, config);
   return reportErrors('encode', async () => {
     const lib = loadLibrary();
-    if (o.threads !== undefined) lib.setThreads(o.threads);
     const t0 = Date.now();
     const model = lib.LongT5EncoderModel.fromPretrained(dir);
     const t1 = Date.now();
-    const out = await model.encodeAsync(batch.ids, { attentionMask: batch.attentionMask });
+    const options = { attentionMask: batch.attentionMask };
+    if (o.threads !== undefined) options.threads = o.threads;
+    const out = await model.encodeAsync(batch.ids, options);
     const t2 = Date.now();
     const [B, N, C] = out.dims;
     // Summary over the unpadded positions only (padded positions' outputs are not meaningful).

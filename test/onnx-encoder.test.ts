@@ -211,7 +211,7 @@ describe('ONNX Runtime vs the native layers composed in float64 JavaScript (N 30
     }
   });
 
-  test('one exported encoder at many shapes: N = 1, N < g, N = g, N not a multiple of g, B 1..3', async () => {
+  test('one exported encoder at many shapes: N = 1, N < g, N = g, N not a multiple of g, B 1..3; empty batch or sequence', async () => {
     const config = randomConfig({ d_model: 24, d_kv: 6, num_heads: 4, d_ff: 40, num_layers: 2, local_radius: 5, global_block_size: 8 });
     const w = randomWeights(config, 77);
     const rng = mulberry32(78);
@@ -224,6 +224,7 @@ describe('ONNX Runtime vs the native layers composed in float64 JavaScript (N 30
         expect(out.dims).toEqual([B, N, 24]);
         expectClose(compareRows(out.data, composedEncoder(config, w, ids, mask, B, N), 24, mask), `B ${B} N ${N}`);
       }
+      for (const [B, N] of [[2, 0], [0, 5]]) expect((await runEncoder(s, new Int32Array(0), new Uint8Array(0), B, N)).dims).toEqual([B, N, 24]);
     } finally {
       await s.release();
     }
@@ -258,6 +259,21 @@ describe('ONNX Runtime vs the native encoder (LongT5EncoderModel.encode) on rand
 });
 
 // ---------------------------------------------------------------------------------------------
+
+test('an encoder without blocks (num_layers 0) is the embedding and the final norm', async () => {
+  for (const type of ['transient-global', 'local'] as const) {
+    const config = randomConfig({ d_model: 16, d_kv: 4, num_heads: 2, d_ff: 32, num_layers: 0, encoder_attention_type: type });
+    const w = randomWeights(config, 9);
+    const { ids, mask } = randomInputs(mulberry32(10), config.vocab_size, 2, 9, [9, 4], [false, true]);
+    const s = await OnnxSession.create(buildLongT5EncoderOnnx(config, w), { intraOpNumThreads: 1 });
+    try {
+      const out = await runEncoder(s, ids, mask, 2, 9);
+      expectClose(compareRows(out.data, composedEncoder(config, w, ids, mask, 2, 9), 16, mask), `num_layers 0 (${type})`);
+    } finally {
+      await s.release();
+    }
+  }
+});
 
 describe('buildLongT5EncoderOnnx checks its arguments', () => {
   const config = randomConfig({ d_model: 8, d_kv: 4, num_heads: 2, d_ff: 16, num_layers: 2, local_radius: 3, global_block_size: 4 });

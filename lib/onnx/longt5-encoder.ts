@@ -147,13 +147,19 @@ export function buildLongT5EncoderOnnx(
     );
 
   const g = new GraphBuilder(`longt5_encoder_${kind}`);
-  const cx = new LongT5Graph(g, d);
+  // The attention layers' shared state (constants, mask-derived values); none without layers.
+  const cx = layers > 0 ? new LongT5Graph(g, d) : undefined;
   const ids = g.addInput('input_ids', 'int64', ['batch', 'sequence']);
   const mask = g.addInput('attention_mask', 'int64', ['batch', 'sequence']);
   g.addOutput('last_hidden_state', 'float32', ['batch', 'sequence', C]);
-  const op = cx.op.bind(cx);
-  const constant = (key: string, v: number) => cx.once(key, () => cx.f32(v, key));
-  const lastAxis = cx.once('last_axis', () => cx.i64([-1], 'last_axis'));
+  const op = (type: string, inputs: string[], attrs: Record<string, unknown> = {}, out?: string) =>
+    g.op(type, inputs, attrs as never, out === undefined ? {} : { output: g.uniqueName(out) });
+  const constants = new Map<string, string>();
+  const constant = (key: string, v: number) => {
+    if (!constants.has(key)) constants.set(key, g.constFloat(v, undefined, key));
+    return constants.get(key)!;
+  };
+  const lastAxis = g.constInt64([-1], undefined, 'last_axis');
   const init = (name: string, dims: number[], data: Float32Array) => g.addInitializer(name, tensor('float32', dims, data));
   /** x·Wᵀ for a PyTorch [out, in] weight. */
   const linear = (x: string, name: string, w: Float32Array, out: number, inp: number) =>
@@ -173,10 +179,10 @@ export function buildLongT5EncoderOnnx(
   };
 
   let h = op('Gather', [init('shared_weight', [V, C], embedding), ids], { axis: 0 }, 'embeddings'); // [B,N,C]
-  cx.setSequence(h, mask);
+  cx?.setSequence(h, mask);
   blocks.forEach((blk, i) => {
     const p = `block${i}_`;
-    const attnOut = attentionLayerGraph(cx, rms(h, `${p}attention_norm_weight`, blk.attentionNorm), blk.attention, p);
+    const attnOut = attentionLayerGraph(cx!, rms(h, `${p}attention_norm_weight`, blk.attentionNorm), blk.attention, p);
     h = op('Add', [h, attnOut], {}, `block${i}_attention_residual`);
     const x = rms(h, `${p}ff_norm_weight`, blk.ffNorm);
     const inner = gated
