@@ -7,8 +7,8 @@ import * as path from 'path';
 import { mulberry32, uniform, type Rng } from '../lib/random';
 import { writeSafetensors } from '../lib/safetensors';
 
-/** Hugging Face LongT5Config fields of a random checkpoint. */
-export interface RandomLongT5Config {
+/** Hugging Face LongT5Config fields of a random checkpoint (a type alias, so it passes where configs are records). */
+export type RandomLongT5Config = {
   vocab_size: number;
   d_model: number;
   d_kv: number;
@@ -29,7 +29,7 @@ export interface RandomLongT5Config {
   decoder_start_token_id: number;
   pad_token_id: number;
   eos_token_id: number;
-}
+};
 
 /** A config from the fields that matter; the rest take LongT5's defaults (decoder as deep as the encoder). */
 export function randomConfig(c: Partial<RandomLongT5Config> & Pick<RandomLongT5Config, 'd_model' | 'd_kv' | 'num_heads' | 'd_ff' | 'num_layers'>): RandomLongT5Config {

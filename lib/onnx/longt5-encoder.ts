@@ -38,7 +38,6 @@ export interface LongT5EncoderOnnxConfig {
   dense_act_fn?: string;
   is_gated_act?: boolean;
   feed_forward_proj?: string;
-  [other: string]: unknown;
 }
 
 /** An ONNX file is one protobuf message: at most 2 GiB, weights included. */
