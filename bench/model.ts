@@ -27,7 +27,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
-import { LongT5EncoderModel, LongT5ForConditionalGeneration, info } from '../lib/index';
+import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index';
 import { buildLongT5EncoderOnnx } from '../lib/onnx/longt5-encoder';
 import { mulberry32 } from '../lib/random';
 import { allCores, measureBandwidth, type BandwidthResult } from './common/bandwidth';
@@ -57,7 +57,7 @@ const GAP_MS = 100;
 /** |ours - ORT| / max|ours| above this marks the point wrong (float32 encoder outputs). */
 const TOLERANCE = 1e-4;
 
-/** The issue's targets, printed against what was measured (informational on a loaded machine). */
+/** The goals the bench prints what it measured against (informational on a loaded machine). */
 export const TARGETS = {
   ortOverOurs: [{ N: 16384, atLeast: 2 }, { N: 4096, atLeast: 1.5 }],
   rssRatio16k: 10,
@@ -482,17 +482,17 @@ export function formatModelBench(r: ModelBenchResult): string {
   const c = r.config;
   out.push(
     `LongT5 ${r.options.size} checkpoint: d_model ${c.d_model}, ${c.num_heads} heads, d_kv ${c.d_kv}, d_ff ${c.d_ff} ${c.feed_forward_proj}, ` +
-      `${c.encoder_attention_type} r ${c.local_radius} g ${c.global_block_size}, ${c.num_layers}+${c.num_decoder_layers} layers, vocab ${c.vocab_size} ` +
-      `(${mb(r.checkpointMB)} MB); B = 1; FMA peak ${fix(r.fmaPeak1T, 1)} GFLOP/s per thread.`,
+      `${c.encoder_attention_type} r ${c.local_radius} g ${c.global_block_size},`,
+    `  ${c.num_layers}+${c.num_decoder_layers} layers, vocab ${c.vocab_size} (${mb(r.checkpointMB)} MB); B = 1; FMA peak ${fix(r.fmaPeak1T, 1)} GFLOP/s per thread.`,
     '',
   );
   if (r.encoder.length) {
     out.push('Encoder (median ms; model = FLOP model at T x the FMA peak; RSS = process peak during one call, fresh process):');
     out.push(
       formatTable(
-        ['N', 'T', 'GFLOP', 'model ms', 'ours ms', 'ours/model', 'ORT ms', 'ORT/model', 'ORT/ours', 'ours MiB', 'ORT MiB', 'RSS x', 'rel diff', 'other'],
+        ['N', 'T', 'model ms', 'ours ms', 'ours/model', 'ORT ms', 'ORT/model', 'ORT/ours', 'ours MiB', 'ORT MiB', 'RSS x', 'rel diff', 'other'],
         r.encoder.map((p) => [
-          String(p.N), String(p.threads), fix(p.gflop, 1), ms(p.modelMs), ms(p.oursMs), fix(p.oursOverModel, 2), ms(p.ortMs), fix(p.ortOverModel, 2),
+          String(p.N), String(p.threads), ms(p.modelMs), ms(p.oursMs), fix(p.oursOverModel, 2), ms(p.ortMs), fix(p.ortOverModel, 2),
           fix(p.speedup, 2), fix(p.oursMem?.callPeakMiB, 0), fix(p.ortMem?.callPeakMiB, 0), fix(p.rssRatio, 1), sci(p.relDiff), other(p.load),
         ]),
       ),
@@ -503,7 +503,7 @@ export function formatModelBench(r: ModelBenchResult): string {
   }
   if (r.decode.length) {
     out.push(`Memory bandwidth probe (GB/s): ${r.bandwidth.map((b) => `T=${b.threads} copy ${fix(b.copyGBs, 1)}, read ${fix(b.readGBs, 1)}`).join('; ')}`);
-    out.push('Decode (B = 1; step = median of steps 2..; MB/step = cross K/V over N + self cache + decoder weights + lm_head, float32):');
+    out.push('Decode (B = 1; step = median of steps 2..; MB/step = cross K/V over N, self cache, decoder weights, lm_head):');
     out.push(
       formatTable(
         ['N', 'T', 'steps', 'prefill ms', 'step ms', 'tokens/s', 'e2e tok/s', 'MB/step', 'GB/s', 'probe GB/s', '% bw', 'other'],
@@ -523,7 +523,7 @@ export function formatModelBench(r: ModelBenchResult): string {
   const worst = r.encoder.reduce((m, p) => Math.max(m, p.oursOverModel), 0);
   if (r.encoder.length) notes.push(`worst ours/model ${fix(worst, 2)} (target <= ${TARGETS.flopModel})`);
   for (const p of r.decode.filter((x) => x.N === 16384)) notes.push(`decode N=16384 T=${p.threads}: ${fix(100 * p.bandwidthFraction, 0)}% of the probe's bandwidth (target >= ${100 * TARGETS.bandwidthFraction}%)`);
-  if (notes.length) out.push('Targets (only meaningful on a quiet machine):', ...notes.map((n) => `  ${n}`), '');
+  if (notes.length) out.push('Goals (meaningful only when measured on a quiet machine):', ...notes.map((n) => `  ${n}`), '');
   const wrong = r.encoder.filter((p) => p.error);
   if (wrong.length) out.push(...wrong.map((p) => `WRONG: N=${p.N} T=${p.threads}: ${p.error}`), '');
   return out.join('\n');
@@ -567,6 +567,3 @@ if (require.main === module) {
     );
   }
 }
-
-/** The thread budget the library would use by default (for callers that print it). */
-export const defaultThreads = (): number => info().threads;
