@@ -302,7 +302,7 @@ void LongT5DecoderSession::reorder(const int32_t* src) {
   const LongT5ModelConfig& c = m_->config();
   const int64_t H = c.heads, D = c.d_kv, row = H * cap_ * D;
   if (len_ == 0) return;
-  spare_.resize(static_cast<size_t>(R_ * row));
+  if (spare_.size() != static_cast<size_t>(R_ * row)) spare_.resize(static_cast<size_t>(R_ * row));
   for (size_t l = 0; l < self_k_.size(); ++l)
     for (AlignedBuffer* buf : {&self_k_[l], &self_v_[l]}) {
       for (int64_t r = 0; r < R_; ++r)
