@@ -115,7 +115,7 @@ export interface NativeBinding {
   blockGlobalAttention(args: NativeBlockGlobalArgs): void;
   blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
   globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;
-  relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array }): void;
+  relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array; bidirectional?: boolean }): void;
   /** The TGlobal core's capped window and per-head bias tables ([H, 2r+1] local, [H, 2G+1] global), built natively. */
   tglobalBiasTables(args: {
     H: number; N: number; G: number; radius: number; numBuckets: number; maxDistance: number;

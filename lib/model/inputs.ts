@@ -71,12 +71,6 @@ export function checkAttentionMask(name: string, m: unknown, B: number, N: numbe
     }
     x = big(m) ? bytes : { data: bytes, dims: (m as { dims: readonly number[] }).dims };
   }
-  const data = checkMask(name, x, B, N);
-  const out = new Uint8Array(B * N);
-  for (let i = 0; i < out.length; i++) {
-    const v = data[i];
-    if (v !== 0 && v !== 1) throw new RangeError(`${name}: value ${v} at [${Math.floor(i / N)}, ${i % N}] is not 0 or 1`);
-    out[i] = v;
-  }
-  return out;
+  // checkMask also checks the values are 0/1; a private copy, so async work never sees later edits.
+  return Uint8Array.from(checkMask(name, x, B, N));
 }

@@ -203,20 +203,25 @@ void LongT5Model::rms_norm(const float* x, int64_t M, const float* w, float scal
 void LongT5Model::feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1,
                                const float* wo, int threads) const {
   const int64_t C = c_.d_model, F = c_.d_ff;
-  AlignedBuffer n(static_cast<size_t>(M * C)), a(static_cast<size_t>(M * F)), g;
-  rms_norm(h, M, ln, 1.f, n.data(), threads);
-  linear(n.data(), M, C, wi0, F, a.data(), false, threads);
-  if (wi1) {
-    g.resize(static_cast<size_t>(M * F));
-    linear(n.data(), M, C, wi1, F, g.data(), false, threads);
-  }
-  float* ap = a.data();
-  const float* gp = wi1 ? g.data() : nullptr;
+  // Row blocks keep the [rows, d_ff] intermediates small (16 MiB each at most) whatever N is; a
+  // block of >= 1024 rows is still a large GEMM, so the products lose nothing.
+  const int64_t rows = std::min<int64_t>(M, std::max<int64_t>(1024, (int64_t(1) << 22) / std::max<int64_t>(F, 1)));
+  AlignedBuffer n(static_cast<size_t>(rows * C)), a(static_cast<size_t>(rows * F)), g;
+  if (wi1) g.resize(static_cast<size_t>(rows * F));
   const FfActivation act = c_.act;
-  parallel_chunks(M * F, 16384, threads, [&](int64_t lo, int64_t hi) {
-    ff_activation(ap + lo, gp ? gp + lo : nullptr, hi - lo, act);
-  });
-  linear(a.data(), M, F, wo, C, h, true, threads);
+  for (int64_t r0 = 0; r0 < M; r0 += rows) {
+    const int64_t m = std::min(rows, M - r0);
+    float* hb = h + r0 * C;
+    rms_norm(hb, m, ln, 1.f, n.data(), threads);
+    linear(n.data(), m, C, wi0, F, a.data(), false, threads);
+    if (wi1) linear(n.data(), m, C, wi1, F, g.data(), false, threads);
+    float* ap = a.data();
+    const float* gp = wi1 ? g.data() : nullptr;
+    parallel_chunks(m * F, 16384, threads, [&](int64_t lo, int64_t hi) {
+      ff_activation(ap + lo, gp ? gp + lo : nullptr, hi - lo, act);
+    });
+    linear(a.data(), m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
+  }
 }
 
 void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out,
@@ -302,7 +307,7 @@ void LongT5DecoderSession::reorder(const int32_t* src) {
   const LongT5ModelConfig& c = m_->config();
   const int64_t H = c.heads, D = c.d_kv, row = H * cap_ * D;
   if (len_ == 0) return;
-  spare_.resize(static_cast<size_t>(R_ * row));
+  if (spare_.size() != static_cast<size_t>(R_ * row)) spare_.resize(static_cast<size_t>(R_ * row));
   for (size_t l = 0; l < self_k_.size(); ++l)
     for (AlignedBuffer* buf : {&self_k_[l], &self_v_[l]}) {
       for (int64_t r = 0; r < R_; ++r)

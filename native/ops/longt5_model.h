@@ -64,7 +64,7 @@ class LongT5Model {
   const float* lm_head() const { return lm_head_; }
   const float* decoder_rel_bias() const { return dec_rel_bias_; }
   const float* decoder_final_norm() const { return dec_final_; }
-  // h [M, C] += FF(rms(h, ln)) for a layer's FF weights (scratch sized M * d_ff * 2 + M * C).
+  // h [M, C] += FF(rms(h, ln)) for a layer's FF weights, in row blocks (scratch of at most ~2 x 16 MiB).
   void feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1, const float* wo,
                     int threads) const;
   void rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const;
