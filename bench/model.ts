@@ -3,25 +3,26 @@
 // cross-attention keys/values over N encoder tokens cached), on one random checkpoint.
 //
 //   npm run bench:model -- [--n 1k,4k,16k] [--decode-n 1k,4k,16k] [--threads 1,all] [--reps K] [--steps S]
-//                          [--size base|tiny] [--quick] [--no-ort] [--no-mem] [--no-encoder] [--no-decode] [--json FILE]
+//                          [--size base|tiny] [--quick] [--no-ort] [--no-mem] [--no-encoder] [--no-decode]
+//                          [--max-wait S] [--json FILE]
 //
 // Checkpoint (--size base, the default): d_model 768, 12 heads, d_kv 64, d_ff 2048, gated-gelu,
 // transient-global r 127, g 16, 2 encoder + 2 decoder layers, vocab 32128, untied lm_head; random
 // weights (seeded), written once to a temporary folder and loaded with fromPretrained as a user would.
 // B = 1, every token valid.
 //
-// Encoder, per (N, threads): LongT5EncoderModel.encode and an ORT session (intra-op threads = T) on
-//   the exported graph run interleaved, one warm-up each, `reps` rounds (3 when a call takes > 2 s),
-//   median ms; their outputs compared (max |ours - ORT| / max |ours|); time against the FLOP model
-//   (projections, TGlobal core 4·H·N·D·((2r+1) + G), feed-forward) at T × the one-thread FMA peak
-//   this bench measures; peak RSS of each in a fresh child process (what the process holds at the
-//   peak of one call: weights, activations, runtime), plus checkpoint load time and RSS.
+// Encoder, per (N, threads): the shared point harness (bench/common/harness.ts: quiet wait, FMA
+//   probes, warm-up, interleaved rounds, medians, memory children) runs LongT5EncoderModel.encode
+//   and an ORT session (intra-op threads = T) on the exported graph; their outputs are compared
+//   (max |ours - ORT| / max |ours|); time against the FLOP model (projections, TGlobal core
+//   4·H·N·D·((2r+1) + G), feed-forward) at T × the run's best one-thread FMA peak; peak RSS of each in
+//   a fresh child process (the process's peak during one call: weights, activations, runtime), plus
+//   the checkpoint's load time and RSS.
 // Decode, per (N, threads): generate(maxNewTokens = steps) with onProgress timestamps: prefill
 //   (encoder + cross-attention K/V + first step) and the median decode step; tokens/s; the bytes a
 //   step must read (cross K/V over N tokens, self-attention cache, decoder weights, lm_head) per step
 //   time, against a STREAM-like probe of the memory bandwidth with T threads (bench/common/bandwidth.ts).
-// Progress on stderr, tables on stdout, everything in bench/results/model-<date>.json (--quick: only
-// with --json).
+// Progress on stderr, tables on stdout, everything in ./global-attention-model-<date>[-quick].json.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,16 +32,20 @@ import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index
 import { buildLongT5EncoderOnnx } from '../lib/onnx/longt5-encoder';
 import { mulberry32 } from '../lib/random';
 import { allCores, measureBandwidth, type BandwidthResult } from './common/bandwidth';
-import { runJsonChild } from './common/child';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
-import { oneThreadPeak } from './common/fma';
+import {
+  BenchContext, closeContext, conditionCells, conditionColumnNotes, conditionWarnings, createContext, FMA_PEAK_RULE, waitForQuietPoint,
+} from './common/conditions';
+import {
+  CallRss, HarnessPoint, measureInChild, measurePoint, memChildMain, PEAK_NOTE, rebasePctPeak, runnerRss, type Runner, type Timed,
+} from './common/harness';
 import { LoadMeter, type LoadReport } from './common/load';
-import { describeMachine, formatMachine, type MachineInfo } from './common/machine';
-import { readMem, resetPeak } from './common/memory';
-import { createSession, i64, loadOrt, ortLoadError, ortVersion } from './common/ort';
+import { formatMachine, type MachineInfo } from './common/machine';
+import { readMem } from './common/memory';
+import { createSession, f32, i64, loadOrt, ortLoadError } from './common/ort';
 import { defaultResultPath, writeJson } from './common/results';
-import { median, nowMs, repsFor, sleep } from './common/stats';
-import { fix, formatTable, ms, sci } from './common/table';
+import { median, nowMs, sleep } from './common/stats';
+import { fix, formatTable, ms, sci, wrapNotes, wrapText } from './common/table';
 import { randomConfig, randomWeights, writeCheckpoint, type RandomLongT5Config } from './model-weights';
 
 export type ModelSize = 'base' | 'tiny';
@@ -111,8 +116,10 @@ export interface ModelBenchOptions {
   mem: boolean;
   encoder: boolean;
   decode: boolean;
-  /** Result file; undefined: none (--quick without --json). */
-  json?: string;
+  /** Before each point, wait up to this many seconds for other processes to leave the CPUs. */
+  maxWaitS: number;
+  /** Result file. */
+  json: string;
 }
 
 export const usage = `usage: npm run bench:model -- [options]     (or: node dist/bench/model.js [options])
@@ -126,11 +133,19 @@ weights) and decode steps (tokens/s, bytes per step vs a memory-bandwidth probe)
   --reps K          timed rounds per point (default 5, 3 when a call takes > 2 s; --quick: 2)
   --steps S         tokens generated per decode point (default 32; --quick: 6)
   --size base|tiny  checkpoint dimensions (default base: d_model 768, 12 heads, d_kv 64, d_ff 2048)
-  --quick           small N, few reps; writes no result file unless --json is given
+  --quick           smoke run: small N, few reps and steps
   --no-ort          skip ONNX Runtime       --no-mem      skip the peak-RSS child processes
   --no-encoder      skip the encoder bench  --no-decode   skip the decode bench
-  --json FILE       result file (default bench/results/model-<date>.json)
+  --max-wait S      before each point, wait up to S seconds (default 15, --quick 5; 0 = never) for other
+                    processes to leave the CPUs
+  --json FILE       result file (default ./global-attention-model-<date>[-quick].json)
 `;
+
+function nonNegative(flag: string, s: string): number {
+  const x = Number(s);
+  if (s.trim() === '' || !(x >= 0 && Number.isFinite(x))) throw new RangeError(`${flag}: '${s}' is not a number >= 0`);
+  return x;
+}
 
 function threadList(s: string): number[] {
   const all = allCores();
@@ -146,7 +161,7 @@ export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
     options: {
       n: { type: 'string' }, 'decode-n': { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, steps: { type: 'string' },
       size: { type: 'string' }, json: { type: 'string' }, quick: { type: 'boolean' }, 'no-ort': { type: 'boolean' }, 'no-mem': { type: 'boolean' },
-      'no-encoder': { type: 'boolean' }, 'no-decode': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'no-encoder': { type: 'boolean' }, 'no-decode': { type: 'boolean' }, 'max-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -167,12 +182,13 @@ export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
     mem: !(values['no-mem'] ?? false),
     encoder: !(values['no-encoder'] ?? false),
     decode: !(values['no-decode'] ?? false),
-    json: values.json ?? (quick ? undefined : defaultResultPath('model')),
+    maxWaitS: values['max-wait'] !== undefined ? nonNegative('--max-wait', values['max-wait']) : quick ? 5 : 15,
+    json: values.json ?? defaultResultPath('model', quick),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Inputs and the exported graph
+// Inputs, the exported graph, the runners
 
 /** B = 1 row of N seeded ids in [2, vocab), eos (1) last. */
 export function benchIds(c: RandomLongT5Config, N: number): Int32Array {
@@ -192,158 +208,150 @@ function ortFeeds(ids: Int32Array): Record<string, Ort.Tensor> {
   return { input_ids: i64(BigInt64Array.from(ids, (x) => BigInt(x)), [1, N]), attention_mask: i64(new BigInt64Array(N).fill(1n), [1, N]) };
 }
 
+type EncImpl = 'ours' | 'ort';
+
+/** LongT5EncoderModel.encode (it allocates its output; `out` is the latest one). */
+function oursRunner(model: LongT5EncoderModel, ids: Int32Array, threads: number): Runner {
+  let out: Float32Array = new Float32Array(0);
+  return {
+    get out() {
+      return out;
+    },
+    arrays: [],
+    run: () => {
+      out = model.encode(ids, { threads }).data;
+    },
+    release: async () => {},
+  };
+}
+
+/** ORT on the exported encoder (bytes, or the .onnx file's path), output preallocated. */
+async function ortRunner(model: Uint8Array | string, ids: Int32Array, C: number, threads: number): Promise<Runner> {
+  let session: Ort.InferenceSession;
+  if (typeof model === 'string') {
+    const ort = loadOrt();
+    if (!ort) throw new Error(`onnxruntime-node is not available: ${ortLoadError()}`);
+    // From the file, as a user loads an exported model (no copy of its bytes held in JavaScript).
+    session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+  } else session = await createSession(model, threads);
+  const feeds = ortFeeds(ids);
+  const out = new Float32Array(ids.length * C);
+  const fetches = { last_hidden_state: f32(out, [1, ids.length, C]) };
+  return { out, arrays: [], run: () => session.run(feeds, fetches), release: () => session.release() };
+}
+
 /** max |a - b| / max |a|. */
 function relDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return NaN;
   let d = 0, m = 0;
   for (let i = 0; i < a.length; i++) {
     const x = Math.abs(a[i] - b[i]);
     if (!(x <= d)) d = x;
     m = Math.max(m, Math.abs(a[i]));
   }
-  return a.length === b.length ? d / Math.max(m, 1e-30) : NaN;
+  return d / Math.max(m, 1e-30);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Peak memory in a fresh process
+// Peak memory in a fresh process (this script again, with --mem-child)
 
 interface ChildSpec {
-  kind: 'ours' | 'ort';
+  impl: EncImpl;
   dir: string;
   size: ModelSize;
   N: number;
   threads: number;
 }
 
-export interface ChildMemory {
-  /** Checkpoint load (ours) or session creation (ORT): ms, and the process peak RSS by its end, MiB. */
+/** Two calls' RSS (harness), plus the load: checkpoint (ours) or session creation (ORT). */
+export interface EncoderMemory extends CallRss {
   loadMs: number;
+  /** Process peak RSS by the end of the load, and RSS once loaded, MiB. */
   loadPeakMiB: number;
-  /** RSS once loaded, before the call. */
   readyMiB: number;
-  /** Process peak RSS during one encoder call (weights + activations + runtime), and what the call added. */
-  callPeakMiB: number;
-  callAddedMiB: number;
-  /** False when the peak could not be reset before the call (then callPeakMiB is the lifetime peak). */
-  exact: boolean;
+  error?: string;
 }
 
-async function memChild(spec: ChildSpec): Promise<ChildMemory> {
+async function memChild(spec: ChildSpec): Promise<EncoderMemory> {
   const c = benchConfig(spec.size);
   const ids = benchIds(c, spec.N);
   const t0 = nowMs();
-  let call: () => Promise<unknown>;
-  if (spec.kind === 'ours') {
-    const model = LongT5EncoderModel.fromPretrained(spec.dir);
-    call = () => model.encodeAsync(ids, { threads: spec.threads });
-  } else {
-    const ort = loadOrt();
-    if (!ort) throw new Error(`onnxruntime-node is not available: ${ortLoadError()}`);
-    // From the file, as a user loads an exported model (no copy of the bytes held in JavaScript).
-    const session = await ort.InferenceSession.create(path.join(spec.dir, 'encoder.onnx'), {
-      intraOpNumThreads: spec.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
-    });
-    const feeds = ortFeeds(ids);
-    call = () => session.run(feeds);
-  }
+  const runner =
+    spec.impl === 'ours'
+      ? oursRunner(LongT5EncoderModel.fromPretrained(spec.dir), ids, spec.threads)
+      : await ortRunner(path.join(spec.dir, 'encoder.onnx'), ids, c.d_model, spec.threads);
   const loadMs = nowMs() - t0;
   const loaded = readMem();
-  const exact = resetPeak();
-  const ready = readMem();
-  await call();
-  const after = readMem();
-  const peak = Math.max(after.hwmKiB, after.rssKiB);
-  return {
-    loadMs, loadPeakMiB: Math.max(loaded.hwmKiB, loaded.rssKiB) / 1024, readyMiB: ready.rssKiB / 1024,
-    callPeakMiB: peak / 1024, callAddedMiB: (peak - ready.rssKiB) / 1024, exact,
-  };
+  return { loadMs, loadPeakMiB: Math.max(loaded.hwmKiB, loaded.rssKiB) / 1024, readyMiB: loaded.rssKiB / 1024, ...(await runnerRss(runner)) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Encoder points
 
-export interface EncoderPoint {
-  N: number;
-  threads: number;
-  reps: number;
+export interface EncoderPoint extends HarnessPoint {
+  results: Partial<Record<EncImpl, Timed>>;
+  memory: Partial<Record<EncImpl, EncoderMemory>>;
   gflop: number;
-  /** FLOP model at threads × the one-thread FMA peak, ms. */
+  /** FLOP model at threads × the run's best one-thread FMA peak, ms (set at the end of the run). */
   modelMs: number;
-  oursMs: number;
-  ortMs: number | null;
-  /** ORT ms / ours ms. */
-  speedup: number | null;
-  /** measured / model. */
+  /** measured / model (= 100 / pctPeak). */
   oursOverModel: number;
   ortOverModel: number | null;
-  /** max |ours - ORT| / max |ours|. */
+  /** ORT ms / ours ms. */
+  speedup: number | null;
+  /** max |ours - ORT| / max |ours| after the warm-up. */
   relDiff: number | null;
-  oursMem: ChildMemory | null;
-  ortMem: ChildMemory | null;
-  /** ORT call peak / ours call peak. */
+  /** ORT's / ours' process peak RSS during the first call (fresh processes). */
   rssRatio: number | null;
-  load: LoadReport | null;
   error?: string;
 }
 
-async function encoderPoint(o: ModelBenchOptions, c: RandomLongT5Config, dir: string, model: LongT5EncoderModel, N: number, threads: number, peak1: number, session: Ort.InferenceSession | null): Promise<EncoderPoint> {
+async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLongT5Config, dir: string, model: LongT5EncoderModel, onnx: Uint8Array | null, N: number, threads: number): Promise<EncoderPoint> {
   const tag = `[encoder N=${N} T=${threads}]`;
   const ids = benchIds(c, N);
   const flops = encoderFlops(c, N);
-  const modelMs = flops / (threads * peak1 * 1e6);
+  const impls: EncImpl[] = onnx ? ['ours', 'ort'] : ['ours'];
   const point: EncoderPoint = {
-    N, threads, reps: 0, gflop: flops / 1e9, modelMs, oursMs: NaN, ortMs: null, speedup: null, oursOverModel: NaN, ortOverModel: null,
-    relDiff: null, oursMem: null, ortMem: null, rssRatio: null, load: null,
+    N, threads, reps: 0, sharedCores: null, load: null, waitedS: 0, results: {}, memory: {}, gflop: flops / 1e9, modelMs: NaN, oursOverModel: NaN,
+    ortOverModel: null, speedup: null, relDiff: null, rssRatio: null,
   };
-  const ours = () => model.encode(ids, { threads });
-  const feeds = ortFeeds(ids);
-  const ort = session ? () => session.run(feeds) : null;
-
-  progress(`${tag} warm-up ...`);
-  let t0 = nowMs();
-  const outOurs = ours().data;
-  const firstMs = nowMs() - t0;
-  if (ort) {
-    const res = await ort();
-    point.relDiff = relDiff(outOurs, res.last_hidden_state.data as Float32Array);
-    if (!(point.relDiff <= TOLERANCE)) point.error = `ours and ORT differ: max|diff| / max|ours| = ${point.relDiff}`;
-  }
-  const reps = repsFor(o.reps, firstMs);
-  const times: { ours: number[]; ort: number[] } = { ours: [], ort: [] };
-  const meter = new LoadMeter();
-  meter.start();
-  for (let i = 0; i < reps; i++) {
-    t0 = nowMs();
-    ours();
-    times.ours.push(nowMs() - t0);
-    await sleep(GAP_MS);
-    if (ort) {
-      t0 = nowMs();
-      await ort();
-      times.ort.push(nowMs() - t0);
-      await sleep(GAP_MS);
-    }
-  }
-  point.load = meter.stop();
-  point.reps = reps;
-  point.oursMs = median(times.ours);
-  point.oursOverModel = point.oursMs / modelMs;
-  if (ort) {
-    point.ortMs = median(times.ort);
-    point.speedup = point.ortMs / point.oursMs;
-    point.ortOverModel = point.ortMs / modelMs;
-  }
-  progress(`${tag} ours ${ms(point.oursMs)} ms${ort ? `, ORT ${ms(point.ortMs)} ms` : ''} (model ${ms(modelMs)} ms)`);
-  if (o.mem) {
-    const script = __filename;
-    const run = (kind: 'ours' | 'ort') => runJsonChild<ChildMemory>(script, ['--mem-child', JSON.stringify({ kind, dir, size: o.size, N, threads } satisfies ChildSpec)], 1_800_000);
-    point.oursMem = await run('ours');
-    if (ort) {
-      point.ortMem = await run('ort');
-      point.rssRatio = point.ortMem.callPeakMiB / point.oursMem.callPeakMiB;
-    }
-    progress(`${tag} peak RSS ours ${fix(point.oursMem.callPeakMiB, 0)} MiB${point.ortMem ? `, ORT ${fix(point.ortMem.callPeakMiB, 0)} MiB` : ''}`);
-  }
+  const m = await measurePoint<EncImpl, EncoderMemory>({
+    tag, impls, reps: o.reps, gapMs: GAP_MS, maxWaitS: o.maxWaitS, ctx, point,
+    flops: () => flops,
+    makeRunner: async (impl) => (impl === 'ours' ? oursRunner(model, ids, threads) : ortRunner(onnx!, ids, c.d_model, threads)),
+    memory: o.mem
+      ? (impl) =>
+          measureInChild<ChildSpec, EncoderMemory>(__filename, { impl, dir, size: o.size, N, threads }, (error, nan) => ({
+            first: nan, second: nan, loadMs: NaN, loadPeakMiB: NaN, readyMiB: NaN, error,
+          }), 1_800_000)
+      : undefined,
+    describeMemory: (r) => (r.error ? `failed: ${r.error.split('\n')[0]}` : `load ${ms(r.loadMs)} ms, peak ${fix(r.first.peakMiB, 0)} MiB during a call`),
+    afterWarmup: (runners) => {
+      if (runners.ours && runners.ort) {
+        point.relDiff = relDiff(runners.ours.out, runners.ort.out);
+        if (!(point.relDiff <= TOLERANCE)) point.error = `ours and ORT differ: max|diff| / max|ours| = ${point.relDiff}`;
+      }
+    },
+  });
+  point.results = m.results;
+  point.memory = m.memory;
+  const ours = m.results.ours, ort = m.results.ort;
+  if (ours?.error || ort?.error) point.error = [point.error, ours?.error, ort?.error].filter(Boolean).join('; ');
+  if (ours && ort) point.speedup = ort.medianMs / ours.medianMs;
+  const om = m.memory.ours, rm = m.memory.ort;
+  if (om && rm && !om.error && !rm.error) point.rssRatio = rm.first.peakMiB / om.first.peakMiB;
+  progress(`${tag} done: ours ${ms(ours?.medianMs)} ms${ort ? `, ORT ${ms(ort.medianMs)} ms` : ''}`);
   return point;
+}
+
+/** The FLOP-model columns against the run's best peak (call once all points are done). */
+function finishEncoderPoints(points: EncoderPoint[], bestPeak: number): void {
+  rebasePctPeak(points, bestPeak);
+  for (const p of points) {
+    p.modelMs = (p.gflop * 1e9) / (p.threads * bestPeak * 1e6);
+    p.oursOverModel = (p.results.ours?.medianMs ?? NaN) / p.modelMs;
+    p.ortOverModel = p.results.ort ? p.results.ort.medianMs / p.modelMs : null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,6 +375,7 @@ export interface DecodePoint {
   achievedGBs: number;
   probeGBs: number;
   bandwidthFraction: number;
+  waitedS: number;
   load: LoadReport | null;
 }
 
@@ -376,9 +385,10 @@ async function decodePoint(o: ModelBenchOptions, c: RandomLongT5Config, model: L
   const run = () => {
     const stamps: number[] = [];
     const t0 = nowMs();
-    const out = model.generate(ids, { maxNewTokens: o.steps, threads, onProgress: () => stamps.push(nowMs()) });
-    return { t0, stamps, total: nowMs() - t0, S: out.dims[1] };
+    model.generate(ids, { maxNewTokens: o.steps, threads, onProgress: () => stamps.push(nowMs()) });
+    return { t0, stamps, total: nowMs() - t0 };
   };
+  const waitedS = await waitForQuietPoint(tag, o.maxWaitS);
   progress(`${tag} warm-up ...`);
   run();
   await sleep(GAP_MS);
@@ -387,18 +397,18 @@ async function decodePoint(o: ModelBenchOptions, c: RandomLongT5Config, model: L
   const r = run();
   const load = meter.stop();
   const steps = r.stamps.length;
-  const gaps = r.stamps.slice(1).map((t, i) => t - r.stamps[i]);
-  const stepMs = median(gaps);
+  const stepMs = median(r.stamps.slice(1).map((t, i) => t - r.stamps[i]));
   // Step k (1-based) attends over a self cache of k positions.
   let bytes = 0;
   for (let k = 2; k <= steps; k++) bytes += decodeStepBytes(c, N, k);
-  const mbPerStep = steps > 1 ? bytes / (steps - 1) / 1e6 : decodeStepBytes(c, N, 1) / 1e6;
+  const mbPerStep = steps > 1 ? bytes / (steps - 1) / 1e6 : NaN;
   const achievedGBs = mbPerStep / stepMs;
   const p: DecodePoint = {
     N, threads, steps, prefillMs: r.stamps[0] - r.t0, stepMs, tokensPerS: 1000 / stepMs, endToEndTokensPerS: (1000 * steps) / r.total,
-    mbPerStep, achievedGBs, probeGBs: bw.bestGBs, bandwidthFraction: achievedGBs / bw.bestGBs, load,
+    mbPerStep, achievedGBs, probeGBs: bw.bestGBs, bandwidthFraction: achievedGBs / bw.bestGBs, waitedS, load,
   };
-  progress(`${tag} step ${ms(stepMs)} ms (${fix(p.tokensPerS, 1)} tokens/s), ${mb(mbPerStep)} MB/step = ${fix(achievedGBs, 1)} GB/s of ${fix(bw.bestGBs, 1)}`);
+  if (steps < 2) progress(`${tag} generation stopped after ${steps} step(s) (eos): no step time`);
+  progress(`${tag} done: step ${ms(stepMs)} ms (${fix(p.tokensPerS, 1)} tokens/s), ${mb(mbPerStep)} MB/step = ${fix(achievedGBs, 1)} GB/s of ${fix(bw.bestGBs, 1)}`);
   return p;
 }
 
@@ -407,10 +417,13 @@ async function decodePoint(o: ModelBenchOptions, c: RandomLongT5Config, model: L
 
 export interface ModelBenchResult {
   bench: 'model';
+  schema: 1;
   machine: MachineInfo;
-  fmaPeak1T: number;
+  fmaPeak: { startup: number; best: number; rule: string };
   options: ModelBenchOptions;
   config: RandomLongT5Config;
+  flopModel: string;
+  decodeBytesModel: string;
   checkpointMB: number;
   encoder: EncoderPoint[];
   bandwidth: BandwidthResult[];
@@ -419,18 +432,17 @@ export interface ModelBenchResult {
   wallSeconds: number;
 }
 
-export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchResult> {
+export async function runModelBench(o: ModelBenchOptions, ctx: BenchContext): Promise<ModelBenchResult> {
   const start = nowMs();
-  progress('measuring the one-thread FMA peak ...');
-  const peak1 = oneThreadPeak(0.3, 3);
   const useOrt = o.ort && o.encoder && loadOrt() !== null;
-  if (o.ort && o.encoder && !useOrt) progress(`onnxruntime-node not available (${ortLoadError()}): ORT columns skipped`);
-  const machine = describeMachine(peak1, useOrt ? ortVersion() : null);
-  progress(formatMachine(machine));
+  if (o.ort && o.encoder && !useOrt) progress(`model: ONNX Runtime skipped: onnxruntime-node cannot be loaded (${ortLoadError().split('\n')[0]})`);
   const c = benchConfig(o.size);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ga-bench-model-${o.size}-`));
   const result: ModelBenchResult = {
-    bench: 'model', machine, fmaPeak1T: peak1, options: o, config: c, checkpointMB: 0, encoder: [], bandwidth: [], decode: [], targets: TARGETS, wallSeconds: 0,
+    bench: 'model', schema: 1, machine: ctx.machine, fmaPeak: { startup: ctx.startupPeak, best: ctx.bestPeak, rule: FMA_PEAK_RULE }, options: o, config: c,
+    flopModel: 'per layer: 4*(2*N*d_model*H*D) + 2*(2*G*d_model*H*D) + 4*H*N*D*((2r+1)+G) + (gated ? 3 : 2)*(2*N*d_model*d_ff); B = 1',
+    decodeBytesModel: 'float32: per decoder layer 2*N*H*D (cross K/V) + 2*t*H*D (self cache) + all decoder weights + lm_head (vocab*d_model)',
+    checkpointMB: 0, encoder: [], bandwidth: [], decode: [], targets: TARGETS, wallSeconds: 0,
   };
   try {
     progress(`writing a random ${o.size} checkpoint to ${dir} ...`);
@@ -444,15 +456,9 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
         onnx = encoderOnnx(model);
         fs.writeFileSync(path.join(dir, 'encoder.onnx'), onnx);
       }
-      for (const T of o.threads) {
-        const session = onnx ? await createSession(onnx, T) : null;
-        try {
-          for (const N of o.ns) result.encoder.push(await encoderPoint(o, c, dir, model, N, T, peak1, session));
-        } finally {
-          await session?.release();
-        }
-      }
+      for (const N of o.ns) for (const T of o.threads) result.encoder.push(await encoderPoint(o, ctx, c, dir, model, onnx, N, T));
       model.dispose();
+      finishEncoderPoints(result.encoder, ctx.bestPeak);
     }
     if (o.decode) {
       const model = LongT5ForConditionalGeneration.fromPretrained(dir);
@@ -467,6 +473,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  result.fmaPeak.best = ctx.bestPeak;
   result.wallSeconds = (nowMs() - start) / 1000;
   return result;
 }
@@ -476,30 +483,43 @@ const mb = (x: number) => (x >= 100 ? fix(x, 0) : x >= 10 ? fix(x, 1) : fix(x, 2
 
 const other = (l: LoadReport | null) => (l ? `${l.otherCpus.toFixed(2)}${l.otherCpus > 0.1 ? '!' : ''}` : '-');
 
-/** The result as tables and notes. */
+/** The result as tables and notes (every line at most 120 columns). */
 export function formatModelBench(r: ModelBenchResult): string {
   const out: string[] = [];
   const c = r.config;
   out.push(
-    `LongT5 ${r.options.size} checkpoint: d_model ${c.d_model}, ${c.num_heads} heads, d_kv ${c.d_kv}, d_ff ${c.d_ff} ${c.feed_forward_proj}, ` +
-      `${c.encoder_attention_type} r ${c.local_radius} g ${c.global_block_size},`,
-    `  ${c.num_layers}+${c.num_decoder_layers} layers, vocab ${c.vocab_size} (${mb(r.checkpointMB)} MB); B = 1; FMA peak ${fix(r.fmaPeak1T, 1)} GFLOP/s per thread.`,
+    wrapText(
+      `LongT5 ${r.options.size} checkpoint: d_model ${c.d_model}, ${c.num_heads} heads, d_kv ${c.d_kv}, d_ff ${c.d_ff} ${c.feed_forward_proj}, ` +
+        `${c.encoder_attention_type} r ${c.local_radius} g ${c.global_block_size}, ${c.num_layers}+${c.num_decoder_layers} layers, vocab ${c.vocab_size} ` +
+        `(${mb(r.checkpointMB)} MB); B = 1; FMA peak ${fix(r.fmaPeak.best, 1)} GFLOP/s per thread (best of the run).`,
+      undefined,
+      '  ',
+    ),
     '',
   );
+  const notes: string[] = [];
   if (r.encoder.length) {
-    out.push('Encoder (median ms; model = FLOP model at T x the FMA peak; RSS = process peak during one call, fresh process):');
+    out.push('Encoder: median ms; /mdl = measured / FLOP model at T x the FMA peak; MiB = process peak RSS during one call.');
     out.push(
       formatTable(
-        ['N', 'T', 'model ms', 'ours ms', 'ours/model', 'ORT ms', 'ORT/model', 'ORT/ours', 'ours MiB', 'ORT MiB', 'RSS x', 'rel diff', 'other'],
+        ['N', 'T', 'ours ms', 'ours/mdl', 'ORT ms', 'ORT/mdl', 'ORT/ours', 'ours MiB', 'ORT MiB', 'RSS x', 'diff', 'other', 'fma1', 'cores'],
         r.encoder.map((p) => [
-          String(p.N), String(p.threads), ms(p.modelMs), ms(p.oursMs), fix(p.oursOverModel, 2), ms(p.ortMs), fix(p.ortOverModel, 2),
-          fix(p.speedup, 2), fix(p.oursMem?.callPeakMiB, 0), fix(p.ortMem?.callPeakMiB, 0), fix(p.rssRatio, 1), sci(p.relDiff), other(p.load),
+          String(p.N), String(p.threads), ms(p.results.ours?.medianMs), fix(p.oursOverModel, 2), ms(p.results.ort?.medianMs), fix(p.ortOverModel, 2),
+          fix(p.speedup, 2), fix(p.memory.ours?.first.peakMiB, 0), fix(p.memory.ort?.first.peakMiB, 0), fix(p.rssRatio, 1), sci(p.relDiff),
+          ...conditionCells(p, r.fmaPeak.best),
         ]),
       ),
     );
-    const load = r.encoder.find((p) => p.oursMem)?.oursMem;
-    if (load) out.push('', `Checkpoint load (LongT5EncoderModel.fromPretrained, fresh process): ${ms(load.loadMs)} ms, peak RSS ${fix(load.loadPeakMiB, 0)} MiB, ${fix(load.readyMiB, 0)} MiB resident after.`);
+    const load = r.encoder.find((p) => p.memory.ours && !p.memory.ours.error)?.memory.ours;
+    if (load)
+      out.push(
+        '',
+        `Checkpoint load (LongT5EncoderModel.fromPretrained, fresh process): ${ms(load.loadMs)} ms, peak RSS ${fix(load.loadPeakMiB, 0)} MiB, ` +
+          `${fix(load.readyMiB, 0)} MiB resident after.`,
+      );
     out.push('');
+    notes.push('diff = max |ours - ORT| / max |ours| after the warm-up.', ...conditionColumnNotes(), ...conditionWarnings(r.encoder));
+    if (r.encoder.some((p) => (p.results.ours?.pctPeak ?? 0) > 100)) notes.push(PEAK_NOTE);
   }
   if (r.decode.length) {
     out.push(`Memory bandwidth probe (GB/s): ${r.bandwidth.map((b) => `T=${b.threads} copy ${fix(b.copyGBs, 1)}, read ${fix(b.readGBs, 1)}`).join('; ')}`);
@@ -515,17 +535,17 @@ export function formatModelBench(r: ModelBenchResult): string {
     );
     out.push('');
   }
-  const notes: string[] = [];
+  const goals: string[] = [];
   for (const t of TARGETS.ortOverOurs)
-    for (const p of r.encoder.filter((x) => x.N === t.N && x.speedup !== null))
-      notes.push(`N=${t.N} T=${p.threads}: ORT/ours ${fix(p.speedup, 2)} (target >= ${t.atLeast})`);
-  for (const p of r.encoder.filter((x) => x.N === 16384 && x.rssRatio !== null)) notes.push(`N=16384 T=${p.threads}: RSS ORT/ours ${fix(p.rssRatio, 1)} (target >= ${TARGETS.rssRatio16k})`);
-  const worst = r.encoder.reduce((m, p) => Math.max(m, p.oursOverModel), 0);
-  if (r.encoder.length) notes.push(`worst ours/model ${fix(worst, 2)} (target <= ${TARGETS.flopModel})`);
-  for (const p of r.decode.filter((x) => x.N === 16384)) notes.push(`decode N=16384 T=${p.threads}: ${fix(100 * p.bandwidthFraction, 0)}% of the probe's bandwidth (target >= ${100 * TARGETS.bandwidthFraction}%)`);
-  if (notes.length) out.push('Goals (meaningful only when measured on a quiet machine):', ...notes.map((n) => `  ${n}`), '');
+    for (const p of r.encoder.filter((x) => x.N === t.N && x.speedup !== null)) goals.push(`N=${t.N} T=${p.threads}: ORT/ours ${fix(p.speedup, 2)} (goal >= ${t.atLeast})`);
+  for (const p of r.encoder.filter((x) => x.N === 16384 && x.rssRatio !== null)) goals.push(`N=16384 T=${p.threads}: RSS ORT/ours ${fix(p.rssRatio, 1)} (goal >= ${TARGETS.rssRatio16k})`);
+  if (r.encoder.length) goals.push(`worst ours/model ${fix(Math.max(...r.encoder.map((p) => p.oursOverModel)), 2)} (goal <= ${TARGETS.flopModel})`);
+  for (const p of r.decode.filter((x) => x.N === 16384))
+    goals.push(`decode N=16384 T=${p.threads}: ${fix(100 * p.bandwidthFraction, 0)}% of the probe's bandwidth (goal >= ${100 * TARGETS.bandwidthFraction}%)`);
+  if (goals.length) notes.push(`Goals (meaningful only when measured on a quiet machine): ${goals.join('; ')}.`);
   const wrong = r.encoder.filter((p) => p.error);
-  if (wrong.length) out.push(...wrong.map((p) => `WRONG: N=${p.N} T=${p.threads}: ${p.error}`), '');
+  if (wrong.length) notes.push(...wrong.map((p) => `WRONG: N=${p.N} T=${p.threads}: ${p.error}`));
+  if (notes.length) out.push(wrapNotes(notes), '');
   return out.join('\n');
 }
 
@@ -541,29 +561,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  const r = await runModelBench(o);
-  process.stdout.write(`${formatMachine(r.machine)}\n\n${formatModelBench(r)}`);
-  if (o.json) progress(`wrote ${path.relative(process.cwd(), writeJson(o.json, r))} (${r.wallSeconds.toFixed(0)} s)`);
+  const ctx = createContext(o.ort && o.encoder);
+  process.stdout.write(`${formatMachine(ctx.machine)}\n\n`);
+  let r: ModelBenchResult;
+  try {
+    r = await runModelBench(o, ctx);
+  } finally {
+    await closeContext(ctx);
+  }
+  process.stdout.write(formatModelBench(r));
+  progress(`wrote ${path.relative(process.cwd(), writeJson(o.json, r)) || o.json} (${r.wallSeconds.toFixed(0)} s)`);
   return r.encoder.some((p) => p.error) ? 1 : 0;
 }
 
-if (require.main === module) {
-  const childAt = process.argv.indexOf('--mem-child');
-  if (childAt >= 0) {
-    memChild(JSON.parse(process.argv[childAt + 1]) as ChildSpec).then(
-      (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
-      (err) => {
-        process.stderr.write(`${(err as Error).stack ?? err}\n`);
-        process.exit(1);
-      },
-    );
-  } else {
-    main(process.argv.slice(2)).then(
-      (code) => (process.exitCode = code),
-      (err) => {
-        process.stderr.write(`${(err as Error).stack ?? err}\n`);
-        process.exit(1);
-      },
-    );
-  }
+if (require.main === module && !memChildMain(memChild)) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
 }

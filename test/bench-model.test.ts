@@ -42,13 +42,16 @@ describe('arguments', () => {
     expect(d.decodeNs).toEqual(d.ns);
     expect(d.threads[0]).toBe(1);
     expect(d.size).toBe('base');
-    expect(d.json).toMatch(/bench[\\/]results[\\/]model-\d{4}-\d\d-\d\d\.json$/);
+    expect(d.json).toBe(path.resolve(path.basename(d.json)));
+    expect(path.basename(d.json)).toMatch(/^global-attention-model-\d{4}-\d\d-\d\d\.json$/);
+    expect(d.maxWaitS).toBe(15);
     const q = parseModelArgs(['--quick', '--n', '100,1k', '--decode-n', '64', '--threads', '1,all,1', '--size', 'tiny', '--no-ort']);
     if (q === 'help') throw new Error('unexpected help');
     expect(q.ns).toEqual([100, 1024]);
     expect(q.decodeNs).toEqual([64]);
     expect(q.threads).toEqual([...new Set([1, os.cpus().length])]);
-    expect(q.json).toBeUndefined();
+    expect(path.basename(q.json)).toMatch(/-quick\.json$/);
+    expect(q.maxWaitS).toBe(5);
     expect(q.ort).toBe(false);
     expect(q.reps).toBe(2);
     expect(parseModelArgs(['--help'])).toBe('help');
@@ -59,6 +62,7 @@ describe('arguments', () => {
     expect(() => parseModelArgs(['--size', 'huge'])).toThrow(/--size/);
     expect(() => parseModelArgs(['--n', '0'])).toThrow(/--n/);
     expect(() => parseModelArgs(['--threads', 'x'])).toThrow(/--threads/);
+    expect(() => parseModelArgs(['--max-wait', '-1'])).toThrow(/--max-wait/);
     expect(() => parseModelArgs(['--bogus'])).toThrow();
   });
 });
@@ -77,27 +81,31 @@ test('quick run of the compiled bench (tiny checkpoint, N 64 and 200, one thread
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ga-bench-model-test-'));
   const json = path.join(dir, 'model.json');
   try {
-    const r = spawnSync(process.execPath, [script, '--quick', '--size', 'tiny', '--n', '64,200', '--threads', '1', '--reps', '1', '--steps', '4', '--json', json], {
+    const r = spawnSync(process.execPath, [script, '--quick', '--size', 'tiny', '--n', '64,200', '--threads', '1', '--reps', '1', '--steps', '4', '--max-wait', '0', '--json', json], {
       encoding: 'utf8', timeout: 600_000,
     });
     if (r.status !== 0) throw new Error(`bench exited ${r.status}: ${r.stderr.slice(-3000)}`);
-    expect(r.stdout).toMatch(/Encoder \(median ms/);
+    expect(r.stdout).toMatch(/Encoder: median ms/);
     expect(r.stdout).toMatch(/Decode \(B = 1/);
     const res = JSON.parse(fs.readFileSync(json, 'utf8')) as ModelBenchResult;
     expect(res.bench).toBe('model');
     expect(res.config.d_model).toBe(64);
-    expect(res.fmaPeak1T).toBeGreaterThan(0);
+    expect(res.fmaPeak.best).toBeGreaterThanOrEqual(res.fmaPeak.startup);
     expect(res.encoder.map((p) => p.N)).toEqual([64, 200]);
     for (const p of res.encoder) {
       expect(p.error).toBeUndefined();
       expect(p.relDiff).not.toBeNull();
       expect(p.relDiff!).toBeLessThanOrEqual(1e-4);
-      expect(p.oursMs).toBeGreaterThan(0);
-      expect(p.ortMs).toBeGreaterThan(0);
-      expect(p.modelMs).toBeCloseTo(p.gflop * 1e3 / res.fmaPeak1T, 6);
-      expect(p.oursMem!.callPeakMiB).toBeGreaterThan(10);
-      expect(p.ortMem!.callPeakMiB).toBeGreaterThan(10);
-      expect(p.oursMem!.loadMs).toBeGreaterThan(0);
+      expect(p.results.ours!.medianMs).toBeGreaterThan(0);
+      expect(p.results.ort!.medianMs).toBeGreaterThan(0);
+      expect(p.modelMs).toBeCloseTo((p.gflop * 1e3) / res.fmaPeak.best, 6);
+      expect(p.oursOverModel).toBeCloseTo(p.results.ours!.medianMs / p.modelMs, 9);
+      for (const m of [p.memory.ours!, p.memory.ort!]) {
+        expect(m.error).toBeUndefined();
+        expect(m.first.peakMiB).toBeGreaterThan(10);
+        expect(m.loadMs).toBeGreaterThan(0);
+      }
+      expect(p.rssRatio).toBeCloseTo(p.memory.ort!.first.peakMiB / p.memory.ours!.first.peakMiB, 9);
     }
     expect(res.bandwidth).toHaveLength(1);
     expect(res.bandwidth[0].bestGBs).toBeGreaterThan(0);
