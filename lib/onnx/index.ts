@@ -1,5 +1,6 @@
-// lib/onnx: a dependency-free ONNX model writer, dense-attention models, and a runner for
-// onnxruntime-node (loaded lazily, only by run.ts).
+// lib/onnx: a dependency-free ONNX model writer, graphs of standard ops (dense attention, the LongT5
+// attention layers, the whole LongT5 encoder), and a runner for onnxruntime-node (loaded lazily,
+// only by run.ts).
 export { ProtoWriter, WireType, littleEndianBytes } from './protobuf';
 export type { Int64Like } from './protobuf';
 export {
