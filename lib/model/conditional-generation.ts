@@ -182,9 +182,11 @@ export class LongT5ForConditionalGeneration {
     const params = { B: enc.B, beams, vocab: c.vocab_size, maxNewTokens, startId: c.decoder_start_token_id, padId: c.pad_token_id, eosIds: c.eos_token_ids };
     const search: Search = beams === 1 ? greedySearch(params) : beamSearch(params);
     const R = enc.B * beams;
-    const stepArgs = (session: NativeSessionHandle, ids: Int32Array): NativeDecoderStepArgs => ({
-      session, ids, T: 1, logits: new Float32Array(R * c.vocab_size), lastOnly: true, threads,
-    });
+    const stepArgs = (session: NativeSessionHandle, ids: Int32Array, reorder: Int32Array | undefined): NativeDecoderStepArgs => {
+      const a: NativeDecoderStepArgs = { session, ids, T: 1, logits: new Float32Array(R * c.vocab_size), lastOnly: true, threads };
+      if (reorder) a.reorder = reorder;
+      return a;
+    };
     const signal = o.signal;
     const onProgress = o.onProgress;
     const onStep = (n: number) => {
@@ -214,12 +216,11 @@ export class LongT5ForConditionalGeneration {
       return runSearch(
         g.search,
         {
-          step: (ids) => {
-            const a = g.stepArgs(session, ids);
+          step: (ids, reorder) => {
+            const a = g.stepArgs(session, ids, reorder);
             native.decoderStep(a);
             return a.logits;
           },
-          reorder: (rows) => native.decoderReorder({ session, rows }),
         },
         g.onStep,
       );
@@ -258,12 +259,11 @@ export class LongT5ForConditionalGeneration {
       return await runSearchAsync(
         g.search,
         {
-          step: async (ids) => {
-            const a = g.stepArgs(s, ids);
+          step: async (ids, reorder) => {
+            const a = g.stepArgs(s, ids, reorder);
             await race(native.decoderStepAsync(a));
             return a.logits;
           },
-          reorder: (rows) => native.decoderReorder({ session: s, rows }),
         },
         g.onStep,
       );
