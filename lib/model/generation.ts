@@ -198,14 +198,6 @@ export function* beamSearch(p: SearchParams): Search {
   return { data, dims: [B, S] };
 }
 
-/** An Error named 'AbortError' (what fetch and timers/promises reject with on abort). */
-export function abortError(signal?: AbortSignal): Error {
-  const e = new Error('The operation was aborted');
-  e.name = 'AbortError';
-  if (signal && signal.reason !== undefined) (e as Error & { cause?: unknown }).cause = signal.reason;
-  return e;
-}
-
 /** A decoder as the drivers see it: one step, after reordering the cache rows when `reorder` is given. */
 export interface SyncDecoder {
   step(ids: Int32Array, reorder: Int32Array | undefined): Float32Array;
