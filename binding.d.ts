@@ -100,6 +100,7 @@ export interface NativeDecoderStepArgs {
   T: number;
   logits: Float32Array;                 // [R, T, vocab], or [R, vocab] with lastOnly
   lastOnly?: boolean;
+  reorder?: Int32Array;                 // [R]: before the step, row r's cache becomes old row reorder[r]
   threads?: number;
 }
 

@@ -263,6 +263,8 @@ describe('the raw binding rejects garbage without crashing', () => {
     expect(() => native.decoderStep({ session, ids: new Int32Array([64]), T: 1, logits: new Float32Array(64) })).toThrow(/ids\[0\] = 64 is not a token id/);
     expect(() => native.decoderStep({ session, ids: new Int32Array([1]), T: 1, logits: new Float32Array(63) })).toThrow(/logits has 63 elements/);
     expect(() => native.decoderReorder({ session, rows: new Int32Array([1]) })).toThrow(/rows\[0\] is not a row/);
+    expect(() => native.decoderStep({ session, ids: new Int32Array([1]), T: 1, logits: new Float32Array(64), reorder: new Int32Array([3]) })).toThrow(/reorder\[0\] is not a row/);
+    expect(() => native.decoderStep({ session, ids: new Int32Array([1]), T: 1, logits: new Float32Array(64), reorder: new Int32Array(2) })).toThrow(/reorder has 2 elements/);
     expect(() => native.modelSetWeight(handle, 'shared.weight', new Float32Array(64 * 32))).toThrow(/finalized/);
     expect(() => native.modelEncode({ model: handle, ids: new Int32Array([0, 70]), B: 1, N: 2, out: new Float32Array(64) })).toThrow(/ids\[1\] = 70/);
     native.decoderDispose(session);

@@ -249,6 +249,27 @@ describe('async generation: abort, progress, concurrency', () => {
     expect(Array.from((await m.generateAsync(tiny.inputIds, opts)).data)).toEqual(Array.from(tiny.greedy.data));
   });
 
+  test('encodeAsync and forwardAsync take a signal too', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const fwd = { inputIds: tiny.inputIds, attentionMask: tiny.attentionMask, decoderInputIds: tiny.decoderInputIds };
+    await expect(m.encodeAsync(tiny.inputIds, { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(m.forwardAsync({ ...fwd, signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(() => m.encode(tiny.inputIds, { signal: ac.signal })).toThrow(expect.objectContaining({ name: 'AbortError' }));
+    expect(() => m.forward({ ...fwd, signal: ac.signal })).toThrow(expect.objectContaining({ name: 'AbortError' }));
+    // aborted while the native job runs: rejects without waiting for it
+    const live = new AbortController();
+    const p = m.forwardAsync({ ...fwd, signal: live.signal });
+    const q = m.encodeAsync(tiny.inputIds, { signal: live.signal });
+    live.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(q).rejects.toMatchObject({ name: 'AbortError' });
+    // a signal that never fires changes nothing
+    const idle = new AbortController();
+    expect((await m.forwardAsync({ ...fwd, signal: idle.signal })).data).toEqual(m.forward(fwd).data);
+    await expect(m.encodeAsync(tiny.inputIds, { signal: 'x' as any })).rejects.toMatchObject({ name: 'TypeError' });
+  });
+
   test('concurrent generations on one model do not interfere', async () => {
     const runs = await Promise.all([
       m.generateAsync(tiny.inputIds, opts),

@@ -7,8 +7,9 @@ import type { NativeDecoderStepArgs, NativeModelHandle, NativeSessionHandle } fr
 import { native } from '../native';
 import { Tensor, checkOptions, checkSize, checkTensor, checkThreads, checkedProduct, describe } from '../tensor';
 import type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './config';
-import { EncodeOptions, encodeArgs, encoderResult, encoderWeights } from './encoder';
-import { beamSearch, greedySearch, abortError, runSearch, runSearchAsync, GeneratedIds, Search } from './generation';
+import { EncodeOptions, encodeArgs, encoderWeights, runEncode, runEncodeAsync } from './encoder';
+import { abortError, checkSignal, watchAbort } from './abort';
+import { beamSearch, greedySearch, runSearch, runSearchAsync, GeneratedIds, Search } from './generation';
 import { AttentionMask, TokenIds, checkAttentionMask, checkTokenIds } from './inputs';
 import { loadPretrained, loadSafetensors } from './load';
 
@@ -22,6 +23,8 @@ export interface ForwardArgs {
   /** The encoder's output [B, N, d_model] (from encode()), to skip running the encoder again. */
   encoderOutput?: Tensor;
   threads?: number;
+  /** forwardAsync: aborting rejects with an Error named 'AbortError'. */
+  signal?: AbortSignal;
 }
 
 export interface GenerateOptions {
@@ -50,10 +53,6 @@ interface Prepared {
   threads: number;
 }
 
-function isAbortSignal(x: unknown): x is AbortSignal {
-  return x !== null && typeof x === 'object' && typeof (x as AbortSignal).aborted === 'boolean' && typeof (x as AbortSignal).addEventListener === 'function';
-}
-
 /** Hugging Face `LongT5ForConditionalGeneration`: encoder, decoder, LM head and generation. */
 export class LongT5ForConditionalGeneration {
   /** The resolved configuration (HF field names, defaults applied). */
@@ -79,15 +78,12 @@ export class LongT5ForConditionalGeneration {
 
   /** The encoder's last hidden state [B, N, d_model]. */
   encode(inputIds: TokenIds, options?: EncodeOptions): Tensor {
-    const a = encodeArgs(this.handle, this.config, inputIds, options);
-    if (a.out.length > 0) native.modelEncode(a);
-    return encoderResult(a, this.config);
+    return runEncode(this.handle, this.config, inputIds, options);
   }
 
-  async encodeAsync(inputIds: TokenIds, options?: EncodeOptions): Promise<Tensor> {
-    const a = encodeArgs(this.handle, this.config, inputIds, options);
-    if (a.out.length > 0) await native.modelEncodeAsync(a);
-    return encoderResult(a, this.config);
+  /** encode() off the event loop; rejects (never throws) on bad input; options.signal aborts. */
+  encodeAsync(inputIds: TokenIds, options?: EncodeOptions): Promise<Tensor> {
+    return runEncodeAsync(this.handle, this.config, inputIds, options);
   }
 
   // ---- forward (teacher forcing) ----------------------------------------------------------
@@ -109,15 +105,17 @@ export class LongT5ForConditionalGeneration {
   private prepareForward(args: unknown) {
     if (args === null || typeof args !== 'object' || Array.isArray(args) || ArrayBuffer.isView(args))
       throw new TypeError(`forward takes { inputIds, attentionMask?, decoderInputIds, encoderOutput? }, got ${describe(args)}`);
-    const a = checkOptions<ForwardArgs>('forward arguments', args, ['inputIds', 'attentionMask', 'decoderInputIds', 'encoderOutput', 'threads']);
+    const a = checkOptions<ForwardArgs>('forward arguments', args, ['inputIds', 'attentionMask', 'decoderInputIds', 'encoderOutput', 'threads', 'signal']);
     const threads = checkThreads('threads', a.threads);
+    const signal = checkSignal('signal', a.signal);
     const enc = this.prepareEncoder(a.inputIds, a.attentionMask, a.encoderOutput, threads, '');
     if (a.decoderInputIds === undefined) throw new TypeError('decoderInputIds is required');
     const dec = checkTokenIds('decoderInputIds', a.decoderInputIds, this.config.vocab_size);
     if (dec.B !== enc.B) throw new RangeError(`decoderInputIds has B = ${dec.B} rows but the encoder input has ${enc.B}`);
     if (dec.N < 1) throw new RangeError('decoderInputIds must have at least one position');
     const logits = new Float32Array(checkedProduct('logits', [dec.B, dec.N, this.config.vocab_size]));
-    return { enc, dec, logits };
+    if (signal?.aborted) throw abortError(signal);
+    return { enc, dec, logits, signal };
   }
 
   private session(p: Prepared, beams: number): NativeSessionHandle {
@@ -148,19 +146,23 @@ export class LongT5ForConditionalGeneration {
     return { data: logits, dims: [dec.B, dec.N, this.config.vocab_size] };
   }
 
+  /** forward() off the event loop; rejects (never throws) on bad input; signal aborts. */
   async forwardAsync(args: ForwardArgs): Promise<Tensor> {
-    const { enc, dec, logits } = this.prepareForward(args);
-    let out = enc.encoderOutput;
-    if (!out) {
-      await native.modelEncodeAsync(enc.encode!);
-      out = enc.encode!.out;
-    }
-    const session = this.session(enc, 1);
+    const { enc, dec, logits, signal } = this.prepareForward(args);
+    const watch = watchAbort(signal);
+    let session: NativeSessionHandle | undefined;
     try {
-      await native.decoderStartAsync(this.startArgs(enc, session, out));
-      await native.decoderStepAsync({ session, ids: dec.ids, T: dec.N, logits, lastOnly: false, threads: enc.threads });
+      let out = enc.encoderOutput;
+      if (!out) {
+        await watch.race(native.modelEncodeAsync(enc.encode!));
+        out = enc.encode!.out;
+      }
+      session = this.session(enc, 1);
+      await watch.race(native.decoderStartAsync(this.startArgs(enc, session, out)));
+      await watch.race(native.decoderStepAsync({ session, ids: dec.ids, T: dec.N, logits, lastOnly: false, threads: enc.threads }));
     } finally {
-      native.decoderDispose(session);
+      watch.done();
+      if (session) native.decoderDispose(session);
     }
     return { data: logits, dims: [dec.B, dec.N, this.config.vocab_size] };
   }
@@ -173,7 +175,6 @@ export class LongT5ForConditionalGeneration {
     if (o.maxNewTokens === undefined) throw new TypeError('options.maxNewTokens is required');
     const maxNewTokens = checkSize('options.maxNewTokens', o.maxNewTokens, { min: 0, max: MAX_NEW_TOKENS });
     const beams = o.numBeams === undefined ? 1 : checkSize('options.numBeams', o.numBeams, { min: 1, max: MAX_BEAMS });
-    if (o.signal !== undefined && !isAbortSignal(o.signal)) throw new TypeError(`options.signal must be an AbortSignal, got ${describe(o.signal)}`);
     if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
       throw new TypeError(`options.onProgress must be a function, got ${describe(o.onProgress)}`);
     const threads = checkThreads('options.threads', o.threads);
@@ -182,10 +183,12 @@ export class LongT5ForConditionalGeneration {
     const params = { B: enc.B, beams, vocab: c.vocab_size, maxNewTokens, startId: c.decoder_start_token_id, padId: c.pad_token_id, eosIds: c.eos_token_ids };
     const search: Search = beams === 1 ? greedySearch(params) : beamSearch(params);
     const R = enc.B * beams;
-    const stepArgs = (session: NativeSessionHandle, ids: Int32Array): NativeDecoderStepArgs => ({
-      session, ids, T: 1, logits: new Float32Array(R * c.vocab_size), lastOnly: true, threads,
-    });
-    const signal = o.signal;
+    const stepArgs = (session: NativeSessionHandle, ids: Int32Array, reorder: Int32Array | undefined): NativeDecoderStepArgs => {
+      const a: NativeDecoderStepArgs = { session, ids, T: 1, logits: new Float32Array(R * c.vocab_size), lastOnly: true, threads };
+      if (reorder) a.reorder = reorder;
+      return a;
+    };
+    const signal = checkSignal('options.signal', o.signal);
     const onProgress = o.onProgress;
     const onStep = (n: number) => {
       if (signal?.aborted) throw abortError(signal);
@@ -214,12 +217,11 @@ export class LongT5ForConditionalGeneration {
       return runSearch(
         g.search,
         {
-          step: (ids) => {
-            const a = g.stepArgs(session, ids);
+          step: (ids, reorder) => {
+            const a = g.stepArgs(session, ids, reorder);
             native.decoderStep(a);
             return a.logits;
           },
-          reorder: (rows) => native.decoderReorder({ session, rows }),
         },
         g.onStep,
       );
@@ -237,38 +239,30 @@ export class LongT5ForConditionalGeneration {
     const g = this.prepareGenerate(inputIds, options);
     const signal = g.signal;
     if (signal?.aborted) throw abortError(signal);
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      if (!signal) return;
-      onAbort = () => reject(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => undefined);  // settled by whichever of the races observes it
-    const race = <T>(p: Promise<T>): Promise<T> => (signal ? Promise.race([p, aborted]) : p);
+    const watch = watchAbort(signal);
     let session: NativeSessionHandle | undefined;
     try {
       let out = g.enc.encoderOutput;
       if (!out) {
-        await race(native.modelEncodeAsync(g.enc.encode!));
+        await watch.race(native.modelEncodeAsync(g.enc.encode!));
         out = g.enc.encode!.out;
       }
       session = this.session(g.enc, g.beams);
       const s = session;
-      await race(native.decoderStartAsync(this.startArgs(g.enc, s, out)));
+      await watch.race(native.decoderStartAsync(this.startArgs(g.enc, s, out)));
       return await runSearchAsync(
         g.search,
         {
-          step: async (ids) => {
-            const a = g.stepArgs(s, ids);
-            await race(native.decoderStepAsync(a));
+          step: async (ids, reorder) => {
+            const a = g.stepArgs(s, ids, reorder);
+            await watch.race(native.decoderStepAsync(a));
             return a.logits;
           },
-          reorder: (rows) => native.decoderReorder({ session: s, rows }),
         },
         g.onStep,
       );
     } finally {
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+      watch.done();
       if (session) native.decoderDispose(session);
     }
   }

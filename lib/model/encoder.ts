@@ -5,6 +5,7 @@ import type { NativeEncodeArgs, NativeModelHandle } from '../../binding';
 import { native } from '../native';
 import { Tensor, checkOptions, checkThreads, checkedProduct } from '../tensor';
 import type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './config';
+import { abortError, checkSignal, watchAbort } from './abort';
 import { AttentionMask, TokenIds, checkAttentionMask, checkTokenIds } from './inputs';
 import { loadPretrained, loadSafetensors } from './load';
 
@@ -13,11 +14,13 @@ export interface EncodeOptions {
   attentionMask?: AttentionMask;
   /** Threads for this call (default: the budget set by setThreads). */
   threads?: number;
+  /** encodeAsync: aborting rejects with an Error named 'AbortError' (an already-aborted signal also stops encode). */
+  signal?: AbortSignal;
 }
 
-/** The checked native arguments of one encode call. */
+/** The checked native arguments of one encode call (options.signal is the caller's to handle). */
 export function encodeArgs(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown, name = 'inputIds'): NativeEncodeArgs {
-  const o = checkOptions<EncodeOptions>('options', options, ['attentionMask', 'threads']);
+  const o = checkOptions<EncodeOptions>('options', options, ['attentionMask', 'threads', 'signal']);
   const { ids, B, N } = checkTokenIds(name, inputIds, config.vocab_size);
   const mask = checkAttentionMask('options.attentionMask', o.attentionMask, B, N);
   const out = new Float32Array(checkedProduct('encoder output', [B, N, config.d_model]));
@@ -30,6 +33,28 @@ export const encoderResult = (a: NativeEncodeArgs, config: ResolvedLongT5ModelCo
   data: a.out,
   dims: [a.B, a.N, config.d_model],
 });
+
+/** encode() for both model classes: checks, then one native call (sync) or job (async). */
+export function runEncode(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown): Tensor {
+  const a = encodeArgs(handle, config, inputIds, options);
+  const signal = checkSignal('options.signal', (options as EncodeOptions | undefined)?.signal);
+  if (signal?.aborted) throw abortError(signal);
+  if (a.out.length > 0) native.modelEncode(a);
+  return encoderResult(a, config);
+}
+
+export async function runEncodeAsync(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown): Promise<Tensor> {
+  const a = encodeArgs(handle, config, inputIds, options);
+  const signal = checkSignal('options.signal', (options as EncodeOptions | undefined)?.signal);
+  if (signal?.aborted) throw abortError(signal);
+  const watch = watchAbort(signal);
+  try {
+    if (a.out.length > 0) await watch.race(native.modelEncodeAsync(a));
+  } finally {
+    watch.done();
+  }
+  return encoderResult(a, config);
+}
 
 /** The encoder's HF weights (names as in the checkpoint) copied out of native memory, for exporters (ONNX). */
 export function encoderWeights(handle: NativeModelHandle): Map<string, Float32Array> {
@@ -67,16 +92,12 @@ export class LongT5EncoderModel {
 
   /** inputIds [B, N] -> the last hidden state [B, N, d_model]. Rows at padding positions are finite but meaningless (as in HF). */
   encode(inputIds: TokenIds, options?: EncodeOptions): Tensor {
-    const a = encodeArgs(this.handle, this.config, inputIds, options);
-    if (a.out.length > 0) native.modelEncode(a);
-    return encoderResult(a, this.config);
+    return runEncode(this.handle, this.config, inputIds, options);
   }
 
-  /** encode() off the event loop; rejects (never throws) on bad input. */
-  async encodeAsync(inputIds: TokenIds, options?: EncodeOptions): Promise<Tensor> {
-    const a = encodeArgs(this.handle, this.config, inputIds, options);
-    if (a.out.length > 0) await native.modelEncodeAsync(a);
-    return encoderResult(a, this.config);
+  /** encode() off the event loop; rejects (never throws) on bad input; options.signal aborts. */
+  encodeAsync(inputIds: TokenIds, options?: EncodeOptions): Promise<Tensor> {
+    return runEncodeAsync(this.handle, this.config, inputIds, options);
   }
 
   /** Copies of the encoder's weights under their Hugging Face names (shared.weight, encoder.*). */

@@ -170,6 +170,7 @@ export function* beamSearch(p: SearchParams): Search {
         }
         if (beamIdx === K) break;
       }
+      if (beamIdx < K) throw new RangeError(`beam search: fewer than numBeams ${K} non-eos candidates among the top ${topN} (vocab_size ${V} too small for ${K} beams?)`);
       done[b] = done[b] || hyps[b].isDone(topS[0], curLen);
     }
     seqs = Array.from({ length: R }, (_, r) => [...seqs[nextRows[r]], nextTokens[r]]);
@@ -197,52 +198,48 @@ export function* beamSearch(p: SearchParams): Search {
   return { data, dims: [B, S] };
 }
 
-/** An Error named 'AbortError' (what fetch and timers/promises reject with on abort). */
-export function abortError(signal?: AbortSignal): Error {
-  const e = new Error('The operation was aborted');
-  e.name = 'AbortError';
-  if (signal && signal.reason !== undefined) (e as Error & { cause?: unknown }).cause = signal.reason;
-  return e;
+/** A decoder as the drivers see it: one step, after reordering the cache rows when `reorder` is given. */
+export interface SyncDecoder {
+  step(ids: Int32Array, reorder: Int32Array | undefined): Float32Array;
+}
+export interface AsyncDecoder {
+  step(ids: Int32Array, reorder: Int32Array | undefined): Promise<Float32Array>;
 }
 
-/** Runs a search with a synchronous decoder. */
-export function runSearch(
-  search: Search,
-  decoder: { step(ids: Int32Array): Float32Array; reorder(rows: Int32Array): void },
-  onStep: (tokensSoFar: number) => void,
-): GeneratedIds {
+/** Runs a search with a synchronous decoder (a reorder is folded into the next step's call). */
+export function runSearch(search: Search, decoder: SyncDecoder, onStep: (tokensSoFar: number) => void): GeneratedIds {
   let answer: Float32Array | undefined;
+  let reorder: Int32Array | undefined;
   let steps = 0;
   for (;;) {
     const r = search.next(answer);
     if (r.done) return r.value;
-    if (r.value.kind === 'step') {
-      answer = decoder.step(r.value.ids);
-      onStep(++steps);
-    } else {
-      decoder.reorder(r.value.rows);
-      answer = undefined;
+    answer = undefined;
+    if (r.value.kind === 'reorder') {
+      reorder = r.value.rows;
+      continue;
     }
+    answer = decoder.step(r.value.ids, reorder);
+    reorder = undefined;
+    onStep(++steps);
   }
 }
 
 /** Runs a search with an asynchronous decoder; onStep may throw (abort) between steps. */
-export async function runSearchAsync(
-  search: Search,
-  decoder: { step(ids: Int32Array): Promise<Float32Array>; reorder(rows: Int32Array): void },
-  onStep: (tokensSoFar: number) => void,
-): Promise<GeneratedIds> {
+export async function runSearchAsync(search: Search, decoder: AsyncDecoder, onStep: (tokensSoFar: number) => void): Promise<GeneratedIds> {
   let answer: Float32Array | undefined;
+  let reorder: Int32Array | undefined;
   let steps = 0;
   for (;;) {
     const r = search.next(answer);
     if (r.done) return r.value;
-    if (r.value.kind === 'step') {
-      answer = await decoder.step(r.value.ids);
-      onStep(++steps);
-    } else {
-      decoder.reorder(r.value.rows);
-      answer = undefined;
+    answer = undefined;
+    if (r.value.kind === 'reorder') {
+      reorder = r.value.rows;
+      continue;
     }
+    answer = await decoder.step(r.value.ids, reorder);
+    reorder = undefined;
+    onStep(++steps);
   }
 }

@@ -267,8 +267,9 @@ Napi::Value decoder_start(const Napi::CallbackInfo& info, bool async) {
                  });
 }
 
-// decoderStep({session, ids: Int32Array [R*T], T, logits: Float32Array, lastOnly, threads?}):
-// logits [R, T, vocab], or [R, vocab] with lastOnly.
+// decoderStep({session, ids: Int32Array [R*T], T, logits: Float32Array, lastOnly, reorder?, threads?}):
+// logits [R, T, vocab], or [R, vocab] with lastOnly. reorder [R] (optional): first, row r's cache
+// becomes old row reorder[r] (beam search), in the same job.
 Napi::Value decoder_step(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
@@ -281,11 +282,21 @@ Napi::Value decoder_step(const Napi::CallbackInfo& info, bool async) {
   auto buffers = std::make_shared<CallBuffers>(async);
   float* logits = buffers->output(a, "logits", checked_mul(env, checked_mul(env, R, last_only ? 1 : T, "logits"), V, "logits"));
   auto ids = read_ids(a, "ids", checked_mul(env, R, T, "ids"), V);
+  auto reorder = std::make_shared<std::vector<int32_t>>();
+  if (has(a, "reorder")) {
+    const int32_t* rows = get_i32(a, "reorder", R);
+    for (int64_t r = 0; r < R; ++r)
+      if (rows[r] < 0 || rows[r] >= R)
+        throw_range(env, "reorder[" + std::to_string(r) + "] is not a row in [0, " + std::to_string(R) + ")");
+    reorder->assign(rows, rows + R);
+  }
   const int threads = want_threads(a);
   auto guard = claim(env, s);
-  return run_job(env, async, "a LongT5 decoder step", buffers, threads, [s, guard, ids, T, logits, last_only](int t) {
-    s->session->step(ids->data(), T, logits, last_only, t);
-  });
+  return run_job(env, async, "a LongT5 decoder step", buffers, threads,
+                 [s, guard, ids, reorder, T, logits, last_only](int t) {
+                   if (!reorder->empty()) s->session->reorder(reorder->data());  // beam search: off the main thread too
+                   s->session->step(ids->data(), T, logits, last_only, t);
+                 });
 }
 
 // decoderReorder({session, rows: Int32Array [R]}): row r's cache becomes old row rows[r].
