@@ -199,14 +199,26 @@ function batchOf(rows, config) {
   return { ids: { data, dims: [B, N] }, attentionMask: { data: mask, dims: [B, N] }, lengths: rows.map((r) => r.length) };
 }
 
-/** Runs `fn`; a library error (bad checkpoint, bad input) is printed as one line, exit 1. */
+/**
+ * Runs `fn(signal)`; Ctrl-C aborts the native work through `signal` (exit 130), and a library error
+ * (bad checkpoint, bad input) is printed as one line, exit 1.
+ */
 async function reportErrors(command, fn) {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
   try {
-    return await fn();
+    return await fn(abort.signal);
   } catch (err) {
     if (err instanceof UsageError) throw err;
+    if (err && err.name === 'AbortError') {
+      process.stderr.write(`global-attention ${command}: interrupted\n`);
+      return 130;
+    }
     process.stderr.write(`global-attention ${command}: ${err && err.message ? err.message : err}\n`);
     return 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
   }
 }
 
@@ -219,12 +231,12 @@ async function generate(argv) {
   }
   const config = readCheckpointConfig(dir);
   const batch = batchOf(o.ids, config);
-  return reportErrors('generate', async () => {
+  return reportErrors('generate', async (signal) => {
     const lib = loadLibrary();
     const t0 = Date.now();
     const model = lib.LongT5ForConditionalGeneration.fromPretrained(dir);
     const t1 = Date.now();
-    const options = { attentionMask: batch.attentionMask, maxNewTokens: o['max-new-tokens'] ?? 20 };
+    const options = { attentionMask: batch.attentionMask, maxNewTokens: o['max-new-tokens'] ?? 20, signal };
     if (o['num-beams'] !== undefined) options.numBeams = o['num-beams'];
     if (o.threads !== undefined) options.threads = o.threads;
     const out = await model.generateAsync(batch.ids, options);
@@ -249,12 +261,12 @@ async function encode(argv) {
   }
   const config = readCheckpointConfig(dir);
   const batch = batchOf(o.ids, config);
-  return reportErrors('encode', async () => {
+  return reportErrors('encode', async (signal) => {
     const lib = loadLibrary();
     const t0 = Date.now();
     const model = lib.LongT5EncoderModel.fromPretrained(dir);
     const t1 = Date.now();
-    const options = { attentionMask: batch.attentionMask };
+    const options = { attentionMask: batch.attentionMask, signal };
     if (o.threads !== undefined) options.threads = o.threads;
     const out = await model.encodeAsync(batch.ids, options);
     const t2 = Date.now();

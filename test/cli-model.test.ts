@@ -2,7 +2,7 @@
 // child node process on the built dist/) on the fixture checkpoints: the ids must be Hugging
 // Face's greedy ids, encode's summary must match the library's encode, and bad arguments must
 // give one clear line and a nonzero exit, never a stack trace.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -60,6 +60,20 @@ describe('global-attention generate', () => {
     expect(out.dims[1]).toBeLessThanOrEqual(6);
     expect(out.ids[0][0]).toBe(0);
   });
+});
+
+test('Ctrl-C (SIGINT) aborts a long generation: one line, exit 130', async () => {
+  // tied_relu_tglobal_leftpad row 0 cycles between two tokens and never produces eos.
+  const f = fixture('tied_relu_tglobal_leftpad');
+  const child = spawn(process.execPath, [BIN, 'generate', f.dir, '--ids', f.rows[0].join(','), '--max-new-tokens', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await new Promise((r) => setTimeout(r, 2000)); // loaded and generating by then
+  expect(child.exitCode).toBeNull();
+  child.kill('SIGINT');
+  expect(await exited).toBe(130);
+  expect(stderr).toBe('global-attention generate: interrupted\n');
 });
 
 describe('global-attention encode', () => {
