@@ -275,6 +275,23 @@ test('an encoder without blocks (num_layers 0) is the embedding and the final no
   }
 });
 
+test("dense_act_fn 'gelu_pytorch_tanh' (Hugging Face's other name for gelu_new) exports the same computation", async () => {
+  const config = randomConfig({ d_model: 16, d_kv: 4, num_heads: 2, d_ff: 32, num_layers: 1, local_radius: 3, global_block_size: 4 });
+  const w = randomWeights(config, 11);
+  const { ids, mask } = randomInputs(mulberry32(12), config.vocab_size, 1, 10, [10], [false]);
+  const outs: Float32Array[] = [];
+  for (const act of ['gelu_new', 'gelu_pytorch_tanh']) {
+    const s = await OnnxSession.create(buildLongT5EncoderOnnx({ ...config, dense_act_fn: act }, w), { intraOpNumThreads: 1 });
+    try {
+      outs.push((await runEncoder(s, ids, mask, 1, 10)).data);
+    } finally {
+      await s.release();
+    }
+  }
+  expect(Array.from(outs[1])).toEqual(Array.from(outs[0]));
+  expectClose(compareRows(outs[0], composedEncoder(config, w, ids, mask, 1, 10), 16, mask), 'gelu_new');
+});
+
 describe('buildLongT5EncoderOnnx checks its arguments', () => {
   const config = randomConfig({ d_model: 8, d_kv: 4, num_heads: 2, d_ff: 16, num_layers: 2, local_radius: 3, global_block_size: 4 });
   const w = randomWeights(config, 5);

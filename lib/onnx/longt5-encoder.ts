@@ -60,7 +60,10 @@ function activationOf(config: LongT5EncoderOnnxConfig): { act: 'relu' | 'gelu_ne
     else if (ffp === 'gated-gelu') (act ??= 'gelu_new'), (gated ??= true);
     else throw new RangeError(`config.feed_forward_proj ${JSON.stringify(ffp)} is not supported without dense_act_fn and is_gated_act (resolve the config first)`);
   }
-  if (act !== 'relu' && act !== 'gelu_new') throw new RangeError(`config.dense_act_fn must be 'relu' or 'gelu_new', got ${JSON.stringify(act)}`);
+  // gelu_pytorch_tanh is Hugging Face's other name for the same tanh approximation.
+  if (act === 'gelu_pytorch_tanh') act = 'gelu_new';
+  if (act !== 'relu' && act !== 'gelu_new')
+    throw new RangeError(`config.dense_act_fn must be 'relu' or 'gelu_new' (or 'gelu_pytorch_tanh'), got ${JSON.stringify(act)}`);
   if (typeof gated !== 'boolean') throw new TypeError(`config.is_gated_act must be a boolean, got ${String(gated)}`);
   return { act, gated };
 }
