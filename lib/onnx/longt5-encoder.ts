@@ -56,9 +56,10 @@ function activationOf(config: LongT5EncoderOnnxConfig): { act: 'relu' | 'gelu_ne
   let gated = config.is_gated_act;
   if (act === undefined || gated === undefined) {
     const ffp = config.feed_forward_proj ?? 'relu';
-    if (ffp === 'relu') (act ??= 'relu'), (gated ??= false);
-    else if (ffp === 'gated-gelu') (act ??= 'gelu_new'), (gated ??= true);
-    else throw new RangeError(`config.feed_forward_proj ${JSON.stringify(ffp)} is not supported without dense_act_fn and is_gated_act (resolve the config first)`);
+    if (ffp !== 'relu' && ffp !== 'gated-gelu')
+      throw new RangeError(`config.feed_forward_proj ${JSON.stringify(ffp)} is not supported without dense_act_fn and is_gated_act (resolve the config first)`);
+    act ??= ffp === 'relu' ? 'relu' : 'gelu_new';
+    gated ??= ffp !== 'relu';
   }
   // gelu_pytorch_tanh is Hugging Face's other name for the same tanh approximation.
   if (act === 'gelu_pytorch_tanh') act = 'gelu_new';
