@@ -23,6 +23,23 @@ Napi::Value DensePackedSync(const Napi::CallbackInfo& info);
 Napi::Value DensePackedAsync(const Napi::CallbackInfo& info);
 Napi::Value NewCancelToken(const Napi::CallbackInfo& info);
 Napi::Value CancelTokenSet(const Napi::CallbackInfo& info);
+// The whole model (model_binding.cc).
+Napi::Value ModelCreate(const Napi::CallbackInfo& info);
+Napi::Value ModelWeightNames(const Napi::CallbackInfo& info);
+Napi::Value ModelSetWeight(const Napi::CallbackInfo& info);
+Napi::Value ModelFinalize(const Napi::CallbackInfo& info);
+Napi::Value ModelGetWeight(const Napi::CallbackInfo& info);
+Napi::Value ModelDispose(const Napi::CallbackInfo& info);
+Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info);
+Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderCreate(const Napi::CallbackInfo& info);
+Napi::Value DecoderStartSync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStartAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStepSync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStepAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderReorder(const Napi::CallbackInfo& info);
+Napi::Value DecoderLength(const Napi::CallbackInfo& info);
+Napi::Value DecoderDispose(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ga

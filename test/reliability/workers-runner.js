@@ -20,7 +20,6 @@
 //                                       terminated with aborted calls still unwinding
 //   node workers-runner.js all          every mode above, one after another (for the sanitizers)
 'use strict';
-const path = require('path');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const { loadLib } = require('./load-lib');
 const U = require('./util');
