@@ -7,6 +7,7 @@ import type { NativeDensePackedArgs } from '../binding';
 import {
   checkBoolean, checkFiniteNumber, checkOptions, checkOut, checkTensor, checkThreads, checkedProduct, describe, isDetached, Tensor,
 } from './tensor';
+import { KVCacheView } from './kv-cache';
 
 export interface PackedAttentionOptions {
   layout: 'packed';
@@ -53,6 +54,8 @@ export function preparePacked(q: Tensor, k: Tensor, v: Tensor, options: PackedAt
     if ((options as unknown as Record<string, unknown>)[n] !== undefined)
       throw new RangeError(`options.${n} is not supported with layout 'packed' (a packed batch has no padding; call per sequence instead)`);
   const o = checkOptions<PackedAttentionOptions>('options', options, PACKED_OPTION_NAMES);
+  if (k instanceof KVCacheView || v instanceof KVCacheView)
+    throw new RangeError("KVCache views (cache.keys, cache.values) are [B, Hk, N, D] tensors: they do not go with layout 'packed'");
   const qt = checkTensor('q', q, 3);
   const kt = checkTensor('k', k, 3);
   const vt = checkTensor('v', v, 3);

@@ -120,5 +120,7 @@ describe('KVCache', () => {
     expect(() => attention(q, cache.keys, s.v)).toThrow(/both be KVCache views/);
     expect(() => attention({ data: q.data, dims: [B, 1, H, D] }, cache.keys, cache.values, { layout: 'bnhd' })).toThrow(/need options.layout 'bhnd'/);
     expect(() => new KVCache({ batch: 2 ** 20, kvHeads: 2 ** 10, headSize: 2 ** 10, capacity: 16 })).toThrow(/too many elements/);
+    expect(() => attention({ data: new Float32Array(H * D), dims: [1, H, D] }, cache.keys, cache.values, { layout: 'packed', seqStarts: Int32Array.from([0, 1]) }))
+      .toThrow(/do not go with layout 'packed'/);
   });
 });
