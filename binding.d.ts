@@ -27,6 +27,7 @@ export interface NativeDenseArgs {
   threads?: number;                     // 0 or absent = the whole budget
   path?: 'auto' | 'flash' | 'decode';   // tests and benches: force a kernel ('auto' = by Nq)
   kvCapacity?: number;                  // k/v are KVCache storage [B, Hk, kvCapacity, D]: the first Nk rows per head are used
+  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (decode kernel converts per tile)
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
 }
 

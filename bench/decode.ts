@@ -1,6 +1,7 @@
 // Decode-step bench: one query per head against a long key/value cache (Nq = 1), the shape of a
-// generation step. Ours (attention(), which takes the decode kernel for Nq <= 4; and the same call
-// forced onto the query-block kernel, for reference) against ONNX Runtime's com.microsoft
+// generation step. Ours (attention(), which takes the decode kernel for Nq <= 4; the same call
+// forced onto the query-block kernel, for reference; and a KVCache stored as bfloat16 / float16,
+// half the bytes) against ONNX Runtime's com.microsoft
 // MultiHeadAttention and Attention on the same inputs, interleaved in one run. A decode step
 // reads every cached key and value once, so it is judged by bytes read per call against a simple
 // memory-bandwidth probe (Buffer.compare of two large buffers: glibc memcmp, one thread, read only).
@@ -11,7 +12,7 @@
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
-import { attention, info } from '../lib/index';
+import { KVCache, attention, info } from '../lib/index';
 import { native } from '../lib/native';
 import { buildDenseAttentionModel } from '../lib/onnx/dense';
 import { parseIntList } from './common/cli';
@@ -30,12 +31,13 @@ const SHAPES: Shape[] = [
 const GAP_MS = 60;
 const SEED = 4242;
 
-type Impl = 'ours' | 'oursQueryBlocks' | 'ortMHA' | 'ortAttention';
+type Impl = 'ours' | 'oursBf16Cache' | 'oursF16Cache' | 'oursQueryBlocks' | 'ortMHA' | 'ortAttention';
 
 interface Runner { run(): unknown; out: Float32Array; release(): Promise<void> }
 
-function bytesRead(s: Shape): number {
-  return 4 * (s.B * s.H * s.Nq * s.D + 2 * s.B * s.Hk * s.Nk * s.D);
+function bytesRead(s: Shape, impl: Impl = 'ours'): number {
+  const kvBytes = impl === 'oursBf16Cache' || impl === 'oursF16Cache' ? 2 : 4;
+  return 4 * s.B * s.H * s.Nq * s.D + kvBytes * 2 * s.B * s.Hk * s.Nk * s.D;
 }
 
 /** One-thread read bandwidth, GB/s: memcmp over two equal buffers of `mib` MiB each, best of `reps`. */
@@ -55,6 +57,12 @@ async function runner(impl: Impl, s: Shape, x: { q: Float32Array; k: Float32Arra
   const out = new Float32Array(s.B * s.H * s.Nq * s.D);
   if (impl === 'ours') {
     const q = { data: x.q, dims: qd }, k = { data: x.k, dims: kd }, v = { data: x.v, dims: kd };
+    return { out, run: () => attention(q, k, v, { out, threads }), release: async () => {} };
+  }
+  if (impl === 'oursBf16Cache' || impl === 'oursF16Cache') {
+    const cache = new KVCache({ batch: s.B, kvHeads: s.Hk, headSize: s.D, capacity: s.Nk, dtype: impl === 'oursF16Cache' ? 'float16' : 'bfloat16' });
+    cache.append({ data: x.k, dims: kd }, { data: x.v, dims: kd });
+    const q = { data: x.q, dims: qd }, k = cache.keys, v = cache.values;
     return { out, run: () => attention(q, k, v, { out, threads }), release: async () => {} };
   }
   if (impl === 'oursQueryBlocks') {
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
   }
   const threadList = values.threads ? parseIntList('--threads', values.threads) : [1, Math.min(2, info().hardwareThreads)];
   const reps = values.reps ? Number(values.reps) : 30;
-  const impls: Impl[] = ['ours', 'oursQueryBlocks'];
+  const impls: Impl[] = ['ours', 'oursBf16Cache', 'oursF16Cache', 'oursQueryBlocks'];
   if (loadOrt()) impls.push('ortMHA', 'ortAttention');
   else console.log(`warning: onnxruntime-node not available (${ortLoadError()}); ours only`);
   const probe = bandwidthProbe();
@@ -103,13 +111,13 @@ async function main(): Promise<void> {
       const ortBest = Math.min(...impls.filter((i) => i.startsWith('ort')).map((i) => median(times.get(i)!)));
       for (const impl of impls) {
         const m = median(times.get(impl)!);
-        const gbs = bytesRead(s) / (m * 1e6);
+        const gbs = bytesRead(s, impl) / (m * 1e6);
         const err = maxAbsDiff(runners.get(impl)!.out, ours);
         rows.push([impl, ms(m), fix(gbs, 1), `${fix((100 * gbs) / probe, 0)}%`, Number.isFinite(ortBest) ? `${fix(ortBest / m, 2)}x` : '-', err.toExponential(1)]);
-        results.push({ shape: s, threads, impl, medianMs: m, gbPerS: gbs, probeGbPerS: probe, bytesRead: bytesRead(s), maxAbsDiffVsOurs: err });
+        results.push({ shape: s, threads, impl, medianMs: m, gbPerS: gbs, probeGbPerS: probe, bytesRead: bytesRead(s, impl), maxAbsDiffVsOurs: err });
       }
-      console.log(`\n${s.name}, B=${s.B}, ${threads} thread(s): ${(bytesRead(s) / 2 ** 20).toFixed(1)} MiB read per call`);
-      console.log(formatTable(['impl', 'median ms', 'GB/s', 'of probe', 'ORT best / this', '|diff| vs ours'], rows));
+      console.log(`\n${s.name}, B=${s.B}, ${threads} thread(s): ${(bytesRead(s) / 2 ** 20).toFixed(1)} MiB read per call (float32 K/V; half with a 16-bit cache)`);
+      console.log(formatTable(['impl', 'median ms', 'GB/s', 'of probe', 'ORT best / this', '|diff| vs ours (16-bit: rounding)'], rows));
       for (const r of runners.values()) await r.release();
     }
   }

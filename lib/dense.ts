@@ -1,7 +1,7 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
-import { checkCacheViews } from './kv-cache';
+import { KVCacheView, checkCacheViews } from './kv-cache';
 import { native } from './native';
 import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
 import {
@@ -41,12 +41,13 @@ function notPacked(options: unknown): void {
 }
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
-function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
+function prepare(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
   const qt = checkTensor('q', q, 4);
   // k and v may be KVCache views (cache.keys / cache.values): read in place, with the capacity's strides.
   const views = checkCacheViews(k, v);
-  const kt = views ? { data: views.k.data, dims: views.k.dims.slice() } : checkTensor('k', k, 4);
-  const vt = views ? { data: views.v.data, dims: views.v.dims.slice() } : checkTensor('v', v, 4);
+  // (16-bit views hold Uint16Array storage: typed as float32 here, passed with kvFormat below.)
+  const kt = views ? { data: views.k.data as Float32Array, dims: views.k.dims.slice() } : checkTensor('k', k, 4);
+  const vt = views ? { data: views.v.data as Float32Array, dims: views.v.dims.slice() } : checkTensor('v', v, 4);
   const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
@@ -71,6 +72,10 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
   if (views) {
     if (bnhd) throw new RangeError("KVCache views (k, v) are [B, Hk, N, D]: they need options.layout 'bhnd'");
     args.kvCapacity = views.k.capacity;
+    if (views.k.type !== 'float32') {
+      if (o.returnWeights) throw new RangeError('options.returnWeights is not supported with a 16-bit KVCache');
+      args.kvFormat = views.k.type;
+    }
   }
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
@@ -99,10 +104,10 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
+export function attention(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) With options.layout 'packed': see PackedAttentionOptions. */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions | PackedAttentionOptions): AttentionResult;
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions | PackedAttentionOptions): AttentionResult {
+export function attention(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: AttentionOptions | PackedAttentionOptions): AttentionResult;
+export function attention(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: AttentionOptions | PackedAttentionOptions): AttentionResult {
   if (isPackedOptions(options)) {
     const { args, dims } = preparePacked(q, k, v, options);
     if (args.out.length > 0) native.denseAttentionPacked(args);
@@ -115,10 +120,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOp
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
-export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions> & AbortOptions): Promise<AttentionResultWithWeights>;
+export function attentionAsync(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithWeights<AttentionOptions> & AbortOptions): Promise<AttentionResultWithWeights>;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) With options.layout 'packed': see PackedAttentionOptions. */
-export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult>;
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor,
+export function attentionAsync(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult>;
+export async function attentionAsync(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView,
                                      options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult> {
   const [o, signal] = takeSignal('options', options);
   if (isPackedOptions(o)) {

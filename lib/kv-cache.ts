@@ -2,8 +2,66 @@
 // in float32 storage that grows in place (to a preset capacity, or by doubling), so a decode step
 // appends one token per row instead of re-copying the whole history. `cache.keys` / `cache.values`
 // are views over the storage usable as attention()'s k and v without copying (the kernels read
-// the first `length` rows of each head with the capacity's strides).
+// the first `length` rows of each head with the capacity's strides). With `dtype: 'float16'` or
+// 'bfloat16' the storage holds half the bytes (rounded to nearest even on append) and the decode
+// kernel converts each tile to float32 as it streams it: half the memory traffic of a decode step.
 import { Tensor, checkSize, checkTensor, checkedProduct, describe } from './tensor';
+
+/** How a KVCache stores its keys and values. */
+export type KVCacheDType = 'float32' | 'float16' | 'bfloat16';
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 -> IEEE binary16 bits, round to nearest even (overflow -> Inf, NaN kept). */
+export function toFloat16Bits(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  const mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112;  // the binary16 exponent field
+  if (e >= 31) return sign | 0x7c00;
+  let h: number, rem: number, half: number;
+  if (e <= 0) {  // a subnormal half (or zero)
+    if (e < -10) return sign;
+    const shift = 14 - e;
+    const m = mant | 0x800000;
+    h = m >>> shift;
+    rem = m & ((1 << shift) - 1);
+    half = 1 << (shift - 1);
+  } else {
+    h = (e << 10) | (mant >>> 13);
+    rem = mant & 0x1fff;
+    half = 0x1000;
+  }
+  if (rem > half || (rem === half && (h & 1))) h++;  // a carry into the exponent is right (up to Inf)
+  return sign | h;
+}
+
+/** float32 -> bfloat16 bits, round to nearest even (NaN kept quiet). */
+export function toBFloat16Bits(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  if ((b & 0x7fffffff) > 0x7f800000) return ((b >>> 16) & 0x8000) | 0x7fc0;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** IEEE binary16 bits -> number. */
+export function fromFloat16Bits(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** bfloat16 bits -> number. */
+export function fromBFloat16Bits(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0];
+}
 
 export interface KVCacheOptions {
   /** B: sequences in the batch. */
@@ -16,6 +74,8 @@ export interface KVCacheOptions {
   valueHeadSize?: number;
   /** Tokens per row to allocate up front (default 16); append() doubles it when it runs out. */
   capacity?: number;
+  /** Storage type (default 'float32'); 16-bit storage is converted back to float32 by the kernel. */
+  dtype?: KVCacheDType;
 }
 
 /**
@@ -26,13 +86,19 @@ export interface KVCacheOptions {
  */
 export class KVCacheView {
   /** @internal */
-  constructor(readonly data: Float32Array, readonly dims: readonly [number, number, number, number], readonly capacity: number) {}
+  constructor(readonly data: Float32Array | Uint16Array, readonly dims: readonly [number, number, number, number], readonly capacity: number,
+              readonly type: KVCacheDType = 'float32') {}
 
-  /** A compact copy [B, Hk, length, D]. */
+  /** A compact float32 copy [B, Hk, length, D] (16-bit storage decoded). */
   toTensor(): Tensor {
     const [B, Hk, N, D] = this.dims;
     const out = new Float32Array(B * Hk * N * D);
-    for (let bh = 0; bh < B * Hk; bh++) out.set(this.data.subarray(bh * this.capacity * D, (bh * this.capacity + N) * D), bh * N * D);
+    const decode = this.type === 'float16' ? fromFloat16Bits : fromBFloat16Bits;
+    for (let bh = 0; bh < B * Hk; bh++) {
+      const src = this.data.subarray(bh * this.capacity * D, (bh * this.capacity + N) * D);
+      if (this.type === 'float32') out.set(src, bh * N * D);
+      else for (let i = 0; i < src.length; i++) out[bh * N * D + i] = decode(src[i]);
+    }
     return { data: out, dims: this.dims.slice() };
   }
 }
@@ -42,16 +108,21 @@ export class KVCache {
   readonly kvHeads: number;
   readonly headSize: number;
   readonly valueHeadSize: number;
+  readonly dtype: KVCacheDType;
   private len = 0;
   private cap: number;
-  private k: Float32Array;
-  private v: Float32Array;
+  private k: Float32Array | Uint16Array;
+  private v: Float32Array | Uint16Array;
 
   constructor(options: KVCacheOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
     for (const key of Object.keys(options))
-      if (!['batch', 'kvHeads', 'headSize', 'valueHeadSize', 'capacity'].includes(key))
-        throw new TypeError(`options: unknown option '${key}' (allowed: batch, kvHeads, headSize, valueHeadSize, capacity)`);
+      if (!['batch', 'kvHeads', 'headSize', 'valueHeadSize', 'capacity', 'dtype'].includes(key))
+        throw new TypeError(`options: unknown option '${key}' (allowed: batch, kvHeads, headSize, valueHeadSize, capacity, dtype)`);
+    const dtype = options.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16')
+      throw new (typeof dtype === 'string' ? RangeError : TypeError)(`options.dtype must be 'float32', 'float16' or 'bfloat16', got ${describe(dtype)}`);
+    this.dtype = dtype;
     this.batch = checkSize('options.batch', options.batch, { min: 1 });
     this.kvHeads = checkSize('options.kvHeads', options.kvHeads, { min: 1 });
     this.headSize = checkSize('options.headSize', options.headSize, { min: 1 });
@@ -73,23 +144,24 @@ export class KVCache {
 
   /** The keys [B, Hk, length, D], read in place by attention(). */
   get keys(): KVCacheView {
-    return new KVCacheView(this.k, [this.batch, this.kvHeads, this.len, this.headSize], this.cap);
+    return new KVCacheView(this.k, [this.batch, this.kvHeads, this.len, this.headSize], this.cap, this.dtype);
   }
 
   /** The values [B, Hk, length, Dv], read in place by attention(). */
   get values(): KVCacheView {
-    return new KVCacheView(this.v, [this.batch, this.kvHeads, this.len, this.valueHeadSize], this.cap);
+    return new KVCacheView(this.v, [this.batch, this.kvHeads, this.len, this.valueHeadSize], this.cap, this.dtype);
   }
 
-  private alloc(cap: number, d: number): Float32Array {
-    return new Float32Array(checkedProduct('KVCache storage', [this.batch, this.kvHeads, cap, d]));
+  private alloc(cap: number, d: number): Float32Array | Uint16Array {
+    const n = checkedProduct('KVCache storage', [this.batch, this.kvHeads, cap, d]);
+    return this.dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
   }
 
   /** Grows the storage to hold at least `capacity` tokens per row (one copy of what is stored). */
   reserve(capacity: number): void {
     checkSize('capacity', capacity);
     if (capacity <= this.cap) return;
-    const grow = (old: Float32Array, d: number) => {
+    const grow = (old: Float32Array | Uint16Array, d: number) => {
       const next = this.alloc(capacity, d);
       for (let bh = 0; bh < this.batch * this.kvHeads; bh++)
         next.set(old.subarray(bh * this.cap * d, (bh * this.cap + this.len) * d), bh * capacity * d);
@@ -114,9 +186,14 @@ export class KVCache {
       throw new RangeError(`v must be [${this.batch}, ${this.kvHeads}, ${n}, ${this.valueHeadSize}] (n as k), got [${vt.dims.join(', ')}]`);
     const need = this.len + n;
     if (need > this.cap) this.reserve(Math.max(need, 2 * this.cap, 16));
+    const put = (dst: Float32Array | Uint16Array, src: Float32Array, at: number) => {
+      if (dst instanceof Float32Array) return dst.set(src, at);
+      const enc = this.dtype === 'float16' ? toFloat16Bits : toBFloat16Bits;
+      for (let i = 0; i < src.length; i++) dst[at + i] = enc(src[i]);
+    };
     for (let bh = 0; bh < B * Hk; bh++) {
-      this.k.set(kt.data.subarray(bh * n * D, (bh + 1) * n * D), (bh * this.cap + this.len) * D);
-      this.v.set(vt.data.subarray(bh * n * Dv, (bh + 1) * n * Dv), (bh * this.cap + this.len) * Dv);
+      put(this.k, kt.data.subarray(bh * n * D, (bh + 1) * n * D), (bh * this.cap + this.len) * D);
+      put(this.v, vt.data.subarray(bh * n * Dv, (bh + 1) * n * Dv), (bh * this.cap + this.len) * Dv);
     }
     this.len = need;
   }
@@ -132,6 +209,6 @@ export function checkCacheViews(k: unknown, v: unknown): { k: KVCacheView; v: KV
   const kc = k instanceof KVCacheView, vc = v instanceof KVCacheView;
   if (!kc && !vc) return undefined;
   if (!kc || !vc) throw new RangeError('k and v must both be KVCache views (cache.keys, cache.values) or both plain tensors');
-  if (k.capacity !== v.capacity || k.dims[2] !== v.dims[2]) throw new RangeError('k and v must be views of the same KVCache');
+  if (k.capacity !== v.capacity || k.dims[2] !== v.dims[2] || k.type !== v.type) throw new RangeError('k and v must be views of the same KVCache');
   return { k, v };
 }

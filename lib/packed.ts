@@ -49,7 +49,7 @@ export function checkSeqStarts(name: string, x: unknown, total: number, length?:
 }
 
 /** Checks a packed call's arguments and builds the native call. */
-export function preparePacked(q: Tensor, k: Tensor, v: Tensor, options: PackedAttentionOptions): { args: NativeDensePackedArgs; dims: number[] } {
+export function preparePacked(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: PackedAttentionOptions): { args: NativeDensePackedArgs; dims: number[] } {
   for (const n of NOT_WITH_PACKED)
     if ((options as unknown as Record<string, unknown>)[n] !== undefined)
       throw new RangeError(`options.${n} is not supported with layout 'packed' (a packed batch has no padding; call per sequence instead)`);

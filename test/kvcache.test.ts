@@ -2,8 +2,10 @@
 // doubling), and views (cache.keys / cache.values) that attention() reads without copying. A
 // generation loop over the cache must give the same bits as attention() on the compact tensors
 // of the same tokens, for decode steps (Nq = 1) and prefill chunks (Nq > 1, causal), GQA, masks,
-// under every ISA, sync and async.
+// under every ISA, sync and async. 16-bit caches (float16, bfloat16) store rounded values and the
+// decode kernel converts them back per tile: the same bits as float32 tensors holding those values.
 import { KVCache, KVCacheView, attention, attentionAsync } from '../lib/index';
+import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from '../lib/kv-cache';
 import { maxAbsDiff, mulberry32, randomData, randomMask } from './helpers/fixtures';
 import { availableIsas, withIsa } from './helpers/isa';
 
@@ -122,5 +124,100 @@ describe('KVCache', () => {
     expect(() => new KVCache({ batch: 2 ** 20, kvHeads: 2 ** 10, headSize: 2 ** 10, capacity: 16 })).toThrow(/too many elements/);
     expect(() => attention({ data: new Float32Array(H * D), dims: [1, H, D] }, cache.keys, cache.values, { layout: 'packed', seqStarts: Int32Array.from([0, 1]) }))
       .toThrow(/do not go with layout 'packed'/);
+  });
+});
+
+describe('16-bit storage: the conversions', () => {
+  test('float16: known values, rounding to nearest even, and every half round-trips', () => {
+    const cases: [number, number][] = [
+      [0, 0], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [65504, 0x7bff], [65519, 0x7bff], [65520, 0x7c00],
+      [1e10, 0x7c00], [Infinity, 0x7c00], [-Infinity, 0xfc00], [2 ** -24, 0x0001], [2 ** -25, 0], [1.5 * 2 ** -25, 1],
+      [2 ** -14, 0x0400], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02],
+    ];
+    for (const [x, h] of cases) expect([x, toFloat16Bits(x)]).toEqual([x, h]);
+    expect(toFloat16Bits(NaN) & 0x7e00).toBe(0x7e00);
+    for (let h = 0; h < 0x10000; h++) {
+      const x = fromFloat16Bits(h);
+      if (Number.isNaN(x)) continue;
+      if (toFloat16Bits(x) !== h) throw new Error(`half 0x${h.toString(16)} -> ${x} -> 0x${toFloat16Bits(x).toString(16)}`);
+    }
+  });
+
+  test('bfloat16: known values, rounding to nearest even, and every value round-trips', () => {
+    expect(toBFloat16Bits(1)).toBe(0x3f80);
+    expect(toBFloat16Bits(-2)).toBe(0xc000);
+    expect(toBFloat16Bits(1 + 2 ** -8)).toBe(0x3f80);  // a tie: to even
+    expect(toBFloat16Bits(1 + 3 * 2 ** -8)).toBe(0x3f82);
+    expect(toBFloat16Bits(NaN) & 0x7fc0).toBe(0x7fc0);
+    for (let h = 0; h < 0x10000; h++) {
+      const x = fromBFloat16Bits(h);
+      if (Number.isNaN(x)) continue;
+      if (toBFloat16Bits(x) !== h) throw new Error(`bf16 0x${h.toString(16)} -> ${x} -> 0x${toBFloat16Bits(x).toString(16)}`);
+    }
+  });
+});
+
+describe.each(availableIsas())('16-bit KVCache with attention(), ISA %s', (isa) => {
+  test.each(['float16', 'bfloat16'] as const)('%s: same bits as float32 tensors of the stored values (decode steps, causal, masks)', (dtype) => {
+    withIsa(isa, () => {
+      const cache = new KVCache({ batch: B, kvHeads: Hk, headSize: D, valueHeadSize: Dv, capacity: 8, dtype });
+      for (const n of [9, 1, 1, 70, 1]) {
+        const s = step(n);
+        cache.append(s.k, s.v);
+        const kf = cache.keys.toTensor(), vf = cache.values.toTensor();
+        expect(cache.keys.data).toBeInstanceOf(Uint16Array);
+        const q1 = step(1).q;
+        for (const causal of [false, true])
+          expect(maxAbsDiff(attention(q1, cache.keys, cache.values, { causal, threads: 2 }).data, attention(q1, kf, vf, { causal, threads: 2 }).data)).toBe(0);
+        const mask = randomMask(rng, B * cache.length, 0.6);
+        expect(maxAbsDiff(attention(q1, cache.keys, cache.values, { keyMask: mask }).data, attention(q1, kf, vf, { keyMask: mask }).data)).toBe(0);
+        // More queries than the decode path's 4: still the decode kernel (it converts), within float32 rounding of the other.
+        const q7 = step(7).q;
+        expect(maxAbsDiff(attention(q7, cache.keys, cache.values, { causal: true }).data, attention(q7, kf, vf, { causal: true }).data)).toBeLessThan(2e-6);
+      }
+      // The stored values are the inputs rounded: |error| <= 2^-11 (float16) or 2^-8 (bfloat16) relative.
+      const last = step(1);
+      const c2 = new KVCache({ batch: B, kvHeads: Hk, headSize: D, valueHeadSize: Dv, dtype });
+      c2.append(last.k, last.v);
+      const back = c2.keys.toTensor().data, tol = dtype === 'float16' ? 2 ** -11 : 2 ** -8;
+      last.k.data.forEach((x, i) => expect(Math.abs(back[i] - x)).toBeLessThanOrEqual(tol * Math.abs(x) + 2 ** -24));
+    });
+  });
+});
+
+describe('16-bit KVCache: async and bad input', () => {
+  test('attentionAsync reads a bfloat16 cache; returnWeights and bad dtypes are refused', async () => {
+    const cache = new KVCache({ batch: B, kvHeads: Hk, headSize: D, valueHeadSize: Dv, dtype: 'bfloat16' });
+    const s = step(30);
+    cache.append(s.k, s.v);
+    const q = step(1).q;
+    const r = await attentionAsync(q, cache.keys, cache.values);
+    expect(maxAbsDiff(r.data, attention(q, cache.keys.toTensor(), cache.values.toTensor()).data)).toBe(0);
+    expect(() => attention(q, cache.keys, cache.values, { returnWeights: true })).toThrow(/not supported with a 16-bit KVCache/);
+    expect(() => new KVCache({ batch: 1, kvHeads: 1, headSize: 1, dtype: 'float64' as never })).toThrow(RangeError);
+    expect(() => new KVCache({ batch: 1, kvHeads: 1, headSize: 1, dtype: 16 as never })).toThrow(TypeError);
+    const c32 = new KVCache({ batch: B, kvHeads: Hk, headSize: D, valueHeadSize: Dv });
+    c32.append(s.k, s.v);
+    expect(() => attention(q, cache.keys, c32.values)).toThrow(/views of the same KVCache/);
+  });
+});
+
+describe.each(availableIsas())('16-bit KVCache: the kernel decodes every value exactly, ISA %s', (isa) => {
+  // One key per row: the output is that key's value row, i.e. the kernel's own decoding of the
+  // stored bits. 16 rows x 4096 = all 65536 bit patterns (subnormals, Inf, NaN included).
+  test.each([['float16', fromFloat16Bits], ['bfloat16', fromBFloat16Bits]] as const)('%s', (dtype, decode) => {
+    withIsa(isa, () => {
+      const Bn = 16, Dvn = 4096;
+      const values = Float32Array.from({ length: Bn * Dvn }, (_, h) => decode(h));
+      const cache = new KVCache({ batch: Bn, kvHeads: 1, headSize: 1, valueHeadSize: Dvn, capacity: 1, dtype });
+      cache.append({ data: new Float32Array(Bn).fill(0.5), dims: [Bn, 1, 1, 1] }, { data: values, dims: [Bn, 1, 1, Dvn] });
+      const stored = cache.values.data as Uint16Array;
+      for (let h = 0; h < stored.length; h++) if (!Number.isNaN(values[h])) expect(stored[h]).toBe(h);
+      const out = attention({ data: new Float32Array(Bn).fill(1), dims: [Bn, 1, 1, 1] }, cache.keys, cache.values).data;
+      let bad = 0;
+      // (=== : -0 comes out +0, the accumulator starts at +0.)
+      for (let h = 0; h < out.length; h++) if (out[h] !== values[h] && !(Number.isNaN(out[h]) && Number.isNaN(values[h]))) bad++;
+      expect(bad).toBe(0);
+    });
   });
 });

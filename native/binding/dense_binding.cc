@@ -2,6 +2,8 @@
 // kernel needs into DenseAttentionParams, run it here or on a worker thread.
 #include <cmath>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "binding/args.h"
 #include "binding/async_job.h"
@@ -14,8 +16,20 @@ namespace ga {
 namespace binding {
 namespace {
 
+// A Uint16Array field of exactly n elements (a 16-bit KVCache's storage); nullptr when n == 0.
+uint16_t* get_u16(Napi::Object o, const char* key, int64_t n) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw_type(o.Env(), std::string(key) + " must be a Uint16Array (a 16-bit KVCache's storage)");
+  auto a = v.As<Napi::Uint16Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != n)
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " + std::to_string(n));
+  return n == 0 ? nullptr : a.Data();
+}
+
 struct DenseJob {
   DenseAttentionParams p;
+  std::vector<uint16_t> k16, v16;  // async calls: private copies of a 16-bit cache
   std::vector<uint8_t> mask;  // normalised copy (0/1)
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   int want_threads = 0;
@@ -53,8 +67,29 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   if (rows < p.Nk) throw_range(env, "kvCapacity must be >= Nk");
   const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), rows, "k");
   p.q = buffers->input(a, "q", checked_mul(env, nq, p.D, "q"));
-  p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
-  p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
+  if (has(a, "kvFormat")) {  // a float16 / bfloat16 KVCache: the decode kernel converts per tile
+    Napi::Value fv = a.Get("kvFormat");
+    const std::string f = fv.IsString() ? fv.As<Napi::String>().Utf8Value() : "";
+    if (f == "float16") p.kv_format = 1;
+    else if (f == "bfloat16") p.kv_format = 2;
+    else throw_type(env, "kvFormat must be 'float16' or 'bfloat16'");
+    if (!cache) throw_range(env, "kvFormat needs kvCapacity (a KVCache view)");
+    if (has(a, "weights")) throw_range(env, "weights are not computed from a 16-bit KVCache");
+    const int64_t nkd = checked_mul(env, nk, p.D, "k"), nkv = checked_mul(env, nk, p.Dv, "v");
+    uint16_t* k16 = get_u16(a, "k", nkd);
+    uint16_t* v16 = get_u16(a, "v", nkv);
+    if (async) {  // as CallBuffers does for float inputs: the job must not see the caller's arrays
+      job->k16.assign(k16, k16 + nkd);
+      job->v16.assign(v16, v16 + nkv);
+      k16 = job->k16.data();
+      v16 = job->v16.data();
+    }
+    p.k16 = k16;
+    p.v16 = v16;
+  } else {
+    p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
+    p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
+  }
   p.out = buffers->output(a, "out", checked_mul(env, nq, p.Dv, "out"));
   // Same element counts in both layouts; only the strides differ (the kernel reads any).
   const bool bnhd = read_layout_bnhd(a);

@@ -9,6 +9,11 @@
 // keys are prefetched while this tile's dot products run, and this tile's values are prefetched
 // for the P·V pass that follows.
 //
+// A 16-bit cache (p.kv_format: float16 or bfloat16 bits in p.k16 / p.v16) is converted to float32
+// one tile at a time into per-thread scratch (half the bytes streamed; float32 arithmetic), and the
+// tile then runs the same code as float32 keys and values: the same bits as float32 inputs holding
+// the same values.
+//
 // Semantics are the query-block kernel's (dense_attention_impl.h, flash_block.h): key mask,
 // additive bias with any strides (0 = broadcast, negative = relative-position tables), causal
 // bottom-right, GQA, both layouts. Non-finite inputs: excluded keys get exactly -inf scores by
@@ -17,6 +22,7 @@
 // so a NaN or Inf in an excluded key never leaks; a row with no admissible key gives zeros.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -44,16 +50,17 @@ struct DecodeAttentionKernel {
 
   // Per-thread scratch, allocated before the parallel region.
   struct Scratch {
-    AlignedBuffer q, s, o, vpad, tmp;
+    AlignedBuffer q, s, o, vpad, tmp, kconv;
     float m[kMaxRows], l[kMaxRows], alpha[kMaxRows];
     const float* qrow[kMaxRows];
     const float* brow[kMaxRows];
     float* orow[kMaxRows];
     int64_t lim[kMaxRows];  // last admissible key of the row (causal), else Nk - 1
-    Scratch(int64_t D, int64_t Dv)
+    Scratch(int64_t D, int64_t Dv, bool convert = false)
         : q(static_cast<size_t>(kMaxRows * padded(D))), s(static_cast<size_t>(kMaxRows * TK)),
           o(static_cast<size_t>(kMaxRows * padded(Dv))),
-          vpad(padded(Dv) != Dv ? static_cast<size_t>(TK * padded(Dv)) : 0), tmp(static_cast<size_t>(W)) {}
+          vpad(padded(Dv) != Dv || convert ? static_cast<size_t>(TK * padded(Dv)) : 0), tmp(static_cast<size_t>(W)),
+          kconv(convert ? static_cast<size_t>(TK * padded(D)) : 0) {}
   };
 
   static float exp2_scalar(float x, float* tmp) {
@@ -100,8 +107,42 @@ struct DecodeAttentionKernel {
     }
   }
 
-  static void prefetch_row(const float* row, int64_t n) {
-    for (int64_t d = 0; d < n; d += 64 / sizeof(float)) __builtin_prefetch(row + d);
+  static void prefetch_row(const void* row, int64_t bytes) {
+    const char* c = static_cast<const char*>(row);
+    for (int64_t d = 0; d < bytes; d += 64) __builtin_prefetch(c + d);
+  }
+
+  // IEEE half -> float: the exponent and mantissa moved into place and scaled by 2^112 (exact for
+  // normal and subnormal halves), Inf/NaN restored, then the sign. Branch-free, so it vectorises.
+  static inline float f16_to_f32(uint16_t h) {
+    uint32_t bits = static_cast<uint32_t>(h & 0x7fffu) << 13;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    f *= 5.192296858534828e33f;  // 2^112
+    std::memcpy(&bits, &f, 4);
+    if ((h & 0x7c00u) == 0x7c00u) bits |= 0x7f800000u;  // Inf / NaN
+    bits |= static_cast<uint32_t>(h & 0x8000u) << 16;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  static inline float bf16_to_f32(uint16_t h) {
+    const uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  // n rows of d 16-bit values (row stride src_stride) -> float rows of stride dst_stride.
+  static void convert_rows(int format, const uint16_t* src, int64_t src_stride, int n, int64_t d, float* dst,
+                           int64_t dst_stride) {
+    for (int j = 0; j < n; ++j) {
+      const uint16_t* s = src + j * src_stride;
+      float* o = dst + j * dst_stride;
+      if (format == 1)
+        for (int64_t c = 0; c < d; ++c) o[c] = f16_to_f32(s[c]);
+      else
+        for (int64_t c = 0; c < d; ++c) o[c] = bf16_to_f32(s[c]);
+      for (int64_t c = d; c < dst_stride; ++c) o[c] = 0.f;
+    }
   }
 
   // One item: rows [r0, r0 + nr) of key/value head (b, hk) against keys [j0, j1). With
@@ -128,8 +169,14 @@ struct DecodeAttentionKernel {
       sc.brow[r] = p.bias ? p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + i * p.bias_stride[2] : nullptr;
       sc.orow[r] = p.out + b * p.os.b + h * p.os.h + i * p.os.n;
     }
-    const float* k = p.k + b * p.ks.b + hk * p.ks.h;
-    const float* v = p.v + b * p.vs.b + hk * p.vs.h;
+    const int fmt = p.kv_format;
+    // No keys: k and v may be empty buffers with null data (no pointer arithmetic on them).
+    const bool f32 = fmt == 0 && p.Nk > 0, f16 = fmt != 0 && p.Nk > 0;
+    const float* k = f32 ? p.k + b * p.ks.b + hk * p.ks.h : nullptr;
+    const float* v = f32 ? p.v + b * p.vs.b + hk * p.vs.h : nullptr;
+    const uint16_t* k16 = f16 ? p.k16 + b * p.ks.b + hk * p.ks.h : nullptr;
+    const uint16_t* v16 = f16 ? p.v16 + b * p.vs.b + hk * p.vs.h : nullptr;
+    const int64_t esize = fmt ? 2 : 4;  // bytes per stored element
     const uint8_t* mask = p.key_mask ? p.key_mask + b * p.Nk : nullptr;
     const int64_t kend = last + 1 < j1 ? last + 1 : j1;
     const int64_t ks = p.ks.n, vs = p.vs.n;
@@ -142,13 +189,28 @@ struct DecodeAttentionKernel {
         for (int j = 0; j < nk; ++j) any |= mask[t0 + j];
         if (!any) continue;
       }
+      // A 16-bit cache: this tile's keys and values as float32 rows (values already padded).
+      const float* kt = fmt ? nullptr : k + t0 * ks;
+      int64_t kstride = ks;
+      if (fmt) {
+        for (int64_t j = t0 + TK; j < kend && j < t0 + 2 * TK; ++j) {  // the next tile, while this one converts
+          prefetch_row(k16 + j * ks, D * esize);
+          prefetch_row(v16 + j * vs, Dv * esize);
+        }
+        convert_rows(fmt, k16 + t0 * ks, ks, nk, D, sc.kconv.data(), Dp);
+        convert_rows(fmt, v16 + t0 * vs, vs, nk, Dv, sc.vpad.data(), Dvp);
+        kt = sc.kconv.data();
+        kstride = Dp;
+      }
       // Scores: each key row is read once for all nr rows.
       for (int j = 0; j < nk; ++j) {
         const int64_t jj = t0 + j;
         if (mask && !mask[jj]) continue;  // excluded below
-        const float* kr = k + jj * ks;
-        if (jj + kPrefetchKeys < kend) prefetch_row(kr + kPrefetchKeys * ks, D);
-        prefetch_row(v + jj * vs, Dv);
+        const float* kr = kt + j * kstride;
+        if (!fmt) {
+          if (jj + kPrefetchKeys < kend) prefetch_row(kr + kPrefetchKeys * ks, D * esize);
+          prefetch_row(v + jj * vs, Dv * esize);
+        }
         for (int r = 0; r < nr; ++r) s[r * TK + j] = dot(qs + r * Dp, kr, D);
       }
       if (p.bias) {
@@ -197,9 +259,9 @@ struct DecodeAttentionKernel {
         sc.m[r] = mn;
       }
       // Values: a zero-padded copy only when Dv is not a multiple of the vector width.
-      const float* vt = v + t0 * vs;
-      int64_t vstride = vs;
-      if (Dvp != Dv) {
+      const float* vt = fmt ? sc.vpad.data() : v + t0 * vs;
+      int64_t vstride = fmt ? Dvp : vs;
+      if (!fmt && Dvp != Dv) {
         float* vp = sc.vpad.data();
         for (int j = 0; j < nk; ++j)
           for (int64_t c = 0; c < Dvp; ++c) vp[j * Dvp + c] = c < Dv ? vt[j * vs + c] : 0.f;
@@ -329,7 +391,7 @@ struct DecodeAttentionKernel {
     const int threads = static_cast<int>(p.threads < 1 ? 1 : p.threads < pl.items ? p.threads : pl.items);
     std::vector<Scratch> scratch;
     scratch.reserve(threads);
-    for (int t = 0; t < threads; ++t) scratch.emplace_back(p.D, p.Dv);
+    for (int t = 0; t < threads; ++t) scratch.emplace_back(p.D, p.Dv, p.kv_format != 0);
     parallel_items(pl.items, threads, [&](int tid, ItemCounter& items_left) {
       int64_t it;
       while (items_left.next(it)) run_plan_item(p, pl, it, scratch[tid], pt);

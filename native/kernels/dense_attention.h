@@ -30,6 +30,11 @@ struct DenseAttentionParams {
   int64_t bias_stride[4] = {0, 0, 0, 0};
   int threads = 1;            // threads this call may use (already leased from the budget)
   bool allow_decode = true;   // few queries per head take the decode path (kernels/decode_attention.h)
+  // A 16-bit key/value cache: k16/v16 (element strides ks/vs) instead of k/v, converted to float32
+  // per tile by the decode kernel, which then runs such calls whatever Nq (0 = float32 k/v).
+  int kv_format = 0;          // 0 float32, 1 float16, 2 bfloat16
+  const uint16_t* k16 = nullptr;
+  const uint16_t* v16 = nullptr;
 };
 
 }  // namespace ga

@@ -69,7 +69,7 @@ struct DenseAttentionKernel {
 
   static void run(const DenseAttentionParams& params) {
     if (params.B == 0 || params.H == 0 || params.Nq == 0 || params.Dv == 0) return;
-    if (decode_path_applies(params)) return DecodeAttentionKernel<V>::run(params);
+    if (decode_path_applies(params) || params.kv_format != 0) return DecodeAttentionKernel<V>::run(params);
     DenseAttentionParams p = params;
     // No keys: k and v may be empty buffers with null data, and a [B, N, H, D] stride along
     // heads is not 0; point them at a zero with zero strides (every row is then 0).
