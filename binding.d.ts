@@ -10,6 +10,19 @@ export interface NativeInfo {
   openmp: boolean;
   arch: string;
   isaOverrideError?: string;
+  /** Native reduced-precision kernel sets this CPU and build run (lib/precision.ts). */
+  reducedPrecision: string[];
+  /** The set precision 'bf16' runs on now, or 'emulated'. */
+  reducedPrecisionIsa: string;
+  /** What the CPU reports (run-time detection), whether or not a kernel uses it. */
+  reducedPrecisionCpu: NativeReducedPrecisionCpu;
+  reducedPrecisionOverrideError?: string;
+}
+
+export interface NativeReducedPrecisionCpu {
+  avx512bf16: boolean; avx512fp16: boolean; f16c: boolean;
+  amxBf16: boolean; amxPermission: boolean; amxPermissionError?: string;
+  armBf16: boolean; armFp16: boolean; armAsimdhp: boolean;
 }
 
 export type NativeMask = Uint8Array | Int32Array;
@@ -25,6 +38,7 @@ export interface NativeDenseArgs {
   biasDims?: [number, number, number, number];
   weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
+  precision?: 'fp32' | 'bf16';          // default 'fp32' (lib/precision.ts)
 }
 
 export interface NativeTGlobalArgs {
@@ -86,4 +100,9 @@ export interface NativeBinding {
   linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
   longt5Forward(args: NativeLayerArgs): void;
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
+  /** 'auto' | 'emulated' | a native set of info().reducedPrecision; returns the set in use. */
+  setReducedPrecisionIsa(name: string): string;
+  /** linear with bfloat16 products (lib/precision.ts). */
+  linearBf16(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): void;
+  linearBf16Async(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
 }

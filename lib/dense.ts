@@ -1,6 +1,7 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
+import { Precision, checkPrecision } from './precision';
 import {
   AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
@@ -27,9 +28,11 @@ export interface AttentionOptions {
    * k [B,Nk,Hk,D], v [B,Nk,Hk,Dv], output [B,Nq,H,Dv]. keyMask, bias and weights are unchanged.
    */
   layout?: Layout;
+  /** 'fp32' (default) or 'bf16': q·kᵀ and p·v in bfloat16, softmax and accumulation in float32 (lib/precision.ts). */
+  precision?: Precision;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision'] as const;
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
@@ -57,6 +60,7 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
   };
   if (bnhd) args.layout = layout;
+  if (checkPrecision('options.precision', o.precision) === 'bf16') args.precision = 'bf16';
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
     const bt = checkTensor('options.bias', o.bias);

@@ -6,6 +6,8 @@ export { info, setThreads, setIsa } from './runtime';
 export type { Info } from './runtime';
 export { linear, linearAsync } from './linear';
 export type { LinearOptions } from './linear';
+export { setReducedPrecisionIsa } from './precision';
+export type { Precision } from './precision';
 export {
   globalAggregates, globalBlockIds, relativePositionBuckets, transientGlobalAttention, transientGlobalAttentionAsync, blockGlobalAttention,
   blockGlobalAttentionAsync,

@@ -16,7 +16,8 @@
 //    one dot-pair per query vector per two dims. P is converted to pairs along keys,
 //    P2[jp][m] = (P[2jp][m], P[2jp+1][m]), and V arrives pair-interleaved (VI[jp][c] =
 //    (V[2jp][c], V[2jp+1][c])), so P·V is one dot-pair per output vector per two keys. In safe
-//    mode P·V runs key by key in float32, skipping zero weights (0 x NaN must not leak).
+//    mode a zero weight's half of the V pair is cleared first (0 x NaN must not leak), with the
+//    same instructions otherwise, so rows without non-finite inputs stay bit-identical.
 #pragma once
 #include <cstdint>
 
@@ -46,12 +47,10 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   struct Scratch : Base::Scratch {
     AlignedBuffer qt2;  // native: Q pairs [Dp/2][BQ][2] (bf16)
     AlignedBuffer p2;   // native: P pairs [BK/2][BQ][2] (bf16)
-    AlignedBuffer vrow; // native safe mode: one V row widened to float32 (Dvp)
     Scratch(int64_t D, int64_t Dv)
         : Base::Scratch(D, Dv),
           qt2(kNative ? static_cast<size_t>(even(D) / 2 * BQ) : 0),
-          p2(kNative ? static_cast<size_t>(BK / 2 * BQ) : 0),
-          vrow(kNative ? static_cast<size_t>(Base::padded(Dv)) : 0) {}
+          p2(kNative ? static_cast<size_t>(BK / 2 * BQ) : 0) {}
   };
 
   Scratch& sc2;
@@ -221,8 +220,6 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
           else
             Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
         }
-    } else if (this->safe) {
-      safe_pv(v, vs, nk, s, o, alpha);
     } else {
       // P pairs along keys (P is bfloat16-exact already, so this conversion is exact).
       uint16_t* p2 = u16(sc2.p2);
@@ -238,12 +235,19 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       for (int r0 = 0; r0 < this->rows; r0 += MR)
         for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-          pv_chunk2(nvec, p2 + r0 * 2, npairs, v + c0 * 2, vs, o + r0 * Dvp + c0, Dvp, alpha + r0);
+          if (this->safe)
+            pv_chunk2<true>(nvec, p2 + r0 * 2, npairs, v + c0 * 2, vs, o + r0 * Dvp + c0, Dvp, alpha + r0);
+          else
+            pv_chunk2<false>(nvec, p2 + r0 * 2, npairs, v + c0 * 2, vs, o + r0 * Dvp + c0, Dvp, alpha + r0);
         }
     }
   }
 
-  template <int NVV>
+  // kSafe: a key whose weight is 0 must add exactly 0 even if its v is NaN or Inf, so its half of
+  // the V pair is cleared before the dot-pair (the other key's product, and hence the result, is
+  // unchanged: adding 0·0 instead of 0·v to a finite sum is exact). Pairs of zero weights are
+  // skipped.
+  template <int NVV, bool kSafe>
   static inline void pv_tile2(const uint16_t* p2, int npairs, const uint16_t* vt, int64_t vstride, float* o,
                               int64_t Dvp, const float* alpha) {
     using P = typename V::P;
@@ -256,7 +260,16 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       P vv[NVV];
       for (int v = 0; v < NVV; ++v) vv[v] = V::load_pairs(vt + jp * vstride + v * 2 * W);
       for (int r = 0; r < MR; ++r) {
-        const P pb = V::set1_pair(p2 + (jp * BQ + r) * 2);
+        const uint16_t* pr = p2 + (jp * BQ + r) * 2;
+        const P pb = V::set1_pair(pr);
+        if (kSafe) {
+          const uint32_t keep = ((pr[0] & 0x7fffu) ? 0x0000ffffu : 0u) | ((pr[1] & 0x7fffu) ? 0xffff0000u : 0u);
+          if (keep == 0) continue;
+          if (keep != 0xffffffffu) {
+            for (int v = 0; v < NVV; ++v) acc[r][v] = V::dot_pairs(acc[r][v], pb, V::mask_pairs(vv[v], keep));
+            continue;
+          }
+        }
         for (int v = 0; v < NVV; ++v) acc[r][v] = V::dot_pairs(acc[r][v], pb, vv[v]);
       }
     }
@@ -264,30 +277,12 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       for (int v = 0; v < NVV; ++v) V::store(o + r * Dvp + v * W, acc[r][v]);
   }
 
-  template <int N = NV>
+  template <bool kSafe, int N = NV>
   static inline void pv_chunk2(int nvec, const uint16_t* p2, int npairs, const uint16_t* vt, int64_t vstride,
                                float* o, int64_t Dvp, const float* alpha) {
     if constexpr (N >= 1) {
-      if (nvec == N) return pv_tile2<N>(p2, npairs, vt, vstride, o, Dvp, alpha);
-      return pv_chunk2<N - 1>(nvec, p2, npairs, vt, vstride, o, Dvp, alpha);
-    }
-  }
-
-  // Native safe mode: key by key in float32, zero weights skipped.
-  void safe_pv(const uint16_t* v, int64_t vs, int nk, const float* s, float* o, const float* alpha) {
-    const int64_t Dvp = this->Dvp;
-    float* vr = sc2.vrow.data();
-    for (int m = 0; m < this->rows; ++m)
-      for (int64_t c = 0; c < Dvp; ++c) o[m * Dvp + c] *= alpha[m];
-    for (int j = 0; j < nk; ++j) {
-      const uint16_t* row = v + (j / 2) * vs + (j & 1);
-      for (int64_t c = 0; c < Dvp; ++c) vr[c] = B16::to_float(row[2 * c]);
-      for (int m = 0; m < this->rows; ++m) {
-        const float pm = s[j * BQ + m];
-        if (pm == 0.f) continue;
-        for (int64_t c = 0; c < Dvp; c += W)
-          V::store(o + m * Dvp + c, V::fmadd(V::set1(pm), V::load(vr + c), V::load(o + m * Dvp + c)));
-      }
+      if (nvec == N) return pv_tile2<N, kSafe>(p2, npairs, vt, vstride, o, Dvp, alpha);
+      return pv_chunk2<kSafe, N - 1>(nvec, p2, npairs, vt, vstride, o, Dvp, alpha);
     }
   }
 };
