@@ -3,7 +3,7 @@ import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import { Precision, checkPrecision } from './precision';
 import {
-  AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
+  AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
@@ -88,6 +88,9 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult;
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
   const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) native.denseAttention(args);
@@ -95,6 +98,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOp
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): Promise<AttentionResultWithWeights>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult>;
 export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepare(q, k, v, options);
   if (args.out.length > 0) await native.denseAttentionAsync(args);
