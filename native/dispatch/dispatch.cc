@@ -73,6 +73,9 @@ std::vector<ReducedPrecisionIsa> usable_extensions() {
 #ifdef GA_HAVE_AVX512BF16
   if (f.avx512bf16) e.push_back({"avx512bf16", "avx512", &isa_table_avx512bf16});
 #endif
+#ifdef GA_HAVE_NEONBF16
+  if (f.arm_bf16) e.push_back({"neonbf16", "neon", &isa_table_neonbf16});
+#endif
   return e;
 }
 

@@ -17,5 +17,8 @@ struct ReducedPrecisionIsa {
 #ifdef GA_HAVE_AVX512BF16
 const IsaTable& isa_table_avx512bf16();
 #endif
+#ifdef GA_HAVE_NEONBF16
+const IsaTable& isa_table_neonbf16();
+#endif
 
 }  // namespace ga

@@ -5,6 +5,7 @@
 // two bfloat16 values are exact in float32, so only the float32 summation order errs: the same
 // bound as the float32 GEMM test, (K+2)·2^-23·Σ|a·b|.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ void for_each_path(Fn fn) {
 }
 
 GA_TEST(bf16_scalar_rounding_rule) {
+  std::string sets;
+  for (const std::string& s : ga::available_reduced_precision_isas()) sets += " " + s;
+  std::printf("  native reduced-precision sets here:%s\n", sets.empty() ? " (none)" : sets.c_str());
   CHECK(B16::from_float(1.0f) == 0x3f80);
   CHECK(B16::from_float(from_bits(0x3f808000u)) == 0x3f80);  // tie, even below
   CHECK(B16::from_float(from_bits(0x3f818000u)) == 0x3f82);  // tie, even above

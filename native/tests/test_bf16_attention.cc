@@ -2,7 +2,7 @@
 // with every native reduced-precision set: within 2e-2 x max|out| of the float32 kernel, and all
 // paths agree as identical rounding implies: scores differ only by float32 summation order, which
 // now and then moves a probability across a bfloat16 rounding boundary (one bf16 step, 2^-8
-// relative, for that weight). So >= 99 % of outputs agree within 1e-5 x max|out| (another
+// relative, for that weight). So >= 95 % of outputs agree within 1e-5 x max|out| (another
 // rounding rule, e.g. truncation, moves nearly all of them by ~1e-3), and all within
 // 2^-8 x max|v| (every weight one step off). Shapes cover odd D and Dv (pair and vector padding), odd key counts (the zero
 // key of the last pair), grouped-query heads, a key mask, the causal cut and a bias.
@@ -90,7 +90,7 @@ GA_TEST(bf16_dense_attention_paths_agree) {
           first = out;
           first_label = label;
         } else {
-          CHECK_MSG(far * 100 <= out.size() && diff <= std::ldexp(1.0, -8), "%s vs %s Nq=%lld Nk=%lld D=%lld: max %g, %zu of %zu beyond 1e-5",
+          CHECK_MSG(far * 20 <= out.size() && diff <= std::ldexp(1.0, -8), "%s vs %s Nq=%lld Nk=%lld D=%lld: max %g, %zu of %zu beyond 1e-5",
                     label.c_str(), first_label.c_str(), (long long)s.Nq, (long long)s.Nk, (long long)s.D, diff, far, out.size());
         }
       }
