@@ -19,6 +19,12 @@ export interface NativeInfo {
   reducedPrecisionOverrideError?: string;
 }
 
+export interface NativeLinearBf16Args {
+  x: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number;
+  w?: Float32Array;                     // [N, K] float32, or
+  w16?: Uint16Array;                    // [N, K] bfloat16 bit patterns
+}
+
 export interface NativeReducedPrecisionCpu {
   avx512bf16: boolean; avx512fp16: boolean; f16c: boolean;
   amxBf16: boolean; amxPermission: boolean; amxPermissionError?: string;
@@ -102,7 +108,7 @@ export interface NativeBinding {
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
   /** 'auto' | 'emulated' | a native set of info().reducedPrecision; returns the set in use. */
   setReducedPrecisionIsa(name: string): string;
-  /** linear with bfloat16 products (lib/precision.ts). */
-  linearBf16(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): void;
-  linearBf16Async(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
+  /** linear with bfloat16 products (lib/precision.ts); the weight as float32 (w) or bfloat16 bit patterns (w16). */
+  linearBf16(args: NativeLinearBf16Args): void;
+  linearBf16Async(args: NativeLinearBf16Args): Promise<void>;
 }

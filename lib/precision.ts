@@ -10,6 +10,7 @@
 // 1e-3); the probabilities still sum to 1 (the running sum adds the rounded P) and masked or
 // causally excluded keys still get weight exactly 0.
 import { native } from './native';
+import { checkDims, checkTensor, checkedProduct, isDetached } from './tensor';
 
 export type Precision = 'fp32' | 'bf16';
 
@@ -36,4 +37,57 @@ export function setReducedPrecisionIsa(name: string): string {
   if (name !== 'auto' && name !== 'emulated' && !offered.includes(name))
     throw new RangeError(`reduced-precision isa '${name}' is not available here (available: auto, emulated${offered.map((s) => `, ${s}`).join('')})`);
   return native.setReducedPrecisionIsa(name);
+}
+
+/**
+ * A tensor of bfloat16 values kept as their 16-bit patterns, e.g. a weight from a BF16 checkpoint
+ * (readSafetensors returns BF16 data as a Uint16Array: `{ data: t.data, dims: t.shape, dtype: 'bfloat16' }`),
+ * or one converted once with toBf16(). linear() takes one as its weight: half the memory of float32,
+ * no conversion per call, and precision 'bf16' implied.
+ */
+export interface Bf16Tensor {
+  data: Uint16Array;
+  dims: readonly number[];
+  dtype: 'bfloat16';
+}
+
+const tag = (x: unknown): string => Object.prototype.toString.call(x).slice(8, -1);
+
+/** Whether t claims to be a Bf16Tensor (then checkBf16Tensor validates it). */
+export function isBf16Tensor(t: unknown): boolean {
+  return typeof t === 'object' && t !== null && (t as { dtype?: unknown }).dtype === 'bfloat16';
+}
+
+export function checkBf16Tensor(name: string, t: unknown, rank?: number): { data: Uint16Array; dims: number[] } {
+  const o = t as { data?: unknown; dims?: unknown };
+  if (tag(o.data) !== 'Uint16Array')
+    throw new TypeError(`${name} is a bfloat16 tensor (dtype 'bfloat16'): its data must be a Uint16Array of bit patterns, got ${tag(o.data)}`);
+  const data = o.data as Uint16Array;
+  const dims = checkDims(name, o.dims, rank);
+  const n = checkedProduct(name, dims);
+  if (data.length !== n) {
+    if (isDetached(data)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
+    throw new RangeError(`${name} has ${data.length} elements but its dims say ${n}`);
+  }
+  return { data, dims };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * t rounded to bfloat16 once (the kernels' rule: to nearest even, subnormals to zero, NaN quiet), for
+ * weights used many times: linear(x, toBf16(w)) equals linear(x, w, { precision: 'bf16' }) bit for bit.
+ */
+export function toBf16(t: { data: Float32Array; dims: readonly number[] }): Bf16Tensor {
+  const { data, dims } = checkTensor('t', t);
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    f32[0] = data[i];
+    const u = u32[0];
+    if ((u & 0x7fffffff) > 0x7f800000) out[i] = (u >>> 16) | 0x40;
+    else if ((u & 0x7f800000) === 0) out[i] = (u >>> 16) & 0x8000;
+    else out[i] = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+  return { data: out, dims, dtype: 'bfloat16' };
 }

@@ -2,7 +2,8 @@
 // CPU runs, against a float64 reference over inputs rounded to bfloat16 by an independent JavaScript
 // rounding: products of bfloat16 values are exact in float32, so only float32 summation errs,
 // |err| <= (K+2)·2^-23·Σ|x·w| (the float32 GEMM's bound). The default stays float32, bit for bit.
-import { linear, linearAsync } from '../lib/index';
+// A weight kept in bfloat16 (toBf16, or a BF16 checkpoint's Uint16Array) gives the same bits.
+import { linear, linearAsync, readSafetensors, toBf16, writeSafetensors } from '../lib/index';
 import { mulberry32, uniform } from '../lib/random';
 import { PrecisionPath, bf16, precisionPaths, roundBf16, withPath, withPathAsync } from './helpers/precision';
 
@@ -99,4 +100,47 @@ test('bad precision values are named errors', async () => {
   expect(() => linear(x, w, { precision: 'fp8' as any })).toThrow(/options\.precision/);
   expect(() => linear(x, w, { precision: null as any })).toThrow(TypeError);
   await expect(linearAsync(x, w, { precision: 'bf17' as any })).rejects.toThrow(RangeError);
+});
+
+describe('bfloat16 weights (Bf16Tensor)', () => {
+  const rng = mulberry32(78);
+  const [M, K, N] = [70, 61, 35];
+  const x = { data: uniform(rng, M * K), dims: [M, K] };
+  const wData = uniform(rng, N * K);
+  wData[3] = 1.00390625; // a tie: 1 + 2^-8 rounds to 1
+  wData[4] = 1e-40;      // a subnormal: rounds to 0
+  const w = { data: wData, dims: [N, K] };
+  const wb = toBf16(w);
+
+  test('toBf16 rounds like the independent JavaScript rule', () => {
+    expect(wb.dtype).toBe('bfloat16');
+    expect(wb.dims).toEqual([N, K]);
+    const widened = new Float32Array(new Uint32Array(Array.from(wb.data, (h) => h << 16)).buffer);
+    expect(widened).toEqual(roundBf16(wData));
+    expect(widened[3]).toBe(1);
+    expect(widened[4]).toBe(0);
+  });
+
+  test.each(PATHS.map((p) => [p.label, p] as [string, PrecisionPath]))('%s: linear(x, toBf16(w)) equals precision bf16 bit for bit, sync and async', async (label, path) => {
+    const want = withPath(path, () => linear(x, w, { precision: 'bf16' })).data;
+    expect(withPath(path, () => linear(x, wb)).data).toEqual(want);
+    expect(withPath(path, () => linear(x, wb, { precision: 'bf16', threads: 1 })).data).toEqual(want);
+    expect((await withPathAsync(path, () => linearAsync(x, wb))).data).toEqual(want);
+  });
+
+  test('a BF16 safetensors weight is used as stored', () => {
+    const bytes = writeSafetensors({ w: { dtype: 'BF16', shape: [N, K], data: wb.data } });
+    const t = readSafetensors(bytes).tensors.get('w')!;
+    expect(t.dtype).toBe('BF16');
+    const y = linear(x, { data: t.data as Uint16Array, dims: t.shape, dtype: 'bfloat16' });
+    expect(y.data).toEqual(linear(x, w, { precision: 'bf16' }).data);
+  });
+
+  test('bad bfloat16 weights are named errors', async () => {
+    expect(() => linear(x, wb, { precision: 'fp32' })).toThrow(/w is a bfloat16 tensor/);
+    expect(() => linear(x, { data: wData, dims: [N, K], dtype: 'bfloat16' } as any)).toThrow(TypeError);
+    expect(() => linear(x, { data: wb.data.subarray(1), dims: [N, K], dtype: 'bfloat16' })).toThrow(RangeError);
+    expect(() => linear(x, { data: wb.data, dims: [N, K + 1], dtype: 'bfloat16' })).toThrow(RangeError);
+    await expect(linearAsync(x, { data: wb.data, dims: [K, N], dtype: 'bfloat16' })).rejects.toThrow(RangeError);
+  });
 });

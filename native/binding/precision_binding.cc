@@ -4,6 +4,7 @@
 // dense_binding.cc (read_precision) and calls dense_attention_bf16.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "binding/args.h"
 #include "binding/async_job.h"
@@ -62,6 +63,7 @@ Napi::Value SetReducedPrecisionIsaImpl(const Napi::CallbackInfo& info) {
 
 struct GemmBf16Job {
   GemmBf16Params p;
+  std::vector<uint16_t> w16;  // async calls: a private copy of the bfloat16 weight (call_buffers.h)
   int want_threads = 0;
   void operator()(int threads) {
     p.g.threads = threads;
@@ -69,7 +71,8 @@ struct GemmBf16Job {
   }
 };
 
-// linearBf16({x [M,K], w [N,K], out [M,N], M, K, N, threads?}): out = x · wᵀ, bf16 products.
+// linearBf16({x [M,K], w [N,K] | w16 [N,K], out [M,N], M, K, N, threads?}): out = x · wᵀ, bf16
+// products; w16 holds the weight as bfloat16 bit patterns (used as they are, never widened).
 Napi::Value linear_bf16(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
@@ -80,7 +83,23 @@ Napi::Value linear_bf16(const Napi::CallbackInfo& info, bool async) {
   g.N = get_size(a, "N");
   g.K = get_size(a, "K");
   g.a = buffers->input(a, "x", checked_mul(env, g.M, g.K, "x"));
-  g.b = buffers->input(a, "w", checked_mul(env, g.N, g.K, "w"));
+  const int64_t wn = checked_mul(env, g.N, g.K, "w");
+  if (has(a, "w16")) {  // bfloat16 bit patterns (a BF16 checkpoint's weight, or toBf16())
+    Napi::Value wv = a.Get("w16");
+    if (!wv.IsTypedArray() || wv.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+      throw_type(env, "w16 must be a Uint16Array");
+    auto w16 = wv.As<Napi::Uint16Array>();
+    if (static_cast<int64_t>(w16.ElementLength()) != wn)
+      throw_range(env, "w16 must have " + std::to_string(wn) + " elements (a detached buffer has none)");
+    if (async) {
+      job->w16.assign(w16.Data(), w16.Data() + wn);
+      job->p.b16 = job->w16.data();
+    } else {
+      job->p.b16 = w16.Data();
+    }
+  } else {
+    g.b = buffers->input(a, "w", wn);
+  }
   g.c = buffers->output(a, "out", checked_mul(env, g.M, g.N, "out"));
   g.lda = g.K;
   g.ldb = g.K;
