@@ -19,10 +19,11 @@ export interface NativeInfo {
   reducedPrecisionOverrideError?: string;
 }
 
-export interface NativeLinearBf16Args {
+export interface NativeLinearReducedArgs {
   x: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number;
+  precision?: 'bf16' | 'fp16';          // default 'bf16'
   w?: Float32Array;                     // [N, K] float32, or
-  w16?: Uint16Array;                    // [N, K] bfloat16 bit patterns
+  w16?: Uint16Array;                    // [N, K] bit patterns of the precision's type
 }
 
 export interface NativeReducedPrecisionCpu {
@@ -44,7 +45,7 @@ export interface NativeDenseArgs {
   biasDims?: [number, number, number, number];
   weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
-  precision?: 'fp32' | 'bf16';          // default 'fp32' (lib/precision.ts)
+  precision?: 'fp32' | 'bf16' | 'fp16'; // default 'fp32' (lib/precision.ts)
 }
 
 export interface NativeTGlobalArgs {
@@ -109,6 +110,6 @@ export interface NativeBinding {
   /** 'auto' | 'emulated' | a native set of info().reducedPrecision; returns the set in use. */
   setReducedPrecisionIsa(name: string): string;
   /** linear with bfloat16 products (lib/precision.ts); the weight as float32 (w) or bfloat16 bit patterns (w16). */
-  linearBf16(args: NativeLinearBf16Args): void;
-  linearBf16Async(args: NativeLinearBf16Args): Promise<void>;
+  linearReduced(args: NativeLinearReducedArgs): void;
+  linearReducedAsync(args: NativeLinearReducedArgs): Promise<void>;
 }

@@ -28,7 +28,10 @@ export interface AttentionOptions {
    * k [B,Nk,Hk,D], v [B,Nk,Hk,Dv], output [B,Nq,H,Dv]. keyMask, bias and weights are unchanged.
    */
   layout?: Layout;
-  /** 'fp32' (default) or 'bf16': q·kᵀ and p·v in bfloat16, softmax and accumulation in float32 (lib/precision.ts). */
+  /**
+   * 'fp32' (default), 'bf16' (q·kᵀ and p·v in bfloat16, softmax and accumulation in float32) or 'fp16' (the
+   * same in float16, emulated: for accuracy, not speed) (lib/precision.ts).
+   */
   precision?: Precision;
 }
 
@@ -60,7 +63,8 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
   };
   if (bnhd) args.layout = layout;
-  if (checkPrecision('options.precision', o.precision) === 'bf16') args.precision = 'bf16';
+  const precision = checkPrecision('options.precision', o.precision);
+  if (precision !== 'fp32') args.precision = precision;
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
     const bt = checkTensor('options.bias', o.bias);

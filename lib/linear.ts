@@ -7,7 +7,10 @@ import { Tensor, checkOptions, checkOut, checkTensor, checkThreads, checkedProdu
 export interface LinearOptions {
   out?: Float32Array;
   threads?: number;
-  /** 'fp32' (default; 'bf16' for a bfloat16 w) or 'bf16': bfloat16 products, float32 accumulation (lib/precision.ts). */
+  /**
+   * 'fp32' (default; 'bf16' for a bfloat16 w), 'bf16' (bfloat16 products, float32 accumulation) or 'fp16'
+   * (float16 products, emulated: for accuracy, not speed) (lib/precision.ts).
+   */
   precision?: Precision;
 }
 
@@ -28,6 +31,7 @@ function prepare(x: Tensor, w: Tensor | Bf16Tensor, options?: LinearOptions) {
   const out = checkOut('options.out', o.out, checkedProduct('output', dims), [xt.data, wt.data]);
   const threads = checkThreads('options.threads', o.threads);
   if (wBf16) return { args: { x: xt.data, w16: wt.data as Uint16Array, out, M, K, N, threads }, dims, precision };
+  if (precision === 'fp16') return { args: { x: xt.data, w: wt.data as Float32Array, out, M, K, N, threads, precision }, dims, precision };
   return { args: { x: xt.data, w: wt.data as Float32Array, out, M, K, N, threads }, dims, precision };
 }
 
@@ -35,7 +39,7 @@ function prepare(x: Tensor, w: Tensor | Bf16Tensor, options?: LinearOptions) {
 export function linear(x: Tensor, w: Tensor | Bf16Tensor, options?: LinearOptions): Tensor {
   const { args, dims, precision } = prepare(x, w, options);
   if (args.out.length > 0) {
-    if (precision === 'bf16') native.linearBf16(args);
+    if (precision !== 'fp32') native.linearReduced(args);
     else native.linear(args as typeof args & { w: Float32Array });
   }
   return { data: args.out, dims };
@@ -44,7 +48,7 @@ export function linear(x: Tensor, w: Tensor | Bf16Tensor, options?: LinearOption
 export async function linearAsync(x: Tensor, w: Tensor | Bf16Tensor, options?: LinearOptions): Promise<Tensor> {
   const { args, dims, precision } = prepare(x, w, options);
   if (args.out.length > 0) {
-    if (precision === 'bf16') await native.linearBf16Async(args);
+    if (precision !== 'fp32') await native.linearReducedAsync(args);
     else await native.linearAsync(args as typeof args & { w: Float32Array });
   }
   return { data: args.out, dims };

@@ -1,6 +1,7 @@
 // Compute precision (options.precision on attention() and linear()): 'fp32' (default, float32
-// throughout) or 'bf16' (products of bfloat16-rounded inputs, softmax and accumulation in
-// float32). bf16 runs on a native reduced-precision kernel set where the CPU has one
+// throughout), 'bf16' (products of bfloat16-rounded inputs, softmax and accumulation in
+// float32) or 'fp16' (the same with IEEE float16 rounding: emulated on every CPU for now, slower
+// than float32; products of float16 values are exact in float32 too). bf16 runs on a native reduced-precision kernel set where the CPU has one
 // (info().reducedPrecision, e.g. ['avx512bf16']: vdpbf16ps, twice the float32 FMA rate) and
 // emulated elsewhere: the same rounding (to nearest even), products exact in float32, so both give
 // the same results up to float32 summation order.
@@ -8,19 +9,21 @@
 // Accuracy of 'bf16' (bfloat16 keeps 8 significant bits, relative rounding error <= 2^-9):
 // attention outputs stay within 2e-2 x max|out| of float32 on the test fixtures (typically a few
 // 1e-3); the probabilities still sum to 1 (the running sum adds the rounded P) and masked or
-// causally excluded keys still get weight exactly 0.
+// causally excluded keys still get weight exactly 0. 'fp16' (10 explicit significand bits,
+// relative rounding error <= 2^-11): within 5e-3 x max|out| on the fixtures; float16 overflows
+// past 65504, so inputs (and q·scale·log2 e) must stay below that.
 import { native } from './native';
 import { checkDims, checkTensor, checkedProduct, isDetached } from './tensor';
 
-export type Precision = 'fp32' | 'bf16';
+export type Precision = 'fp32' | 'bf16' | 'fp16';
 
-const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'fp16'];
 
 /** Validates options.precision; undefined means 'fp32'. */
 export function checkPrecision(name: string, x: unknown): Precision {
   if (x === undefined) return 'fp32';
-  if (typeof x !== 'string') throw new TypeError(`${name} must be 'fp32' or 'bf16', got ${typeof x}`);
-  if (!(PRECISIONS as readonly string[]).includes(x)) throw new RangeError(`${name} must be 'fp32' or 'bf16', got '${x}'`);
+  if (typeof x !== 'string') throw new TypeError(`${name} must be 'fp32', 'bf16' or 'fp16', got ${typeof x}`);
+  if (!(PRECISIONS as readonly string[]).includes(x)) throw new RangeError(`${name} must be 'fp32', 'bf16' or 'fp16', got '${x}'`);
   return x as Precision;
 }
 

@@ -101,8 +101,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("longt5Forward", Napi::Function::New(env, Guarded<LongT5ForwardSync>, "longt5Forward"));
   exports.Set("longt5ForwardAsync", Napi::Function::New(env, Guarded<LongT5ForwardAsync>, "longt5ForwardAsync"));
   exports.Set("setReducedPrecisionIsa", Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));
-  exports.Set("linearBf16", Napi::Function::New(env, Guarded<LinearBf16Sync>, "linearBf16"));
-  exports.Set("linearBf16Async", Napi::Function::New(env, Guarded<LinearBf16Async>, "linearBf16Async"));
+  exports.Set("linearReduced", Napi::Function::New(env, Guarded<LinearReducedSync>, "linearReduced"));
+  exports.Set("linearReducedAsync", Napi::Function::New(env, Guarded<LinearReducedAsync>, "linearReducedAsync"));
   return exports;
 }
 

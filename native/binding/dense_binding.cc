@@ -25,9 +25,16 @@ struct DenseJob {
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
-    const bool bf16 = precision == Precision::kBf16;
-    bf16 ? dense_attention_bf16(p) : dense_attention(p);
-    if (weights) bf16 ? dense_attention_weights_bf16(p, weights) : dense_attention_weights(p, weights);
+    switch (precision) {
+      case Precision::kFp32: dense_attention(p); break;
+      case Precision::kBf16: dense_attention_bf16(p); break;
+      case Precision::kFp16: dense_attention_fp16(p); break;
+    }
+    if (weights) {
+      if (precision == Precision::kBf16) dense_attention_weights_bf16(p, weights);
+      else if (precision == Precision::kFp16) dense_attention_weights_fp16(p, weights);
+      else dense_attention_weights(p, weights);
+    }
   }
 };
 

@@ -21,8 +21,8 @@ Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info);
 // Reduced precision (precision_binding.cc).
 Napi::Value SetReducedPrecisionIsa(const Napi::CallbackInfo& info);
-Napi::Value LinearBf16Sync(const Napi::CallbackInfo& info);
-Napi::Value LinearBf16Async(const Napi::CallbackInfo& info);
+Napi::Value LinearReducedSync(const Napi::CallbackInfo& info);
+Napi::Value LinearReducedAsync(const Napi::CallbackInfo& info);
 void add_reduced_precision_info(Napi::Env env, Napi::Object o);
 
 }  // namespace binding

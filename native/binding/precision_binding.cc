@@ -1,6 +1,6 @@
 // Reduced precision (bfloat16) at the N-API boundary: options.precision, the reduced-precision
-// part of info(), setReducedPrecisionIsa(), and linearBf16 / linearBf16Async (y = x · wᵀ with
-// bfloat16 products, kernels/gemm_bf16.h). Dense attention reads the precision in
+// part of info(), setReducedPrecisionIsa(), and linearReduced / linearReducedAsync (y = x · wᵀ with
+// bfloat16 or float16 products, kernels/gemm_bf16.h). Dense attention reads the precision in
 // dense_binding.cc (read_precision) and calls dense_attention_bf16.
 #include <memory>
 #include <string>
@@ -21,11 +21,12 @@ Precision read_precision(Napi::Object a) {
   Napi::Env env = a.Env();
   if (!has(a, "precision")) return Precision::kFp32;
   Napi::Value v = a.Get("precision");
-  if (!v.IsString()) throw_type(env, "precision must be a string: 'fp32' or 'bf16'");
+  if (!v.IsString()) throw_type(env, "precision must be a string: 'fp32', 'bf16' or 'fp16'");
   const std::string s = v.As<Napi::String>().Utf8Value();
   if (s == "fp32") return Precision::kFp32;
   if (s == "bf16") return Precision::kBf16;
-  throw_range(env, "precision must be 'fp32' or 'bf16', got '" + s + "'");
+  if (s == "fp16") return Precision::kFp16;
+  throw_range(env, "precision must be 'fp32', 'bf16' or 'fp16', got '" + s + "'");
 }
 
 void add_reduced_precision_info(Napi::Env env, Napi::Object o) {
@@ -63,17 +64,19 @@ Napi::Value SetReducedPrecisionIsaImpl(const Napi::CallbackInfo& info) {
 
 struct GemmBf16Job {
   GemmBf16Params p;
-  std::vector<uint16_t> w16;  // async calls: a private copy of the bfloat16 weight (call_buffers.h)
+  std::vector<uint16_t> w16;  // async calls: a private copy of the 16-bit weight (call_buffers.h)
+  bool fp16 = false;          // float16 instead of bfloat16 (products and w16)
   int want_threads = 0;
   void operator()(int threads) {
     p.g.threads = threads;
-    gemm_abt_bf16(p);
+    fp16 ? gemm_abt_fp16(p) : gemm_abt_bf16(p);
   }
 };
 
-// linearBf16({x [M,K], w [N,K] | w16 [N,K], out [M,N], M, K, N, threads?}): out = x · wᵀ, bf16
-// products; w16 holds the weight as bfloat16 bit patterns (used as they are, never widened).
-Napi::Value linear_bf16(const Napi::CallbackInfo& info, bool async) {
+// linearReduced({x [M,K], w [N,K] | w16 [N,K], out [M,N], M, K, N, threads?, precision?}): out = x · wᵀ,
+// bfloat16 products (precision 'fp16': float16); w16 holds the weight as bit patterns of that
+// type (used as they are, never widened).
+Napi::Value linear_reduced(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
   auto job = std::make_shared<GemmBf16Job>();
@@ -105,14 +108,17 @@ Napi::Value linear_bf16(const Napi::CallbackInfo& info, bool async) {
   g.ldb = g.K;
   g.ldc = g.N;
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+  const Precision precision = has(a, "precision") ? read_precision(a) : Precision::kBf16;
+  if (precision == Precision::kFp32) throw_range(env, "linearReduced computes precision 'bf16' or 'fp16' (fp32: linear)");
+  job->fp16 = precision == Precision::kFp16;
   return run_job(env, async, "linear", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 
 }  // namespace
 
 Napi::Value SetReducedPrecisionIsa(const Napi::CallbackInfo& info) { return SetReducedPrecisionIsaImpl(info); }
-Napi::Value LinearBf16Sync(const Napi::CallbackInfo& info) { return linear_bf16(info, false); }
-Napi::Value LinearBf16Async(const Napi::CallbackInfo& info) { return linear_bf16(info, true); }
+Napi::Value LinearReducedSync(const Napi::CallbackInfo& info) { return linear_reduced(info, false); }
+Napi::Value LinearReducedAsync(const Napi::CallbackInfo& info) { return linear_reduced(info, true); }
 
 }  // namespace binding
 }  // namespace ga

@@ -4,19 +4,19 @@
 
 #include "kernels/attention_weights.h"
 #include "kernels/bf16.h"
+#include "kernels/fp16.h"
 
 namespace ga {
 namespace {
 struct Baseline {};  // Bf16<Baseline>: this translation unit's own copy (kernels/bf16.h, ODR note)
-using B16 = Bf16<Baseline>;
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
-}  // namespace
 
 // The kernels score bf16(q·scale·log2 e) · bf16(k) in base 2 (kernels/flash_block_bf16.h). The
 // float32 reference pass (attention_weights.cc) scores scale'·q'·k' in natural-log units, so it
 // gets q' = those rounded values, k' = rounded k and scale' = ln 2: the same scores, converted.
-void dense_attention_weights_bf16(const DenseAttentionParams& p, float* weights) {
+template <class B16>
+void weights_rounded(const DenseAttentionParams& p, float* weights) {
   const float qscale = p.scale * kLog2e;
   std::vector<float> q(static_cast<size_t>(p.B * p.H * p.Nq * p.D));
   std::vector<float> k(static_cast<size_t>(p.B * p.Hk * p.Nk * p.D));
@@ -37,6 +37,15 @@ void dense_attention_weights_bf16(const DenseAttentionParams& p, float* weights)
   r.ks = Strides::bhnd(p.Hk, p.Nk, p.D);
   r.scale = kLn2;
   dense_attention_weights(r, weights);
+}
+
+}  // namespace
+
+void dense_attention_weights_bf16(const DenseAttentionParams& p, float* weights) {
+  weights_rounded<Bf16<Baseline>>(p, weights);
+}
+void dense_attention_weights_fp16(const DenseAttentionParams& p, float* weights) {
+  weights_rounded<Fp16<Baseline>>(p, weights);
 }
 
 }  // namespace ga

@@ -8,5 +8,7 @@ namespace ga {
 
 // weights [B, H, Nq, Nk]; rows with no admissible key are 0. Throws std::bad_alloc.
 void dense_attention_weights_bf16(const DenseAttentionParams& p, float* weights);
+// The same for precision 'fp16' (float16 rounding, kernels/fp16.h).
+void dense_attention_weights_fp16(const DenseAttentionParams& p, float* weights);
 
 }  // namespace ga

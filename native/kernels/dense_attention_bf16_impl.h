@@ -14,9 +14,10 @@
 
 namespace ga {
 
-template <class V, bool kNative>
+// Rounding: Bf16<V>, or Fp16<V> for the emulated precision 'fp16' (kernels/fp16.h).
+template <class V, bool kNative, class Rounding = Bf16<V>>
 struct DenseAttentionBf16Kernel {
-  using Block = FlashBlockBf16<V, 2 * V::kQkVecs * V::W, kNative>;
+  using Block = FlashBlockBf16<V, 2 * V::kQkVecs * V::W, kNative, Rounding>;
   using B16 = Bf16<V>;
   static constexpr int BQ = Block::BQ;
   static constexpr int BK = Block::BK;
@@ -63,9 +64,9 @@ struct DenseAttentionBf16Kernel {
               vd[(j / 2) * h.v_row + 2 * c + (j & 1)] = j < Nk && c < Dv ? B16::from_float(v[j * p.vs.n + c]) : 0;
         } else {
           float* kd = h.k.data() + bh * h.k_head;
-          for (int64_t j = 0; j < Nk; ++j) B16::round_row(k + j * p.ks.n, kd + j * D, D);
+          for (int64_t j = 0; j < Nk; ++j) Rounding::round_row(k + j * p.ks.n, kd + j * D, D);
           float* vd = h.v.data() + bh * h.v_head;
-          for (int64_t j = 0; j < Nk; ++j) B16::round_row(v + j * p.vs.n, vd + j * Dv, Dv);
+          for (int64_t j = 0; j < Nk; ++j) Rounding::round_row(v + j * p.vs.n, vd + j * Dv, Dv);
         }
       }
     });

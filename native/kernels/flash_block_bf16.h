@@ -20,17 +20,21 @@
 //    same instructions otherwise, so rows without non-finite inputs stay bit-identical.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/bf16.h"
 #include "kernels/flash_block.h"
 
 namespace ga {
 
-template <class V, int BQ_, bool kNative, int BK_ = 128>
+// Rounding: the emulated path's rounding, Bf16<V> (kernels/bf16.h) or Fp16<V> (kernels/fp16.h,
+// precision 'fp16'); the native path is bfloat16 only.
+template <class V, int BQ_, bool kNative, class Rounding = Bf16<V>, int BK_ = 128>
 struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   using Base = FlashBlock<V, BQ_, BK_>;
   using R = typename V::R;
   using B16 = Bf16<V>;
+  static_assert(!kNative || std::is_same<Rounding, Bf16<V>>::value, "native kernels are bfloat16");
   using Base::BQ;
   using Base::BK;
   using Base::W;
@@ -72,7 +76,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
           q2[(dp * BQ + m) * 2 + 1] = d1 < D ? B16::from_float(qt[d1 * BQ + m]) : 0;
         }
     } else {
-      B16::round_row(qt, qt, D * BQ);
+      Rounding::round_row(qt, qt, D * BQ);
     }
   }
 
@@ -151,7 +155,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       return V::round_bf16(x);
     } else {
       V::store(tmp, x);
-      for (int i = 0; i < W; ++i) tmp[i] = B16::round(tmp[i]);
+      for (int i = 0; i < W; ++i) tmp[i] = Rounding::round(tmp[i]);
       return V::load(tmp);
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/bf16.h"
+#include "kernels/fp16.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_impl.h"
 #include "runtime/aligned_buffer.h"
@@ -13,9 +14,10 @@
 
 namespace ga {
 
-template <class V>
+// Rounding: Bf16<V>, or Fp16<V> for precision 'fp16' (kernels/fp16.h); a16/b16 then hold float16 bits.
+template <class V, class Rounding = Bf16<V>>
 struct GemmBf16EmulatedKernel {
-  using B16 = Bf16<V>;
+  using B16 = Rounding;
 
   // rows x cols of src (float32 or bfloat16 bits, row stride ld) rounded into dst (row stride cols).
   static void round_matrix(const float* f32, const uint16_t* b16, int64_t ld, int64_t rows, int64_t cols,

@@ -19,7 +19,10 @@
   X(fma_peak_gflops, double, double)  /* one thread, this ISA's vectors; argument: seconds */ \
   /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */ \
   X(gemm_abt_bf16, void, const GemmBf16Params&)                       \
-  X(dense_attention_bf16, void, const DenseAttentionParams&)
+  X(dense_attention_bf16, void, const DenseAttentionParams&)          \
+  /* float16 products, float32 accumulation: emulated (no native set yet) */ \
+  X(gemm_abt_fp16, void, const GemmBf16Params&)                       \
+  X(dense_attention_fp16, void, const DenseAttentionParams&)
 
 namespace ga {
 

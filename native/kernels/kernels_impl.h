@@ -28,5 +28,10 @@ template <class V>
 void gemm_abt_bf16_kernel(const GemmBf16Params& p) { GemmBf16EmulatedKernel<V>::run(p); }
 template <class V>
 void dense_attention_bf16_kernel(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<V, false>::run(p); }
+// The emulated float16 kernels (kernels/fp16.h): the same code with float16 rounding.
+template <class V>
+void gemm_abt_fp16_kernel(const GemmBf16Params& p) { GemmBf16EmulatedKernel<V, Fp16<V>>::run(p); }
+template <class V>
+void dense_attention_fp16_kernel(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<V, false, Fp16<V>>::run(p); }
 
 }  // namespace ga

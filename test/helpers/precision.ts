@@ -75,3 +75,24 @@ export async function withPathAsync<T>(p: PrecisionPath, fn: () => Promise<T>): 
     setReducedPrecisionIsa(keepRp === 'emulated' ? 'emulated' : 'auto');
   }
 }
+
+/**
+ * x rounded to the nearest IEEE float16 (ties to even, float16 subnormals kept, overflow to
+ * infinity), computed in float64 arithmetic: independent of the kernels' bit manipulation.
+ */
+export function fp16(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  // log2 can be off by one at exact powers of two: fix the exponent so that 2^e <= a < 2^(e+1).
+  let ee = e;
+  if (ee > -14 && 2 ** ee > a) ee--;
+  if (2 ** (ee + 1) <= a) ee++;
+  const ulp = 2 ** (Math.max(ee, -14) - 10);
+  const t = a / ulp;
+  let r = Math.floor(t);
+  const frac = t - r;
+  if (frac > 0.5 || (frac === 0.5 && r % 2 === 1)) r++;
+  const y = r * ulp;
+  return Math.sign(x) * (y >= 65520 || y > 65504 ? Infinity : y);
+}
