@@ -24,6 +24,23 @@ Napi::Value SetReducedPrecisionIsa(const Napi::CallbackInfo& info);
 Napi::Value LinearReducedSync(const Napi::CallbackInfo& info);
 Napi::Value LinearReducedAsync(const Napi::CallbackInfo& info);
 void add_reduced_precision_info(Napi::Env env, Napi::Object o);
+// The whole model (model_binding.cc).
+Napi::Value ModelCreate(const Napi::CallbackInfo& info);
+Napi::Value ModelWeightNames(const Napi::CallbackInfo& info);
+Napi::Value ModelSetWeight(const Napi::CallbackInfo& info);
+Napi::Value ModelFinalize(const Napi::CallbackInfo& info);
+Napi::Value ModelGetWeight(const Napi::CallbackInfo& info);
+Napi::Value ModelDispose(const Napi::CallbackInfo& info);
+Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info);
+Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderCreate(const Napi::CallbackInfo& info);
+Napi::Value DecoderStartSync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStartAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStepSync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStepAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderReorder(const Napi::CallbackInfo& info);
+Napi::Value DecoderLength(const Napi::CallbackInfo& info);
+Napi::Value DecoderDispose(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ga

@@ -130,6 +130,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   o.M = B * N;
   o.N = C;
   o.K = HD;
+  o.accumulate = p.accumulate_out;
   o.threads = p.threads;
   gemm_abt(o);
 }

@@ -24,6 +24,7 @@ struct LongT5LayerParams {
   const float* global_rel_bias = nullptr;   // [num_buckets, H] (TGlobal)
   const float* global_norm_weight = nullptr;// [d_model] (TGlobal)
   float* out = nullptr;                 // [B, N, d_model]
+  bool accumulate_out = false;          // out += the layer's output (the model's residual add)
   int threads = 1;
 };
 
