@@ -54,17 +54,27 @@ export interface Bf16Tensor {
   dtype: 'bfloat16';
 }
 
-const tag = (x: unknown): string => Object.prototype.toString.call(x).slice(8, -1);
-
-/** Whether t claims to be a Bf16Tensor (then checkBf16Tensor validates it). */
-export function isBf16Tensor(t: unknown): boolean {
-  return typeof t === 'object' && t !== null && (t as { dtype?: unknown }).dtype === 'bfloat16';
+/** The same for IEEE float16 (an F16 checkpoint's tensor, dtype 'float16'): precision 'fp16' implied. */
+export interface Fp16Tensor {
+  data: Uint16Array;
+  dims: readonly number[];
+  dtype: 'float16';
 }
 
-export function checkBf16Tensor(name: string, t: unknown, rank?: number): { data: Uint16Array; dims: number[] } {
-  const o = t as { data?: unknown; dims?: unknown };
+const tag = (x: unknown): string => Object.prototype.toString.call(x).slice(8, -1);
+
+/** The precision a 16-bit tensor implies ('bf16' for dtype 'bfloat16', 'fp16' for 'float16'), or undefined for any other value. */
+export function halfTensorPrecision(t: unknown): 'bf16' | 'fp16' | undefined {
+  if (typeof t !== 'object' || t === null) return undefined;
+  const dtype = (t as { dtype?: unknown }).dtype;
+  return dtype === 'bfloat16' ? 'bf16' : dtype === 'float16' ? 'fp16' : undefined;
+}
+
+/** Validates a Bf16Tensor or Fp16Tensor (after halfTensorPrecision said which). */
+export function checkHalfTensor(name: string, t: unknown, rank?: number): { data: Uint16Array; dims: number[] } {
+  const o = t as { data?: unknown; dims?: unknown; dtype?: string };
   if (tag(o.data) !== 'Uint16Array')
-    throw new TypeError(`${name} is a bfloat16 tensor (dtype 'bfloat16'): its data must be a Uint16Array of bit patterns, got ${tag(o.data)}`);
+    throw new TypeError(`${name} is a ${o.dtype} tensor: its data must be a Uint16Array of bit patterns, got ${tag(o.data)}`);
   const data = o.data as Uint16Array;
   const dims = checkDims(name, o.dims, rank);
   const n = checkedProduct(name, dims);

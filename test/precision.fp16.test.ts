@@ -3,12 +3,14 @@
 // the identity returns the rounded inputs exactly: ties, float16 subnormals, overflow); linear within
 // the float32 summation bound of a float64 sum over float16-rounded inputs; attention on every dense_*
 // fixture within 5e-3 x max|out| of float32 and of the float64 reference, weights rows summing to 1
-// and excluded keys exactly 0.
-import { attention, attentionAsync, info, linear, linearAsync } from '../lib/index';
+// and excluded keys exactly 0. A float16 weight (dtype 'float16', e.g. an F16 checkpoint's tensor) is
+// used as stored.
+import { attention, attentionAsync, info, linear, linearAsync, readSafetensors, writeSafetensors } from '../lib/index';
+import { toFloat32 } from '../lib/safetensors';
 import { mulberry32, uniform } from '../lib/random';
 import { emptyRows, listFixtures, loadFixture, maxAbsDiff } from './helpers/fixtures';
 import { withIsa } from './helpers/isa';
-import { bf16, fp16 } from './helpers/precision';
+import { bf16, fp16, fp16Bits } from './helpers/precision';
 
 const ISAS = info().availableIsas;
 const FP16_TOL = 5e-3;
@@ -146,4 +148,27 @@ test('attentionAsync with fp16 equals attention', async () => {
   const [q, k, v] = [t(), t(), t()];
   const sync = attention(q, k, v, { causal: true, precision: 'fp16' }).data;
   expect((await attentionAsync(q, k, v, { causal: true, precision: 'fp16' })).data).toEqual(sync);
+});
+
+describe('float16 weights (Fp16Tensor)', () => {
+  const rng = mulberry32(8);
+  const [M, K, N] = [30, 37, 21];
+  const x = { data: uniform(rng, M * K), dims: [M, K] };
+  const w = { data: uniform(rng, N * K, 3), dims: [N, K] };
+  const bits = Uint16Array.from(w.data, fp16Bits);
+
+  test('the JavaScript bit patterns decode (lib/safetensors toFloat32) to the rounded values', () => {
+    const decoded = toFloat32({ dtype: 'F16', shape: [N, K], data: bits });
+    expect(decoded).toEqual(Float32Array.from(w.data, fp16));
+  });
+
+  test('linear(x, float16 w) equals precision fp16 bit for bit; sync, async, and from an F16 safetensors file', async () => {
+    const want = linear(x, w, { precision: 'fp16' }).data;
+    const w16 = { data: bits, dims: [N, K], dtype: 'float16' as const };
+    expect(linear(x, w16).data).toEqual(want);
+    expect((await linearAsync(x, w16, { precision: 'fp16' })).data).toEqual(want);
+    const t = readSafetensors(writeSafetensors({ w: { dtype: 'F16', shape: [N, K], data: bits } })).tensors.get('w')!;
+    expect(linear(x, { data: t.data as Uint16Array, dims: t.shape, dtype: 'float16' }).data).toEqual(want);
+    expect(() => linear(x, w16, { precision: 'bf16' })).toThrow(/w is a float16 tensor/);
+  });
 });

@@ -96,3 +96,16 @@ export function fp16(x: number): number {
   const y = r * ulp;
   return Math.sign(x) * (y >= 65520 || y > 65504 ? Infinity : y);
 }
+
+/** The float16 bit pattern of fp16(x). */
+export function fp16Bits(x: number): number {
+  const y = fp16(x);
+  const sign = y < 0 || Object.is(y, -0) ? 0x8000 : 0;
+  const a = Math.abs(y);
+  if (Number.isNaN(y)) return 0x7e00;
+  if (a === Infinity) return sign | 0x7c00;
+  if (a < 2 ** -14) return sign | (a / 2 ** -24);
+  let e = -14;
+  while (2 ** (e + 1) <= a) e++;
+  return sign | ((e + 15) << 10) | ((a / 2 ** e - 1) * 1024);
+}
