@@ -1,27 +1,25 @@
 // Reduced-precision bench (lib/precision.ts): precision 'bf16' against our float32, same inputs,
-// interleaved in one run, one thread and all threads.
+// interleaved in one run, one thread and all threads, measured by the shared harness
+// (bench/common/harness.ts: quiet wait, FMA probes, warm-up, interleaved rounds, medians).
 //
-//   npm run bench:precision -- [--n 4096] [--threads 1,T] [--reps K] [--json FILE] [--quick] [--emulated]
+//   npm run bench:precision -- [--n 4096] [--threads 1,T] [--reps K] [--json FILE] [--quick]
+//                              [--emulated] [--max-wait S]
 //
-// Dense attention B=1, H=8, D=64, Nq = Nk = N (the issue's point: N = 4096), and the layers'
-// projection shape linear x [N, 512] · w [512, 512]ᵀ. Per point (threads T):
-//   - a one-thread FMA probe (float32, active ISA) before and after: the float32 peak of T threads
-//     is T x the probe; bf16 dot-pair instructions (vdpbf16ps) do twice the float32 FMA's work,
-//     so the bf16 peak is 2 x that;
-//   - one warm-up call each, bf16 compared with float32 (max |bf16 - fp32| / max |fp32|);
-//   - `reps` interleaved rounds (fp32, bf16 on the active kernels, and with --emulated bf16 on the
-//     emulated kernels), medians reported with GFLOP/s and % of the peak.
-// Timings on a loaded or shared machine mean little: the report says what the probe saw.
-// Progress goes to stderr, the table to stdout, everything to bench/results/precision-<date>.json.
+// Points: dense attention B=1, H=8, D=64, Nq = Nk = N (the issue's point: N = 4096), and the
+// layers' projection shape, linear x [N, 512] · w [512, 512]ᵀ. Implementations: fp32; bf16 on the
+// kernels info().reducedPrecisionIsa names (a native set where the CPU has one); with --emulated
+// also bf16 on the emulated kernels. '% peak' is against T threads at the float32 FMA peak (the
+// harness's); a native bf16 dot-pair does twice an FMA's work, so its own ceiling is 200 %.
+// Timings on a loaded or shared machine mean little: the table says what the probes saw.
 import { parseArgs } from 'util';
 import { attention, info, linear, setReducedPrecisionIsa } from '../lib/index';
 import type { Precision } from '../lib/precision';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
-import { oneThreadPeak } from './common/fma';
-import { describeMachine, formatMachine } from './common/machine';
+import { BenchContext, closeContext, createContext } from './common/conditions';
+import { doneLine, HarnessPoint, measurePoint, pctCell, rebasePctPeak, Runner, Timed } from './common/harness';
+import { formatMachine } from './common/machine';
 import { maxAbsDiff, randomNormal } from './common/random';
 import { defaultResultPath, writeJson } from './common/results';
-import { gflops, median, sleep, timeCall } from './common/stats';
 import { fix, formatTable, ms, sci } from './common/table';
 
 const B = 1;
@@ -32,25 +30,16 @@ const LINEAR_N = 512;
 const SEED = 20261207;
 const GAP_MS = 50;
 
-interface Variant {
-  name: string;
-  precision: Precision;
-  /** setReducedPrecisionIsa() choice while it runs. */
-  kernels: 'auto' | 'emulated';
-}
+type Impl = 'fp32' | 'bf16' | 'bf16-emulated';
+const VARIANT: Record<Impl, { precision: Precision; kernels: 'auto' | 'emulated' }> = {
+  fp32: { precision: 'fp32', kernels: 'auto' },
+  bf16: { precision: 'bf16', kernels: 'auto' },
+  'bf16-emulated': { precision: 'bf16', kernels: 'emulated' },
+};
 
-interface Row {
+interface Point extends HarnessPoint {
   op: 'attention' | 'linear';
-  variant: string;
-  kernels: string;
-  threads: number;
-  medianMs: number;
-  timesMs: number[];
-  gflops: number;
-  peakGflops: number;
-  pctOfPeak: number;
-  speedupVsFp32: number;
-  relErrVsFp32: number;
+  results: Partial<Record<Impl, Timed & { kernels: string; relErrVsFp32: number }>>;
 }
 
 function maxAbs(a: Float32Array): number {
@@ -59,23 +48,7 @@ function maxAbs(a: Float32Array): number {
   return m;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' },
-      quick: { type: 'boolean' }, emulated: { type: 'boolean' },
-    },
-  });
-  const hw = info().hardwareThreads;
-  const N = values.n ? parsePositiveInt('--n', values.n) : values.quick ? 1024 : 4096;
-  const threadList = values.threads ? parseIntList('--threads', values.threads) : [...new Set([1, hw])];
-  const reps = values.reps ? parsePositiveInt('--reps', values.reps) : values.quick ? 3 : 5;
-  const variants: Variant[] = [
-    { name: 'fp32', precision: 'fp32', kernels: 'auto' },
-    { name: 'bf16', precision: 'bf16', kernels: 'auto' },
-  ];
-  if (values.emulated) variants.push({ name: 'bf16 emulated', precision: 'bf16', kernels: 'emulated' });
-
+async function measure(ctx: BenchContext, op: Point['op'], N: number, T: number, impls: Impl[], reps: number, maxWaitS: number): Promise<Point> {
   const n = B * H * N * D;
   const dims = [B, H, N, D];
   const q = { data: randomNormal(n, SEED), dims };
@@ -83,60 +56,81 @@ async function main(): Promise<void> {
   const v = { data: randomNormal(n, SEED + 2), dims };
   const x = { data: randomNormal(N * LINEAR_K, SEED + 3), dims: [N, LINEAR_K] };
   const w = { data: randomNormal(LINEAR_N * LINEAR_K, SEED + 4, 1 / Math.sqrt(LINEAR_K)), dims: [LINEAR_N, LINEAR_K] };
-  const ops = {
-    attention: { flops: 4 * B * H * N * N * D, run: (p: Precision, t: number) => attention(q, k, v, { precision: p, threads: t }).data },
-    linear: { flops: 2 * N * LINEAR_K * LINEAR_N, run: (p: Precision, t: number) => linear(x, w, { precision: p, threads: t }).data },
+  const flops = op === 'attention' ? 4 * B * H * N * N * D : 2 * N * LINEAR_K * LINEAR_N;
+  const point: Point = { op, N, threads: T, reps: 0, waitedS: 0, sharedCores: null, load: null, results: {} };
+  const kernels: Partial<Record<Impl, string>> = {};
+  const outputs: Partial<Record<Impl, Float32Array>> = {};
+
+  const makeRunner = async (impl: Impl): Promise<Runner> => {
+    const { precision, kernels: choice } = VARIANT[impl];
+    setReducedPrecisionIsa(choice);
+    kernels[impl] = precision === 'fp32' ? info().isa : info().reducedPrecisionIsa;
+    const out = new Float32Array(op === 'attention' ? n : N * LINEAR_N);
+    outputs[impl] = out;
+    // The kernel choice is process-wide: each call sets its own (the rounds run one call at a time).
+    const run =
+      op === 'attention'
+        ? () => (setReducedPrecisionIsa(choice), attention(q, k, v, { precision, threads: T, out }))
+        : () => (setReducedPrecisionIsa(choice), linear(x, w, { precision, threads: T, out }));
+    return { run, out, arrays: op === 'attention' ? [q.data, k.data, v.data] : [x.data, w.data], release: async () => undefined };
   };
 
-  const peakBefore = oneThreadPeak();
-  progress(`float32 FMA peak, one thread (${info().isa}): ${fix(peakBefore)} GFLOP/s; bf16 kernels: ${info().reducedPrecisionIsa}`);
-  const rows: Row[] = [];
-  for (const T of threadList) {
-    for (const [opName, op] of Object.entries(ops) as [keyof typeof ops, (typeof ops)[keyof typeof ops]][]) {
-      const outputs = new Map<string, Float32Array>();
-      const kernelsOf = new Map<string, string>();
-      for (const vr of variants) {  // warm-up, and the outputs compared
-        setReducedPrecisionIsa(vr.kernels);
-        kernelsOf.set(vr.name, vr.precision === 'fp32' ? info().isa : info().reducedPrecisionIsa);
-        outputs.set(vr.name, op.run(vr.precision, T));
-      }
-      const times = new Map<string, number[]>(variants.map((vr) => [vr.name, []]));
-      for (let r = 0; r < reps; r++)
-        for (const vr of variants) {
-          setReducedPrecisionIsa(vr.kernels);
-          times.get(vr.name)!.push(await timeCall(() => op.run(vr.precision, T)));
-          await sleep(GAP_MS);
-        }
-      setReducedPrecisionIsa('auto');
-      const fp32 = outputs.get('fp32')!;
-      const fp32Ms = median(times.get('fp32')!);
-      for (const vr of variants) {
-        const t = median(times.get(vr.name)!);
-        const g = gflops(op.flops, t);
-        const peak = peakBefore * T * (vr.precision === 'bf16' && kernelsOf.get(vr.name) !== 'emulated' ? 2 : 1);
-        rows.push({
-          op: opName, variant: vr.name, kernels: kernelsOf.get(vr.name)!, threads: T, medianMs: t, timesMs: times.get(vr.name)!,
-          gflops: g, peakGflops: peak, pctOfPeak: (100 * g) / peak, speedupVsFp32: fp32Ms / t,
-          relErrVsFp32: maxAbsDiff(outputs.get(vr.name)!, fp32) / maxAbs(fp32),
-        });
-        progress(`${opName} T=${T} ${vr.name}: ${ms(t)} ms`);
-      }
-    }
+  const tag = `[${op} N=${N} T=${T}]`;
+  const m = await measurePoint<Impl, never>({ tag, impls, reps, gapMs: GAP_MS, maxWaitS, ctx, point, flops: () => flops, makeRunner });
+  setReducedPrecisionIsa('auto');
+  const fp32 = outputs.fp32;
+  for (const impl of impls) {
+    const r = m.results[impl];
+    if (!r) continue;
+    const out = outputs[impl];
+    const relErrVsFp32 = fp32 && out ? maxAbsDiff(out, fp32) / maxAbs(fp32) : NaN;
+    point.results[impl] = { ...r, kernels: kernels[impl] ?? '?', relErrVsFp32 };
+    progress(doneLine(tag, impl, r));
   }
-  const peakAfter = oneThreadPeak();
+  return point;
+}
 
-  const machine = describeMachine(peakBefore, null);
-  console.log(formatMachine(machine));
-  console.log(`Dense attention B=${B} H=${H} D=${D} N=${N}; linear [${N}, ${LINEAR_K}] x [${LINEAR_N}, ${LINEAR_K}]ᵀ; median of ${reps}.`);
-  console.log(`FMA probe (one thread, float32): ${fix(peakBefore)} before, ${fix(peakAfter)} after GFLOP/s. Peak column: T x probe, x2 for native bf16.`);
-  console.log(
-    formatTable(
-      ['op', 'variant', 'kernels', 'threads', 'median ms', 'GFLOP/s', 'peak', '% peak', 'x fp32', 'err/max|fp32|'],
-      rows.map((r) => [r.op, r.variant, r.kernels, String(r.threads), ms(r.medianMs), fix(r.gflops), fix(r.peakGflops), fix(r.pctOfPeak), fix(r.speedupVsFp32, 2), sci(r.relErrVsFp32)]),
-      ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    ),
-  );
-  const file = writeJson(values.json ?? defaultResultPath('precision'), { machine, N, reps, peakBefore, peakAfter, rows });
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      n: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' },
+      quick: { type: 'boolean' }, emulated: { type: 'boolean' }, 'max-wait': { type: 'string' },
+    },
+  });
+  const quick = values.quick ?? false;
+  const hw = info().hardwareThreads;
+  const N = values.n ? parsePositiveInt('--n', values.n) : quick ? 1024 : 4096;
+  const threadList = values.threads ? parseIntList('--threads', values.threads) : [...new Set([1, hw])];
+  const reps = values.reps ? parsePositiveInt('--reps', values.reps) : quick ? 3 : 5;
+  const maxWaitS = values['max-wait'] !== undefined ? Number(values['max-wait']) : quick ? 5 : 15;
+  const impls: Impl[] = values.emulated ? ['fp32', 'bf16', 'bf16-emulated'] : ['fp32', 'bf16'];
+
+  const ctx = createContext(false);
+  progress(`bf16 kernels: ${info().reducedPrecisionIsa} (offered: ${info().reducedPrecision.join(', ') || 'none'})`);
+  const points: Point[] = [];
+  try {
+    for (const T of threadList)
+      for (const op of ['attention', 'linear'] as const) points.push(await measure(ctx, op, N, T, impls, reps, maxWaitS));
+  } finally {
+    await closeContext(ctx);
+  }
+  rebasePctPeak(points, ctx.bestPeak);
+
+  console.log(formatMachine(ctx.machine));
+  console.log(`Dense attention B=${B} H=${H} D=${D} N=${N}; linear [${N}, ${LINEAR_K}] x [${LINEAR_N}, ${LINEAR_K}]ᵀ; medians of ${reps}.`);
+  console.log(`% peak: against T x the best one-thread float32 FMA peak (${fix(ctx.bestPeak)} GFLOP/s); native bf16 can reach 200 %.`);
+  const rows: string[][] = [];
+  for (const p of points)
+    for (const impl of impls) {
+      const r = p.results[impl];
+      if (!r) continue;
+      const fp32 = p.results.fp32;
+      rows.push([p.op, impl, r.kernels, String(p.threads), ms(r.medianMs), fix(r.gflops), pctCell(r.pctPeak), fp32 ? fix(fp32.medianMs / r.medianMs, 2) : '-', sci(r.relErrVsFp32),
+        p.sharedCores ? 'shared' : p.load ? `${fix(p.load.otherCpus ?? NaN)}` : '-']);
+    }
+  console.log(formatTable(['op', 'impl', 'kernels', 'T', 'median ms', 'GFLOP/s', '% peak', 'x fp32', 'err/max|fp32|', 'other CPUs'], rows,
+    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+  const file = writeJson(values.json ?? defaultResultPath('precision', quick), { machine: ctx.machine, N, reps, bestPeak: ctx.bestPeak, points });
   progress(`wrote ${file}`);
 }
 
