@@ -28,7 +28,7 @@ export interface NativeLinearReducedArgs {
 
 export interface NativeReducedPrecisionCpu {
   avx512bf16: boolean; avx512fp16: boolean; f16c: boolean;
-  amxBf16: boolean; amxPermission: boolean; amxPermissionError?: string;
+  amxBf16: boolean; amxPermission: boolean;  // amxPermission: granted to this process (asked only when an AMX kernel set needs it)
   armBf16: boolean; armFp16: boolean; armAsimdhp: boolean;
 }
 

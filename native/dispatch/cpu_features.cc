@@ -1,5 +1,6 @@
 #include "dispatch/cpu_features.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -25,7 +26,7 @@ unsigned long long read_xcr0() {
 }
 
 // Linux's permission request for the AMX tile data state (arch/x86/include/uapi/asm/prctl.h).
-bool request_amx_permission(std::string& error) {
+bool ask_amx_permission(std::string& error) {
 #if defined(__linux__) && defined(SYS_arch_prctl)
   constexpr int kArchGetXcompPerm = 0x1022, kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
   if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
@@ -67,7 +68,6 @@ void detect_x86(ReducedPrecisionFeatures& f) {
     f.avx512bf16 = avx512_base && (a & (1u << 5));
   }
   f.amx_bf16 = amx_bf16 && amx_tile && tile_state;
-  if (f.amx_bf16) f.amx_permission = request_amx_permission(f.amx_permission_error);
 }
 #endif
 
@@ -99,5 +99,35 @@ const ReducedPrecisionFeatures& reduced_precision_features() {
   static const ReducedPrecisionFeatures f = detect();  // C++11: initialised once, thread-safe
   return f;
 }
+
+namespace {
+struct AmxPermission {
+  bool granted = false;
+  std::string error;
+};
+std::atomic<bool> g_amx_granted{false};
+const AmxPermission& amx_permission() {
+  static const AmxPermission p = [] {
+    AmxPermission r;
+#if defined(__x86_64__) || defined(_M_X64)
+    if (reduced_precision_features().amx_bf16) r.granted = ask_amx_permission(r.error);
+    else r.error = "this CPU/OS has no usable AMX-BF16";
+#else
+    r.error = "AMX is x86-64 only";
+#endif
+    g_amx_granted.store(r.granted);
+    return r;
+  }();
+  return p;
+}
+}  // namespace
+
+bool request_amx_permission(std::string* error) {
+  const AmxPermission& p = amx_permission();
+  if (error) *error = p.error;
+  return p.granted;
+}
+
+bool amx_permission_granted() { return g_amx_granted.load(); }
 
 }  // namespace ga

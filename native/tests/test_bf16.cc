@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/cpu_features.h"
 #include "dispatch/dispatch.h"
 #include "kernels/bf16.h"
 #include "kernels/gemm_bf16.h"
@@ -65,6 +66,23 @@ GA_TEST(bf16_scalar_rounding_rule) {
   CHECK(B16::from_float(from_bits(0x7f800001u)) == 0x7fc0);  // signalling NaN made quiet
 }
 
+// The AMX permission request: only asked for explicitly (nothing in this build asks), answered
+// once. Without usable AMX-BF16 it is refused with a reason; with it, Linux 5.16+ grants it.
+GA_TEST(amx_permission_request) {
+  CHECK(!ga::amx_permission_granted());
+  std::string error;
+  const bool granted = ga::request_amx_permission(&error);
+  if (ga::reduced_precision_features().amx_bf16) {
+    CHECK_MSG(granted, "AMX-BF16 present but permission refused: %s", error.c_str());
+  } else {
+    CHECK(!granted);
+    CHECK(!error.empty());
+  }
+  CHECK(ga::amx_permission_granted() == granted);
+  std::string again;
+  CHECK(ga::request_amx_permission(&again) == granted && again == error);
+}
+
 // A (M x K) times the identity (K x K): C = round(A), read through each path's A conversion
 // (whole vectors and the scalar tail: K = 45 is neither a multiple of 16 nor of 32).
 GA_TEST(bf16_gemm_rounding_matches_scalar_rule) {
@@ -103,7 +121,7 @@ GA_TEST(bf16_gemm_rounding_matches_scalar_rule) {
 }
 
 GA_TEST(bf16_gemm_against_reference) {
-  const int64_t shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {6, 64, 32}, {13, 67, 45}, {100, 33, 130}, {97, 130, 2}, {64, 16, 257}};
+  const int64_t shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {6, 64, 32}, {13, 67, 45}, {100, 33, 130}, {97, 130, 2}, {64, 16, 257}, {130, 70, 1500}};
   for (const auto& s : shapes) {
     const int64_t M = s[0], N = s[1], K = s[2];
     Rng r(static_cast<uint64_t>(M * 7919 + N * 31 + K));
