@@ -28,7 +28,7 @@ export interface ForwardArgs {
 }
 
 export interface GenerateOptions {
-  /** Encoder padding mask [B, N] (1 = token, 0 = padding). */
+  /** Encoder padding mask [B, N] (1 = token, 0 = padding). Absent: as HF's generate, positions holding pad_token_id are padding (unless pad is also eos). */
   attentionMask?: AttentionMask;
   /** Tokens to generate at most per row (required). */
   maxNewTokens: number;
@@ -178,7 +178,16 @@ export class LongT5ForConditionalGeneration {
     if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
       throw new TypeError(`options.onProgress must be a function, got ${describe(o.onProgress)}`);
     const threads = checkThreads('options.threads', o.threads);
-    const enc = this.prepareEncoder(inputIds, o.attentionMask, undefined, threads, '');
+    let attentionMask: unknown = o.attentionMask;
+    if (attentionMask === undefined) {
+      // HF generate() without an attention_mask masks the pad tokens of the input (when pad is not
+      // also eos): _prepare_attention_mask_for_generation.
+      const c = this.config;
+      const { ids, B, N } = checkTokenIds('inputIds', inputIds, c.vocab_size);
+      if (!c.eos_token_ids.includes(c.pad_token_id) && ids.includes(c.pad_token_id))
+        attentionMask = { data: Uint8Array.from(ids, (x) => (x === c.pad_token_id ? 0 : 1)), dims: [B, N] };
+    }
+    const enc = this.prepareEncoder(inputIds, attentionMask, undefined, threads, '');
     const c = this.config;
     const params = { B: enc.B, beams, vocab: c.vocab_size, maxNewTokens, startId: c.decoder_start_token_id, padId: c.pad_token_id, eosIds: c.eos_token_ids };
     const search: Search = beams === 1 ? greedySearch(params) : beamSearch(params);
