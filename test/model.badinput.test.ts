@@ -215,6 +215,8 @@ describe('bad call arguments: TypeError / RangeError naming the argument', () =>
     expect(() => model.forward({ encoderOutput: { data: new Float32Array(2 * 37 * 16), dims: [2, 37, 16] }, decoderInputIds: dec })).toThrow(/encoderOutput must be \[B, N, d_model 32\]/);
     expect(() => model.forward({ inputIds: ids, decoderInputIds: { data: new Int32Array(0), dims: [2, 0] } })).toThrow(/at least one position/);
     expect(() => model.forward({ inputIds: ids, decoderInputIds: dec, extra: 1 } as any)).toThrow(/unknown option 'extra'/);
+    expect(() => model.forward({ inputIds: ids, attentionMask: new Int32Array(5), decoderInputIds: dec })).toThrow(/^attentionMask has 5 elements/);
+    expect(() => model.generate(ids, { attentionMask: new Int32Array(5), maxNewTokens: 1 })).toThrow(/^options\.attentionMask has 5 elements/);
     expect(() => model.forward({ inputIds: { data: new Int32Array(0), dims: [0, 5] }, decoderInputIds: { data: new Int32Array(0), dims: [0, 1] } })).toThrow(/B >= 1 and N >= 1/);
   });
 

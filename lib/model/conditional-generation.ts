@@ -88,17 +88,18 @@ export class LongT5ForConditionalGeneration {
 
   // ---- forward (teacher forcing) ----------------------------------------------------------
 
+  // where: '' for forward's argument object, 'options.' for generate's options (error messages).
   private prepareEncoder(inputIds: unknown, attentionMask: unknown, encoderOutput: unknown, threads: number, where: string): Prepared {
     if (encoderOutput !== undefined) {
-      const e = checkTensor(`${where}encoderOutput`, encoderOutput, 3);
+      const e = checkTensor('encoderOutput', encoderOutput, 3);
       const [B, N, C] = e.dims;
-      if (C !== this.config.d_model) throw new RangeError(`${where}encoderOutput must be [B, N, d_model ${this.config.d_model}], got [${e.dims.join(', ')}]`);
-      if (B < 1 || N < 1) throw new RangeError(`${where}encoderOutput must have B >= 1 and N >= 1, got [${e.dims.join(', ')}]`);
+      if (C !== this.config.d_model) throw new RangeError(`encoderOutput must be [B, N, d_model ${this.config.d_model}], got [${e.dims.join(', ')}]`);
+      if (B < 1 || N < 1) throw new RangeError(`encoderOutput must have B >= 1 and N >= 1, got [${e.dims.join(', ')}]`);
       return { encoderOutput: e.data, mask: checkAttentionMask(`${where}attentionMask`, attentionMask, B, N), B, N, threads };
     }
-    if (inputIds === undefined) throw new TypeError(`${where}inputIds is required (or encoderOutput)`);
-    const enc = encodeArgs(this.handle, this.config, inputIds, attentionMask === undefined ? { threads } : { attentionMask, threads }, `${where}inputIds`);
-    if (enc.B < 1 || enc.N < 1) throw new RangeError(`${where}inputIds must have B >= 1 and N >= 1, got [${enc.B}, ${enc.N}]`);
+    if (inputIds === undefined) throw new TypeError('inputIds is required (or encoderOutput)');
+    const enc = encodeArgs(this.handle, this.config, inputIds, attentionMask === undefined ? { threads } : { attentionMask, threads }, 'inputIds', `${where}attentionMask`);
+    if (enc.B < 1 || enc.N < 1) throw new RangeError(`inputIds must have B >= 1 and N >= 1, got [${enc.B}, ${enc.N}]`);
     return { encode: enc, mask: enc.mask as Uint8Array | undefined, B: enc.B, N: enc.N, threads };
   }
 
@@ -187,7 +188,7 @@ export class LongT5ForConditionalGeneration {
       if (!c.eos_token_ids.includes(c.pad_token_id) && ids.includes(c.pad_token_id))
         attentionMask = { data: Uint8Array.from(ids, (x) => (x === c.pad_token_id ? 0 : 1)), dims: [B, N] };
     }
-    const enc = this.prepareEncoder(inputIds, attentionMask, undefined, threads, '');
+    const enc = this.prepareEncoder(inputIds, attentionMask, undefined, threads, 'options.');
     const c = this.config;
     const params = { B: enc.B, beams, vocab: c.vocab_size, maxNewTokens, startId: c.decoder_start_token_id, padId: c.pad_token_id, eosIds: c.eos_token_ids };
     const search: Search = beams === 1 ? greedySearch(params) : beamSearch(params);

@@ -19,10 +19,11 @@ export interface EncodeOptions {
 }
 
 /** The checked native arguments of one encode call (options.signal is the caller's to handle). */
-export function encodeArgs(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown, name = 'inputIds'): NativeEncodeArgs {
+export function encodeArgs(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown, name = 'inputIds',
+                           maskName = 'options.attentionMask'): NativeEncodeArgs {
   const o = checkOptions<EncodeOptions>('options', options, ['attentionMask', 'threads', 'signal']);
   const { ids, B, N } = checkTokenIds(name, inputIds, config.vocab_size);
-  const mask = checkAttentionMask('options.attentionMask', o.attentionMask, B, N);
+  const mask = checkAttentionMask(maskName, o.attentionMask, B, N);
   const out = new Float32Array(checkedProduct('encoder output', [B, N, config.d_model]));
   const args: NativeEncodeArgs = { model: handle, ids, B, N, out, threads: checkThreads('options.threads', o.threads) };
   if (mask) args.mask = mask;
