@@ -5,6 +5,8 @@
 // grown natively.
 import type { NativeDecoderStepArgs, NativeModelHandle, NativeSessionHandle } from '../../binding';
 import { native } from '../native';
+import type { LongT5OnnxOptions } from '../onnx/longt5';
+import { buildLongT5EncoderOnnx } from '../onnx/longt5-encoder';
 import { Tensor, checkOptions, checkSize, checkTensor, checkThreads, checkedProduct, describe } from '../tensor';
 import type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './config';
 import { EncodeOptions, encodeArgs, encoderWeights, runEncode, runEncodeAsync } from './encoder';
@@ -280,6 +282,15 @@ export class LongT5ForConditionalGeneration {
   /** Copies of the encoder's weights under their Hugging Face names (shared.weight, encoder.*), for exporters. */
   weightsForExport(): Map<string, Float32Array> {
     return encoderWeights(this.handle);
+  }
+
+  /**
+   * The encoder as an ONNX model of standard ops (opset 18; lib/onnx/longt5-encoder.ts) with this
+   * model's weights: inputs "input_ids" and "attention_mask" (int64 [B, N]), output
+   * "last_hidden_state" float32 [B, N, d_model] — ONNX Runtime's second opinion on encode().
+   */
+  toOnnx(options?: LongT5OnnxOptions): Uint8Array {
+    return buildLongT5EncoderOnnx(this.config, this.weightsForExport(), options);
   }
 
   /** Frees the native weights now rather than at garbage collection; later calls throw. */
