@@ -278,13 +278,13 @@ LongT5DecoderSession::LongT5DecoderSession(std::shared_ptr<const LongT5Model> mo
   const int64_t C = c.d_model, H = c.heads, D = c.d_kv, HD = H * D;
   if (enc_mask) enc_mask_.assign(enc_mask, enc_mask + B * N);
   else enc_mask_.assign(static_cast<size_t>(B * N), 1);
-  // Keys/values over the encoder output, once per session: [B, N, H*D] rows (the attention reads
-  // them through strides, so no transpose).
+  // Keys/values over the encoder output, once per session, head-major [B, H, N, D]: a decode step
+  // streams each head's keys and values as one contiguous run (memory-bound at long N).
   for (const LongT5Model::DecoderLayer& l : m_->decoder_layers()) {
     cross_k_.emplace_back(static_cast<size_t>(B * N * HD));
     cross_v_.emplace_back(static_cast<size_t>(B * N * HD));
-    linear(enc, B * N, C, l.ck, HD, cross_k_.back().data(), false, threads);
-    linear(enc, B * N, C, l.cv, HD, cross_v_.back().data(), false, threads);
+    project_heads(enc, B, N, C, l.ck, H, D, cross_k_.back().data(), threads);
+    project_heads(enc, B, N, C, l.cv, H, D, cross_v_.back().data(), threads);
   }
   self_k_.resize(m_->decoder_layers().size());
   self_v_.resize(m_->decoder_layers().size());
@@ -398,7 +398,7 @@ void LongT5DecoderSession::step(const int32_t* ids, int64_t T, float* logits, bo
     x.D = D;
     x.Dv = D;
     x.qs = x.os = Strides::bnhd(H, beams_ * T, D);
-    x.ks = x.vs = Strides::bnhd(H, N_, D);
+    x.ks = x.vs = Strides::bhnd(H, N_, D);
     x.scale = 1.f;
     x.key_mask = enc_mask_.data();
     x.threads = threads;
