@@ -4,6 +4,7 @@ import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { KVCacheView, checkCacheViews } from './kv-cache';
 import { native } from './native';
 import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
+import { Precision, checkPrecision } from './precision';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
@@ -30,9 +31,14 @@ export interface AttentionOptions {
    * k [B,Nk,Hk,D], v [B,Nk,Hk,Dv], output [B,Nq,H,Dv]. keyMask, bias and weights are unchanged.
    */
   layout?: Layout;
+  /**
+   * 'fp32' (default), 'bf16' (q·kᵀ and p·v in bfloat16, softmax and accumulation in float32) or 'fp16' (the
+   * same in float16, emulated: for accuracy, not speed) (lib/precision.ts).
+   */
+  precision?: Precision;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision'] as const;
 
 function notPacked(options: unknown): void {
   if (options === null || typeof options !== 'object') return;
@@ -77,6 +83,8 @@ function prepare(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, op
       args.kvFormat = views.k.type;
     }
   }
+  const precision = checkPrecision('options.precision', o.precision);
+  if (precision !== 'fp32') args.precision = precision;
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
     const bt = checkTensor('options.bias', o.bias);

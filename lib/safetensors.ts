@@ -436,6 +436,15 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+let halfTableCache: Float32Array | undefined;
+function halfTable(): Float32Array {
+  if (!halfTableCache) {
+    halfTableCache = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTableCache[h] = halfToFloat(h);
+  }
+  return halfTableCache;
+}
+
 /**
  * A floating-point tensor's values as a Float32Array (F32 as is; F64 rounded; F16 and BF16
  * widened exactly). `name` only labels the error for other dtypes.
@@ -446,8 +455,15 @@ export function toFloat32(t: SafetensorsTensor, name = 'tensor'): Float32Array {
       return t.data as Float32Array;
     case 'F64':
       return Float32Array.from(t.data as Float64Array);
-    case 'F16':
-      return Float32Array.from(t.data as Uint16Array, halfToFloat);
+    case 'F16': {
+      // All 65536 halves decoded once: a table lookup per value (checkpoints hold millions).
+      const src = t.data as Uint16Array;
+      if (src.length < 65536) return Float32Array.from(src, halfToFloat);
+      const table = halfTable();
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+      return out;
+    }
     case 'BF16': {
       const src = t.data as Uint16Array;
       const bits = new Uint32Array(src.length);

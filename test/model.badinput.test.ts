@@ -215,6 +215,8 @@ describe('bad call arguments: TypeError / RangeError naming the argument', () =>
     expect(() => model.forward({ encoderOutput: { data: new Float32Array(2 * 37 * 16), dims: [2, 37, 16] }, decoderInputIds: dec })).toThrow(/encoderOutput must be \[B, N, d_model 32\]/);
     expect(() => model.forward({ inputIds: ids, decoderInputIds: { data: new Int32Array(0), dims: [2, 0] } })).toThrow(/at least one position/);
     expect(() => model.forward({ inputIds: ids, decoderInputIds: dec, extra: 1 } as any)).toThrow(/unknown option 'extra'/);
+    expect(() => model.forward({ inputIds: ids, attentionMask: new Int32Array(5), decoderInputIds: dec })).toThrow(/^attentionMask has 5 elements/);
+    expect(() => model.generate(ids, { attentionMask: new Int32Array(5), maxNewTokens: 1 })).toThrow(/^options\.attentionMask has 5 elements/);
     expect(() => model.forward({ inputIds: { data: new Int32Array(0), dims: [0, 5] }, decoderInputIds: { data: new Int32Array(0), dims: [0, 1] } })).toThrow(/B >= 1 and N >= 1/);
   });
 
@@ -295,5 +297,59 @@ describe('the raw binding rejects garbage without crashing', () => {
     expect(() => native.modelCreate({} as any)).toThrow(/vocab must be a number/);
     expect(() => native.modelCreate({ vocab: 4, dModel: 2 ** 40 } as any)).toThrow(/dModel is too large/);
     native.modelDispose(m);
+  });
+});
+
+describe('raw binding fuzz: one field off at a time, never a crash', () => {
+  const rng = (() => {
+    let a = 12345;
+    return () => {
+      a = (a * 1103515245 + 12345) >>> 0;
+      return a / 2 ** 32;
+    };
+  })();
+  const detached = () => {
+    const a = new Float32Array(4);
+    structuredClone(a.buffer, { transfer: [a.buffer] });
+    return a;
+  };
+  const odd = (): unknown[] => [undefined, null, -1, 0, 1, 3, 2 ** 31, 2 ** 53, NaN, Infinity, 1.5, 'x', {}, [], true,
+    new Float32Array(0), new Float32Array(5), new Int32Array(3), new Uint8Array(2), new BigInt64Array(1), detached()];
+
+  test('model entry points return, throw or reject an Error — and the process survives', async () => {
+    const handle = (model as any).handle;
+    const C = 32, V = 64, N = 5;
+    const session = native.decoderCreate({ model: handle, B: 1, N, beams: 2 });
+    native.decoderStart({ session, encoderOutput: new Float32Array(N * C) });
+    const valid: Record<string, () => Record<string, unknown>> = {
+      modelEncode: () => ({ model: handle, ids: new Int32Array(N), B: 1, N, out: new Float32Array(N * C) }),
+      modelEncodeAsync: () => ({ model: handle, ids: new Int32Array(N), B: 1, N, out: new Float32Array(N * C), mask: new Uint8Array(N).fill(1) }),
+      decoderCreate: () => ({ model: handle, B: 1, N, beams: 2 }),
+      decoderStart: () => ({ session: native.decoderCreate({ model: handle, B: 1, N, beams: 1 }), encoderOutput: new Float32Array(N * C) }),
+      decoderStep: () => ({ session, ids: new Int32Array(2), T: 1, logits: new Float32Array(2 * V), lastOnly: true }),
+      decoderStepAsync: () => ({ session, ids: new Int32Array(2), T: 1, logits: new Float32Array(2 * V), lastOnly: true, reorder: new Int32Array([1, 0]) }),
+      decoderReorder: () => ({ session, rows: new Int32Array([1, 1]) }),
+    };
+    let calls = 0;
+    for (let iter = 0; iter < 400; iter++) {
+      for (const [fn, make] of Object.entries(valid)) {
+        const args = make();
+        const keys = Object.keys(args);
+        const key = keys[Math.floor(rng() * keys.length)];
+        const values = odd();
+        args[key] = values[Math.floor(rng() * values.length)];
+        try {
+          const r = (native as any)[fn](args);
+          if (r && typeof r.then === 'function') await r.catch((e: unknown) => expect(['TypeError', 'RangeError', 'Error']).toContain((e as Error).name));
+        } catch (e) {
+          expect(['TypeError', 'RangeError', 'Error']).toContain((e as Error).name);
+        }
+        calls++;
+      }
+    }
+    expect(calls).toBe(400 * Object.keys(valid).length);
+    // still alive and correct
+    expect(model.generate(c.inputIds, { attentionMask: c.attentionMask, maxNewTokens: 12 }).data).toEqual(c.greedy.data);
+    native.decoderDispose(session);
   });
 });

@@ -115,7 +115,7 @@ describe('cached decoding == teacher forcing over 150 positions', () => {
     const steps = 40;
     let lastLogits = new Float32Array(R * V);
     for (let s = 0; s < steps; s++) {
-      const ids = Int32Array.from({ length: R }, (_, r) => (s === 0 ? 0 : Math.floor(rng() * V)));
+      const ids = Int32Array.from({ length: R }, () => (s === 0 ? 0 : Math.floor(rng() * V)));
       ids.forEach((x, r) => seqs[r].push(x));
       lastLogits = new Float32Array(R * V);
       native.decoderStep({ session, ids, T: 1, logits: lastLogits, lastOnly: true });

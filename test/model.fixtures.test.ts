@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LongT5EncoderModel, LongT5ForConditionalGeneration, loadCheckpointTensors, resolveModelConfig } from '../lib/index';
-import { readSafetensors } from '../lib/safetensors';
+import { readSafetensors, toFloat32 } from '../lib/safetensors';
 import { availableIsas, withIsa, withIsaAsync } from './helpers/isa';
 import {
   ModelCase, loadModelCase, modelCases, relError, writeCheckpoint, writeReducedPrecision, writeSharded,
@@ -182,6 +182,20 @@ describe('loading', () => {
       low.dispose();
       ref.dispose();
     }
+  });
+
+  test('F16 widening of a large tensor (the table path) gives every half exactly', () => {
+    const bits = new Uint16Array(3 * 65536).map((_, i) => (i * 40503) & 0xffff);
+    const got = toFloat32({ dtype: 'F16', shape: [bits.length], data: bits });
+    const one = (h: number) => toFloat32({ dtype: 'F16', shape: [1], data: new Uint16Array([h]) })[0];
+    for (let i = 0; i < bits.length; i++) {
+      const want = one(bits[i]);
+      if (!(Object.is(got[i], want) || (Number.isNaN(got[i]) && Number.isNaN(want)))) throw new Error(`half 0x${bits[i].toString(16)}: ${got[i]} vs ${want}`);
+    }
+    expect(one(0x3c00)).toBe(1);
+    expect(one(0xc000)).toBe(-2);
+    expect(one(0x0001)).toBe(2 ** -24);
+    expect(one(0x7c00)).toBe(Infinity);
   });
 
   test('config is resolved with HF defaults and exposed', () => {

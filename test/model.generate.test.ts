@@ -174,6 +174,20 @@ describe('greedy and beam search', () => {
     }
   });
 
+  test('without attentionMask, pad tokens in the input are padding (as HF generate infers it); encode/forward do not infer', () => {
+    const m = load(tiny);
+    // the fixture pads with pad_token_id 0 and has no other 0 in its inputs
+    const withMask = m.generate(tiny.inputIds, { attentionMask: tiny.attentionMask, maxNewTokens: 12 });
+    expect(m.generate(tiny.inputIds, { maxNewTokens: 12 })).toEqual(withMask);
+    expect(m.generate(tiny.inputIds, { maxNewTokens: 6, numBeams: 2 })).toEqual(m.generate(tiny.inputIds, { attentionMask: tiny.attentionMask, maxNewTokens: 6, numBeams: 2 }));
+    const ones = { data: new Int32Array(tiny.attentionMask.data.length).fill(1), dims: tiny.attentionMask.dims };
+    expect(m.encode(tiny.inputIds).data).toEqual(m.encode(tiny.inputIds, { attentionMask: ones }).data);
+    // pad == eos: nothing is inferred
+    const padEos = load(tiny, { pad_token_id: 1 });
+    const ids1 = { data: tiny.inputIds.data.map((x) => (x === 0 ? 1 : x)), dims: tiny.inputIds.dims };
+    expect(padEos.generate(ids1, { maxNewTokens: 3 })).toEqual(padEos.generate(ids1, { attentionMask: ones, maxNewTokens: 3 }));
+  });
+
   test('maxNewTokens 0 returns the start column; rows stop at eos then pad', () => {
     const m = load(tiny);
     expect(m.generate(tiny.inputIds, { attentionMask: tiny.attentionMask, maxNewTokens: 0 })).toEqual({ data: new Int32Array([0, 0]), dims: [2, 1] });

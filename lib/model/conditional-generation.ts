@@ -5,6 +5,8 @@
 // grown natively.
 import type { NativeDecoderStepArgs, NativeModelHandle, NativeSessionHandle } from '../../binding';
 import { native } from '../native';
+import type { LongT5OnnxOptions } from '../onnx/longt5';
+import { buildLongT5EncoderOnnx } from '../onnx/longt5-encoder';
 import { Tensor, checkOptions, checkSize, checkTensor, checkThreads, checkedProduct, describe } from '../tensor';
 import type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './config';
 import { EncodeOptions, encodeArgs, encoderWeights, runEncode, runEncodeAsync } from './encoder';
@@ -28,7 +30,7 @@ export interface ForwardArgs {
 }
 
 export interface GenerateOptions {
-  /** Encoder padding mask [B, N] (1 = token, 0 = padding). */
+  /** Encoder padding mask [B, N] (1 = token, 0 = padding). Absent: as HF's generate, positions holding pad_token_id are padding (unless pad is also eos). */
   attentionMask?: AttentionMask;
   /** Tokens to generate at most per row (required). */
   maxNewTokens: number;
@@ -88,17 +90,18 @@ export class LongT5ForConditionalGeneration {
 
   // ---- forward (teacher forcing) ----------------------------------------------------------
 
+  // where: '' for forward's argument object, 'options.' for generate's options (error messages).
   private prepareEncoder(inputIds: unknown, attentionMask: unknown, encoderOutput: unknown, threads: number, where: string): Prepared {
     if (encoderOutput !== undefined) {
-      const e = checkTensor(`${where}encoderOutput`, encoderOutput, 3);
+      const e = checkTensor('encoderOutput', encoderOutput, 3);
       const [B, N, C] = e.dims;
-      if (C !== this.config.d_model) throw new RangeError(`${where}encoderOutput must be [B, N, d_model ${this.config.d_model}], got [${e.dims.join(', ')}]`);
-      if (B < 1 || N < 1) throw new RangeError(`${where}encoderOutput must have B >= 1 and N >= 1, got [${e.dims.join(', ')}]`);
+      if (C !== this.config.d_model) throw new RangeError(`encoderOutput must be [B, N, d_model ${this.config.d_model}], got [${e.dims.join(', ')}]`);
+      if (B < 1 || N < 1) throw new RangeError(`encoderOutput must have B >= 1 and N >= 1, got [${e.dims.join(', ')}]`);
       return { encoderOutput: e.data, mask: checkAttentionMask(`${where}attentionMask`, attentionMask, B, N), B, N, threads };
     }
-    if (inputIds === undefined) throw new TypeError(`${where}inputIds is required (or encoderOutput)`);
-    const enc = encodeArgs(this.handle, this.config, inputIds, attentionMask === undefined ? { threads } : { attentionMask, threads }, `${where}inputIds`);
-    if (enc.B < 1 || enc.N < 1) throw new RangeError(`${where}inputIds must have B >= 1 and N >= 1, got [${enc.B}, ${enc.N}]`);
+    if (inputIds === undefined) throw new TypeError('inputIds is required (or encoderOutput)');
+    const enc = encodeArgs(this.handle, this.config, inputIds, attentionMask === undefined ? { threads } : { attentionMask, threads }, 'inputIds', `${where}attentionMask`);
+    if (enc.B < 1 || enc.N < 1) throw new RangeError(`inputIds must have B >= 1 and N >= 1, got [${enc.B}, ${enc.N}]`);
     return { encode: enc, mask: enc.mask as Uint8Array | undefined, B: enc.B, N: enc.N, threads };
   }
 
@@ -178,7 +181,16 @@ export class LongT5ForConditionalGeneration {
     if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
       throw new TypeError(`options.onProgress must be a function, got ${describe(o.onProgress)}`);
     const threads = checkThreads('options.threads', o.threads);
-    const enc = this.prepareEncoder(inputIds, o.attentionMask, undefined, threads, '');
+    let attentionMask: unknown = o.attentionMask;
+    if (attentionMask === undefined) {
+      // HF generate() without an attention_mask masks the pad tokens of the input (when pad is not
+      // also eos): _prepare_attention_mask_for_generation.
+      const c = this.config;
+      const { ids, B, N } = checkTokenIds('inputIds', inputIds, c.vocab_size);
+      if (!c.eos_token_ids.includes(c.pad_token_id) && ids.includes(c.pad_token_id))
+        attentionMask = { data: Uint8Array.from(ids, (x) => (x === c.pad_token_id ? 0 : 1)), dims: [B, N] };
+    }
+    const enc = this.prepareEncoder(inputIds, attentionMask, undefined, threads, 'options.');
     const c = this.config;
     const params = { B: enc.B, beams, vocab: c.vocab_size, maxNewTokens, startId: c.decoder_start_token_id, padId: c.pad_token_id, eosIds: c.eos_token_ids };
     const search: Search = beams === 1 ? greedySearch(params) : beamSearch(params);
@@ -270,6 +282,15 @@ export class LongT5ForConditionalGeneration {
   /** Copies of the encoder's weights under their Hugging Face names (shared.weight, encoder.*), for exporters. */
   weightsForExport(): Map<string, Float32Array> {
     return encoderWeights(this.handle);
+  }
+
+  /**
+   * The encoder as an ONNX model of standard ops (opset 18; lib/onnx/longt5-encoder.ts) with this
+   * model's weights: inputs "input_ids" and "attention_mask" (int64 [B, N]), output
+   * "last_hidden_state" float32 [B, N, d_model] — ONNX Runtime's second opinion on encode().
+   */
+  toOnnx(options?: LongT5OnnxOptions): Uint8Array {
+    return buildLongT5EncoderOnnx(this.config, this.weightsForExport(), options);
   }
 
   /** Frees the native weights now rather than at garbage collection; later calls throw. */

@@ -3,6 +3,8 @@
 // final norm). The weights live in native memory, copied there once at load.
 import type { NativeEncodeArgs, NativeModelHandle } from '../../binding';
 import { native } from '../native';
+import type { LongT5OnnxOptions } from '../onnx/longt5';
+import { buildLongT5EncoderOnnx } from '../onnx/longt5-encoder';
 import { Tensor, checkOptions, checkThreads, checkedProduct } from '../tensor';
 import type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './config';
 import { abortError, checkSignal, watchAbort } from './abort';
@@ -19,10 +21,11 @@ export interface EncodeOptions {
 }
 
 /** The checked native arguments of one encode call (options.signal is the caller's to handle). */
-export function encodeArgs(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown, name = 'inputIds'): NativeEncodeArgs {
+export function encodeArgs(handle: NativeModelHandle, config: ResolvedLongT5ModelConfig, inputIds: unknown, options: unknown, name = 'inputIds',
+                           maskName = 'options.attentionMask'): NativeEncodeArgs {
   const o = checkOptions<EncodeOptions>('options', options, ['attentionMask', 'threads', 'signal']);
   const { ids, B, N } = checkTokenIds(name, inputIds, config.vocab_size);
-  const mask = checkAttentionMask('options.attentionMask', o.attentionMask, B, N);
+  const mask = checkAttentionMask(maskName, o.attentionMask, B, N);
   const out = new Float32Array(checkedProduct('encoder output', [B, N, config.d_model]));
   const args: NativeEncodeArgs = { model: handle, ids, B, N, out, threads: checkThreads('options.threads', o.threads) };
   if (mask) args.mask = mask;
@@ -103,6 +106,15 @@ export class LongT5EncoderModel {
   /** Copies of the encoder's weights under their Hugging Face names (shared.weight, encoder.*). */
   weightsForExport(): Map<string, Float32Array> {
     return encoderWeights(this.handle);
+  }
+
+  /**
+   * The encoder as an ONNX model of standard ops (opset 18; lib/onnx/longt5-encoder.ts) with this
+   * model's weights: inputs "input_ids" and "attention_mask" (int64 [B, N]), output
+   * "last_hidden_state" float32 [B, N, d_model] — ONNX Runtime's second opinion on encode().
+   */
+  toOnnx(options?: LongT5OnnxOptions): Uint8Array {
+    return buildLongT5EncoderOnnx(this.config, this.weightsForExport(), options);
   }
 
   /** Frees the native weights now rather than at garbage collection; later calls throw. */

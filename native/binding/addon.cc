@@ -33,6 +33,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #endif
   const std::string err = isa_override_error();
   if (!err.empty()) o.Set("isaOverrideError", err);
+  add_reduced_precision_info(env, o);
   return o;
 }
 
@@ -103,6 +104,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("denseAttentionPackedAsync", Napi::Function::New(env, Guarded<DensePackedAsync>, "denseAttentionPackedAsync"));
   exports.Set("newCancelToken", Napi::Function::New(env, Guarded<NewCancelToken>, "newCancelToken"));
   exports.Set("cancelToken", Napi::Function::New(env, Guarded<CancelTokenSet>, "cancelToken"));
+  exports.Set("setReducedPrecisionIsa", Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));
+  exports.Set("linearReduced", Napi::Function::New(env, Guarded<LinearReducedSync>, "linearReduced"));
+  exports.Set("linearReducedAsync", Napi::Function::New(env, Guarded<LinearReducedAsync>, "linearReducedAsync"));
   exports.Set("modelCreate", Napi::Function::New(env, Guarded<ModelCreate>, "modelCreate"));
   exports.Set("modelWeightNames", Napi::Function::New(env, Guarded<ModelWeightNames>, "modelWeightNames"));
   exports.Set("modelSetWeight", Napi::Function::New(env, Guarded<ModelSetWeight>, "modelSetWeight"));

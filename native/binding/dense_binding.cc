@@ -8,8 +8,10 @@
 #include "binding/args.h"
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
+#include "binding/precision_args.h"
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
+#include "kernels/attention_weights_bf16.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -34,14 +36,23 @@ struct DenseJob {
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   int want_threads = 0;
   bool force_decode = false;  // args.path 'decode' (tests, benches): the decode kernel for any Nq
+  Precision precision = Precision::kFp32;  // options.precision (precision_args.h)
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
-    if (force_decode)
-      decode_attention(p);
-    else
-      dense_attention(p);
-    if (weights) dense_attention_weights(p, weights);
+    switch (precision) {
+      case Precision::kFp32:
+        if (force_decode) decode_attention(p);
+        else dense_attention(p);
+        break;
+      case Precision::kBf16: dense_attention_bf16(p); break;
+      case Precision::kFp16: dense_attention_fp16(p); break;
+    }
+    if (weights) {
+      if (precision == Precision::kBf16) dense_attention_weights_bf16(p, weights);
+      else if (precision == Precision::kFp16) dense_attention_weights_fp16(p, weights);
+      else dense_attention_weights(p, weights);
+    }
   }
 };
 
@@ -137,6 +148,9 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
     else if (path == "decode") job->force_decode = true;
     else if (path != "auto") throw_type(env, "path must be 'auto', 'flash' or 'decode'");
   }
+  job->precision = read_precision(a);
+  if (job->precision != Precision::kFp32 && p.kv_format != 0)
+    throw_range(env, "a 16-bit KVCache is read with precision 'fp32' (its values are converted to float32)");
   return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
                  read_cancel_token(a));
 }

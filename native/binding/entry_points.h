@@ -23,6 +23,11 @@ Napi::Value DensePackedSync(const Napi::CallbackInfo& info);
 Napi::Value DensePackedAsync(const Napi::CallbackInfo& info);
 Napi::Value NewCancelToken(const Napi::CallbackInfo& info);
 Napi::Value CancelTokenSet(const Napi::CallbackInfo& info);
+// Reduced precision (precision_binding.cc).
+Napi::Value SetReducedPrecisionIsa(const Napi::CallbackInfo& info);
+Napi::Value LinearReducedSync(const Napi::CallbackInfo& info);
+Napi::Value LinearReducedAsync(const Napi::CallbackInfo& info);
+void add_reduced_precision_info(Napi::Env env, Napi::Object o);
 // The whole model (model_binding.cc).
 Napi::Value ModelCreate(const Napi::CallbackInfo& info);
 Napi::Value ModelWeightNames(const Napi::CallbackInfo& info);

@@ -76,9 +76,7 @@ std::shared_ptr<BusyGuard> claim(Napi::Env env, const std::shared_ptr<SessionSta
   return std::make_shared<BusyGuard>(s);
 }
 
-int want_threads(Napi::Object a) {
-  return has(a, "threads") ? static_cast<int>(get_size(a, "threads", 1 << 16)) : 0;
-}
+int want_threads(Napi::Object a) { return has(a, "threads") ? static_cast<int>(get_size(a, "threads", 1 << 16)) : 0; }
 
 // Token ids: an Int32Array of exactly n values, each in [0, vocab). Copied (async calls must not
 // read the caller's array off-thread).
@@ -256,7 +254,8 @@ Napi::Value decoder_start(const Napi::CallbackInfo& info, bool async) {
   std::shared_ptr<SessionState> s = session_state(env, a.Get("session"));
   const int64_t BN = checked_mul(env, s->B, s->N, "encoderOutput");
   auto buffers = std::make_shared<CallBuffers>(async);
-  const float* enc = buffers->input(a, "encoderOutput", checked_mul(env, BN, s->model->config().d_model, "encoderOutput"));
+  const float* enc =
+      buffers->input(a, "encoderOutput", checked_mul(env, BN, s->model->config().d_model, "encoderOutput"));
   auto mask = std::make_shared<std::vector<uint8_t>>();
   get_mask_opt(a, "mask", BN, *mask);
   const int threads = want_threads(a);
@@ -282,7 +281,8 @@ Napi::Value decoder_step(const Napi::CallbackInfo& info, bool async) {
   const int64_t V = s->model->config().vocab;
   if (T > (int64_t(1) << 24) - s->session->length()) throw_range(env, "T: the decoded sequence is too long");
   auto buffers = std::make_shared<CallBuffers>(async);
-  float* logits = buffers->output(a, "logits", checked_mul(env, checked_mul(env, R, last_only ? 1 : T, "logits"), V, "logits"));
+  float* logits =
+      buffers->output(a, "logits", checked_mul(env, checked_mul(env, R, last_only ? 1 : T, "logits"), V, "logits"));
   auto ids = read_ids(a, "ids", checked_mul(env, R, T, "ids"), V);
   auto reorder = std::make_shared<std::vector<int32_t>>();
   if (has(a, "reorder")) {
@@ -310,7 +310,8 @@ Napi::Value DecoderReorderImpl(const Napi::CallbackInfo& info) {
   const int64_t R = s->B * s->beams;
   const int32_t* rows = get_i32(a, "rows", R);
   for (int64_t r = 0; r < R; ++r)
-    if (rows[r] < 0 || rows[r] >= R) throw_range(env, "rows[" + std::to_string(r) + "] is not a row in [0, " + std::to_string(R) + ")");
+    if (rows[r] < 0 || rows[r] >= R)
+      throw_range(env, "rows[" + std::to_string(r) + "] is not a row in [0, " + std::to_string(R) + ")");
   auto guard = claim(env, s);
   std::vector<int32_t> copy(rows, rows + R);
   try {
@@ -331,7 +332,8 @@ Napi::Value DecoderLengthImpl(const Napi::CallbackInfo& info) {
 
 Napi::Value DecoderDisposeImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<SessionHandle>>().CheckTypeTag(&kSessionTag))
+  if (info.Length() < 1 || !info[0].IsExternal() ||
+      !info[0].As<Napi::External<SessionHandle>>().CheckTypeTag(&kSessionTag))
     throw_type(env, "session must be a decoder session handle from decoderCreate");
   // A call in flight keeps its own reference; the cache goes when it ends.
   info[0].As<Napi::External<SessionHandle>>().Data()->state.reset();

@@ -85,11 +85,13 @@ LongT5Model::LongT5Model(const LongT5ModelConfig& config) : c_(config) {
   if (!c_.decoder) return;
   for (int64_t i = 0; i < c_.decoder_layers; ++i) {
     expect(block("decoder", i, "layer.0.layer_norm.weight"), {C});
-    for (const char* w : {"q", "k", "v"}) expect(block("decoder", i, std::string("layer.0.SelfAttention.") + w + ".weight"), {HD, C});
+    for (const char* w : {"q", "k", "v"})
+      expect(block("decoder", i, std::string("layer.0.SelfAttention.") + w + ".weight"), {HD, C});
     expect(block("decoder", i, "layer.0.SelfAttention.o.weight"), {C, HD});
     if (i == 0) expect(block("decoder", 0, "layer.0.SelfAttention.relative_attention_bias.weight"), {nb, H});
     expect(block("decoder", i, "layer.1.layer_norm.weight"), {C});
-    for (const char* w : {"q", "k", "v"}) expect(block("decoder", i, std::string("layer.1.EncDecAttention.") + w + ".weight"), {HD, C});
+    for (const char* w : {"q", "k", "v"})
+      expect(block("decoder", i, std::string("layer.1.EncDecAttention.") + w + ".weight"), {HD, C});
     expect(block("decoder", i, "layer.1.EncDecAttention.o.weight"), {C, HD});
     ff("decoder", i, 2);
   }
@@ -114,7 +116,9 @@ void LongT5Model::set_weight(const std::string& name, const float* data, int64_t
   Slot& s = it->second;
   int64_t want = 1;
   for (int64_t d : s.shape) want *= d;
-  if (n != want) throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " + std::to_string(n));
+  if (n != want)
+    throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " +
+                                std::to_string(n));
   s.data.resize(static_cast<size_t>(n));
   if (n > 0) std::memcpy(s.data.data(), data, static_cast<size_t>(n) * sizeof(float));
   s.set = true;
@@ -156,13 +160,15 @@ bool LongT5Model::finalize() {
     l.o = get(block("encoder", i, p + "o.weight"));
     l.global_norm = c_.transient_global ? get(block("encoder", i, p + "global_input_layer_norm.weight")) : nullptr;
     l.ln1 = get(block("encoder", i, "layer.1.layer_norm.weight"));
-    l.wi0 = get(block("encoder", i, c_.gated ? "layer.1.DenseReluDense.wi_0.weight" : "layer.1.DenseReluDense.wi.weight"));
+    l.wi0 =
+        get(block("encoder", i, c_.gated ? "layer.1.DenseReluDense.wi_0.weight" : "layer.1.DenseReluDense.wi.weight"));
     l.wi1 = c_.gated ? get(block("encoder", i, "layer.1.DenseReluDense.wi_1.weight")) : nullptr;
     l.wo = get(block("encoder", i, "layer.1.DenseReluDense.wo.weight"));
     enc_.push_back(l);
     if (i == 0) {
       enc_rel_bias_ = get(block("encoder", 0, p + "relative_attention_bias.weight"));
-      enc_global_rel_bias_ = c_.transient_global ? get(block("encoder", 0, p + "global_relative_attention_bias.weight")) : nullptr;
+      enc_global_rel_bias_ =
+          c_.transient_global ? get(block("encoder", 0, p + "global_relative_attention_bias.weight")) : nullptr;
     }
   }
   enc_final_ = get("encoder.final_layer_norm.weight");
@@ -181,7 +187,8 @@ bool LongT5Model::finalize() {
       l.cv = get(block("decoder", i, "layer.1.EncDecAttention.v.weight"));
       l.co = get(block("decoder", i, "layer.1.EncDecAttention.o.weight"));
       l.ln2 = get(block("decoder", i, "layer.2.layer_norm.weight"));
-      l.wi0 = get(block("decoder", i, c_.gated ? "layer.2.DenseReluDense.wi_0.weight" : "layer.2.DenseReluDense.wi.weight"));
+      l.wi0 = get(
+          block("decoder", i, c_.gated ? "layer.2.DenseReluDense.wi_0.weight" : "layer.2.DenseReluDense.wi.weight"));
       l.wi1 = c_.gated ? get(block("decoder", i, "layer.2.DenseReluDense.wi_1.weight")) : nullptr;
       l.wo = get(block("decoder", i, "layer.2.DenseReluDense.wo.weight"));
       dec_.push_back(l);
@@ -217,15 +224,13 @@ void LongT5Model::feed_forward(float* h, int64_t M, const float* ln, const float
     if (wi1) linear(n.data(), m, C, wi1, F, g.data(), false, threads);
     float* ap = a.data();
     const float* gp = wi1 ? g.data() : nullptr;
-    parallel_chunks(m * F, 16384, threads, [&](int64_t lo, int64_t hi) {
-      ff_activation(ap + lo, gp ? gp + lo : nullptr, hi - lo, act);
-    });
+    parallel_chunks(m * F, 16384, threads,
+                    [&](int64_t lo, int64_t hi) { ff_activation(ap + lo, gp ? gp + lo : nullptr, hi - lo, act); });
     linear(a.data(), m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
   }
 }
 
-void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out,
-                         int threads) const {
+void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const {
   if (!ready_) throw std::logic_error("the model's weights are not all loaded");
   const int64_t C = c_.d_model, M = B * N;
   if (M == 0) return;
@@ -266,21 +271,20 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
 // ---- decoder ----------------------------------------------------------------------------------
 
 LongT5DecoderSession::LongT5DecoderSession(std::shared_ptr<const LongT5Model> model, const float* enc,
-                                           const uint8_t* enc_mask, int64_t B, int64_t N, int64_t beams,
-                                           int threads)
+                                           const uint8_t* enc_mask, int64_t B, int64_t N, int64_t beams, int threads)
     : m_(std::move(model)), B_(B), N_(N), beams_(beams), R_(B * beams) {
   const LongT5ModelConfig& c = m_->config();
   if (!m_->ready() || !c.decoder) throw std::logic_error("the model has no decoder loaded");
   const int64_t C = c.d_model, H = c.heads, D = c.d_kv, HD = H * D;
   if (enc_mask) enc_mask_.assign(enc_mask, enc_mask + B * N);
   else enc_mask_.assign(static_cast<size_t>(B * N), 1);
-  // Keys/values over the encoder output, once per session: [B, N, H*D] rows (the attention reads
-  // them through strides, so no transpose).
+  // Keys/values over the encoder output, once per session, head-major [B, H, N, D]: a decode step
+  // streams each head's keys and values as one contiguous run (memory-bound at long N).
   for (const LongT5Model::DecoderLayer& l : m_->decoder_layers()) {
     cross_k_.emplace_back(static_cast<size_t>(B * N * HD));
     cross_v_.emplace_back(static_cast<size_t>(B * N * HD));
-    linear(enc, B * N, C, l.ck, HD, cross_k_.back().data(), false, threads);
-    linear(enc, B * N, C, l.cv, HD, cross_v_.back().data(), false, threads);
+    project_heads(enc, B, N, C, l.ck, H, D, cross_k_.back().data(), threads);
+    project_heads(enc, B, N, C, l.cv, H, D, cross_v_.back().data(), threads);
   }
   self_k_.resize(m_->decoder_layers().size());
   self_v_.resize(m_->decoder_layers().size());
@@ -297,7 +301,8 @@ void LongT5DecoderSession::reserve(int64_t needed) {
     for (AlignedBuffer* buf : {&self_k_[l], &self_v_[l]}) {
       AlignedBuffer grown(static_cast<size_t>(R_ * H * cap * D));
       for (int64_t rh = 0; rh < R_ * H && len_ > 0; ++rh)
-        std::memcpy(grown.data() + rh * cap * D, buf->data() + rh * cap_ * D, static_cast<size_t>(len_ * D) * sizeof(float));
+        std::memcpy(grown.data() + rh * cap * D, buf->data() + rh * cap_ * D,
+                    static_cast<size_t>(len_ * D) * sizeof(float));
       *buf = std::move(grown);
     }
   cap_ = cap;
@@ -335,8 +340,7 @@ void LongT5DecoderSession::step(const int32_t* ids, int64_t T, float* logits, bo
   // table[(m - j) + Nk - 1] = bias(bucket(j - (len + m))); rel = (T - 1) - x for x = m - j + Nk - 1.
   const int64_t tlen = T + Nk - 1;
   AlignedBuffer table(static_cast<size_t>(H * tlen));
-  bias_by_distance(m_->decoder_rel_bias(), H, c.num_buckets, c.max_distance, tlen, T - 1, true, table.data(),
-                   false);
+  bias_by_distance(m_->decoder_rel_bias(), H, c.num_buckets, c.max_distance, tlen, T - 1, true, table.data(), false);
 
   const std::vector<LongT5Model::DecoderLayer>& layers = m_->decoder_layers();
   for (size_t li = 0; li < layers.size(); ++li) {
@@ -394,7 +398,7 @@ void LongT5DecoderSession::step(const int32_t* ids, int64_t T, float* logits, bo
     x.D = D;
     x.Dv = D;
     x.qs = x.os = Strides::bnhd(H, beams_ * T, D);
-    x.ks = x.vs = Strides::bnhd(H, N_, D);
+    x.ks = x.vs = Strides::bhnd(H, N_, D);
     x.scale = 1.f;
     x.key_mask = enc_mask_.data();
     x.threads = threads;

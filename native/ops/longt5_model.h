@@ -24,8 +24,8 @@ struct LongT5ModelConfig {
   bool transient_global = true;  // encoder attention: TGlobal, else local
   bool gated = true;             // FF: act(wi_0 x) * (wi_1 x), else act(wi x)
   FfActivation act = FfActivation::kGeluNew;
-  bool tied = false;             // lm_head = shared (output scaled by d_model^-0.5)
-  bool decoder = true;           // false: the encoder alone (LongT5EncoderModel)
+  bool tied = false;    // lm_head = shared (output scaled by d_model^-0.5)
+  bool decoder = true;  // false: the encoder alone (LongT5EncoderModel)
 };
 
 class LongT5Model {
@@ -99,8 +99,8 @@ class LongT5Model {
 class LongT5DecoderSession {
  public:
   // enc [B, N, d_model], enc_mask [B, N] 0/1 or nullptr. Keeps a reference to the model.
-  LongT5DecoderSession(std::shared_ptr<const LongT5Model> model, const float* enc, const uint8_t* enc_mask,
-                       int64_t B, int64_t N, int64_t beams, int threads);
+  LongT5DecoderSession(std::shared_ptr<const LongT5Model> model, const float* enc, const uint8_t* enc_mask, int64_t B,
+                       int64_t N, int64_t beams, int threads);
 
   int64_t rows() const { return R_; }
   int64_t length() const { return len_; }

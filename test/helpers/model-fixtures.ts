@@ -2,6 +2,7 @@
 // folder per case plus expected.safetensors (HF float64 outputs), and the comparisons the tests make.
 import * as fs from 'fs';
 import * as path from 'path';
+import { mulberry32, uniform } from '../../lib/random';
 import { readSafetensors, writeSafetensors, SafetensorsInput } from '../../lib/safetensors';
 
 export const MODEL_FIXTURE_DIR = path.resolve(__dirname, '..', 'fixtures', 'longt5-model');
@@ -166,4 +167,60 @@ function widen(bits: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
 export function writeCheckpoint(dest: string, config: Record<string, unknown>, tensors: Map<string, SafetensorsInput>): void {
   fs.writeFileSync(path.join(dest, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
   fs.writeFileSync(path.join(dest, 'config.json'), JSON.stringify(config, null, 2));
+}
+
+/** Random weights under HF's names for a resolved-style config (uniform, nn.Linear-like scales), seeded. */
+export function randomWeights(
+  cfg: {
+    vocab_size: number; d_model: number; d_kv: number; num_heads: number; d_ff: number; num_layers: number; num_decoder_layers: number;
+    relative_attention_num_buckets: number; encoder_attention_type: string; feed_forward_proj: string; tie_word_embeddings: boolean;
+  },
+  seed: number,
+): Map<string, SafetensorsInput> {
+  const rng = mulberry32(seed);
+  const C = cfg.d_model, HD = cfg.num_heads * cfg.d_kv, F = cfg.d_ff, V = cfg.vocab_size, nb = cfg.relative_attention_num_buckets, H = cfg.num_heads;
+  const out = new Map<string, SafetensorsInput>();
+  const add = (name: string, shape: number[], scale: number, offset = 0) =>
+    out.set(name, { shape, data: uniform(rng, shape.reduce((a, b) => a * b, 1), scale).map((x) => x + offset) });
+  const linear = (name: string, o: number, i: number) => add(name, [o, i], 1 / Math.sqrt(i));
+  const norm = (name: string) => add(name, [C], 0.5, 1);
+  const ff = (p: string) => {
+    if (cfg.feed_forward_proj === 'gated-gelu') {
+      linear(p + 'DenseReluDense.wi_0.weight', F, C);
+      linear(p + 'DenseReluDense.wi_1.weight', F, C);
+    } else linear(p + 'DenseReluDense.wi.weight', F, C);
+    linear(p + 'DenseReluDense.wo.weight', C, F);
+    norm(p + 'layer_norm.weight');
+  };
+  add('shared.weight', [V, C], 1);
+  const A = cfg.encoder_attention_type === 'local' ? 'LocalSelfAttention' : 'TransientGlobalSelfAttention';
+  for (let l = 0; l < cfg.num_layers; l++) {
+    const p = `encoder.block.${l}.layer.0.`;
+    for (const x of ['q', 'k', 'v']) linear(`${p}${A}.${x}.weight`, HD, C);
+    linear(`${p}${A}.o.weight`, C, HD);
+    if (l === 0) add(`${p}${A}.relative_attention_bias.weight`, [nb, H], 1);
+    if (A === 'TransientGlobalSelfAttention') {
+      if (l === 0) add(`${p}${A}.global_relative_attention_bias.weight`, [nb, H], 1);
+      norm(`${p}${A}.global_input_layer_norm.weight`);
+    }
+    norm(p + 'layer_norm.weight');
+    ff(`encoder.block.${l}.layer.1.`);
+  }
+  norm('encoder.final_layer_norm.weight');
+  for (let l = 0; l < cfg.num_decoder_layers; l++) {
+    const p = `decoder.block.${l}.`;
+    for (const x of ['q', 'k', 'v']) {
+      linear(`${p}layer.0.SelfAttention.${x}.weight`, HD, C);
+      linear(`${p}layer.1.EncDecAttention.${x}.weight`, HD, C);
+    }
+    linear(`${p}layer.0.SelfAttention.o.weight`, C, HD);
+    linear(`${p}layer.1.EncDecAttention.o.weight`, C, HD);
+    if (l === 0) add(`${p}layer.0.SelfAttention.relative_attention_bias.weight`, [nb, H], 1);
+    norm(`${p}layer.0.layer_norm.weight`);
+    norm(`${p}layer.1.layer_norm.weight`);
+    ff(`${p}layer.2.`);
+  }
+  add('decoder.final_layer_norm.weight', [C], 1.5);  // random signs: a tied random model would otherwise echo its input
+  if (!cfg.tie_word_embeddings) linear('lm_head.weight', V, C);
+  return out;
 }
