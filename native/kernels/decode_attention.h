@@ -19,6 +19,9 @@ namespace ga {
 // Calls with at most this many queries per head take the decode path.
 constexpr int64_t kDecodeMaxQueries = 4;
 
+// The decode kernel implements key_mask, bias (any strides), causal (bottom-right), GQA, any
+// strides and kv_format. A DenseAttentionParams option it does not implement must make this return
+// false, so that such calls stay on the query-block kernel.
 inline bool decode_path_applies(const DenseAttentionParams& p) {
   return p.allow_decode && p.Nq >= 1 && p.Nq <= kDecodeMaxQueries;
 }
