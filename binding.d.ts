@@ -25,6 +25,16 @@ export interface NativeDenseArgs {
   biasDims?: [number, number, number, number];
   weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
+  // The standard operator's options (lib/attention-options.ts):
+  softcap?: number;                     // > 0: scores become softcap * tanh(s / softcap) before bias and masks
+  causalOffset?: number;                // diagonal p = i + causalOffset for causal and the window (default Nk - Nq)
+  causalOffsets?: Int32Array;           // [B]: one diagonal offset per batch (instead of causalOffset)
+  windowLeft?: number;                  // key j allowed iff p - windowLeft <= j; -1 = open
+  windowRight?: number;                 // key j allowed iff j <= p + windowRight; -1 = open
+  keyLengths?: Int32Array;              // [B], each in [0, Nk]: keys j >= keyLengths[b] excluded
+  scores?: Float32Array;                // optional output [B, H, Nq, Nk]: the scores at scoresStage
+  scoresStage?: number;                 // 0 matmul, 1 softcapped, 2 masked, 3 softmax (ONNX qk_matmul_output_mode)
+  lse?: Float32Array;                   // optional output [B, H, Nq]: per-row log-sum-exp (natural log)
 }
 
 export interface NativeTGlobalArgs {

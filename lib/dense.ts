@@ -1,15 +1,16 @@
 // Dense multi-head attention (DESIGN §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
+import { STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, prepareStandardOptions } from './attention-options';
 import {
   AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
-export interface AttentionOptions {
+export interface AttentionOptions extends StandardAttentionOptions {
   /** Multiplies q·k before bias and softmax. Default 1/sqrt(D); T5 uses 1. */
   scale?: number;
-  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned). */
+  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned; options.causalOffset moves the diagonal). */
   causal?: boolean;
   /** [B, Nk]: 1 = attend, 0 = excluded. */
   keyMask?: MaskInput;
@@ -29,10 +30,12 @@ export interface AttentionOptions {
   layout?: Layout;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', ...STANDARD_OPTION_NAMES] as const;
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
-function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
+function prepare(
+  q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions,
+): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs } {
   const qt = checkTensor('q', q, 4);
   const kt = checkTensor('k', k, 4);
   const vt = checkTensor('v', v, 4);
@@ -77,22 +80,35 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
   args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
-  return { args, dims, weights };
+  const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
+  Object.assign(args, standard.args);
+  return { args, dims, weights, extra: standard.outputs };
+}
+
+/** Whether the native call has anything to write (an empty output may still come with scores or logSumExp). */
+function hasWork(args: NativeDenseArgs): boolean {
+  return args.out.length > 0 || (args.weights?.length ?? 0) > 0 || (args.scores?.length ?? 0) > 0 || (args.lse?.length ?? 0) > 0;
+}
+
+function withExtra(result: AttentionResult, extra: StandardAttentionOutputs): AttentionResult & StandardAttentionOutputs {
+  return Object.assign(result, extra);
 }
 
 /**
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
-  const { args, dims, weights } = prepare(q, k, v, options);
-  if (args.out.length > 0) native.denseAttention(args);
-  return attentionResult(args.out, dims, weights);
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult & StandardAttentionOutputs {
+  const { args, dims, weights, extra } = prepare(q, k, v, options);
+  if (hasWork(args)) native.denseAttention(args);
+  return withExtra(attentionResult(args.out, dims, weights), extra);
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult> {
-  const { args, dims, weights } = prepare(q, k, v, options);
-  if (args.out.length > 0) await native.denseAttentionAsync(args);
-  return attentionResult(args.out, dims, weights);
+export async function attentionAsync(
+  q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions,
+): Promise<AttentionResult & StandardAttentionOutputs> {
+  const { args, dims, weights, extra } = prepare(q, k, v, options);
+  if (hasWork(args)) await native.denseAttentionAsync(args);
+  return withExtra(attentionResult(args.out, dims, weights), extra);
 }

@@ -2,6 +2,7 @@
 export type { Tensor, MaskInput, AttentionResult, Layout } from './tensor';
 export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
+export type { ScoreStage, StandardAttentionOptions, StandardAttentionOutputs } from './attention-options';
 export { info, setThreads, setIsa } from './runtime';
 export type { Info } from './runtime';
 export { linear, linearAsync } from './linear';

@@ -18,14 +18,65 @@ struct DenseJob {
   DenseAttentionParams p;
   std::vector<uint8_t> mask;  // normalised copy (0/1)
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
+  float* scores = nullptr;    // optional [B, H, Nq, Nk] scores at scores_stage
+  ScoreStage scores_stage = ScoreStage::kSoftmax;
   int want_threads = 0;
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
     dense_attention(p);
     if (weights) dense_attention_weights(p, weights);
+    if (scores) dense_attention_scores(p, scores_stage, scores);
   }
 };
+
+// Largest |causalOffset| and window size taken as given (sizes are < 2^40, so key_range's
+// sums cannot overflow); a window side beyond it is open.
+constexpr double kMaxOffset = 1099511627776.0;  // 2^40
+
+// An integer number field within [lo, hi], naming the field in the error.
+int64_t get_int_in(Napi::Env env, Napi::Object a, const char* key, double lo, double hi) {
+  const double d = get_number(a, key);
+  if (!std::isfinite(d) || d != std::floor(d)) throw_range(env, std::string(key) + " must be an integer");
+  if (d < lo || d > hi) throw_range(env, std::string(key) + " is out of range");
+  return static_cast<int64_t>(d);
+}
+
+// The standard operator's options (all optional).
+void read_standard_options(Napi::Env env, Napi::Object a, CallBuffers& buffers, DenseJob& job, int64_t nq) {
+  DenseAttentionParams& p = job.p;
+  if (has(a, "softcap")) {
+    const double c = get_number(a, "softcap");
+    if (!(c > 0) || !std::isfinite(c)) throw_range(env, "softcap must be a finite number > 0");
+    p.softcap = static_cast<float>(c);
+  }
+  if (has(a, "causalOffset")) p.causal_offset = get_int_in(env, a, "causalOffset", -kMaxOffset, kMaxOffset);
+  if (has(a, "causalOffsets")) {
+    const int32_t* offs = buffers.input_i32(a, "causalOffsets", p.B);
+    p.causal_offsets = offs;  // int32: within kMaxOffset
+  }
+  // -1 = open side (ONNX's convention); larger than any reach = open too.
+  auto window_side = [&](const char* key, int64_t& side) {
+    if (!has(a, key)) return;
+    const int64_t w = get_int_in(env, a, key, -1, 9007199254740991.0);
+    side = w < 0 || static_cast<double>(w) > kMaxOffset ? DenseAttentionParams::kOpen : w;
+  };
+  window_side("windowLeft", p.window_left);
+  window_side("windowRight", p.window_right);
+  if (has(a, "keyLengths")) {
+    const int32_t* len = buffers.input_i32(a, "keyLengths", p.B);
+    for (int64_t b = 0; b < p.B; ++b)
+      if (len[b] < 0 || len[b] > p.Nk)
+        throw_range(env, "keyLengths[" + std::to_string(b) + "] = " + std::to_string(len[b]) + " is outside [0, Nk = " +
+                             std::to_string(p.Nk) + "]");
+    p.key_lengths = len;
+  }
+  if (has(a, "scores")) {
+    job.scores = buffers.output(a, "scores", checked_mul(env, nq, p.Nk, "scores"));
+    job.scores_stage = static_cast<ScoreStage>(get_int_in(env, a, "scoresStage", 0, 3));
+  }
+  if (has(a, "lse")) p.lse = buffers.output(a, "lse", nq);
+}
 
 Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
@@ -81,6 +132,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
       stride *= bd[i];
     }
   }
+  read_standard_options(env, a, *buffers, *job, nq);
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, checked_mul(env, nq, p.Nk, "weights"), 1, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
