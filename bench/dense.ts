@@ -1,4 +1,4 @@
-// Dense attention bench (DESIGN §4): ours vs ONNX Runtime's `Attention` (opset 23) and
+// Dense attention bench (how speed is judged: docs/ARCHITECTURE.md): ours vs ONNX Runtime's `Attention` (opset 23) and
 // com.microsoft `MultiHeadAttention`, same inputs, interleaved in one run.
 //
 //   npm run bench:dense -- [--n 512,4096] [--threads 1,2] [--reps K] [--json FILE] [--quick]
@@ -14,28 +14,26 @@
 //     (see GAP_MS); medians reported; the CPU time other processes used meanwhile is recorded;
 //   - ORT's own profile of each op (separate session): attention kernel vs layout nodes vs the
 //     Node binding's share of the wall time.
-// Progress goes to stderr, the table to stdout, everything to bench/results/dense-<date>.json.
+// Progress goes to stderr, the table to stdout, everything to ./global-attention-dense-<date>.json.
 import * as path from 'path';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
 import { attention, info } from '../lib/index';
 import { native } from '../lib/native';
 import { buildDenseAttentionModel } from '../lib/onnx/dense';
-import { runJsonChild } from './common/child';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
 import {
-  BenchContext, BUSY_CPUS, closeContext, conditionCells, conditionColumnNotes, conditionWarnings, createContext, FMA_PEAK_RULE, notePeak, PointConditions,
-  probeAfter, probeBefore, waitForQuietPoint,
+  BenchContext, BUSY_CPUS, closeContext, conditionCells, conditionColumnNotes, conditionWarnings, createContext, FMA_PEAK_RULE, PointConditions,
 } from './common/conditions';
-import { CoreProbe } from './common/fma';
-import { LoadMeter } from './common/load';
+import {
+  CallRss, doneLine, measureInChild, measurePoint, memChildMain, PEAK_NOTE, pctCell, rebasePctPeak, Runner, runnerRss, Timed,
+} from './common/harness';
 import { formatMachine, MachineInfo } from './common/machine';
-import { measureRss, RssDelta } from './common/memory';
 import { createSession, f32, loadOrt, ortLoadError, profileRuns, RunProfile } from './common/ort';
-import { maxAbsDiff, randomNormal, touch } from './common/random';
+import { maxAbsDiff, randomNormal } from './common/random';
 import { defaultResultPath, writeJson } from './common/results';
-import { gflops, median, min, nowMs, repsFor, sleep, timeCall } from './common/stats';
-import { fix, formatTable, ms, sci } from './common/table';
+import { nowMs } from './common/stats';
+import { fix, formatTable, ms, sci, wrapNotes, wrapText } from './common/table';
 
 const B = 1;
 const H = 8;
@@ -51,8 +49,6 @@ const GAP_MS = 100;
 const SEED = 20240601;
 /** |ours - ORT| above this fails the point (float32, D = 64, inputs ~ N(0, 1)). */
 const TOLERANCE = 1e-4;
-/** The issue's memory target: one call at N = 8192 adds less than this. */
-const RSS_TARGET_MIB = 64;
 
 const IMPLS = ['ours', 'ortAttention', 'ortMHA'] as const;
 type Impl = (typeof IMPLS)[number];
@@ -78,19 +74,12 @@ function makeInputs(N: number): Inputs {
   return { dims: [B, H, N, D], q: randomNormal(n, SEED + 3 * N), k: randomNormal(n, SEED + 3 * N + 1), v: randomNormal(n, SEED + 3 * N + 2) };
 }
 
-/** A runnable implementation: one call computes `out` from the inputs. */
-interface Runner {
-  run(): unknown;
-  out: Float32Array;
-  release(): Promise<void>;
-}
-
 function oursRunner(x: Inputs, threads: number): Runner {
   const out = new Float32Array(x.q.length);
   const q = { data: x.q, dims: x.dims };
   const k = { data: x.k, dims: x.dims };
   const v = { data: x.v, dims: x.dims };
-  return { out, run: () => attention(q, k, v, { out, threads }), release: async () => {} };
+  return { out, arrays: [x.q, x.k, x.v], run: () => attention(q, k, v, { out, threads }), release: async () => {} };
 }
 
 /** lib/onnx's model of our dense attention around ORT's op; inputs q, k, v in our layout, output out. */
@@ -108,7 +97,7 @@ async function ortRunner(impl: Exclude<Impl, 'ours'>, x: Inputs, threads: number
   const feeds = ortFeeds(x);
   const out = new Float32Array(x.q.length);
   const fetches = { out: f32(out, x.dims) };
-  return { out, run: () => session.run(feeds, fetches), release: () => session.release() };
+  return { out, arrays: [x.q, x.k, x.v], run: () => session.run(feeds, fetches), release: () => session.release() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,11 +109,8 @@ interface MemChildSpec {
   threads: number;
 }
 
-export interface MemResult {
-  /** The first call in a fresh process (with inputs and output resident, ORT's session created). */
-  first: RssDelta;
-  /** A second call right after: what a steady-state call adds. */
-  second: RssDelta;
+export interface MemResult extends CallRss {
+  /** first: the first call in a fresh process (with inputs and output resident, ORT's session created); second: a call right after. */
   /** RSS that creating the ORT session added (model, arena setup, thread pool), MiB. */
   sessionMiB: number | null;
   /** Inputs + output, MiB. */
@@ -144,30 +130,17 @@ async function memChild(spec: MemChildSpec): Promise<MemResult> {
     runner = await ortRunner(spec.impl, x, spec.threads);
     sessionMiB = (process.memoryUsage().rss - before) / 2 ** 20;
   }
-  for (const a of [x.q, x.k, x.v, runner.out]) touch(a);
-  const first = await measureRss(() => runner.run());
-  const second = await measureRss(() => runner.run());
-  await runner.release();
+  const { first, second } = await runnerRss(runner);
   return { first, second, sessionMiB, tensorsMiB: (4 * x.q.length * 4) / 2 ** 20 };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The bench
 
-export interface ImplResult {
-  /** Times of the timed calls, ms, in order. */
-  times: number[];
-  medianMs: number;
-  minMs: number;
-  /** The warm-up call (first call of this process at this shape), ms. */
-  warmupMs: number;
-  gflops: number;
-  /** gflops / (one-thread FMA peak × threads), percent. */
-  pctPeak: number;
+export interface ImplResult extends Timed {
   /** max |out - ours| (ORT only). */
   maxAbsDiff?: number;
   memory?: MemResult;
-  error?: string;
 }
 
 export interface Point extends PointConditions {
@@ -203,7 +176,7 @@ export const DENSE_USAGE = `usage: node dist/bench/dense.js [options]
   --n LIST         sequence lengths (default ${DEFAULT_NS.join(',')}; --quick: ${QUICK_NS.join(',')})
   --threads LIST   thread counts (default 1,<hardware threads>)
   --reps K         timed calls per implementation and point (default 5, --quick 3; at most 3 when a call takes > 2 s)
-  --json FILE      result file (default bench/results/dense-<date>[-quick].json)
+  --json FILE      result file (default ./global-attention-dense-<date>[-quick].json in the current folder)
   --quick          smoke run: small N, fewer reps
   --no-ort         ours only
   --no-mem         skip the peak-RSS measurement (child processes)
@@ -231,12 +204,11 @@ export function parseDenseArgs(argv: string[]): DenseOptions | 'help' {
   const quick = values.quick ?? false;
   const hw = info().hardwareThreads;
   const threads = values.threads ? parseIntList('--threads', values.threads) : [...new Set([1, hw])];
-  const suffix = quick ? '-quick' : '';
   return {
     ns: values.n ? parseIntList('--n', values.n) : quick ? QUICK_NS : DEFAULT_NS,
     threads,
     reps: values.reps ? parsePositiveInt('--reps', values.reps) : quick ? 3 : 5,
-    json: values.json ?? defaultResultPath('dense').replace(/\.json$/, `${suffix}.json`),
+    json: values.json ?? defaultResultPath('dense', quick),
     quick,
     ort: !(values['no-ort'] ?? false),
     mem: !(values['no-mem'] ?? false),
@@ -244,106 +216,46 @@ export function parseDenseArgs(argv: string[]): DenseOptions | 'help' {
   };
 }
 
-async function measureMemory(impl: Impl, N: number, threads: number): Promise<MemResult> {
-  const spec: MemChildSpec = { impl, N, threads };
-  try {
-    return await runJsonChild<MemResult>(__filename, ['--mem-child', JSON.stringify(spec)]);
-  } catch (err) {
-    const nan: RssDelta = { beforeMiB: NaN, peakMiB: NaN, addedMiB: NaN, keptMiB: NaN, exact: false };
-    return { first: nan, second: nan, sessionMiB: null, tensorsMiB: NaN, error: (err as Error).message };
-  }
+function measureMemory(impl: Impl, N: number, threads: number): Promise<MemResult> {
+  return measureInChild<MemChildSpec, MemResult>(__filename, { impl, N, threads }, (error, nan) => ({ first: nan, second: nan, sessionMiB: null, tensorsMiB: NaN, error }));
 }
 
-async function benchPoint(o: DenseOptions, N: number, threads: number, peak1: number, probe: CoreProbe | undefined, impls: Impl[]): Promise<Point> {
-  const tag = `[N=${N} T=${threads}]`;
+async function benchPoint(o: DenseOptions, N: number, threads: number, ctx: BenchContext, impls: Impl[]): Promise<Point> {
+  const tag = `[dense N=${N} T=${threads}]`;
   const flops = flopsOf(N);
   const point: Point = { N, threads, flops, reps: 0, results: {}, ortBest: null, speedupVsOrtBest: null, sharedCores: null, load: null, waitedS: 0 };
-
-  point.waitedS = await waitForQuietPoint(tag, o.maxWaitS);
-  await probeBefore(tag, point, probe);
-
-  const memory: Partial<Record<Impl, MemResult>> = {};
-  if (o.mem) {
-    for (const impl of impls) {
-      memory[impl] = await measureMemory(impl, N, threads);
-      const m = memory[impl]!;
-      progress(`${tag} memory ${impl}: ${m.error ? `error: ${m.error.split('\n')[0]}` : `first call +${fix(m.first.addedMiB)} MiB, second +${fix(m.second.addedMiB)} MiB`}`);
-    }
-  }
-
-  const x = makeInputs(N);
-  const runners: Partial<Record<Impl, Runner>> = {};
-  const errors: Partial<Record<Impl, string>> = {};
-  for (const impl of impls) {
-    try {
-      runners[impl] = impl === 'ours' ? oursRunner(x, threads) : await ortRunner(impl, x, threads);
-    } catch (err) {
-      errors[impl] = (err as Error).message;
-    }
-  }
-  const live = () => impls.filter((i) => runners[i] && !errors[i]);
-  const times: Partial<Record<Impl, number[]>> = {};
-  const warm: Partial<Record<Impl, number>> = {};
-  const call = async (impl: Impl): Promise<number> => {
-    try {
-      const t = await timeCall(() => runners[impl]!.run());
-      await sleep(GAP_MS);
-      return t;
-    } catch (err) {
-      errors[impl] = (err as Error).message;
-      progress(`${tag} ${impl} failed: ${errors[impl]}`);
-      return NaN;
-    }
-  };
-
-  // Warm-up, and the check that ORT and ours agree.
-  await sleep(GAP_MS);
-  const meter = new LoadMeter();
-  meter.start();
-  for (const impl of live()) warm[impl] = await call(impl);
-  progress(`${tag} warm-up: ${live().map((i) => `${i} ${ms(warm[i])} ms`).join(', ')}`);
+  let x: Inputs | undefined;
+  const inputs = () => (x ??= makeInputs(N));
   const diffs: Partial<Record<Impl, number>> = {};
-  if (runners.ours && !errors.ours)
-    for (const impl of live()) if (impl !== 'ours') diffs[impl] = maxAbsDiff(runners.ours.out, runners[impl]!.out);
 
-  // Interleaved rounds.
-  let reps = o.reps;
-  for (let r = 0; r < reps; r++) {
-    let slowest = 0;
-    for (const impl of live()) {
-      const t = await call(impl);
-      (times[impl] ??= []).push(t);
-      if (t > slowest) slowest = t;
-    }
-    if (r === 0) reps = repsFor(o.reps, slowest);
-    progress(`${tag} round ${r + 1}/${reps}: ${live().map((i) => `${i} ${ms(times[i]![r])}`).join(', ')} ms`);
-  }
-  point.reps = reps;
-  point.load = meter.stop();
-
-  for (const impl of impls) await runners[impl]?.release();
-
-  // ORT's per-op breakdown, in separate profiling sessions.
-  for (const impl of live()) {
-    if (impl === 'ours') continue;
-    try {
-      (point.ortProfile ??= {})[impl] = await profileRuns(ortModel(impl), threads, ortFeeds(x), 2, 1);
-    } catch (err) {
-      progress(`${tag} ORT profile of ${impl} failed: ${(err as Error).message}`);
-    }
-  }
-
-  await probeAfter(tag, point, probe);
+  const m = await measurePoint<Impl, MemResult>({
+    tag, impls, reps: o.reps, gapMs: GAP_MS, maxWaitS: o.maxWaitS, ctx, point,
+    flops: () => flops,
+    makeRunner: async (impl) => (impl === 'ours' ? oursRunner(inputs(), threads) : ortRunner(impl, inputs(), threads)),
+    memory: o.mem ? (impl) => measureMemory(impl, N, threads) : undefined,
+    describeMemory: (r) => (r.error ? `error: ${r.error.split('\n')[0]}` : `first call +${fix(r.first.addedMiB)} MiB, second +${fix(r.second.addedMiB)} MiB`),
+    // The check that ORT and ours agree, on the warm-up outputs.
+    afterWarmup: (runners) => {
+      if (runners.ours) for (const impl of impls) if (impl !== 'ours' && runners[impl]) diffs[impl] = maxAbsDiff(runners.ours.out, runners[impl]!.out);
+    },
+    // ORT's per-op breakdown, in separate profiling sessions.
+    afterTimed: async (live) => {
+      for (const impl of live) {
+        if (impl === 'ours') continue;
+        try {
+          (point.ortProfile ??= {})[impl] = await profileRuns(ortModel(impl), threads, ortFeeds(inputs()), 2, 1);
+        } catch (err) {
+          progress(`${tag} ORT profile of ${impl} failed: ${(err as Error).message}`);
+        }
+      }
+    },
+  });
 
   for (const impl of impls) {
-    const ts = times[impl] ?? [];
-    const med = median(ts);
-    const g = gflops(flops, med);
     point.results[impl] = {
-      times: ts, medianMs: med, minMs: min(ts), warmupMs: warm[impl] ?? NaN, gflops: g, pctPeak: (100 * g) / (peak1 * threads),
+      ...m.results[impl]!,
       ...(diffs[impl] !== undefined ? { maxAbsDiff: diffs[impl] } : {}),
-      ...(memory[impl] ? { memory: memory[impl] } : {}),
-      ...(errors[impl] ? { error: errors[impl] } : {}),
+      ...(m.memory[impl] ? { memory: m.memory[impl] } : {}),
     };
   }
   const ortImpls = impls.filter((i) => i !== 'ours' && Number.isFinite(point.results[i]?.medianMs));
@@ -353,62 +265,60 @@ async function benchPoint(o: DenseOptions, N: number, threads: number, peak1: nu
     const ours = point.results.ours?.medianMs;
     if (ours !== undefined && Number.isFinite(ours)) point.speedupVsOrtBest = point.results[best]!.medianMs / ours;
   }
-  const ours = point.results.ours;
-  progress(
-    `${tag} done: ours ${ms(ours?.medianMs)} ms (${fix(ours?.gflops)} GFLOP/s, ${fix(ours?.pctPeak, 0)}% of the peak so far)` +
-      (point.speedupVsOrtBest !== null ? `, ${point.speedupVsOrtBest.toFixed(2)}x ORT's best (${point.ortBest})` : ''),
-  );
+  progress(doneLine(tag, 'ours', point.results.ours, point.speedupVsOrtBest !== null ? `, ${point.speedupVsOrtBest.toFixed(2)}x ORT's best (${point.ortBest})` : ''));
   return point;
 }
 
-function report(points: Point[], impls: Impl[], machine: MachineInfo, o: DenseOptions): { table: string; notes: string[] } {
+/**
+ * The printed table (at most 120 columns: the per-op GFLOP/s, both diffs and the reps are in the
+ * JSON) and its notes. Exported for the tests, which feed it worst-case points.
+ */
+export function report(points: Point[], impls: Impl[], machine: MachineInfo, o: Pick<DenseOptions, 'mem'>): { table: string; notes: string[] } {
   const hasOrt = impls.length > 1;
-  const headers = ['N', 'T', 'ours ms'];
-  if (hasOrt) headers.push('ORT-A ms', 'ORT-MHA ms');
-  headers.push('ours GF/s', '%peak');
-  if (hasOrt) headers.push('ORT-A GF/s', 'ORT-MHA GF/s', 'ours/best', 'diff A', 'diff MHA');
-  if (o.mem) headers.push('RSS ours', ...(hasOrt ? ['RSS A', 'RSS MHA'] : []));
-  headers.push('reps', 'other', 'fma1', 'cores');
+  const headers = ['N', 'T', 'ours'];
+  if (hasOrt) headers.push('ORT-A', 'ORT-MHA');
+  headers.push('GF/s', '%pk');
+  if (hasOrt) headers.push('ORT/ours', 'diff');
+  if (o.mem) headers.push('RSS', ...(hasOrt ? ['RSS-A', 'RSS-MHA'] : []));
+  headers.push('other', 'fma1', 'cores');
   const notes: string[] = [];
   const rows = points.map((p) => {
     const r = p.results;
-    const diff = (i: Impl) => {
-      const d = r[i]?.maxAbsDiff;
-      if (d === undefined) return '-';
-      return `${sci(d)}${!(d <= TOLERANCE) ? '!' : ''}`;
-    };
+    // The larger of the two ORT diffs ('!' above the tolerance); each is in the JSON.
+    const ds = (['ortAttention', 'ortMHA'] as Impl[]).map((i) => r[i]?.maxAbsDiff).filter((d): d is number => d !== undefined);
+    const d = ds.length ? ds.reduce((a, b) => (!(b <= a) ? b : a)) : undefined;
+    const diff = d === undefined ? '-' : `${sci(d)}${!(d <= TOLERANCE) ? '!' : ''}`;
     const rss = (i: Impl) => {
       const m = r[i]?.memory;
       return !m || m.error ? '-' : fix(m.first.addedMiB);
     };
     const row = [String(p.N), String(p.threads), ms(r.ours?.medianMs)];
     if (hasOrt) row.push(ms(r.ortAttention?.medianMs), ms(r.ortMHA?.medianMs));
-    row.push(fix(r.ours?.gflops), fix(r.ours?.pctPeak, 0));
+    row.push(fix(r.ours?.gflops), pctCell(r.ours?.pctPeak));
     if (hasOrt)
-      row.push(
-        fix(r.ortAttention?.gflops), fix(r.ortMHA?.gflops),
-        p.speedupVsOrtBest === null ? '-' : `${p.speedupVsOrtBest.toFixed(2)}x${p.ortBest === 'ortMHA' ? 'M' : p.ortBest === 'ortAttention' ? 'A' : ''}`,
-        diff('ortAttention'), diff('ortMHA'),
-      );
+      row.push(p.speedupVsOrtBest === null ? '-' : `${p.speedupVsOrtBest.toFixed(2)}x${p.ortBest === 'ortMHA' ? 'M' : p.ortBest === 'ortAttention' ? 'A' : ''}`, diff);
     if (o.mem) row.push(rss('ours'), ...(hasOrt ? [rss('ortAttention'), rss('ortMHA')] : []));
-    row.push(String(p.reps), ...conditionCells(p, machine.fmaPeak1T));
+    row.push(...conditionCells(p, machine.fmaPeak1T));
     return row;
   });
   const table = formatTable(headers, rows);
 
   notes.push(
-    `FLOP model 4·B·H·N²·D (B=${B}, H=${H}, D=${D}); GF/s from the median; %peak = ours GF/s / (${machine.fmaPeak1T.toFixed(1)} GFLOP/s × T), ` +
-      'the best one-thread FMA rate measured in this run.',
+    `ours, ORT-A (ONNX Attention), ORT-MHA (com.microsoft MultiHeadAttention) = median ms of one call. ` +
+      `FLOP model 4·B·H·N²·D (B=${B}, H=${H}, D=${D}); GF/s = ours, from the median; %pk = ours GF/s / (${machine.fmaPeak1T.toFixed(1)} GFLOP/s × T), ` +
+      'the best one-thread FMA rate measured in this run. Each ORT op\'s GF/s and the reps are in the JSON.',
   );
   if (hasOrt)
     notes.push(
-      "ours/best = ORT's best median ms / ours median ms (> 1: ours faster); A/M = which ORT op was best. diff = max |ours - ORT| over the whole output (tolerance " +
-        `${TOLERANCE}; '!' = above it).`,
+      "ORT/ours = ORT's best median / ours (> 1: ours faster); A/M = which ORT op was best. diff = the larger max |ours - ORT| " +
+        `over the whole output of the two ops (tolerance ${TOLERANCE}; '!' = above it; each in the JSON).`,
     );
   if (o.mem)
     notes.push(
-      'RSS = MiB of peak RSS one call adds above its inputs and output (first call in a fresh process; ORT: after session creation, around session.run, output preallocated).',
+      'RSS, RSS-A, RSS-MHA = MiB of peak RSS one call adds above its inputs and output (first call in a fresh process; ' +
+        'ORT: after session creation, around session.run, output preallocated).',
     );
+  if (points.some((p) => (p.results.ours?.pctPeak ?? 0) > 100)) notes.push(PEAK_NOTE);
   notes.push(...conditionColumnNotes());
   const bad = points.flatMap((p) =>
     (['ortAttention', 'ortMHA'] as Impl[]).filter((i) => p.results[i]?.maxAbsDiff !== undefined && !(p.results[i]!.maxAbsDiff! <= TOLERANCE)).map((i) => `${i} at N=${p.N} T=${p.threads}`),
@@ -451,16 +361,11 @@ function report(points: Point[], impls: Impl[], machine: MachineInfo, o: DenseOp
         'it is part of ORT\'s figures, as every Node user pays it.',
     );
   }
-  const big = points.filter((p) => p.N >= 8192 && p.results.ours?.memory && !p.results.ours.memory.error);
-  for (const p of big) {
-    const a = p.results.ours!.memory!.first.addedMiB;
-    notes.push(`Memory target (N=8192 call adds < ${RSS_TARGET_MIB} MiB): ours at T=${p.threads} adds ${fix(a)} MiB — ${a < RSS_TARGET_MIB ? 'met' : 'NOT met'}.`);
-  }
   return { table, notes };
 }
 
 export interface DenseRun {
-  /** The result file's content (bench/results/dense-<date>.json). */
+  /** The result file's content. */
   result: Record<string, unknown> & { points: Point[]; table: string; notes: string[] };
   /** One line naming the bench and its parameters. */
   title: string;
@@ -468,6 +373,8 @@ export interface DenseRun {
   notes: string[];
   /** Some point's outputs disagree with ORT beyond the tolerance. */
   wrong: boolean;
+  /** The same run with %peak (table, notes, JSON) against another one-thread peak: a later bench of the same run may have seen a higher one. */
+  rebase(bestPeak: number): DenseRun;
 }
 
 /**
@@ -494,38 +401,37 @@ export async function runDense(o: DenseOptions, ctx?: BenchContext, argv: string
   const points: Point[] = [];
   for (const N of ns)
     for (const T of o.threads) {
-      const p = await benchPoint(o, N, T, c.bestPeak, c.probes.get(T), impls);
-      points.push(p);
-      notePeak(c, p);
+      points.push(await benchPoint(o, N, T, c, impls));
     }
-  // %peak against the best one-thread FMA rate seen in the whole run: a probe taken while
-  // another process shared the core would understate the machine.
-  const bestPeak = c.bestPeak;
-  const machine: MachineInfo = { ...c.machine, fmaPeak1T: bestPeak };
-  for (const p of points) for (const r of Object.values(p.results)) if (r) r.pctPeak = (100 * r.gflops) / (bestPeak * p.threads);
   if (own) await closeContext(c);
   const wallS = (nowMs() - t0) / 1000;
-
-  const { table, notes } = report(points, impls, machine, o);
-  if (skipped.length) notes.push(`Skipped N = ${skipped.join(', ')} (above the dense limit ${o.maxN}).`);
-  const result = {
-    bench: 'dense',
-    schema: 1,
-    config: {
-      B, H, D, ns, threads: o.threads, reps: o.reps, quick: o.quick, impls, seed: SEED, gapMs: GAP_MS, tolerance: TOLERANCE,
-      flopModel: '4*B*H*N*N*D', inputs: 'q, k, v ~ N(0,1), scale 1/sqrt(D), no mask/bias',
-      ortSession: { intraOpNumThreads: 'T', interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', outputPreallocated: true },
-      oursCall: 'attention(q, k, v, { out, threads: T }) (sync)',
-      argv,
-    },
-    machine,
-    fmaPeak: { startup: c.startupPeak, best: bestPeak, rule: FMA_PEAK_RULE },
-    wallSeconds: wallS,
-    points,
-    table,
-    notes,
+  const finish = (bestPeak: number): DenseRun => {
+    // %peak against the best one-thread FMA rate seen in the whole run: a probe taken while
+    // another process shared the core would understate the machine.
+    const machine: MachineInfo = { ...c.machine, fmaPeak1T: bestPeak };
+    rebasePctPeak(points, bestPeak);
+    const { table, notes } = report(points, impls, machine, o);
+    if (skipped.length) notes.push(`Skipped N = ${skipped.join(', ')} (above the dense limit ${o.maxN}).`);
+    const result = {
+      bench: 'dense',
+      schema: 1,
+      config: {
+        B, H, D, ns, threads: o.threads, reps: o.reps, quick: o.quick, impls, seed: SEED, gapMs: GAP_MS, tolerance: TOLERANCE,
+        flopModel: '4*B*H*N*N*D', inputs: 'q, k, v ~ N(0,1), scale 1/sqrt(D), no mask/bias',
+        ortSession: { intraOpNumThreads: 'T', interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', outputPreallocated: true },
+        oursCall: 'attention(q, k, v, { out, threads: T }) (sync)',
+        argv,
+      },
+      machine,
+      fmaPeak: { startup: c.startupPeak, best: bestPeak, rule: FMA_PEAK_RULE },
+      wallSeconds: wallS,
+      points,
+      table,
+      notes,
+    };
+    return { result, title, table, notes, wrong: notes.some((n) => n.startsWith('WRONG RESULTS')), rebase: finish };
   };
-  return { result, title, table, notes, wrong: notes.some((n) => n.startsWith('WRONG RESULTS')) };
+  return finish(c.bestPeak);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -538,26 +444,15 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(`${formatMachine(ctx.machine)}\n\n`);
   const run = await runDense(o, ctx, argv);
   await closeContext(ctx);
-  process.stdout.write(`${run.title}\n${run.table}\n\n${run.notes.map((n) => `- ${n}`).join('\n')}\n`);
+  process.stdout.write(`${wrapText(run.title)}\n${run.table}\n\n${wrapNotes(run.notes)}\n`);
   const file = writeJson(o.json, run.result);
   progress(`wrote ${path.relative(process.cwd(), file)} (${(run.result.wallSeconds as number).toFixed(0)} s)`);
   if (run.wrong) process.exitCode = 1;
 }
 
-if (require.main === module) {
-  const childAt = process.argv.indexOf('--mem-child');
-  if (childAt >= 0) {
-    memChild(JSON.parse(process.argv[childAt + 1]) as MemChildSpec).then(
-      (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
-      (err) => {
-        process.stderr.write(`${(err as Error).stack ?? err}\n`);
-        process.exit(1);
-      },
-    );
-  } else {
-    main(process.argv.slice(2)).catch((err) => {
-      process.stderr.write(`${(err as Error).stack ?? err}\n`);
-      process.exit(1);
-    });
-  }
+if (require.main === module && !memChildMain(memChild)) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
 }

@@ -12,11 +12,12 @@ import { parseArgs } from 'util';
 import { writeChartFor } from './chart';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
 import { closeContext, createContext } from './common/conditions';
+import { pctCell } from './common/harness';
 import { formatMachine } from './common/machine';
 import { loadOrt, ortLoadError } from './common/ort';
-import { resultsDir, writeJson } from './common/results';
+import { defaultResultPath, latestDir, writeJson } from './common/results';
 import { nowMs } from './common/stats';
-import { formatTable, fix, ms } from './common/table';
+import { formatTable, fix, ms, wrapNotes, wrapText } from './common/table';
 import { DenseRun, parseDenseArgs, runDense } from './dense';
 import { formatTGlobal, parseTGlobalArgs, runTGlobal, TGlobalRun } from './tglobal';
 
@@ -34,8 +35,8 @@ tables, and writes a result JSON and an SVG chart of time vs N (log-log) next to
                     dense 256 … 8192; --quick: 512,1024,2048 and 256,512,1024)
   --threads LIST    thread counts (default 1,<hardware threads>)
   --reps K          timed calls per implementation and point (default 5, --quick 3)
-  --json FILE       result file (default bench/results/bench-<date>.json in the repository,
-                    ./global-attention-bench-<date>.json elsewhere); the chart goes next to it (.svg)
+  --json FILE       result file (default ./global-attention-bench-<date>[-quick].json in the current
+                    folder); the chart goes next to it (.svg)
   --quick           smoke run: small N, fewer reps, shorter waits
   --only NAME       run only 'tglobal' or 'dense'
   --no-ort          skip ONNX Runtime (skipped anyway when onnxruntime-node is not installed)
@@ -43,7 +44,8 @@ tables, and writes a result JSON and an SVG chart of time vs N (log-log) next to
   --dense-max N     TGlobal bench: run the dense LongT5Attention baseline only up to N (default 16384);
                     dense bench: only N <= min(N, ${DEFAULT_DENSE_BENCH_MAX})
   --max-wait S      before each point wait up to S s for other processes to leave the CPUs (default 15)
-  --latest          also copy the JSON and chart to bench/results/latest.json and latest.svg
+  --latest          also copy the JSON and chart to latest.json and latest.svg: in bench/results/ when
+                    run inside the repository, next to the JSON elsewhere
   -h, --help        this text
 
 A full run takes 10-20 minutes on 2 vCPUs (ONNX Runtime at N=16384 needs several GB of RAM).
@@ -108,17 +110,6 @@ function subArgs(o: RunOptions, extra: string[] = []): string[] {
   return [...a, ...extra];
 }
 
-/** True when running from the repository (bench sources next to dist/), not from an installed package. */
-function inRepository(): boolean {
-  const root = path.resolve(__dirname, '..', '..');
-  return fs.existsSync(path.join(root, 'bench', 'run.ts')) && fs.existsSync(path.join(root, 'package.json'));
-}
-
-function today(): string {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
 export interface SummaryRow {
   N: number;
   threads: number;
@@ -154,20 +145,28 @@ export function summaryRows(tglobal: TGlobalRun | null, dense: DenseRun | null):
   });
 }
 
+/** The summary's column names in the JSON's markdown table (the terminal gets SUMMARY_SHORT). */
 const SUMMARY_HEADERS = [
   'N', 'T', 'TGlobal layer ms', 'TGlobal core ms', 'ORT (same layer graph) ms', 'LongT5Attention ms', 'dense attention() ms', 'layer GFLOP/s', '% peak',
   'ORT / ours', 'RSS layer MiB', 'RSS ORT MiB',
 ];
 
+/** The same columns, short enough for 120 columns; SUMMARY_CAPTION says what they are. */
+const SUMMARY_SHORT = ['N', 'T', 'layer', 'core', 'ORT', 'LongT5', 'dense()', 'GF/s', '%pk', 'ORT/ours', 'RSS', 'RSS-ORT'];
+const SUMMARY_CAPTION =
+  'Summary (median ms of one call; the chart plots these): layer, core = our TGlobal layer and its core; ORT = ONNX Runtime on ' +
+  "the same layer's graph; LongT5 = our dense LongT5Attention; dense() = our dense attention() core; GF/s, %pk = the layer's; " +
+  'RSS, RSS-ORT = MiB one call of the layer / of ORT adds.';
+
 function summaryCells(r: SummaryRow): string[] {
   return [
     String(r.N), String(r.threads), ms(r.tglobalLayerMs), ms(r.tglobalCoreMs), ms(r.ortLayerMs), ms(r.longT5AttentionMs), ms(r.denseAttentionMs),
-    fix(r.layerGflops), fix(r.layerPctPeak, 0), r.ortOverLayer === null ? '-' : `${r.ortOverLayer.toFixed(2)}x`, fix(r.layerRssMiB), fix(r.ortRssMiB),
+    fix(r.layerGflops), pctCell(r.layerPctPeak), r.ortOverLayer === null ? '-' : `${r.ortOverLayer.toFixed(2)}x`, fix(r.layerRssMiB), fix(r.ortRssMiB),
   ];
 }
 
 export function summaryText(rows: SummaryRow[]): string {
-  return formatTable(SUMMARY_HEADERS, rows.map(summaryCells));
+  return formatTable(SUMMARY_SHORT, rows.map(summaryCells));
 }
 
 export function summaryMarkdown(rows: SummaryRow[]): string {
@@ -239,16 +238,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   const wallS = (nowMs() - t0) / 1000;
   const machine = { ...ctx.machine, fmaPeak1T: ctx.bestPeak };
+  // Every %peak against the run's final best peak (the dense bench may have seen a higher one than the TGlobal bench before it).
+  tglobal = tglobal?.rebase(ctx.bestPeak) ?? null;
+  dense = dense?.rebase(ctx.bestPeak) ?? null;
 
   const rows = summaryRows(tglobal, dense);
   const summary = summaryText(rows);
   const text: string[] = [formatMachine(machine), ''];
-  if (ortNote) text.push(ortNote, '');
+  if (ortNote) text.push(wrapText(ortNote, undefined, '  '), '');
   if (tglobal) text.push(formatTGlobal(tglobal));
-  if (dense) text.push(dense.title, dense.table, '', ...dense.notes.map((n) => `- ${n}`), '');
-  text.push('Summary (median ms of one call; the chart plots these):', summary, '');
+  if (dense) text.push(wrapText(dense.title, undefined, '  '), dense.table, '', wrapNotes(dense.notes), '');
+  text.push(wrapText(SUMMARY_CAPTION, undefined, '  '), summary, '');
 
-  const json = o.json ?? (inRepository() ? path.join(resultsDir(), `bench-${today()}${o.quick ? '-quick' : ''}.json`) : path.resolve(`global-attention-bench-${today()}${o.quick ? '-quick' : ''}.json`));
+  const json = o.json ?? defaultResultPath('bench', o.quick);
   const svgFile = json.replace(/\.json$/, '') + '.svg';
   const result = {
     bench: 'suite',
@@ -266,12 +268,12 @@ export async function main(argv: string[]): Promise<number> {
   };
   const file = writeJson(json, result);
   const svg = writeChartFor(svgFile, { tglobal: tglobal?.result, dense: dense?.result });
-  text.push(`Wrote ${path.relative(process.cwd(), file)} and the chart ${path.relative(process.cwd(), svg)} (${wallS.toFixed(0)} s).`);
+  text.push(wrapText(`Wrote ${path.relative(process.cwd(), file)} and the chart ${path.relative(process.cwd(), svg)} (${wallS.toFixed(0)} s).`, undefined, '  '));
   if (o.latest) {
-    const dir = inRepository() ? resultsDir() : path.dirname(file);
+    const dir = latestDir(file);
     fs.copyFileSync(file, path.join(dir, 'latest.json'));
     fs.copyFileSync(svg, path.join(dir, 'latest.svg'));
-    text.push(`Copied them to ${path.relative(process.cwd(), path.join(dir, 'latest.json'))} and latest.svg.`);
+    text.push(wrapText(`Copied them to ${path.relative(process.cwd(), path.join(dir, 'latest.json'))} and latest.svg.`, undefined, '  '));
   }
   process.stdout.write(`${text.join('\n')}\n`);
   if (failures.length) return 1;

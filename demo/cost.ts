@@ -1,9 +1,9 @@
-// The cost section: FLOPs (DESIGN §4's model) and wall time of dense attention vs the TGlobal core
+// The cost section: FLOPs (the project's FLOP model, docs/ARCHITECTURE.md) and wall time of dense attention vs the TGlobal core
 // on a LongT5-sized head configuration, for a range of sequence lengths. Points that would take too
 // long to time on this machine (dense at large N) are PREDICTED from the FLOP model, calibrated on
 // the largest measured point of the same kernel, and labelled so.
 import { attention, info, transientGlobalAttention, type Tensor } from '../lib';
-import { rng, uniform } from './model';
+import { mulberry32, uniform } from '../lib/random';
 
 /** LongT5's defaults for r and g (local_radius 127, global_block_size 16), d_kv 64, 4 heads, batch 1. */
 export const COST_CONFIG = { B: 1, H: 4, D: 64, radius: 127, blockSize: 16 } as const;
@@ -87,7 +87,7 @@ export function measureCost(ns: readonly number[], options: CostOptions = {}): C
   const limit = options.measureLimitMs ?? 1000;
   const log = options.log ?? (() => {});
   const start = now();
-  const r = rng(12345);
+  const r = mulberry32(12345);
   const rates = { dense: NaN, tglobal: NaN }; // GFLOP/s = FLOPs / (ms · 1e6)
   const warmed = { dense: false, tglobal: false };
   const points: CostPoint[] = [];

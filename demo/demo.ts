@@ -36,7 +36,10 @@ export async function main(argv: string[], io: DemoIO = defaultIO): Promise<numb
     if (tokens.length === 0) throw new UsageError('--text has no tokens');
     if (tokens.length > MAX_TOKENS) throw new UsageError(`--text has ${tokens.length} tokens; the demo draws at most ${MAX_TOKENS}`);
     if (o.blockSize > tokens.length)
-      throw new UsageError(`--block-size (${o.blockSize}) must be at most the number of tokens (${tokens.length}): there would be no complete block`);
+      throw new UsageError(
+        `--text has ${tokens.length} token${tokens.length === 1 ? '' : 's'}, fewer than the block size ${o.blockSize}: there would be no complete global block. ` +
+          `Pass --block-size ${tokens.length} or smaller (e.g. --block-size ${Math.max(1, Math.floor(tokens.length / 2))}), or a longer --text.`,
+      );
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     io.err(`global-attention demo: ${e.message}\n\n${usage}\n`);

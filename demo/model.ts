@@ -10,6 +10,7 @@ import {
   LongT5TransientGlobalAttention, attention, blockGlobalAttention, globalAggregates, globalBlockIds, linear,
   transientGlobalAttention, type LongT5Config, type Tensor,
 } from '../lib';
+import { mulberry32, uniform } from '../lib/random';
 
 /** Toy layer size: one head so that each map is one picture. */
 export const D_MODEL = 32;
@@ -17,25 +18,6 @@ export const D_KV = 16;
 export const HEADS = 1;
 export const NUM_BUCKETS = 32;
 export const MAX_DISTANCE = 128;
-
-/** mulberry32: a small, fast, seedable PRNG in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n uniform values in [-scale, scale). */
-export function uniform(r: () => number, n: number, scale: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * r() - 1) * scale;
-  return a;
-}
 
 /** FNV-1a of a string, for a per-word seed. */
 function hash(s: string): number {
@@ -47,7 +29,7 @@ function hash(s: string): number {
 /** [1, N, D_MODEL]: each word (lowercased) gets its own seeded random vector, so repeated words share one. */
 export function embed(tokens: readonly string[], seed: number): Tensor {
   const data = new Float32Array(tokens.length * D_MODEL);
-  tokens.forEach((t, i) => data.set(uniform(rng(hash(t.toLowerCase()) ^ seed), D_MODEL, Math.sqrt(3)), i * D_MODEL));
+  tokens.forEach((t, i) => data.set(uniform(mulberry32(hash(t.toLowerCase()) ^ seed), D_MODEL, Math.sqrt(3)), i * D_MODEL));
   return { data, dims: [1, tokens.length, D_MODEL] };
 }
 
@@ -57,7 +39,7 @@ export function randomLayer(seed: number, radius: number, blockSize: number): Lo
     d_model: D_MODEL, d_kv: D_KV, num_heads: HEADS, local_radius: radius, global_block_size: blockSize,
     relative_attention_num_buckets: NUM_BUCKETS, relative_attention_max_distance: MAX_DISTANCE, layer_norm_epsilon: 1e-6,
   };
-  const r = rng(seed * 7919 + 17);
+  const r = mulberry32(seed * 7919 + 17);
   const HD = HEADS * D_KV;
   // Scales chosen so that q·k spreads over a few units: softmax rows are neither flat nor one-hot.
   const qk = 0.2;

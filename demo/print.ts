@@ -8,10 +8,20 @@ export type MapKind = 'dense' | 'tglobal' | 'blockGlobal';
 export const MAP_TITLES: Record<MapKind, string> = {
   dense: 'dense attention: every token looks at all N tokens',
   tglobal: 'LongT5 TGlobal: local window ±r + every global token',
-  blockGlobal: "block-global (the seed's variant): own block + own block's mean",
+  blockGlobal: "block-global (simpler variant): own block's tokens + that block's mean token",
 };
 
-/** Column labels of a map: the N tokens, then G0..G(G-1). */
+/**
+ * A token's label where text alone is ambiguous: `the#6` when the same text occurs more than once
+ * (so two "the" in a top-keys list can be told apart), the bare text otherwise.
+ */
+export function tokenLabels(tokens: readonly string[]): string[] {
+  const count = new Map<string, number>();
+  for (const t of tokens) count.set(t, (count.get(t) ?? 0) + 1);
+  return tokens.map((t, i) => (count.get(t)! > 1 ? `${t}#${i}` : t));
+}
+
+/** Column labels of a map: the N tokens (or the given labels of them), then G0..G(G-1). */
 export function columnLabels(tokens: readonly string[], maps: DemoMaps, kind: MapKind): string[] {
   return kind === 'dense' ? tokens.slice() : [...tokens, ...Array.from({ length: maps.G }, (_, g) => `G${g}`)];
 }
@@ -44,11 +54,12 @@ export function blocksText(tokens: readonly string[], maps: DemoMaps): string[] 
 /** Per query, the 3 keys with the largest weight, one line per token. */
 export function topKeysText(tokens: readonly string[], maps: DemoMaps, kind: MapKind): string[] {
   const { values, width } = mapWeights(maps, kind);
-  const labels = columnLabels(tokens, maps, kind);
+  const labels = columnLabels(tokenLabels(tokens), maps, kind);
   const tw = Math.min(10, Math.max(...tokens.map((t) => t.length)));
+  const kw = Math.min(14, Math.max(...labels.map((t) => t.length)));
   const lines = [`${MAP_TITLES[kind]} (row sums 1 ± ${maxRowSumError(values, width).toExponential(0)})`];
   for (let i = 0; i < maps.N; i++) {
-    const top = topKeys(values, width, i, 3).map(([c, w]) => `${clip(labels[c], tw).padEnd(tw)} ${fmtW(w)}`);
+    const top = topKeys(values, width, i, 3).map(([c, w]) => `${clip(labels[c], kw).padEnd(kw)} ${fmtW(w)}`);
     lines.push(`  ${String(i).padStart(2)} ${clip(tokens[i], tw).padEnd(tw)} → ${top.join('  ')}`);
   }
   return lines;

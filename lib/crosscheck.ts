@@ -4,6 +4,7 @@ import { attention } from './dense';
 import { LongT5Attention, LongT5LocalAttention, LongT5TransientGlobalAttention, type LongT5Config, type LongT5Weights } from './longt5';
 import { buildDenseAttentionModel } from './onnx/dense';
 import { OnnxSession } from './onnx/run';
+import { mulberry32, uniform } from './random';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor } from './tensor';
 
 type Layer = LongT5TransientGlobalAttention | LongT5LocalAttention | LongT5Attention;
@@ -58,23 +59,6 @@ export interface CrossCheckReport {
 
 const OPTION_NAMES = ['hidden', 'mask', 'q', 'k', 'v', 'batch', 'seqLen', 'seed', 'tolerance'] as const;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function uniform(r: () => number, n: number, scale: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * r() - 1) * scale;
-  return a;
-}
-
 /** Row 0 full, row b > 0 right-padded to ~70 % (at least 1 token). */
 function defaultMask(B: number, N: number): Uint8Array {
   const m = new Uint8Array(B * N);
@@ -91,7 +75,7 @@ export function randomLayer(kind: 'tglobal' | 'local' | 'full', config: Partial<
     d_model: 64, d_kv: 16, num_heads: 4, local_radius: 15, global_block_size: 16,
     relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6, ...config,
   };
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const HD = c.num_heads * c.d_kv;
   const nb = c.relative_attention_num_buckets ?? 32;
   const w: LongT5Weights = {
@@ -149,7 +133,7 @@ async function checkLayer(layer: Layer, o: Partial<CrossCheckInputs>, tol: numbe
   } else {
     const B = o.batch === undefined ? 2 : checkSize('inputs.batch', o.batch, { min: 1 });
     const N = o.seqLen === undefined ? 300 : checkSize('inputs.seqLen', o.seqLen, { min: 1 });
-    hidden = { data: uniform(rng(o.seed ?? 7), B * N * C, 1), dims: [B, N, C] };
+    hidden = { data: uniform(mulberry32(o.seed ?? 7), B * N * C, 1), dims: [B, N, C] };
   }
   const [B, N] = hidden.dims;
   const mask = o.mask === undefined ? defaultMask(B, N) : checkMask('inputs.mask', o.mask, B, N);
@@ -182,7 +166,7 @@ async function checkDense(o: Partial<CrossCheckInputs>, tol: number): Promise<Cr
   } else {
     const B = o.batch === undefined ? 2 : checkSize('inputs.batch', o.batch, { min: 1 });
     const N = o.seqLen === undefined ? 300 : checkSize('inputs.seqLen', o.seqLen, { min: 1 });
-    const r = rng(o.seed ?? 7);
+    const r = mulberry32(o.seed ?? 7);
     const H = 4, D = 32;
     q = { data: uniform(r, B * H * N * D, 1), dims: [B, H, N, D] };
     k = { data: uniform(r, B * H * N * D, 1), dims: [B, H, N, D] };

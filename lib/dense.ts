@@ -1,9 +1,9 @@
-// Dense multi-head attention (DESIGN §1.1): attention() and attentionAsync().
+// Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import { STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, prepareStandardOptions } from './attention-options';
 import {
-  AttentionResult, Layout, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
+  AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
@@ -98,6 +98,11 @@ function withExtra(result: AttentionResult, extra: StandardAttentionOutputs): At
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
+export function attention(
+  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>,
+): AttentionResultWithWeights & StandardAttentionOutputs;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult & StandardAttentionOutputs;
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult & StandardAttentionOutputs {
   const { args, dims, weights, extra } = prepare(q, k, v, options);
   if (hasWork(args)) native.denseAttention(args);
@@ -105,6 +110,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOp
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
+export function attentionAsync(
+  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>,
+): Promise<AttentionResultWithWeights & StandardAttentionOutputs>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult & StandardAttentionOutputs>;
 export async function attentionAsync(
   q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions,
 ): Promise<AttentionResult & StandardAttentionOutputs> {

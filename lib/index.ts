@@ -1,5 +1,5 @@
 // global-attention: the public surface. Everything users import comes through here.
-export type { Tensor, MaskInput, AttentionResult, Layout } from './tensor';
+export type { Tensor, MaskInput, AttentionResult, AttentionResultWithWeights, Layout } from './tensor';
 export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
 export type { ScoreStage, StandardAttentionOptions, StandardAttentionOutputs } from './attention-options';

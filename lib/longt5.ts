@@ -1,4 +1,4 @@
-// LongT5 attention layers with Hugging Face's config and weight names (DESIGN §3):
+// LongT5 attention layers with Hugging Face's config and weight names (the public API: README.md, "API"):
 // LongT5TransientGlobalAttention, LongT5LocalAttention and LongT5Attention (full T5 attention with
 // relative bias). One native call per forward: projections, global aggregates, the fused kernel and
 // the output projection all run in C++.

@@ -90,6 +90,7 @@ const isPlainObject = (x: unknown): x is Record<string, unknown> =>
 
 function describe(x: unknown): string {
   if (x === null) return 'null';
+  if (x === undefined) return 'undefined';
   if (Array.isArray(x)) return 'an array';
   if (typeof x === 'object') return 'an object';
   if (typeof x === 'string') return `string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '...' : x)}`;

@@ -19,11 +19,21 @@ export const isFloat32Array = (x: unknown): x is Float32Array => tag(x) === '[ob
 const isInt32Array = (x: unknown): x is Int32Array => tag(x) === '[object Int32Array]';
 const isUint8Array = (x: unknown): x is Uint8Array => tag(x) === '[object Uint8Array]';
 
+/** What a value is, for messages: 'undefined', 'a Float32Array of length 12', 'an Array of length 3', 'number NaN'. */
 export function describe(x: unknown): string {
   if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an Array';
-  if (ArrayBuffer.isView(x)) return `a ${tag(x).slice(8, -1)}`;
-  return typeof x === 'object' ? 'an object' : `${typeof x} ${String(x).slice(0, 40)}`;
+  if (x === undefined) return 'undefined';
+  if (Array.isArray(x)) return `an Array of length ${x.length}`;
+  if (ArrayBuffer.isView(x)) {
+    const kind = tag(x).slice(8, -1);
+    return 'length' in x ? `a ${kind} of length ${(x as unknown as { length: number }).length}` : `a ${kind}`;
+  }
+  if (typeof x === 'function') return 'a function';
+  if (typeof x === 'object') {
+    const kind = tag(x).slice(8, -1);
+    return kind === 'Object' ? 'an object' : /^[AEIOU]/.test(kind) ? `an ${kind}` : `a ${kind}`;
+  }
+  return `${typeof x} ${String(x).slice(0, 40)}`;
 }
 
 /**
@@ -82,32 +92,73 @@ function checkLength(name: string, view: ArrayBufferView & { length: number }, e
   throw new RangeError(`${name} has ${view.length} elements but ${what} ${expected}`);
 }
 
+const TENSOR = 'a Tensor { data: Float32Array, dims }';
+
+/** The hint after "got X" when X is numbers in the wrong container. */
+function floatHint(x: unknown, wrap: boolean): string {
+  const then = wrap ? ' and wrap it as { data, dims }' : '';
+  if (isFloat32Array(x)) return wrap ? ' — wrap it as { data, dims }' : '';
+  if (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView))) return ` — convert it with Float32Array.from(...)${then}`;
+  return '';
+}
+
 /** A float32 tensor of the given rank; returns plain {data, dims}. */
 export function checkTensor(name: string, t: unknown, rank?: number): { data: Float32Array; dims: number[] } {
-  if (t === null || typeof t !== 'object')
-    throw new TypeError(`${name} must be a Tensor {data: Float32Array, dims}, got ${describe(t)}`);
+  if (t === null || typeof t !== 'object' || ArrayBuffer.isView(t) || Array.isArray(t))
+    throw new TypeError(`${name} must be ${TENSOR}, got ${describe(t)}${floatHint(t, true)}`);
   const o = t as { data?: unknown; dims?: unknown; type?: unknown };
   if (typeof o.type === 'string' && o.type !== 'float32')
     throw new TypeError(`${name} must be a float32 tensor, got type '${o.type}'`);
-  if (!isFloat32Array(o.data)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(o.data)}`);
+  // Each property read once: a getter may return something else the second time (checked, then swapped).
+  const data = o.data;
+  if (!isFloat32Array(data)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(data)}${floatHint(data, false)}`);
   const dims = checkDims(name, o.dims, rank);
-  checkLength(`${name}.data`, o.data, checkedProduct(name, dims));
-  return { data: o.data, dims };
+  checkLength(`${name}.data`, data, checkedProduct(name, dims));
+  return { data, dims };
 }
 
-/** A mask of exactly `rows x cols`, plain or `{data, dims}`; returned as the typed array. */
+const MASK_DATA = 'an Int32Array or Uint8Array of 0/1 values';
+
+/** The TypeError for a value that is not a mask (a plain Array, a Float32Array, a string...); `ofObject`: it is the data of a { data, dims }. */
+export function notAMask(name: string, x: unknown, ofObject = false): TypeError {
+  const hint = Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView)) ? ' — convert it with Uint8Array.from(...)' : '';
+  return new TypeError(`${name} must be ${MASK_DATA}${ofObject ? '' : ', plain or as { data, dims }'}, got ${describe(x)}${hint}`);
+}
+
+/** Whether a non-view mask argument is the `{ data, dims }` form (else it is something else entirely). */
+export function isMaskObject(m: unknown): m is { data?: unknown; dims?: unknown } {
+  return m !== null && typeof m === 'object' && !ArrayBuffer.isView(m) && !Array.isArray(m) && ('data' in m || 'dims' in m);
+}
+
+/**
+ * A mask holds 0 and 1 only: any other value is a RangeError naming its index. (The kernels read
+ * "non-zero = attend", so a 2 or a -1 would be silently taken as 1: most likely a caller passing
+ * token ids or a bias where the mask goes.)
+ */
+function checkMaskValues(name: string, data: Int32Array | Uint8Array, cols: number): void {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (x !== 0 && x !== 1) {
+      const at = cols > 0 ? ` (row ${Math.floor(i / cols)}, column ${i % cols})` : '';
+      throw new RangeError(`${name}[${i}] is ${x}${at}: a mask holds only 0 (excluded / padding) and 1 (attend / token)`);
+    }
+  }
+}
+
+/** A mask of exactly `rows x cols`, plain or `{data, dims}`, of 0/1 values; returned as the typed array. */
 export function checkMask(name: string, m: unknown, rows: number, cols: number): Int32Array | Uint8Array {
   let data: unknown = m;
-  if (m !== null && typeof m === 'object' && !ArrayBuffer.isView(m)) {
-    const o = m as { data?: unknown; dims?: unknown };
-    data = o.data;
-    const dims = checkDims(name, o.dims, 2);
+  let where = name;
+  if (isMaskObject(m)) {
+    data = m.data;
+    where = `${name}.data`;
+    const dims = checkDims(name, m.dims, 2);
     if (dims[0] !== rows || dims[1] !== cols)
       throw new RangeError(`${name} must have dims [${rows}, ${cols}], got [${dims.join(', ')}]`);
   }
-  if (!isInt32Array(data) && !isUint8Array(data))
-    throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims}), got ${describe(data)}`);
+  if (!isInt32Array(data) && !isUint8Array(data)) throw notAMask(where, data, where !== name);
   checkLength(name, data, rows * cols, `[${rows}, ${cols}] needs`);
+  checkMaskValues(where, data, cols);
   return data;
 }
 
@@ -157,7 +208,10 @@ function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
 /** An output buffer: a Float32Array of exactly `expected` elements not overlapping any input. */
 export function checkOut(name: string, out: unknown, expected: number, inputs: readonly ArrayBufferView[]): Float32Array {
   if (out === undefined) return new Float32Array(expected);
-  if (!isFloat32Array(out)) throw new TypeError(`${name} must be a Float32Array, got ${describe(out)}`);
+  if (!isFloat32Array(out)) {
+    const tensorLike = out !== null && typeof out === 'object' && isFloat32Array((out as { data?: unknown }).data);
+    throw new TypeError(`${name} must be a Float32Array, got ${describe(out)}${tensorLike ? ' — pass its data: the output buffer is the Float32Array itself' : ''}`);
+  }
   checkLength(name, out, expected, 'the result needs');
   for (const i of inputs) if (overlaps(out, i)) throw new RangeError(`${name} overlaps an input tensor`);
   return out;
@@ -168,6 +222,17 @@ export interface AttentionResult extends Tensor {
   weights?: Tensor;
 }
 
+/**
+ * The result of a call whose options say `returnWeights: true`: the entry points' overloads return this,
+ * so `result.weights` needs no `!` under strict TypeScript.
+ */
+export interface AttentionResultWithWeights extends AttentionResult {
+  weights: Tensor;
+}
+
+/** Options that ask for the weights (`returnWeights: true` as a literal): selects the entry points' AttentionResultWithWeights overloads. */
+export type WithWeights<O> = O & { returnWeights: true };
+
 /** The result of an attention call: `weights` only when the call asked for them. */
 export function attentionResult(data: Float32Array, dims: number[], weights: Tensor | undefined): AttentionResult {
   return weights ? { data, dims, weights } : { data, dims };
@@ -176,6 +241,6 @@ export function attentionResult(data: Float32Array, dims: number[], weights: Ten
 /** Allocates the probabilities output for options.returnWeights (they are N x N-sized by nature). */
 export function weightsBuffer(name: string, flag: unknown, dims: number[]): Tensor | undefined {
   if (flag === undefined || flag === false) return undefined;
-  if (flag !== true) throw new TypeError(`${name} must be a boolean`);
+  if (flag !== true) throw new TypeError(`${name} must be a boolean, got ${describe(flag)}`);
   return { data: new Float32Array(checkedProduct(`${name}: attention weights`, dims)), dims };
 }

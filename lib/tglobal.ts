@@ -1,10 +1,10 @@
-// LongT5 transient-global attention (DESIGN §1.2): globalBlockIds, the fused TGlobal core, the
+// LongT5 transient-global attention (docs/ARCHITECTURE.md §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
 import { native } from './native';
 import {
-  AttentionResult, MaskInput, attentionResult, Tensor, checkDims, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
-  checkLayout, checkThreads, checkedProduct, isDetached, weightsBuffer,
+  AttentionResult, AttentionResultWithWeights, MaskInput, WithWeights, attentionResult, Tensor, checkDims, describe, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
+  checkLayout, checkThreads, checkedProduct, isDetached, isMaskObject, notAMask, weightsBuffer,
 } from './tensor';
 
 export interface GlobalBlockIdsResult {
@@ -20,11 +20,11 @@ export interface GlobalBlockIdsResult {
 
 /** Reads a [B, N] mask: `{data, dims}` gives B and N; a plain array is one row (B = 1). */
 function maskShape(name: string, mask: unknown): [number, number] {
-  if (mask !== null && typeof mask === 'object' && !ArrayBuffer.isView(mask)) {
-    const dims = checkDims(name, (mask as { dims?: unknown }).dims, 2);
+  if (isMaskObject(mask)) {
+    const dims = checkDims(name, mask.dims, 2);
     return [dims[0], dims[1]];
   }
-  if (!ArrayBuffer.isView(mask)) throw new TypeError(`${name} must be an Int32Array or Uint8Array (or {data, dims})`);
+  if (!ArrayBuffer.isView(mask)) throw notAMask(name, mask);
   // A plain mask gives N by its length, so a detached one (length 0) must be caught here.
   if (isDetached(mask)) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   return [1, (mask as Int32Array).length];
@@ -43,7 +43,7 @@ export function globalBlockIds(mask: MaskInput, g: number): GlobalBlockIdsResult
 }
 
 /**
- * LongT5's global aggregates (DESIGN §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
+ * LongT5's global aggregates (docs/ARCHITECTURE.md §1.2 step 2): the SUM of each block's hidden states, then T5's RMS layer norm
  * `w · a / sqrt(mean(a²) + eps)` when `normWeight` is given. hidden [B, N, C], mask [B, N] → [B, G, C], G = floor(N / g).
  * Blocks without tokens give zero vectors.
  */
@@ -83,7 +83,7 @@ export function relativePositionBuckets(relative: Int32Array | readonly number[]
         throw new RangeError(`relative[${i}] must be a 32-bit integer, got ${x}`);
       rel[i] = x;
     });
-  } else throw new TypeError('relative must be an Int32Array or an array of integers');
+  } else throw new TypeError(`relative must be an Int32Array or an array of integers, got ${describe(relative)}`);
   const out = new Int32Array(rel.length);
   native.relativePositionBuckets({ relative: rel, numBuckets, maxDistance, out });
   return out;
@@ -194,10 +194,15 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
 }
 
 /**
- * The fused TGlobal core (DESIGN §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
+ * The fused TGlobal core (docs/ARCHITECTURE.md §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
  * every valid global token, with T5 relative biases looked up from the small per-head tables. Returns [B,H,N,Dv]
  * (or [B,N,H,Dv] with layout 'bnhd').
  */
+export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                         options: WithWeights<TransientGlobalAttentionOptions>): AttentionResultWithWeights;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                         options: TransientGlobalAttentionOptions): AttentionResult;
 export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                          options: TransientGlobalAttentionOptions): AttentionResult {
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
@@ -206,6 +211,11 @@ export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, global
 }
 
 /** transientGlobalAttention() off the event loop; rejects (never throws) on bad input. */
+export function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                              options: WithWeights<TransientGlobalAttentionOptions>): Promise<AttentionResultWithWeights>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
+                                              options: TransientGlobalAttentionOptions): Promise<AttentionResult>;
 export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                                     options: TransientGlobalAttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
@@ -250,12 +260,19 @@ function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGloba
  * The seed's block-global attention: each token attends to the tokens of its own block plus its block's global
  * token, whose key and value are the mean of the block's keys and values. q, k, v [B,H,N,D] → [B,H,N,Dv].
  */
+export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<BlockGlobalAttentionOptions>): AttentionResultWithWeights;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): AttentionResult;
 export function blockGlobalAttention(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): AttentionResult {
   const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) native.blockGlobalAttention(args);
   return attentionResult(args.out, dims, weights);
 }
 
+/** blockGlobalAttention() off the event loop; rejects (never throws) on bad input. */
+export function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<BlockGlobalAttentionOptions>): Promise<AttentionResultWithWeights>;
+/** (Without `returnWeights: true` the result's `weights` may be absent.) */
+export function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult>;
 export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions): Promise<AttentionResult> {
   const { args, dims, weights } = prepareBlockGlobal(q, k, v, options);
   if (args.out.length > 0) await native.blockGlobalAttentionAsync(args);

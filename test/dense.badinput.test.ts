@@ -41,14 +41,18 @@ const CASES: Bad[] = [
   bad('q null', TypeError, /\bq\b/, (a) => ({ ...a, q: null })),
   bad('q a number', TypeError, /\bq\b/, (a) => ({ ...a, q: 42 })),
   bad('q a string', TypeError, /\bq\b/, (a) => ({ ...a, q: 'tensor' })),
-  bad('q a bare Float32Array', TypeError, /\bq\.data\b|\bq\b/, (a) => ({ ...a, q: a.q.data })),
-  bad('k an array', TypeError, /\bk\b/, (a) => ({ ...a, k: [a.k.data] })),
+  bad('q a bare Float32Array', TypeError, /^q must be a Tensor \{ data: Float32Array, dims \}, got a Float32Array of length 120 — wrap it as \{ data, dims \}$/,
+    (a) => ({ ...a, q: a.q.data })),
+  bad('k an array', TypeError, /^k must be a Tensor \{ data: Float32Array, dims \}, got an Array of length 1 — convert it with Float32Array\.from/, (a) => ({ ...a, k: [a.k.data] })),
+  bad('q an array of numbers', TypeError, /^q must be a Tensor .*got an Array of length 120 — convert it with Float32Array\.from\(\.\.\.\) and wrap it as \{ data, dims \}$/,
+    (a) => ({ ...a, q: Array.from(a.q.data) })),
+  bad('q undefined says undefined (once)', TypeError, /^q must be a Tensor \{ data: Float32Array, dims \}, got undefined$/, (a) => ({ ...a, q: undefined })),
   bad('v a function', TypeError, /\bv\b/, (a) => ({ ...a, v: () => 1 })),
-  bad('q.data a plain Array', TypeError, /q\.data/, (a) => void (a.q.data = Array.from(a.q.data))),
-  bad('q.data a Float64Array', TypeError, /q\.data/, (a) => void (a.q.data = Float64Array.from(a.q.data))),
+  bad('q.data a plain Array', TypeError, /^q\.data must be a Float32Array, got an Array of length 120 — convert it with Float32Array\.from\(\.\.\.\)$/, (a) => void (a.q.data = Array.from(a.q.data))),
+  bad('q.data a Float64Array', TypeError, /^q\.data must be a Float32Array, got a Float64Array of length 120 — convert it with Float32Array\.from/, (a) => void (a.q.data = Float64Array.from(a.q.data))),
   bad('k.data a Uint8Array', TypeError, /k\.data/, (a) => void (a.k.data = new Uint8Array(a.k.data.length))),
   bad('v.data an Int32Array', TypeError, /v\.data/, (a) => void (a.v.data = new Int32Array(a.v.data.length))),
-  bad('v.data missing', TypeError, /v\.data/, (a) => void delete a.v.data),
+  bad('v.data missing', TypeError, /^v\.data must be a Float32Array, got undefined$/, (a) => void delete a.v.data),
   bad('v.data an ArrayBuffer', TypeError, /v\.data/, (a) => void (a.v.data = a.v.data.buffer)),
   bad('q.dims missing', TypeError, /q\.dims/, (a) => void delete a.q.dims),
   bad('q.dims a string', TypeError, /q\.dims/, (a) => void (a.q.dims = '2,4,5,3')),
@@ -107,6 +111,7 @@ const CASES: Bad[] = [
   bad('options an array', TypeError, /options/, (a) => ({ ...a, o: [1] })),
   bad('unknown option (typo scael)', TypeError, /scael/, (a) => ({ ...a, o: { scael: 1 } })),
   bad('unknown option mask', TypeError, /\bmask\b/, (a) => ({ ...a, o: { mask: new Uint8Array(B * Nk) } })),
+  bad('returnWeights a number', TypeError, /^options\.returnWeights must be a boolean, got number 1$/, (a) => void (a.o.returnWeights = 1 as any)),
   bad('causal a number', TypeError, /options\.causal/, (a) => void (a.o.causal = 1 as any)),
   bad('causal a string', TypeError, /options\.causal/, (a) => void (a.o.causal = 'true' as any)),
   bad('threads negative', RangeError, /options\.threads/, (a) => void (a.o.threads = -1)),
@@ -120,8 +125,8 @@ const CASES: Bad[] = [
   bad('out too small', RangeError, /options\.out/, (a) => void (a.o.out = new Float32Array(B * H * Nq * Dv - 1))),
   bad('out too large', RangeError, /options\.out/, (a) => void (a.o.out = new Float32Array(B * H * Nq * Dv + 1))),
   bad('out a Float64Array', TypeError, /options\.out/, (a) => void (a.o.out = new Float64Array(B * H * Nq * Dv) as any)),
-  bad('out a plain Array', TypeError, /options\.out/, (a) => void (a.o.out = new Array(B * H * Nq * Dv).fill(0) as any)),
-  bad('out a Tensor object', TypeError, /options\.out/, (a) => void (a.o.out = { data: new Float32Array(B * H * Nq * Dv), dims: [B, H, Nq, Dv] } as any)),
+  bad('out a plain Array', TypeError, /^options\.out must be a Float32Array, got an Array of length 280$/, (a) => void (a.o.out = new Array(B * H * Nq * Dv).fill(0) as any)),
+  bad('out a Tensor object', TypeError, /^options\.out must be a Float32Array, got an object — pass its data: the output buffer is the Float32Array itself$/, (a) => void (a.o.out = { data: new Float32Array(B * H * Nq * Dv), dims: [B, H, Nq, Dv] } as any)),
   bad('out is q.data', RangeError, /options\.out.*overlap/, (a) => {
     const buf = new Float32Array(B * H * Nq * Dv);
     a.q.data = buf.subarray(0, B * H * Nq * D);
@@ -151,15 +156,41 @@ const CASES: Bad[] = [
   // --- keyMask
   bad('keyMask too short', RangeError, /options\.keyMask/, (a) => void (a.o.keyMask = new Uint8Array(B * Nk - 1))),
   bad('keyMask too long', RangeError, /options\.keyMask/, (a) => void (a.o.keyMask = new Int32Array(B * Nk + 1))),
-  bad('keyMask a Float32Array', TypeError, /options\.keyMask/, (a) => void (a.o.keyMask = new Float32Array(B * Nk) as any)),
+  bad('keyMask a Float32Array', TypeError, /^options\.keyMask must be an Int32Array or Uint8Array of 0\/1 values, plain or as \{ data, dims \}, got a Float32Array of length 12 — convert it with Uint8Array\.from/, (a) => void (a.o.keyMask = new Float32Array(B * Nk) as any)),
   bad('keyMask an Int8Array', TypeError, /options\.keyMask/, (a) => void (a.o.keyMask = new Int8Array(B * Nk) as any)),
-  bad('keyMask a plain Array', TypeError, /options\.keyMask/, (a) => void (a.o.keyMask = new Array(B * Nk).fill(1) as any)),
-  bad('keyMask a string', TypeError, /options\.keyMask/, (a) => void (a.o.keyMask = '111' as any)),
+  bad('keyMask a plain Array', TypeError, /^options\.keyMask must be an Int32Array or Uint8Array of 0\/1 values, plain or as \{ data, dims \}, got an Array of length 12 — convert it with Uint8Array\.from\(\.\.\.\)$/, (a) => void (a.o.keyMask = new Array(B * Nk).fill(1) as any)),
+  bad('keyMask a string', TypeError, /^options\.keyMask must be an Int32Array or Uint8Array .*, got string 111$/, (a) => void (a.o.keyMask = '111' as any)),
   bad('keyMask {data, dims} with wrong dims', RangeError, /options\.keyMask/, (a) => void (a.o.keyMask = { data: new Uint8Array(B * Nk), dims: [Nk, B] })),
   bad('keyMask {data, dims} rank 1', RangeError, /options\.keyMask/, (a) => void (a.o.keyMask = { data: new Uint8Array(B * Nk), dims: [B * Nk] })),
   bad('keyMask {data, dims} data too short', RangeError, /options\.keyMask/, (a) => void (a.o.keyMask = { data: new Uint8Array(B * Nk - 2), dims: [B, Nk] })),
-  bad('keyMask {data, dims} data a Float32Array', TypeError, /options\.keyMask/, (a) => void (a.o.keyMask = { data: new Float32Array(B * Nk), dims: [B, Nk] } as any)),
+  bad('keyMask {data, dims} data a Float32Array', TypeError, /^options\.keyMask\.data must be an Int32Array or Uint8Array of 0\/1 values, got a Float32Array of length 12/, (a) => void (a.o.keyMask = { data: new Float32Array(B * Nk), dims: [B, Nk] } as any)),
   bad('keyMask {data, dims} string dims', TypeError, /options\.keyMask\.dims/, (a) => void (a.o.keyMask = { data: new Uint8Array(B * Nk), dims: 'B,Nk' } as any)),
+  bad('keyMask {data, dims} data a plain Array', TypeError, /^options\.keyMask\.data must be an Int32Array or Uint8Array of 0\/1 values, got an Array of length 12/,
+    (a) => void (a.o.keyMask = { data: new Array(B * Nk).fill(1), dims: [B, Nk] } as any)),
+  bad('keyMask an ArrayBuffer', TypeError, /^options\.keyMask must be an Int32Array or Uint8Array .*, got an ArrayBuffer$/, (a) => void (a.o.keyMask = new ArrayBuffer(B * Nk) as any)),
+  // values other than 0/1: the kernels would read them as 1, silently
+  bad('keyMask holding a 2 (Uint8Array)', RangeError, /^options\.keyMask\[7\] is 2 \(row 1, column 1\): a mask holds only 0 .* and 1 /, (a) => {
+    const m = new Uint8Array(B * Nk).fill(1);
+    m[7] = 2;
+    m[9] = 3;  // only the first bad value is named
+    a.o.keyMask = m;
+  }),
+  bad('keyMask holding a -1 (Int32Array)', RangeError, /^options\.keyMask\[0\] is -1 \(row 0, column 0\)/, (a) => void (a.o.keyMask = new Int32Array(B * Nk).fill(-1))),
+  bad('keyMask holding 255 (Uint8Array, e.g. a bool mask written as 0xff)', RangeError, /^options\.keyMask\[11\] is 255 \(row 1, column 5\)/, (a) => {
+    const m = new Uint8Array(B * Nk).fill(1);
+    m[11] = 255;
+    a.o.keyMask = m;
+  }),
+  bad('keyMask {data, dims} holding a 2', RangeError, /^options\.keyMask\.data\[3\] is 2 \(row 0, column 3\)/, (a) => {
+    const data = new Int32Array(B * Nk).fill(0);
+    data[3] = 2;
+    a.o.keyMask = { data, dims: [B, Nk] };
+  }),
+  bad('keyMask holding 2^31 - 1', RangeError, /^options\.keyMask\[5\] is 2147483647/, (a) => {
+    const m = new Int32Array(B * Nk).fill(1);
+    m[5] = 2 ** 31 - 1;
+    a.o.keyMask = m;
+  }),
 
   // --- bias
   bad('bias not broadcastable (Nk + 1)', RangeError, /options\.bias/, (a) => void (a.o.bias = { data: new Float32Array(B * H * Nq * (Nk + 1)), dims: [B, H, Nq, Nk + 1] })),
@@ -168,7 +199,7 @@ const CASES: Bad[] = [
   bad('bias rank 5', RangeError, /options\.bias/, (a) => void (a.o.bias = { data: new Float32Array(B * H * Nq * Nk), dims: [1, B, H, Nq, Nk] })),
   bad('bias data length disagrees with dims', RangeError, /options\.bias/, (a) => void (a.o.bias = { data: new Float32Array(Nk - 1), dims: [1, 1, 1, Nk] })),
   bad('bias data a Float64Array', TypeError, /options\.bias\.data/, (a) => void (a.o.bias = { data: new Float64Array(Nk), dims: [Nk] } as any)),
-  bad('bias a bare Float32Array', TypeError, /options\.bias/, (a) => void (a.o.bias = new Float32Array(B * H * Nq * Nk) as any)),
+  bad('bias a bare Float32Array', TypeError, /^options\.bias must be a Tensor \{ data: Float32Array, dims \}, got a Float32Array of length 240 — wrap it as \{ data, dims \}$/, (a) => void (a.o.bias = new Float32Array(B * H * Nq * Nk) as any)),
   bad('bias dims negative', RangeError, /options\.bias\.dims\[0\]/, (a) => void (a.o.bias = { data: new Float32Array(Nk), dims: [-1, Nk] })),
 
   // --- detached buffers

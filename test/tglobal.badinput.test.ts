@@ -76,17 +76,23 @@ describe('globalBlockIds', () => {
   interface A { mask: Any; g: Any }
   const base = (): A => ({ mask: { data: new Int32Array([1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0]), dims: [2, 6] }, g: 2 });
   const CASES: Case<A>[] = [
-    bad('mask undefined', TypeError, /\bmask\b/, (a) => void (a.mask = undefined)),
+    bad('mask undefined', TypeError, /^mask must be an Int32Array or Uint8Array .*, got undefined$/, (a) => void (a.mask = undefined)),
     bad('mask null', TypeError, /\bmask\b/, (a) => void (a.mask = null)),
     bad('mask a number', TypeError, /\bmask\b/, (a) => void (a.mask = 12)),
     bad('mask a string', TypeError, /\bmask\b/, (a) => void (a.mask = '110')),
-    bad('mask a plain Array', TypeError, /\bmask\b/, (a) => void (a.mask = [1, 1, 0])),
+    bad('mask a plain Array', TypeError, /^mask must be an Int32Array or Uint8Array of 0\/1 values, plain or as \{ data, dims \}, got an Array of length 3 — convert it with Uint8Array\.from\(\.\.\.\)$/, (a) => void (a.mask = [1, 1, 0])),
+    bad('mask {data, dims} data a plain Array', TypeError, /^mask\.data must be an Int32Array or Uint8Array of 0\/1 values, got an Array of length 12/,
+      (a) => void (a.mask.data = Array.from(a.mask.data))),
+    bad('mask holding a 2 (plain Int32Array)', RangeError, /^mask\[4\] is 2 \(row 0, column 4\): a mask holds only 0 .* and 1 /,
+      (a) => void (a.mask = new Int32Array([1, 1, 1, 1, 2, 1]))),
+    bad('mask {data, dims} holding a -1', RangeError, /^mask\.data\[10\] is -1 \(row 1, column 4\)/, (a) => void (a.mask.data[10] = -1)),
+    bad('mask holding 255 (Uint8Array)', RangeError, /^mask\[0\] is 255 \(row 0, column 0\)/, (a) => void (a.mask = new Uint8Array([255, 1, 1]))),
     bad('mask a Float32Array', TypeError, /\bmask\b/, (a) => void (a.mask = new Float32Array(6))),
     bad('mask an Int8Array', TypeError, /\bmask\b/, (a) => void (a.mask = new Int8Array(6))),
     bad('mask {data, dims} rank 1', RangeError, /\bmask\b/, (a) => void (a.mask.dims = [12])),
     bad('mask {data, dims} rank 3', RangeError, /\bmask\b/, (a) => void (a.mask.dims = [1, 2, 6])),
     bad('mask {data, dims} data too short', RangeError, /\bmask\b/, (a) => void (a.mask.data = a.mask.data.subarray(1))),
-    bad('mask {data, dims} data a Float32Array', TypeError, /\bmask\b/, (a) => void (a.mask.data = new Float32Array(12))),
+    bad('mask {data, dims} data a Float32Array', TypeError, /^mask\.data must be an Int32Array or Uint8Array of 0\/1 values, got a Float32Array of length 12/, (a) => void (a.mask.data = new Float32Array(12))),
     bad('mask {data, dims} dims a string', TypeError, /mask\.dims/, (a) => void (a.mask.dims = '2,6')),
     bad('mask {data, dims} negative dim', RangeError, /mask\.dims\[0\]/, (a) => void (a.mask.dims = [-2, -6])),
     bad('mask {data, dims} fractional dim', RangeError, /mask\.dims\[1\]/, (a) => void (a.mask.dims = [2, 6.5])),
@@ -114,10 +120,10 @@ describe('relativePositionBuckets', () => {
   interface A { rel: Any; nb: Any; md: Any }
   const base = (): A => ({ rel: Int32Array.from([-3, 0, 5, 200]), nb: 32, md: 128 });
   const CASES: Case<A>[] = [
-    bad('relative undefined', TypeError, /\brelative\b/, (a) => void (a.rel = undefined)),
+    bad('relative undefined', TypeError, /^relative must be .*, got undefined$/, (a) => void (a.rel = undefined)),
     bad('relative a number', TypeError, /\brelative\b/, (a) => void (a.rel = 5)),
     bad('relative a string', TypeError, /\brelative\b/, (a) => void (a.rel = '1,2')),
-    bad('relative a Float32Array', TypeError, /\brelative\b/, (a) => void (a.rel = new Float32Array(3))),
+    bad('relative a Float32Array', TypeError, /^relative must be an Int32Array or an array of integers, got a Float32Array of length 3$/, (a) => void (a.rel = new Float32Array(3))),
     bad('relative a Uint32Array', TypeError, /\brelative\b/, (a) => void (a.rel = new Uint32Array(3))),
     bad('relative a BigInt64Array', TypeError, /\brelative\b/, (a) => void (a.rel = new BigInt64Array(3))),
     bad('relative an object', TypeError, /\brelative\b/, (a) => void (a.rel = { length: 2, 0: 1, 1: 2 })),
@@ -160,7 +166,8 @@ describe('globalAggregates', () => {
   };
   const CASES: Case<A>[] = [
     bad('hidden undefined', TypeError, /\bhidden\b/, (a) => void (a.hidden = undefined)),
-    bad('hidden a bare Float32Array', TypeError, /\bhidden\b/, (a) => void (a.hidden = a.hidden.data)),
+    bad('hidden a bare Float32Array', TypeError, /^hidden must be a Tensor \{ data: Float32Array, dims \}, got a Float32Array of length 42 — wrap it as \{ data, dims \}$/,
+      (a) => void (a.hidden = a.hidden.data)),
     bad('hidden rank 2', RangeError, /\bhidden\b.*3 dims/, (a) => void (a.hidden.dims = [B * N, C])),
     bad('hidden.data a Float64Array', TypeError, /hidden\.data/, (a) => void (a.hidden.data = new Float64Array(B * N * C))),
     bad('hidden.data shorter than its dims', RangeError, /hidden\.data/, (a) => void (a.hidden.dims = [B, N + 1, C])),
@@ -168,6 +175,8 @@ describe('globalAggregates', () => {
     bad('mask too short', RangeError, /\bmask\b/, (a) => void (a.mask = new Uint8Array(B * N - 1))),
     bad('mask a Float32Array', TypeError, /\bmask\b/, (a) => void (a.mask = new Float32Array(B * N))),
     bad('mask {data, dims} transposed', RangeError, /\bmask\b/, (a) => void (a.mask = { data: a.mask, dims: [N, B] })),
+    bad('mask a plain Array', TypeError, /^mask must be an Int32Array or Uint8Array of 0\/1 values, plain or as \{ data, dims \}, got an Array of length 14 — convert it/, (a) => void (a.mask = Array.from(a.mask))),
+    bad('mask holding a 2', RangeError, /^mask\[8\] is 2 \(row 1, column 1\)/, (a) => void (a.mask[8] = 2)),
     bad('g 0', RangeError, /\bg\b/, (a) => void (a.g = 0)),
     bad('g a string', TypeError, /\bg\b/, (a) => void (a.g = '2')),
     bad('g fractional', RangeError, /\bg\b/, (a) => void (a.g = 1.5)),
@@ -285,7 +294,7 @@ describe('transientGlobalAttention / transientGlobalAttentionAsync', () => {
     bad('k with a different N', RangeError, /\bk\b/, (a) => void (a.k = { data: new Float32Array(B * H * (N + 1) * D), dims: [B, H, N + 1, D] })),
     bad('k with a different D', RangeError, /\bk\b/, (a) => void (a.k.dims = [B, H, N * 2, D / 2])),
     bad('v with a different batch', RangeError, /\bv\b/, (a) => void (a.v.dims = [1, H * 2, N, D])),
-    bad('globalK a bare Float32Array', TypeError, /globalK/, (a) => void (a.gk = a.gk.data)),
+    bad('globalK a bare Float32Array', TypeError, /^globalK must be a Tensor \{ data: Float32Array, dims \}, got a Float32Array of length 48 — wrap it as \{ data, dims \}$/, (a) => void (a.gk = a.gk.data)),
     bad('globalK with a different D', RangeError, /globalK/, (a) => void (a.gk.dims = [B, H, G * 2, D / 2])),
     bad('globalV with a different G', RangeError, /globalV/, (a) => void (a.gv = { data: new Float32Array(B * H * (G + 1) * D), dims: [B, H, G + 1, D] })),
     bad('globalV with a different Dv than v', RangeError, /globalV/, (a) => void (a.gv.dims = [B, H, G * 2, D / 2])),
@@ -295,10 +304,16 @@ describe('transientGlobalAttention / transientGlobalAttentionAsync', () => {
     bad('mask a Float32Array', TypeError, /options\.mask/, (a) => void (a.o.mask = new Float32Array(B * N))),
     bad('mask {data, dims} with wrong dims', RangeError, /options\.mask/, (a) => void (a.o.mask = { data: a.o.mask, dims: [N, B] })),
     bad('mask detached', TypeError, /options\.mask.*detached/, (a) => detach(a.o.mask.buffer)),
+    bad('mask a plain Array', TypeError, /^options\.mask must be an Int32Array or Uint8Array of 0\/1 values, plain or as \{ data, dims \}, got an Array of length 20 — convert it with Uint8Array\.from/, (a) => void (a.o.mask = Array.from(a.o.mask))),
+    bad('mask holding a 2', RangeError, /^options\.mask\[13\] is 2 \(row 1, column 3\): a mask holds only 0 .* and 1 /, (a) => void (a.o.mask[13] = 2)),
+    bad('mask {data, dims} holding a -1', RangeError, /^options\.mask\.data\[0\] is -1 \(row 0, column 0\)/, (a) => {
+      a.o.mask[0] = -1;
+      a.o.mask = { data: a.o.mask, dims: [B, N] };
+    }),
     bad('relativeAttentionBias for 3 heads', RangeError, /options\.relativeAttentionBias/, (a) => void (a.o.relativeAttentionBias = { data: new Float32Array(96), dims: [32, 3] })),
     bad('relativeAttentionBias rank 1', RangeError, /options\.relativeAttentionBias/, (a) => void (a.o.relativeAttentionBias.dims = [64])),
     bad('relativeAttentionBias with 1 bucket', RangeError, /options\.relativeAttentionBias/, (a) => void (a.o.relativeAttentionBias = { data: new Float32Array(H), dims: [1, H] })),
-    bad('relativeAttentionBias a bare Float32Array', TypeError, /options\.relativeAttentionBias/, (a) => void (a.o.relativeAttentionBias = a.o.relativeAttentionBias.data)),
+    bad('relativeAttentionBias a bare Float32Array', TypeError, /^options\.relativeAttentionBias must be a Tensor .*, got a Float32Array of length 64 — wrap it as \{ data, dims \}$/, (a) => void (a.o.relativeAttentionBias = a.o.relativeAttentionBias.data)),
     bad('globalRelativeAttentionBias [H, 32] (transposed)', RangeError, /options\.globalRelativeAttentionBias/, (a) => void (a.o.globalRelativeAttentionBias.dims = [H, 32])),
     bad('globalRelativeAttentionBias.data a Float64Array', TypeError, /options\.globalRelativeAttentionBias/, (a) => void (a.o.globalRelativeAttentionBias.data = new Float64Array(64))),
     bad('numBuckets disagrees with the tables', RangeError, /numBuckets/, (a) => void (a.o.numBuckets = 16)),
@@ -323,7 +338,7 @@ describe('transientGlobalAttention / transientGlobalAttentionAsync', () => {
       a.gv.data = buf.subarray(n - 1);
       a.o.out = buf.subarray(0, n);
     }),
-    bad('returnWeights a string', TypeError, /options\.returnWeights/, (a) => void (a.o.returnWeights = 'yes')),
+    bad('returnWeights a string', TypeError, /^options\.returnWeights must be a boolean, got string yes$/, (a) => void (a.o.returnWeights = 'yes')),
     bad('k detached', TypeError, /k\.data.*detached/, (a) => detach(a.k.data.buffer)),
   ];
   test('the base call is valid (both layouts)', () => {
@@ -489,7 +504,7 @@ describe.each(KINDS)('%s layer forward / forwardAsync: bad arguments', (kind) =>
   const base = (): A => ({ h: { data: randomData(mulberry32(12), B * N * C), dims: [B, N, C] }, m: new Int32Array(B * N).fill(1), o: undefined });
   const CASES: Case<A>[] = [
     bad('hidden undefined', TypeError, /\bhidden\b/, (a) => void (a.h = undefined)),
-    bad('hidden a bare Float32Array', TypeError, /\bhidden\b/, (a) => void (a.h = a.h.data)),
+    bad('hidden a bare Float32Array', TypeError, /^hidden must be a Tensor \{ data: Float32Array, dims \}, got a Float32Array of length \d+ — wrap it as \{ data, dims \}$/, (a) => void (a.h = a.h.data)),
     bad('hidden rank 2', RangeError, /\bhidden\b/, (a) => void (a.h.dims = [B * N, C])),
     bad('hidden rank 4', RangeError, /\bhidden\b/, (a) => void (a.h.dims = [1, B, N, C])),
     bad('hidden last dim != d_model', RangeError, /\bhidden\b.*d_model/, (a) => void (a.h.dims = [B, N * 2, C / 2])),
@@ -500,7 +515,12 @@ describe.each(KINDS)('%s layer forward / forwardAsync: bad arguments', (kind) =>
     bad('mask one short', RangeError, /\bmask\b/, (a) => void (a.m = new Int32Array(B * N - 1))),
     bad('mask for one row only', RangeError, /\bmask\b/, (a) => void (a.m = new Uint8Array(N))),
     bad('mask a Float32Array', TypeError, /\bmask\b/, (a) => void (a.m = new Float32Array(B * N))),
-    bad('mask a plain Array', TypeError, /\bmask\b/, (a) => void (a.m = new Array(B * N).fill(1))),
+    bad('mask a plain Array', TypeError, /^mask must be an Int32Array or Uint8Array of 0\/1 values, plain or as \{ data, dims \}, got an Array of length 18 — convert it with Uint8Array\.from/, (a) => void (a.m = new Array(B * N).fill(1))),
+    bad('mask holding a 2', RangeError, /^mask\[17\] is 2 \(row 1, column 8\): a mask holds only 0 .* and 1 /, (a) => void (a.m[17] = 2)),
+    bad('mask {data, dims} holding a -1', RangeError, /^mask\.data\[9\] is -1 \(row 1, column 0\)/, (a) => {
+      a.m[9] = -1;
+      a.m = { data: a.m, dims: [B, N] };
+    }),
     bad('mask a boolean', TypeError, /\bmask\b/, (a) => void (a.m = true)),
     bad('mask {data, dims} transposed', RangeError, /\bmask\b/, (a) => void (a.m = { data: a.m, dims: [N, B] })),
     bad('mask {data, dims} rank 3', RangeError, /\bmask\b/, (a) => void (a.m = { data: a.m, dims: [B, N, 1] })),

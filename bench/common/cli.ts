@@ -1,4 +1,5 @@
 // Command-line parsing shared by the benches.
+import { wrapText } from './table';
 
 /** "256,512,1k" -> [256, 512, 1024]; throws on anything but positive integers. */
 export function parseIntList(flag: string, s: string): number[] {
@@ -17,7 +18,7 @@ export function parsePositiveInt(flag: string, s: string): number {
   return n;
 }
 
-/** Writes a progress line to stderr (stdout is for the table). */
+/** Writes a progress line to stderr (stdout is for the table), wrapped at 120 columns. */
 export function progress(msg: string): void {
-  process.stderr.write(`${msg}\n`);
+  process.stderr.write(`${wrapText(msg, undefined, '    ')}\n`);
 }

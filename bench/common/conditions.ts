@@ -95,14 +95,14 @@ export function conditionCells(p: PointConditions, peak1: number): string[] {
   const cells = [p.load ? `${p.load.otherCpus.toFixed(2)}${p.load.otherCpus > BUSY_CPUS ? '!' : ''}` : '-'];
   const f1 = Math.min(p.fma1Before ?? NaN, p.fma1After ?? NaN) / peak1;
   cells.push(Number.isFinite(f1) ? `${(100 * f1).toFixed(0)}%${f1 < SLOW_FMA ? '!' : ''}` : '-');
-  cells.push(p.sharedCores === null ? '-' : `${coreScaling(p).toFixed(2)}x${p.sharedCores ? ' SHARED' : ''}`);
+  cells.push(p.sharedCores === null ? '-' : `${coreScaling(p).toFixed(2)}x${p.sharedCores ? '!' : ''}`);
   return cells;
 }
 
 /** Notes explaining the condition columns. */
 export function conditionColumnNotes(): string[] {
   return [
-    'cores = T threads of FMA at once vs one thread alone, the worse of a probe before and after the point; SHARED = below 0.8·T.',
+    "cores = T threads of FMA at once vs one thread alone, the worse of a probe before and after the point ('!' below 0.8·T: shared cores).",
     `fma1 = one-thread FMA probe just before/after the point (the lower) vs that peak ('!' below ${100 * SLOW_FMA}%: the core was slower than usual, e.g. a busy sibling hyperthread).`,
     `other = CPUs other processes used on average during the timed calls ('!' above ${BUSY_CPUS}: the point ran on a busy machine).`,
   ];

@@ -1,4 +1,4 @@
-// The machine's FMA peak, measured on the spot (DESIGN §4), and a probe that tells whether
+// The machine's FMA peak, measured on the spot (what %peak divides by), and a probe that tells whether
 // T threads currently get T cores' worth of FMA throughput (on small VMs two vCPUs sometimes
 // share one physical core for a while).
 import * as path from 'path';

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { info } from '../../lib/index';
+import { wrapText } from './table';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -113,5 +114,7 @@ export function formatMachine(m: MachineInfo): string {
     `FMA peak: ${m.fmaPeak1T.toFixed(1)} GFLOP/s per thread (${m.package.isa}, measured now)`,
     `ORT:      ${m.onnxruntime ? `onnxruntime-node ${m.onnxruntime}` : 'not available'}; Node ${m.node}; ${m.os}` +
       (m.git ? `; git ${m.git.commit}${m.git.dirty ? ' (dirty tree)' : ''}` : ''),
-  ].join('\n');
+  ]
+    .map((line) => wrapText(line, undefined, '          '))
+    .join('\n');
 }

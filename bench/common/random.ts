@@ -1,20 +1,10 @@
-// Seeded pseudo-random inputs, so every run (and every child process) sees the same data.
-
-/** mulberry32: a small, fast 32-bit generator; returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded pseudo-random inputs, so every run (and every child process) sees the same data. Built on the
+// project's one generator, lib/random.ts (mulberry32).
+import { mulberry32 } from '../../lib/random';
 
 /** Fills `out` with standard normal samples (Box-Muller) from `seed`; returns it. */
 export function fillNormal(out: Float32Array, seed: number, stddev = 1): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const n = out.length;
   for (let i = 0; i < n; i += 2) {
     const u = 1 - r(); // (0, 1]

@@ -39,7 +39,7 @@ export async function timeCall(fn: () => unknown): Promise<number> {
 }
 
 /**
- * Repetition policy of DESIGN §4 as the dense issue words it: `reps` repetitions (default 5),
+ * Repetition policy of the benches: `reps` repetitions (default 5),
  * fewer when one repetition takes longer than `slowMs` (2 s), but never fewer than `floor` (3)
  * unless the caller asked for fewer.
  */

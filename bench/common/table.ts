@@ -1,4 +1,7 @@
-// Plain-text tables for stdout.
+// Plain-text tables and wrapped notes for the terminal: every printed line at most MAX_COLUMNS wide.
+
+/** Widest line the benches print (tables are designed to fit; prose is wrapped). */
+export const MAX_COLUMNS = 120;
 
 export type Align = 'l' | 'r';
 
@@ -30,4 +33,34 @@ export function ms(x: number | null | undefined): string {
 /** A number in scientific notation, short ('1.2e-7'). */
 export function sci(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toExponential(1);
+}
+
+/**
+ * Wraps `text` at spaces to lines of at most `width` columns; the first line starts with `first`,
+ * the others with `indent`. A single word longer than a line (a long path) gets a line of its own
+ * rather than being cut. Existing newlines are kept.
+ */
+export function wrapText(text: string, width = MAX_COLUMNS, indent = '', first = ''): string {
+  const out: string[] = [];
+  let prefix = first;
+  for (const para of text.split('\n')) {
+    let line = prefix;
+    let empty = true; // nothing but the prefix on `line` yet
+    for (const w of para.split(' ')) {
+      if (empty || line.length + 1 + w.length <= width) line += (empty ? '' : ' ') + w;
+      else {
+        out.push(line);
+        line = indent + w;
+      }
+      empty = false;
+    }
+    out.push(line);
+    prefix = indent;
+  }
+  return out.join('\n');
+}
+
+/** Notes as a bullet list: "- " then the note, wrapped, continuation lines indented by two. */
+export function wrapNotes(notes: readonly string[], width = MAX_COLUMNS): string {
+  return notes.map((n) => wrapText(n, width, '  ', '- ')).join('\n');
 }

@@ -1,4 +1,4 @@
-// ONNX models of our dense attention (DESIGN §1.1), for cross-checks and benchmarks against
+// ONNX models of our dense attention (docs/ARCHITECTURE.md §1.1), for cross-checks and benchmarks against
 // ONNX Runtime. The model takes our layout (q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv]) and
 // computes our semantics, whatever the wrapped op's own conventions:
 //  - causal is bottom-right aligned here (key j allowed iff j <= i + Nk - Nq); ORT 1.30's

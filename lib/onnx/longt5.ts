@@ -1,4 +1,4 @@
-// ONNX models of the three LongT5 attention layers (DESIGN §1.2), built from standard ONNX ops only
+// ONNX models of the three LongT5 attention layers (docs/ARCHITECTURE.md §1.2), built from standard ONNX ops only
 // (opset 18, no contrib ops), with the layer's weights as initializers:
 //   'tglobal'  Hugging Face LongT5TransientGlobalAttention
 //   'local'    LongT5LocalAttention

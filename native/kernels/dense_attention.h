@@ -1,4 +1,4 @@
-// Dense multi-head attention (DESIGN §1.1): the plain-C++ description of one call.
+// Dense multi-head attention (docs/ARCHITECTURE.md §1.1): the plain-C++ description of one call.
 // No N-API here: the binding fills this struct after validating every argument.
 #pragma once
 #include <algorithm>

@@ -1,6 +1,6 @@
 // LongT5 "transient global" bookkeeping (plain C++, baseline flags), following Hugging Face
 // transformers src/transformers/models/longt5/modeling_longt5.py at commit
-// fd365f0f5165c04aec1be34359d0c37d13a4c413 (DESIGN.md §1.2, test/fixtures/README.md).
+// fd365f0f5165c04aec1be34359d0c37d13a4c413 (docs/ARCHITECTURE.md §1.2, test/fixtures/README.md).
 #pragma once
 #include <cstdint>
 

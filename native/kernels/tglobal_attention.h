@@ -1,4 +1,4 @@
-// The fused LongT5 transient-global attention core (DESIGN §1.2 steps 4-5, before Wo), and the
+// The fused LongT5 transient-global attention core (docs/ARCHITECTURE.md §1.2 steps 4-5, before Wo), and the
 // seed's block-global variant. Plain C++ descriptions; run on the active ISA.
 #pragma once
 #include <cstdint>

@@ -1,9 +1,14 @@
-// Test helpers: the reference vectors in test/fixtures (see its README), a seeded RNG for random
-// tensors, error measures, and a plain float64 JavaScript reference of dense attention that
+// Test helpers: the reference vectors in test/fixtures (see its README), random tensors from the
+// project's seeded RNG, error measures, and a plain float64 JavaScript reference of dense attention that
 // shares no code with the native kernels.
 import * as fs from 'fs';
 import * as path from 'path';
+import type { Rng } from '../../lib/random';
 import { readSafetensors, SafetensorsTensor } from '../../lib/safetensors';
+
+// The project's one seeded generator (lib/random.ts), re-exported so tests import it from here as before.
+export { mulberry32, uniform } from '../../lib/random';
+export type { Rng } from '../../lib/random';
 
 export const FIXTURE_DIR = path.resolve(__dirname, '..', 'fixtures');
 
@@ -68,26 +73,11 @@ export function loadFixture(name: string): Fixture {
 
 // Hot loops use these module-level copies: under jest, code runs in a vm context where every
 // lookup of a global (Math, Number) goes through an interceptor and is ~20x slower.
-const imul = Math.imul;
 const abs = Math.abs;
 const exp = Math.exp;
 const floor = Math.floor;
 const isNaN = Number.isNaN;
 const isFinite = Number.isFinite;
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export type Rng = () => number;
 
 /** Uniform values in [lo, hi) as a Float32Array of prod(dims) elements. */
 export function randomData(rng: Rng, n: number, lo = -1, hi = 1): Float32Array {
@@ -143,7 +133,7 @@ export function allFinite(a: ArrayLike<number>): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Float64 reference of dense attention (DESIGN §1.1)
+// Float64 reference of dense attention (docs/ARCHITECTURE.md §1.1)
 
 export interface RefTensor {
   data: ArrayLike<number>;

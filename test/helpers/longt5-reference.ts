@@ -1,5 +1,5 @@
 // A plain float64 JavaScript reference of LongT5's attention layers, written from
-// test/fixtures/README.md and DESIGN §1.2 (Hugging Face transformers modeling_longt5.py at commit
+// test/fixtures/README.md and docs/ARCHITECTURE.md §1.2 (Hugging Face transformers modeling_longt5.py at commit
 // fd365f0f5165c04aec1be34359d0c37d13a4c413). It shares no code with lib/ or native/: block ids by
 // the README's integer rule, T5's bidirectional bucket function with HF's float32 log arithmetic,
 // projections, global aggregates (block SUMS + T5 RMS norm), the local window |i - j| <= r with

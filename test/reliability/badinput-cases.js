@@ -71,15 +71,19 @@ function tensorMuts(s) {
     ['a symbol', Symbol('t')], ['a function', () => 1], ['an empty array', []], ['a Date', new Date(0)],
   ])
     out.push(mut(`${n}`, TE, L, (a) => setAt(a, s.path, v)));
-  if (!s.bare) out.push(mut('a bare Float32Array', TE, L, (a) => setAt(a, s.path, cur(a).data)));
-  out.push(mut('an array of numbers', TE, L, (a) => setAt(a, s.path, Array.from(cur(a).data))));
+  // what was passed and what is expected, not 'got undefined undefined'
+  const notTensor = (got) => new RegExp(`${esc(L)} must be a Tensor \\{ data: Float32Array, dims \\}, got ${got}`);
+  if (!s.bare) out.push(mut('a bare Float32Array', TE, notTensor('a Float32Array of length \\d+ — wrap it as \\{ data, dims \\}$'), (a) => setAt(a, s.path, cur(a).data)));
+  out.push(mut('an array of numbers', TE, notTensor('an Array of length \\d+ — convert it with Float32Array\\.from\\(\\.\\.\\.\\) and wrap it as \\{ data, dims \\}$'),
+    (a) => setAt(a, s.path, Array.from(cur(a).data))));
   out.push(mut('ORT-style tensor of type int32', TE, new RegExp(`${esc(L)}.*float32`), (a) => void (cur(a).type = 'int32')));
   // data
   const D = `${L}.data`;
-  out.push(mut('data missing', TE, D, (a) => void delete cur(a).data));
-  out.push(mut('data null', TE, D, setData(() => null)));
-  out.push(mut('data a plain Array', TE, D, setData((t) => Array.from(t.data))));
-  out.push(mut('data a Float64Array', TE, D, setData((t) => Float64Array.from(t.data))));
+  const notF32 = (got) => new RegExp(`${esc(D)} must be a Float32Array, got ${got}`);
+  out.push(mut('data missing', TE, notF32('undefined$'), (a) => void delete cur(a).data));
+  out.push(mut('data null', TE, notF32('null$'), setData(() => null)));
+  out.push(mut('data a plain Array', TE, notF32('an Array of length \\d+ — convert it with Float32Array\\.from\\(\\.\\.\\.\\)$'), setData((t) => Array.from(t.data))));
+  out.push(mut('data a Float64Array', TE, notF32('a Float64Array of length \\d+ — convert it with Float32Array\\.from'), setData((t) => Float64Array.from(t.data))));
   out.push(mut('data an Int32Array', TE, D, setData((t) => new Int32Array(t.data.length))));
   out.push(mut('data a Uint8Array', TE, D, setData((t) => new Uint8Array(t.data.length))));
   out.push(mut('data a BigInt64Array', TE, D, setData((t) => new BigInt64Array(t.data.length))));
@@ -143,6 +147,8 @@ function tensorMuts(s) {
   return out;
 }
 
+const NOT_MASK = 'must be an Int32Array or Uint8Array of 0/1 values, plain or as \\{ data, dims \\}';
+
 /** A 0/1 mask argument of exactly rows x cols (plain typed array or {data, dims}). */
 function maskMuts(s) {
   const L = argLabel(s);
@@ -157,7 +163,24 @@ function maskMuts(s) {
     mut('a Uint16Array', TE, L, set(() => new Uint16Array(n).fill(1))),
     mut('a Uint8ClampedArray', TE, L, set(() => new Uint8ClampedArray(n).fill(1))),
     mut('a BigInt64Array', TE, L, set(() => new BigInt64Array(n).fill(1n))),
-    mut('a plain Array', TE, L, set(() => new Array(n).fill(1))),
+    mut('a plain Array', TE, new RegExp(`${esc(L)} ${NOT_MASK}, got an Array of length ${n} — convert it with Uint8Array\\.from\\(\\.\\.\\.\\)$`), set(() => new Array(n).fill(1))),
+    mut('{data, dims} data a plain Array', TE, new RegExp(`${esc(L)}\\.data must be an Int32Array or Uint8Array of 0/1 values, got an Array of length ${n}`),
+      set(() => ({ data: new Array(n).fill(1), dims: [s.rows, s.cols] }))),
+    mut('undefined data and dims (an empty object)', TE, L, set(() => ({}))),
+    // values other than 0/1 (the kernels would read them as 1): a RangeError naming the first bad index
+    mut('holding a 2 (Uint8Array, last element)', RE, new RegExp(`${esc(L)}\\[${n - 1}\\] is 2 \\(row ${s.rows - 1}, column ${s.cols - 1}\\): a mask holds only 0`), set(() => {
+      const m = new Uint8Array(n).fill(1);
+      m[n - 1] = 2;
+      return m;
+    })),
+    mut('holding a -1 (Int32Array, first element)', RE, new RegExp(`${esc(L)}\\[0\\] is -1 \\(row 0, column 0\\)`), set(() => new Int32Array(n).fill(-1))),
+    mut('holding 255 (Uint8Array)', RE, new RegExp(`${esc(L)}\\[1\\] is 255`), set(() => Uint8Array.from({ length: n }, (_, i) => (i === 1 ? 255 : i % 2)))),
+    mut('holding 2^31 - 1 (Int32Array)', RE, new RegExp(`${esc(L)}\\[${n - 1}\\] is 2147483647`), set(() => Int32Array.from({ length: n }, (_, i) => (i === n - 1 ? 2 ** 31 - 1 : 1)))),
+    mut('{data, dims} holding a 2', RE, new RegExp(`${esc(L)}\\.data\\[${s.cols}\\] is 2 \\(row 1, column 0\\)`), set(() => {
+      const data = new Int32Array(n);
+      data[s.cols] = 2;
+      return { data, dims: [s.rows, s.cols] };
+    })),
     mut('a string', TE, L, set('1111')),
     mut('a number', TE, L, set(1)),
     mut('a boolean', TE, L, set(true)),
@@ -496,7 +519,10 @@ const blockIds = {
     mut('mask missing', TE, /mask/, (a) => void (a.mask = undefined)),
     mut('mask null', TE, /mask/, (a) => void (a.mask = null)),
     mut('mask a Float32Array', TE, /mask/, (a) => void (a.mask = new Float32Array(10))),
-    mut('mask a plain Array', TE, /mask/, (a) => void (a.mask = [1, 1, 1])),
+    mut('mask a plain Array', TE, new RegExp(`^mask ${NOT_MASK}, got an Array of length 3 — convert it with Uint8Array\\.from`), (a) => void (a.mask = [1, 1, 1])),
+    mut('mask missing says undefined (once)', TE, new RegExp(`^mask ${NOT_MASK}, got undefined$`), (a) => void (a.mask = undefined)),
+    mut('mask {data, dims} holding a 2', RE, /^mask\.data\[12\] is 2 \(row 1, column 2\)/, (a) => void (a.mask.data[12] = 2)),
+    mut('mask plain, holding a -1', RE, /^mask\[3\] is -1 \(row 0, column 3\)/, (a) => void (a.mask = new Int32Array([1, 1, 0, -1, 1]))),
     mut('mask a string', TE, /mask/, (a) => void (a.mask = '111')),
     mut('mask an Int8Array', TE, /mask/, (a) => void (a.mask = new Int8Array(10))),
     mut('mask a DataView', TE, /mask/, (a) => void (a.mask = new DataView(new ArrayBuffer(10)))),

@@ -43,6 +43,8 @@ function checkError(c, e) {
   if (!(e instanceof Error)) return `the ${e.name} is not an instance of Error`;
   if (e.constructor && e.constructor.name !== e.name) return `name ${e.name} but constructor ${e.constructor.name}`;
   if (c.msg && !c.msg.test(e.message)) return `message ${JSON.stringify(e.message)} does not match ${c.msg}`;
+  // describe(undefined) once printed 'undefined undefined': a message must say what was passed, once
+  if (/\bundefined undefined\b/.test(e.message)) return `message ${JSON.stringify(e.message)} says "undefined undefined"`;
   return '';
 }
 

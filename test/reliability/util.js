@@ -1,26 +1,15 @@
 // Small helpers shared by the reliability child scripts (plain Node, no jest).
 'use strict';
 
-/** Seeded PRNG (mulberry32), uniform in [0, 1). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The project's one seeded generator (lib/random.ts), loaded the way load-lib.js loads the library:
+// the TypeScript source by default, dist/lib/random.js with GA_RELIABILITY_LIB=dist.
+const { mulberry32, uniform } = require('./load-lib').loadLibModule('random');
 
 const prod = (dims) => dims.reduce((a, b) => a * b, 1);
 
 /** Float32Array of n values in [-1, 1) from a seed. */
 function rand(n, seed = 1) {
-  const rng = mulberry32(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng() * 2 - 1;
-  return a;
+  return uniform(mulberry32(seed), n);
 }
 
 /** A float32 Tensor of the given dims. */
@@ -97,7 +86,7 @@ function maxAbsDiff(a, b) {
 }
 
 /**
- * Float64 reference of dense attention (DESIGN §1.1): q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv];
+ * Float64 reference of dense attention (docs/ARCHITECTURE.md §1.1): q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv];
  * opts: scale, causal, keyMask [B*Nk], bias full [B,H,Nq,Nk] (flat) or undefined.
  */
 function refAttention(q, k, v, opts = {}) {
