@@ -35,6 +35,10 @@ export interface NativeDenseArgs {
   scores?: Float32Array;                // optional output [B, H, Nq, Nk]: the scores at scoresStage
   scoresStage?: number;                 // 0 matmul, 1 softcapped, 2 masked, 3 softmax (ONNX qk_matmul_output_mode)
   lse?: Float32Array;                   // optional output [B, H, Nq]: per-row log-sum-exp (natural log)
+  relTable?: Float32Array;              // T5 relative_attention_bias.weight [relNumBuckets, H]: bias by bucket(j - (i + offset))
+  relNumBuckets?: number;
+  relMaxDistance?: number;
+  relBidirectional?: boolean;           // default true
 }
 
 export interface NativeTGlobalArgs {

@@ -1,9 +1,10 @@
 // The standard attention operator's options of attention() (ONNX Attention, opset 23-25, and
 // FlashAttention's vocabulary): softcap, a movable causal diagonal, a sliding window, valid key
-// lengths, the scores at the operator's four stages and the per-row log-sum-exp. Checked here,
+// lengths, the scores at the operator's four stages, the per-row log-sum-exp and a T5
+// relative-position bias computed in the kernel. Checked here,
 // turned into the native call's fields; every error names the option.
 import type { NativeDenseArgs } from '../binding';
-import { Tensor, checkBoolean, checkedProduct, describe } from './tensor';
+import { Tensor, checkBoolean, checkOptions, checkSize, checkTensor, checkedProduct, describe, isFloat32Array } from './tensor';
 
 /** The operator's score stages, in qk_matmul_output_mode order 0..3 (softcap comes before the mask). */
 export type ScoreStage = 'matmul' | 'softcapped' | 'masked' | 'softmax';
@@ -28,9 +29,29 @@ export interface StandardAttentionOptions {
   returnScores?: ScoreStage;
   /** Also return logSumExp [B, H, Nq]: each row's log(sum(exp(score))) over its admissible keys (-Infinity if none). */
   returnLogSumExp?: boolean;
+  /**
+   * T5 relative-position bias, computed in the kernel (no Nq x Nk tensor): query i (at key
+   * position p = i + offset, the diagonal above) and key j get table[bucket(j - p), h], T5's
+   * bucket rule. Added to `bias` if both are given.
+   */
+  relativeBias?: RelativeBias;
 }
 
-export const STANDARD_OPTION_NAMES = ['softcap', 'causalOffset', 'window', 'keyLengths', 'returnScores', 'returnLogSumExp'] as const;
+/** attention()'s relativeBias: Hugging Face's relative_attention_bias.weight and its config fields. */
+export interface RelativeBias {
+  /** [numBuckets, H] (a Tensor, or a Float32Array of numBuckets·H). */
+  table: Tensor | Float32Array;
+  /** relative_attention_num_buckets. */
+  numBuckets: number;
+  /** relative_attention_max_distance. */
+  maxDistance: number;
+  /** true (default; encoders, cross-attention in T5's own code) or false (T5 decoders' self-attention: only keys before the query count). */
+  bidirectional?: boolean;
+}
+
+export const STANDARD_OPTION_NAMES = [
+  'softcap', 'causalOffset', 'window', 'keyLengths', 'returnScores', 'returnLogSumExp', 'relativeBias',
+] as const;
 
 /** What the standard options add to a result. */
 export interface StandardAttentionOutputs {
@@ -101,6 +122,28 @@ function checkStage(x: unknown): number {
   return i;
 }
 
+function checkRelativeBias(x: unknown, H: number): Pick<NativeDenseArgs, 'relTable' | 'relNumBuckets' | 'relMaxDistance' | 'relBidirectional'> {
+  const name = 'options.relativeBias';
+  if (x === null || typeof x !== 'object' || Array.isArray(x) || ArrayBuffer.isView(x))
+    throw new TypeError(`${name} must be an object { table, numBuckets, maxDistance, bidirectional? }, got ${describe(x)}`);
+  const o = checkOptions<RelativeBias>(name, x, ['table', 'numBuckets', 'maxDistance', 'bidirectional']);
+  const numBuckets = checkSize(`${name}.numBuckets`, o.numBuckets, { min: 1, max: 2 ** 30 });
+  const maxDistance = checkSize(`${name}.maxDistance`, o.maxDistance, { min: 1, max: 2 ** 31 - 1 });
+  const bidirectional = o.bidirectional === undefined ? true : checkBoolean(`${name}.bidirectional`, o.bidirectional);
+  let table: Float32Array;
+  if (isFloat32Array(o.table)) {
+    table = o.table;
+    if (table.length !== numBuckets * H)
+      throw new RangeError(`${name}.table has ${table.length} elements but [numBuckets, H] = [${numBuckets}, ${H}] needs ${numBuckets * H}`);
+  } else {
+    const t = checkTensor(`${name}.table`, o.table, 2);
+    if (t.dims[0] !== numBuckets || t.dims[1] !== H)
+      throw new RangeError(`${name}.table must have dims [numBuckets, H] = [${numBuckets}, ${H}], got [${t.dims.join(', ')}]`);
+    table = t.data;
+  }
+  return { relTable: table, relNumBuckets: numBuckets, relMaxDistance: maxDistance, relBidirectional: bidirectional };
+}
+
 /**
  * Checks the standard options of an attention call with these sizes; returns the native fields
  * to merge into its arguments and the extra outputs they asked for (allocated here).
@@ -120,6 +163,7 @@ export function prepareStandardOptions(
   }
   if (o.window !== undefined) [args.windowLeft, args.windowRight] = checkWindow(o.window);
   if (o.keyLengths !== undefined) args.keyLengths = checkKeyLengths(o.keyLengths, B, Nk);
+  if (o.relativeBias !== undefined) Object.assign(args, checkRelativeBias(o.relativeBias, H));
   if (o.returnScores !== undefined) {
     args.scoresStage = checkStage(o.returnScores);
     const dims = [B, H, Nq, Nk];

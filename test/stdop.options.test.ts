@@ -1,10 +1,11 @@
 // attention()'s standard-operator options (softcap, causalOffset, window, keyLengths,
-// returnScores, returnLogSumExp) against the plain float64 reference, under every ISA; their
+// returnScores, returnLogSumExp, relativeBias) against the plain float64 reference, under every ISA; their
 // bad values; and the properties that tie them to the older options.
 import { attention, attentionAsync, AttentionOptions } from '../lib/index';
 import { availableIsas, withIsa } from './helpers/isa';
 import { firstMismatch, maxAbsDiff, mulberry32, randomMask, randomTensor, Rng } from './helpers/fixtures';
 import { referenceStandardAttention, StandardRefOptions } from './helpers/standard-reference';
+import { addBias, relativeBiasTensor, t5UnidirectionalBucket } from './helpers/t5-relative-bias';
 
 const TOL = 2e-5;
 
@@ -240,4 +241,74 @@ describe('bad values name the option', () => {
       expect(() => attention(q, k, v, o)).toThrow(msg);
       await expect(attentionAsync(q, k, v, o)).rejects.toThrow(msg);
     });
+});
+
+describe('relativeBias (T5 buckets in the kernel)', () => {
+  test('unidirectional buckets of the test helper: hand values (32 buckets, max distance 128)', () => {
+    // keys after the query: bucket 0; exact up to 15; log-spaced to the last bucket at 128.
+    expect([5, 1, 0, -1, -15, -16, -31, -32, -64, -127, -128, -1000].map((r) => t5UnidirectionalBucket(r, 32, 128))).toEqual([
+      0, 0, 0, 1, 15, 16, 21, 21, 26, 31, 31, 31,
+    ]);
+  });
+
+  const cases: { name: string; dims: [number, number, number, number, number, number]; bidirectional: boolean; opts: AttentionOptions; bias?: number[] }[] = [
+    { name: 'encoder self-attention', dims: [2, 4, 4, 40, 40, 8], bidirectional: true, opts: {} },
+    { name: 'decoder self-attention, causal', dims: [2, 4, 4, 40, 40, 8], bidirectional: false, opts: { causal: true } },
+    { name: 'decode step against a cache (Nq < Nk)', dims: [2, 3, 3, 3, 300, 8], bidirectional: false, opts: { causal: true } },
+    { name: 'GQA, moved diagonal, window, + bias', dims: [1, 4, 2, 33, 150, 6], bidirectional: true, opts: { causalOffset: 60, window: [40, 20], scale: 1 }, bias: [1, 4, 33, 150] },
+    { name: 'per-batch offsets, keyLengths, softcap', dims: [3, 2, 1, 17, 29, 5], bidirectional: false, opts: { causal: true, causalOffset: new Int32Array([0, 12, -2]), keyLengths: new Int32Array([29, 20, 9]), softcap: 3 } },
+    { name: 'Nq > Nk, bnhd', dims: [1, 2, 2, 50, 7, 4], bidirectional: true, opts: { layout: 'bnhd' } },
+  ];
+  for (const cs of cases)
+    for (const isa of availableIsas())
+      test(`${cs.name} (${isa})`, () =>
+        withIsa(isa, () => {
+          const [B, H, Hk, Nq, Nk, D] = cs.dims;
+          const rng = mulberry32(4242);
+          const numBuckets = 32;
+          const maxDistance = 64;
+          const rel = { table: randomTensor(rng, [numBuckets, H], -3, 3).data, numBuckets, maxDistance, bidirectional: cs.bidirectional };
+          const q = randomTensor(rng, [B, H, Nq, D]);
+          const k = randomTensor(rng, [B, Hk, Nk, D]);
+          const v = randomTensor(rng, [B, Hk, Nk, D]);
+          const userBias = cs.bias ? randomTensor(rng, cs.bias, -1, 1) : undefined;
+          let full = relativeBiasTensor(rel, B, H, Nq, Nk, cs.opts.causalOffset);
+          if (userBias) full = addBias(full, userBias);
+          const bnhd = cs.opts.layout === 'bnhd';
+          const [qi, ki, vi] = bnhd ? [toBnhd(q), toBnhd(k), toBnhd(v)] : [q, k, v];
+          const base = { ...cs.opts, returnScores: 'masked' as const, returnLogSumExp: true };
+          const got = attention(qi, ki, vi, { ...base, relativeBias: rel, ...(userBias ? { bias: userBias } : {}) });
+          const viaTensor = attention(qi, ki, vi, { ...base, bias: full });
+          expect(maxAbsDiff(got.data, viaTensor.data)).toBeLessThan(1e-5);
+          const ref = referenceStandardAttention(q, k, v, {
+            scale: cs.opts.scale, causal: cs.opts.causal, softcap: cs.opts.softcap, causalOffset: cs.opts.causalOffset,
+            window: cs.opts.window, keyLengths: cs.opts.keyLengths, bias: full,
+          });
+          const want = bnhd ? toBnhd({ data: Float32Array.from(ref.out), dims: [B, H, Nq, D] }).data : ref.out;
+          expect(firstMismatch(got.data, want, TOL)).toBe('none');
+          checkScores(got.scores!.data, ref.masked, 1e-5);
+          checkLse(got.logSumExp!.data, ref.lse);
+        }),
+      );
+
+  test('bad values name the field', () => {
+    const rng = mulberry32(1);
+    const q = randomTensor(rng, [1, 2, 3, 4]);
+    const table = new Float32Array(8 * 2);
+    const bad: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+      [5, TypeError, /options\.relativeBias must be an object/],
+      [{ table, numBuckets: 8 }, TypeError, /options\.relativeBias\.maxDistance/],
+      [{ table, numBuckets: 0, maxDistance: 8 }, RangeError, /options\.relativeBias\.numBuckets/],
+      [{ table, numBuckets: 8, maxDistance: NaN }, RangeError, /options\.relativeBias\.maxDistance/],
+      [{ table, numBuckets: 8, maxDistance: 8, bidirectional: 'yes' }, TypeError, /options\.relativeBias\.bidirectional/],
+      [{ table: new Float32Array(15), numBuckets: 8, maxDistance: 8 }, RangeError, /options\.relativeBias\.table has 15 elements/],
+      [{ table: { data: table, dims: [2, 8] }, numBuckets: 8, maxDistance: 8 }, RangeError, /options\.relativeBias\.table must have dims \[numBuckets, H\]/],
+      [{ table: new Int32Array(16), numBuckets: 8, maxDistance: 8 }, TypeError, /options\.relativeBias\.table/],
+      [{ table, numBuckets: 8, maxDistance: 8, buckets: 3 }, TypeError, /unknown option 'buckets'/],
+    ];
+    for (const [value, Err, msg] of bad) {
+      expect(() => attention(q, q, q, { relativeBias: value as never })).toThrow(Err);
+      expect(() => attention(q, q, q, { relativeBias: value as never })).toThrow(msg);
+    }
+  });
 });

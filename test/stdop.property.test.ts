@@ -1,5 +1,6 @@
 // Property test of the standard operator's options: 320 seeded random configurations (odd
-// shapes, GQA, 3-D and 4-D inputs, key masks, biases, every option combination) of attention()
+// shapes, GQA, 3-D and 4-D inputs, key masks, biases, every option combination, the T5
+// relativeBias, which ORT and the reference get as the equivalent full bias) of attention()
 // against ONNX Runtime's Attention op (opset 23/24, models from lib/onnx) wherever ORT can
 // express the configuration, and always against the plain float64 reference
 // (helpers/standard-reference.ts), which also checks what ORT lacks (per-batch offsets other
@@ -8,6 +9,7 @@ import { attention, AttentionOptions, ScoreStage } from '../lib/index';
 import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
 import { mulberry32, randomMask, randomTensor, Rng } from './helpers/fixtures';
 import { referenceStandardAttention, StandardRefOptions } from './helpers/standard-reference';
+import { addBias, relativeBiasTensor } from './helpers/t5-relative-bias';
 
 const TOL = 3e-5;
 const STAGES: ScoreStage[] = ['matmul', 'softcapped', 'masked', 'softmax'];
@@ -27,6 +29,7 @@ interface Config {
   keyLengths?: Int32Array;
   mask?: { type: 'int32' | 'bool' };
   biasDims?: number[];
+  rel?: { numBuckets: number; maxDistance: number; bidirectional: boolean };
   stage: ScoreStage;
   /** Whether ORT's Attention can run this configuration. */
   ort: boolean;
@@ -57,6 +60,7 @@ function randomConfig(rng: Rng, n: number): Config {
   if (rng() < 0.25) cfg.mask = { type: rng() < 0.3 ? 'bool' : 'int32' };
   if (rng() < 0.3) cfg.biasDims = pick([[1, H, Nq, Nk], [B, 1, Nq, Nk], [Nq, Nk], [B, H, Nq, Nk], [B, 1, 1, Nk]]);
   const d = rng();
+  if (rng() < 0.2) cfg.rel = { numBuckets: pick([8, 32, 5]), maxDistance: pick([16, 128, 7]), bidirectional: rng() < 0.5 };
   if (cfg.causal || cfg.window) {
     if (d < 0.25) {
       cfg.diagonal = 'offset';
@@ -85,6 +89,9 @@ interface Inputs {
   v: { data: Float32Array; dims: number[] };
   mask?: Uint8Array;
   bias?: { data: Float32Array; dims: number[] };
+  relTable?: Float32Array;
+  /** bias plus the relative bias as one [B, H, Nq, Nk] tensor (what ORT and the reference get). */
+  fullBias?: { data: Float32Array; dims: number[] };
 }
 
 /** [B, H, N, X] -> [B, N, H, X] (the 3-D / 'bnhd' data). */
@@ -104,6 +111,12 @@ function makeInputs(cfg: Config, rng: Rng): Inputs {
   const inp: Inputs = { q: randomTensor(rng, [B, H, Nq, D], -2, 2), k: randomTensor(rng, [B, Hk, Nk, D], -2, 2), v: randomTensor(rng, [B, Hk, Nk, Dv]) };
   if (cfg.mask) inp.mask = randomMask(rng, B * Nk, 0.75);
   if (cfg.biasDims) inp.bias = randomTensor(rng, cfg.biasDims, -2, 2);
+  inp.fullBias = inp.bias;
+  if (cfg.rel) {
+    inp.relTable = randomTensor(rng, [cfg.rel.numBuckets, H], -2, 2).data;
+    const full = relativeBiasTensor({ table: inp.relTable, ...cfg.rel }, B, H, Nq, Nk, cfg.causalOffset);
+    inp.fullBias = inp.bias ? addBias(full, inp.bias) : full;
+  }
   return inp;
 }
 
@@ -116,6 +129,7 @@ function ours(cfg: Config, inp: Inputs, stage: ScoreStage) {
   if (cfg.keyLengths) o.keyLengths = cfg.keyLengths;
   if (inp.mask) o.keyMask = inp.mask;
   if (inp.bias) o.bias = inp.bias;
+  if (cfg.rel) o.relativeBias = { table: inp.relTable!, ...cfg.rel };
   if (cfg.rank === 3) {
     o.layout = 'bnhd';
     const r = attention(toBnhd(inp.q), toBnhd(inp.k), toBnhd(inp.v), o);
@@ -141,7 +155,7 @@ async function ort(cfg: Config, inp: Inputs, stage: ScoreStage) {
     spec.keyMask = true;
     spec.keyMaskType = cfg.mask.type;
   }
-  if (cfg.biasDims) spec.biasDims = cfg.biasDims;
+  if (inp.fullBias) spec.biasDims = inp.fullBias.dims;
   const t3 = (t: { data: Float32Array; dims: number[] }) => {
     const b = toBnhd(t);
     return { data: b.data, dims: [b.dims[0], b.dims[1], b.dims[2] * b.dims[3]] };
@@ -149,7 +163,7 @@ async function ort(cfg: Config, inp: Inputs, stage: ScoreStage) {
   const feeds: Parameters<typeof runOnnx>[1] = cfg.rank === 4 ? { q: inp.q, k: inp.k, v: inp.v } : { q: t3(inp.q), k: t3(inp.k), v: t3(inp.v) };
   const f = feeds as Record<string, Parameters<typeof runOnnx>[1][string]>;
   if (inp.mask) f.key_mask = cfg.mask!.type === 'bool' ? { data: inp.mask, dims: [cfg.B, cfg.Nk], type: 'bool' } : { data: Int32Array.from(inp.mask), dims: [cfg.B, cfg.Nk] };
-  if (inp.bias) f.bias = inp.bias;
+  if (inp.fullBias) f.bias = inp.fullBias;
   if (cfg.keyLengths) f.key_lengths = { data: cfg.keyLengths, dims: [cfg.B] };
   const r = await runOnnx(buildDenseAttentionModel(spec), feeds, { intraOpNumThreads: 1 });
   if (cfg.diagonal === 'past' && cfg.pastLength! > 0) {
@@ -187,6 +201,7 @@ function describeConfig(c: Config): string {
   if (c.keyLengths) parts.push('keyLengths');
   if (c.mask) parts.push(`mask:${c.mask.type}`);
   if (c.biasDims) parts.push('bias');
+  if (c.rel) parts.push(`relativeBias:${c.rel.bidirectional ? 'bi' : 'uni'}`);
   parts.push(c.stage, c.ort ? 'vs ORT + ref' : 'vs ref');
   return parts.join(' ');
 }
@@ -199,7 +214,8 @@ test('the configurations cover every option, alone and together', () => {
     (c: Config) => !!c.softcap, (c: Config) => !!c.window, (c: Config) => !!c.keyLengths, (c: Config) => c.rank === 3,
     (c: Config) => c.diagonal === 'past', (c: Config) => c.diagonal === 'native', (c: Config) => c.diagonal === 'offset',
     (c: Config) => c.diagonal === 'per-batch', (c: Config) => c.H !== c.Hk, (c: Config) => !!c.softcap && !!c.window && !!c.keyLengths,
-    (c: Config) => c.Nk > 128, (c: Config) => c.Nk === 0,
+    (c: Config) => c.Nk > 128, (c: Config) => c.Nk === 0, (c: Config) => !!c.rel && c.rel.bidirectional,
+    (c: Config) => !!c.rel && !c.rel.bidirectional, (c: Config) => !!c.rel && c.diagonal === 'per-batch',
   ])
     expect(count(f)).toBeGreaterThan(0);
   for (const s of STAGES) expect(count((c) => c.stage === s)).toBeGreaterThan(30);
@@ -211,7 +227,7 @@ describe('attention() vs ONNX Runtime Attention and the float64 reference', () =
       const inp = makeInputs(cfg, mulberry32(9000 + n));
       const got = ours(cfg, inp, cfg.stage);
       const refOpts: StandardRefOptions = {
-        scale: cfg.scale, causal: cfg.causal, keyMask: inp.mask, bias: inp.bias, softcap: cfg.softcap,
+        scale: cfg.scale, causal: cfg.causal, keyMask: inp.mask, bias: inp.fullBias, softcap: cfg.softcap,
         causalOffset: cfg.causalOffset, window: cfg.window, keyLengths: cfg.keyLengths,
       };
       const ref = referenceStandardAttention(inp.q, inp.k, inp.v, refOpts);

@@ -8,6 +8,7 @@
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
+#include "kernels/relative_bias.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -20,10 +21,34 @@ struct DenseJob {
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   float* scores = nullptr;    // optional [B, H, Nq, Nk] scores at scores_stage
   ScoreStage scores_stage = ScoreStage::kSoftmax;
+  // relativeBias: Hugging Face's relative_attention_bias.weight [num_buckets, H]; its tables by
+  // distance are built on the worker, one per batch when the diagonal offset is per batch.
+  const float* rel_weight = nullptr;
+  int32_t rel_buckets = 0, rel_max_distance = 0;
+  bool rel_bidirectional = true;
+  std::vector<float> rel_tables;
   int want_threads = 0;
+
+  void build_relative_bias() {
+    if (p.Nq == 0 || p.Nk == 0) return;  // no score reads a bias
+    const int64_t len = p.Nq + p.Nk - 1;
+    const int64_t tables = p.causal_offsets ? p.B : 1;
+    std::vector<int64_t> offsets(static_cast<size_t>(tables));
+    for (int64_t t = 0; t < tables; ++t) offsets[t] = p.diagonal(t);
+    rel_tables.resize(static_cast<size_t>(tables * p.H * len));
+    relative_bias_tables(rel_weight, p.H, rel_buckets, rel_max_distance, rel_bidirectional, p.Nq, p.Nk, offsets.data(),
+                         tables, rel_tables.data());
+    p.position_bias = rel_tables.data() + (p.Nk - 1);
+    p.position_bias_stride[0] = tables > 1 ? p.H * len : 0;
+    p.position_bias_stride[1] = len;
+    p.position_bias_stride[2] = 1;
+    p.position_bias_stride[3] = -1;
+  }
+
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
+    if (rel_weight) build_relative_bias();
     dense_attention(p);
     if (weights) dense_attention_weights(p, weights);
     if (scores) dense_attention_scores(p, scores_stage, scores);
@@ -76,6 +101,14 @@ void read_standard_options(Napi::Env env, Napi::Object a, CallBuffers& buffers, 
     job.scores_stage = static_cast<ScoreStage>(get_int_in(env, a, "scoresStage", 0, 3));
   }
   if (has(a, "lse")) p.lse = buffers.output(a, "lse", nq);
+  if (has(a, "relTable")) {
+    job.rel_buckets = static_cast<int32_t>(get_int_in(env, a, "relNumBuckets", 1, 1 << 30));
+    job.rel_max_distance = static_cast<int32_t>(get_int_in(env, a, "relMaxDistance", 1, 2147483647.0));
+    job.rel_bidirectional = get_bool(a, "relBidirectional", true);
+    job.rel_weight = buffers.input(a, "relTable", checked_mul(env, job.rel_buckets, p.H, "relTable"));
+    // The tables: (B or 1) x H x (Nq + Nk - 1) floats.
+    checked_mul(env, checked_mul(env, p.causal_offsets ? p.B : 1, p.H, "relativeBias tables"), p.Nq + p.Nk, "relativeBias tables");
+  }
 }
 
 Napi::Value dense(const Napi::CallbackInfo& info, bool async) {

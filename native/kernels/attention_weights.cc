@@ -50,6 +50,10 @@ void dense_attention_scores(const DenseAttentionParams& p, ScoreStage stage, flo
           if (p.softcap > 0.f && stage != ScoreStage::kMatmul) v = p.softcap * std::tanh(v / p.softcap);
           if (masked && p.bias)
             v += p.bias[b * p.bias_stride[0] + h * p.bias_stride[1] + i * p.bias_stride[2] + j * p.bias_stride[3]];
+          if (masked && p.position_bias) {
+            const int64_t* st = p.position_bias_stride;
+            v += p.position_bias[b * st[0] + h * st[1] + i * st[2] + j * st[3]];
+          }
           s[j] = v;
         }
         float* row = scores + ((b * p.H + h) * p.Nq + i) * p.Nk;

@@ -30,6 +30,10 @@ struct DenseAttentionParams {
   // strides {0, Nq + Nk - 1, 1, -1}, so T5's relative bias needs no Nq x Nk tensor.
   const float* bias = nullptr;
   int64_t bias_stride[4] = {0, 0, 0, 0};
+  // A second additive bias, indexed the same way and added after `bias`: attention()'s
+  // relativeBias, T5 tables by distance (kernels/relative_bias.h) read through negative strides.
+  const float* position_bias = nullptr;
+  int64_t position_bias_stride[4] = {0, 0, 0, 0};
   int threads = 1;            // threads this call may use (already leased from the budget)
 
   // ---- The standard operator's options (ONNX Attention). Defaults leave the above unchanged. ----
@@ -75,7 +79,7 @@ struct DenseAttentionParams {
 // decode kernel) must route such calls to dense_attention.
 inline bool needs_prefill_kernel(const DenseAttentionParams& p) {
   return p.softcap > 0.f || p.causal_offset != DenseAttentionParams::kDefaultOffset || p.causal_offsets ||
-         p.has_window() || p.key_lengths || p.lse;
+         p.has_window() || p.key_lengths || p.lse || p.position_bias;
 }
 
 }  // namespace ga

@@ -23,10 +23,10 @@ struct DenseAttentionKernel {
   static constexpr int BK = Block::BK;
 
   // The bias of the tile's nk keys for the block's queries (the block's bias protocol).
-  static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int64_t j0,
-                       int nk) {
-    const int64_t s2 = p.bias_stride[2], s3 = p.bias_stride[3];
-    const float* bb = p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + q0 * s2;
+  static void add_bias(const float* bias, const int64_t* stride, Block& blk, int64_t b, int64_t h, int64_t q0,
+                       int64_t j0, int nk) {
+    const int64_t s2 = stride[2], s3 = stride[3];
+    const float* bb = bias + b * stride[0] + h * stride[1] + q0 * s2;
     for (int j = 0; j < nk; ++j) blk.add_bias(j, bb + (j0 + j) * s3, s2);
   }
 
@@ -80,10 +80,11 @@ struct DenseAttentionKernel {
       // Some key of the tile is outside some row's range.
       const bool cut = ranged && (j0 + nk - 1 > hi_first || j0 < lo_last);
       // Unchanged scores: fuse the max.
-      blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !mask && !cut && cap_units == 0.f);
+      blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !p.position_bias && !mask && !cut && cap_units == 0.f);
       float* s = blk.S();
       if (cap_units != 0.f) apply_softcap(blk, nk, cap_units);
-      if (p.bias) add_bias(p, blk, b, h, q0, j0, nk);
+      if (p.bias) add_bias(p.bias, p.bias_stride, blk, b, h, q0, j0, nk);
+      if (p.position_bias) add_bias(p.position_bias, p.position_bias_stride, blk, b, h, q0, j0, nk);
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
