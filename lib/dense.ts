@@ -1,6 +1,7 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
+import { HalfTensor, HalfType, checkHalfTensor, float32Inputs, float32ToHalf, halfOutput, isHalfTensor } from './half';
 import { STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, prepareStandardOptions } from './attention-options';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
@@ -14,10 +15,10 @@ export interface AttentionOptions extends StandardAttentionOptions {
   causal?: boolean;
   /** [B, Nk]: 1 = attend, 0 = excluded. */
   keyMask?: MaskInput;
-  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk]. */
-  bias?: Tensor;
-  /** Preallocated output, B·H·Nq·Dv floats; must not overlap an input. */
-  out?: Float32Array;
+  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk] (float32, or a float16/bfloat16 tensor). */
+  bias?: Tensor | HalfTensor;
+  /** Preallocated output, B·H·Nq·Dv floats (a Uint16Array for float16/bfloat16 inputs); must not overlap an input. */
+  out?: Float32Array | Uint16Array;
   /** Threads for this call (default: the budget set by setThreads). */
   threads?: number;
   /** Also return the probabilities, weights [B, H, Nq, Nk] (an Nq x Nk result: for small inputs and pictures). */
@@ -34,11 +35,13 @@ const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'r
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(
-  q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions,
-): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs } {
-  const qt = checkTensor('q', q, 4);
-  const kt = checkTensor('k', k, 4);
-  const vt = checkTensor('v', v, 4);
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
+): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: { type: HalfType; out: Uint16Array } } {
+  // float16 / bfloat16 tensors go through the float32 kernels (lib/half.ts).
+  const f32 = float32Inputs(q, k, v);
+  const qt = checkTensor('q', f32.q, 4);
+  const kt = checkTensor('k', f32.k, 4);
+  const vt = checkTensor('v', f32.v, 4);
   const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
@@ -62,7 +65,8 @@ function prepare(
   if (bnhd) args.layout = layout;
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
-    const bt = checkTensor('options.bias', o.bias);
+    const hb = isHalfTensor(o.bias) ? checkHalfTensor('options.bias', o.bias) : undefined;
+    const bt = checkTensor('options.bias', hb ? { data: hb.data, dims: hb.dims } : o.bias);
     if (bt.dims.length > 4) throw new RangeError(`options.bias must have at most 4 dims, got ${bt.dims.length}`);
     const bd = [...Array(4 - bt.dims.length).fill(1), ...bt.dims] as [number, number, number, number];
     const full = [B, H, Nq, Nk];
@@ -77,12 +81,17 @@ function prepare(
   const dims = bnhd ? [B, Nq, H, Dv] : [B, H, Nq, Dv];
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
-  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
+  const n = checkedProduct('output', dims);
+  let half: { type: HalfType; out: Uint16Array } | undefined;
+  if (f32.type) {
+    half = { type: f32.type, out: halfOutput('options.out', f32.type, o.out, n) };
+    args.out = new Float32Array(n);
+  } else args.out = checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
   const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
   Object.assign(args, standard.args);
-  return { args, dims, weights, extra: standard.outputs };
+  return { args, dims, weights, extra: standard.outputs, half };
 }
 
 /** Whether the native call has anything to write (an empty output may still come with scores or logSumExp). */
@@ -90,8 +99,20 @@ function hasWork(args: NativeDenseArgs): boolean {
   return args.out.length > 0 || (args.weights?.length ?? 0) > 0 || (args.scores?.length ?? 0) > 0 || (args.lse?.length ?? 0) > 0;
 }
 
-function withExtra(result: AttentionResult, extra: StandardAttentionOutputs): AttentionResult & StandardAttentionOutputs {
-  return Object.assign(result, extra);
+/** The result object: float32, or converted back to the inputs' half type. */
+function finish(p: ReturnType<typeof prepare>): AttentionResult & StandardAttentionOutputs {
+  const r = Object.assign(attentionResult(p.args.out, p.dims, p.weights), p.extra);
+  if (!p.half) return r;
+  return Object.assign(r, { type: p.half.type, data: float32ToHalf(p.half.type, p.args.out, p.half.out) }) as unknown as AttentionResult &
+    StandardAttentionOutputs;
+}
+
+/** A float16/bfloat16 call's result: data in the inputs' type; weights, scores and logSumExp stay float32. */
+export interface HalfAttentionResult extends StandardAttentionOutputs {
+  type: HalfType;
+  data: Uint16Array;
+  dims: number[];
+  weights?: Tensor;
 }
 
 /**
@@ -103,10 +124,14 @@ export function attention(
 ): AttentionResultWithWeights & StandardAttentionOutputs;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult & StandardAttentionOutputs;
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult & StandardAttentionOutputs {
-  const { args, dims, weights, extra } = prepare(q, k, v, options);
-  if (hasWork(args)) native.denseAttention(args);
-  return withExtra(attentionResult(args.out, dims, weights), extra);
+/** float16 / bfloat16 q, k, v (ORT's form): computed in float32, output in their type. */
+export function attention(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): HalfAttentionResult;
+export function attention(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
+): (AttentionResult & StandardAttentionOutputs) | HalfAttentionResult {
+  const p = prepare(q, k, v, options);
+  if (hasWork(p.args)) native.denseAttention(p.args);
+  return finish(p);
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
@@ -115,10 +140,11 @@ export function attentionAsync(
 ): Promise<AttentionResultWithWeights & StandardAttentionOutputs>;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) */
 export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult & StandardAttentionOutputs>;
+export function attentionAsync(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): Promise<HalfAttentionResult>;
 export async function attentionAsync(
-  q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions,
-): Promise<AttentionResult & StandardAttentionOutputs> {
-  const { args, dims, weights, extra } = prepare(q, k, v, options);
-  if (hasWork(args)) await native.denseAttentionAsync(args);
-  return withExtra(attentionResult(args.out, dims, weights), extra);
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
+): Promise<(AttentionResult & StandardAttentionOutputs) | HalfAttentionResult> {
+  const p = prepare(q, k, v, options);
+  if (hasWork(p.args)) await native.denseAttentionAsync(p.args);
+  return finish(p);
 }
