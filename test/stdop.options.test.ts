@@ -312,3 +312,33 @@ describe('relativeBias (T5 buckets in the kernel)', () => {
     }
   });
 });
+
+describe('non-finite inputs keep their semantics under the new options', () => {
+  for (const isa of availableIsas())
+    test(`softcap, window and keyLengths with NaN and Infinity inputs (${isa})`, () =>
+      withIsa(isa, () => {
+        const rng = mulberry32(31);
+        const [B, H, Nq, Nk, D] = [1, 2, 9, 140, 8];
+        const q = randomTensor(rng, [B, H, Nq, D]);
+        const k = randomTensor(rng, [B, H, Nk, D]);
+        const v = randomTensor(rng, [B, H, Nk, D]);
+        q.data[3 * D + 1] = NaN; // head 0, query 3
+        const mask = new Uint8Array(Nk).fill(1);
+        mask[5] = 0;
+        for (let h = 0; h < H; h++) {
+          k.data[(h * Nk + 5) * D] = NaN; // an excluded key's k and v
+          v.data[(h * Nk + 5) * D + 2] = Infinity;
+          k.data[(h * Nk + 130) * D] = Infinity; // past keyLengths: never read as a score
+        }
+        const o: AttentionOptions = { softcap: 2.5, keyMask: mask, keyLengths: new Int32Array([120]), window: [Infinity, 100], causalOffset: 0 };
+        const r = attention(q, k, v, o);
+        const ref = referenceStandardAttention(q, k, v, { ...o, keyMask: mask } as StandardRefOptions);
+        for (let row = 0; row < H * Nq; row++)
+          for (let d = 0; d < D; d++) {
+            const got = r.data[row * D + d];
+            if (row === 3) expect(Number.isNaN(got)).toBe(true);
+            else expect(Math.abs(got - ref.out[row * D + d])).toBeLessThan(TOL);
+          }
+      }),
+    );
+});

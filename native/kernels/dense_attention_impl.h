@@ -9,6 +9,7 @@
 
 #include "kernels/dense_attention.h"
 #include "kernels/flash_block.h"
+#include "kernels/tanh.h"
 
 namespace ga {
 
@@ -31,11 +32,16 @@ struct DenseAttentionKernel {
   }
 
   // softcap (p.softcap > 0) on the tile's scores, in the block's units: S holds
-  // x = s * log2(e), so c * tanh(s / c) is C * tanh(x / C) with C = c * log2(e).
+  // x = s * log2(e), so c * tanh(s / c) is C * tanh(x / C) with C = c * log2(e). Whole vectors of
+  // the block's computed rows (padding rows hold finite zeros).
   static void apply_softcap(Block& blk, int nk, float cap_units) {
     float* s = blk.S();
+    const R c = V::set1(cap_units), inv = V::set1(1.f / cap_units);
     for (int j = 0; j < nk; ++j)
-      for (int m = 0; m < blk.nq; ++m) s[j * BQ + m] = cap_units * std::tanh(s[j * BQ + m] / cap_units);
+      for (int m = 0; m < blk.rows; m += W) {
+        float* sj = s + j * BQ + m;
+        V::store(sj, V::mul(c, tanh_vec<V>(V::mul(V::load(sj), inv))));
+      }
   }
 
   // Each row's natural-log log-sum-exp from the block's final statistics (base 2: max + log2(sum)).
