@@ -181,6 +181,11 @@ async function main(argv) {
       process.stderr.write(`global-attention ${name}: ${err.message}\n\n${cmd.usage}\n`);
       return 2;
     }
+    // onnxruntime-node missing (lib/onnx/run.ts): its message is the whole story, one line.
+    if (err && err.code === 'ERR_ONNXRUNTIME_UNAVAILABLE') {
+      process.stderr.write(`global-attention ${name}: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`global-attention ${name}: ${err && err.stack ? err.stack : err}\n`);
     return 1;
   }

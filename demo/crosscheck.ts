@@ -2,7 +2,7 @@
 // dependency) and, without ORT, the step-by-step TGlobal pipeline against the layer's one-call
 // forward(). ORT missing is reported, not fatal.
 import { crossCheck, type CrossCheckReport } from '../lib';
-import { buildDenseAttentionModel, runOnnx } from '../lib/onnx';
+import { buildDenseAttentionModel, isOnnxRuntimeUnavailable, runOnnx } from '../lib/onnx';
 import type { DemoMaps } from './model';
 
 export interface CheckLine {
@@ -49,8 +49,6 @@ function line(name: string, against: string, r: { maxAbs: number; maxRel: number
 const fromReport = (name: string, r: CrossCheckReport, note: string): CheckLine =>
   line(name, 'onnxruntime', { maxAbs: r.outputs[0].maxAbs, maxRel: r.outputs[0].maxRel }, note);
 
-/** An error that says onnxruntime-node could not be loaded (as opposed to a failing check). */
-const isOrtMissing = (e: unknown) => /onnxruntime-node|onnxruntime/i.test(String((e as Error)?.message ?? e));
 
 export async function runCrossChecks(maps: DemoMaps): Promise<CrossCheckSummary> {
   const { N, G, q, k, v, hidden, layer } = maps;
@@ -82,7 +80,7 @@ export async function runCrossChecks(maps: DemoMaps): Promise<CrossCheckSummary>
         'ONNX Attention op over [tokens; block means] with a block bias'));
     }
   } catch (e) {
-    if (!isOrtMissing(e)) throw e;
+    if (!isOnnxRuntimeUnavailable(e)) throw e; // a failing check, not a missing ORT
     summary.ortAvailable = false;
     summary.ortError = String((e as Error).message ?? e);
   }

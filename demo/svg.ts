@@ -165,11 +165,15 @@ export function logLogChart(s: LogLogSpec): string {
   }
   const lx = pts.map((p) => Math.log10(p.x)), ly = pts.map((p) => Math.log10(p.y));
   let x0 = Math.min(...lx), x1 = Math.max(...lx);
-  if (x1 - x0 < 1e-9) (x0 -= 0.5), (x1 += 0.5);
+  if (x1 - x0 < 1e-9) {
+    x0 -= 0.5;
+    x1 += 0.5;
+  }
   const padX = (x1 - x0) * 0.05;
   x0 -= padX;
   x1 += padX;
-  let y0 = Math.floor(Math.min(...ly)), y1 = Math.ceil(Math.max(...ly));
+  const y0 = Math.floor(Math.min(...ly));
+  let y1 = Math.ceil(Math.max(...ly));
   if (y1 === y0) y1 = y0 + 1;
   const X = (x: number) => m.l + ((Math.log10(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
   const Y = (y: number) => H - m.b - ((Math.log10(y) - y0) / (y1 - y0)) * (H - m.t - m.b);

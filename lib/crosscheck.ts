@@ -1,9 +1,10 @@
 // crossCheck: the native kernels vs ONNX Runtime running the graphs lib/onnx builds, on given or
-// seeded random inputs. onnxruntime-node (a dev dependency) is loaded only when a check runs.
+// seeded random inputs. onnxruntime-node (an optional dev dependency) is loaded only when a check
+// runs; without it crossCheck rejects with a one-line OnnxRuntimeUnavailableError (lib/onnx/run.ts).
 import { attention } from './dense';
 import { LongT5Attention, LongT5LocalAttention, LongT5TransientGlobalAttention, type LongT5Config, type LongT5Weights } from './longt5';
 import { buildDenseAttentionModel } from './onnx/dense';
-import { OnnxSession } from './onnx/run';
+import { OnnxSession, loadOrt } from './onnx/run';
 import { mulberry32, uniform } from './random';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor } from './tensor';
 
@@ -205,6 +206,7 @@ export async function crossCheck(target: CrossCheckTarget, inputs?: CrossCheckIn
   const o = checkOptions<CrossCheckInputs>('inputs', inputs, OPTION_NAMES);
   const tol = o.tolerance ?? 1e-4;
   if (typeof tol !== 'number' || !(tol >= 0)) throw new RangeError(`inputs.tolerance must be a number >= 0, got ${String(o.tolerance)}`);
+  loadOrt(); // without onnxruntime-node: its one-line OnnxRuntimeUnavailableError, before any native work
   if (target === 'dense') return checkDense(o, tol);
   if (target === 'tglobal' || target === 'local' || target === 'full') return checkLayer(randomLayer(target), o, tol);
   if (target instanceof LongT5TransientGlobalAttention || target instanceof LongT5LocalAttention || target instanceof LongT5Attention)

@@ -89,7 +89,7 @@ function loadError(root: string, cause: Error): Error {
 function load(): NativeBinding {
   const root = packageRoot();
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, when first needed
     return require('node-gyp-build')(root) as NativeBinding;
   } catch (err) {
     throw loadError(root, err as Error);

@@ -10,6 +10,12 @@
 // version; the glibc tag keeps musl systems off them.)
 //
 //   node scripts/prebuild.js [--arch x64,arm64] [--clean]
+//   node scripts/prebuild.js --verify [--arch x64,arm64]   (check what is in prebuilds/, build nothing)
+//
+// Each placed prebuild gets prebuilds/linux-ARCH/sources.sha256: a hash of the native sources it
+// was built from (the native/ folders package.json ships, CMakeLists.txt, cmake/). --verify, and
+// `npm pack` through scripts/prepack.js, refuse a prebuild that is missing, fails the checks below
+// or was built from other sources.
 //
 // Each build is checked before it is placed: ELF machine, shared-library needs (no libstdc++, which
 // is linked in statically; nothing beyond libc/libm/libgcc_s/libgomp), glibc symbol versions
@@ -18,6 +24,7 @@
 // scripts/ensure-cross-toolchain.sh installs it (as root, with apt-get).
 'use strict';
 const { execFileSync, spawnSync } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -25,6 +32,7 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 const GLIBC_MAX = [2, 34]; // Ubuntu 22.04, Debian 12, RHEL/Alma/Rocky 9, Amazon Linux 2023
 const PREBUILD_NAME = 'node.napi.glibc.node';
+const STAMP_NAME = 'sources.sha256';
 
 const TARGETS = {
   x64: {
@@ -41,13 +49,14 @@ const TARGETS = {
 const ALLOWED_NEEDED = new Set(['libc.so.6', 'libm.so.6', 'libgcc_s.so.1', 'libgomp.so.1', 'libpthread.so.0', 'libdl.so.2']);
 
 function parseArgs(argv) {
-  const opts = { archs: ['x64', 'arm64'], clean: false };
+  const opts = { archs: ['x64', 'arm64'], clean: false, verify: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--clean') opts.clean = true;
+    else if (a === '--verify') opts.verify = true;
     else if (a === '--arch') opts.archs = argv[++i].split(',');
     else if (a.startsWith('--arch=')) opts.archs = a.slice(7).split(',');
-    else throw new Error(`unknown argument ${a} (usage: node scripts/prebuild.js [--arch x64,arm64] [--clean])`);
+    else throw new Error(`unknown argument ${a} (usage: node scripts/prebuild.js [--arch x64,arm64] [--clean | --verify])`);
   }
   for (const a of opts.archs) if (!TARGETS[a]) throw new Error(`unsupported --arch ${a} (supported: ${Object.keys(TARGETS).join(', ')})`);
   return opts;
@@ -130,7 +139,54 @@ function glibcOffenders(file) {
   return names;
 }
 
-function place(arch, { target, buildDir, built }) {
+// The files a prebuild is compiled from: the native/ folders the package ships (package.json
+// "files"), CMakeLists.txt and cmake/. Their hash, over paths and contents in a fixed order.
+function sourceHash() {
+  const { files } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const roots = [...files.filter((f) => f.startsWith('native/')), 'CMakeLists.txt', 'cmake'];
+  const list = [];
+  const walk = (rel) => {
+    const abs = path.join(ROOT, rel);
+    if (!fs.existsSync(abs)) return;
+    if (fs.statSync(abs).isDirectory()) for (const e of fs.readdirSync(abs)) walk(path.posix.join(rel, e));
+    else list.push(rel);
+  };
+  for (const r of roots) walk(r.replace(/\/+$/, ''));
+  const h = crypto.createHash('sha256');
+  for (const rel of [...new Set(list)].sort()) {
+    const data = fs.readFileSync(path.join(ROOT, rel));
+    h.update(`${rel}\0${data.length}\0`).update(data);
+  }
+  return h.digest('hex');
+}
+
+// What is wrong with prebuilds/linux-ARCH as it is: [] when it is complete, passes the ELF checks
+// and was built from the current sources.
+function verify(arch, hash = sourceHash()) {
+  const target = TARGETS[arch];
+  const dir = path.join(ROOT, 'prebuilds', `linux-${arch}`);
+  const rel = path.relative(ROOT, dir);
+  const addon = path.join(dir, PREBUILD_NAME);
+  if (!fs.existsSync(addon)) return [`${rel}/${PREBUILD_NAME} is missing`];
+  const problems = [];
+  try {
+    const info = checkElf(addon, target, { addon: true });
+    if (info.needed.includes('libgomp.so.1')) {
+      const gomp = path.join(dir, 'libgomp.so.1');
+      if (!fs.existsSync(gomp)) problems.push(`${rel}/libgomp.so.1 is missing`);
+      else checkElf(gomp, target, { addon: false });
+    }
+  } catch (err) {
+    problems.push(err.message.replace(/:\n\s*/, ': ').replace(/\n\s*/g, '; '));
+  }
+  const stamp = path.join(dir, STAMP_NAME);
+  const built = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').split(/\s/)[0] : null;
+  if (built === null) problems.push(`${rel} has no ${STAMP_NAME} (not built by scripts/prebuild.js)`);
+  else if (built !== hash) problems.push(`${rel} was built from other native sources than these`);
+  return problems;
+}
+
+function place(arch, { target, buildDir, built }, hash) {
   const dest = path.join(ROOT, 'prebuilds', `linux-${arch}`);
   fs.rmSync(dest, { recursive: true, force: true });
   fs.mkdirSync(dest, { recursive: true });
@@ -152,6 +208,7 @@ function place(arch, { target, buildDir, built }) {
     const g = checkElf(gomp, target, { addon: false });
     if (versionLess(info.maxGlibc.split('.').map(Number), g.maxGlibc.split('.').map(Number))) info.maxGlibc = g.maxGlibc;
   }
+  fs.writeFileSync(path.join(dest, STAMP_NAME), `${hash}  native sources (scripts/prebuild.js)\n`);
   const size = (f) => `${(fs.statSync(f).size / 1024).toFixed(0)} KiB`;
   console.log(
     `prebuild linux-${arch}: ${path.relative(ROOT, addon)} (${size(addon)})` +
@@ -161,14 +218,29 @@ function place(arch, { target, buildDir, built }) {
 }
 
 function main() {
-  if (process.platform !== 'linux') throw new Error('prebuilds are made on Linux (linux-x64, linux-arm64)');
   const opts = parseArgs(process.argv.slice(2));
-  for (const arch of opts.archs) place(arch, build(arch, opts.clean));
+  const hash = sourceHash();
+  if (opts.verify) {
+    let bad = 0;
+    for (const arch of opts.archs) {
+      const problems = verify(arch, hash);
+      bad += problems.length;
+      console.log(`prebuild linux-${arch}: ${problems.length ? problems.join('; ') : 'ok (checked, built from these sources)'}`);
+    }
+    return bad === 0 ? 0 : 1;
+  }
+  if (process.platform !== 'linux') throw new Error('prebuilds are made on Linux (linux-x64, linux-arm64)');
+  for (const arch of opts.archs) place(arch, build(arch, opts.clean), hash);
+  return 0;
 }
 
-try {
-  main();
-} catch (err) {
-  console.error(`prebuild failed: ${err.message}`);
-  process.exit(1);
+module.exports = { TARGETS, sourceHash, verify };
+
+if (require.main === module) {
+  try {
+    process.exitCode = main();
+  } catch (err) {
+    console.error(`prebuild failed: ${err.message}`);
+    process.exit(1);
+  }
 }

@@ -2,7 +2,8 @@
 # Package test: what a user gets from `npm install global-attention`.
 #
 #  1. Build the shipped prebuilds (x64 + arm64 cross, scripts/prebuild.js, checked there) and pack
-#     the package (npm pack; its prepare script builds dist/). The tarball must hold what ships and
+#     the package (npm pack: its prepack script re-checks the prebuilds, its prepare script builds
+#     dist/). The tarball must hold what ships and
 #     nothing else (no tests, fixtures, bench, source maps, build outputs).
 #  2. Install the tarball into an empty project offline, with install scripts off and no compiler or
 #     cmake on PATH. Its one runtime dependency, node-gyp-build, is packed from this project's
@@ -29,7 +30,7 @@ fail() { echo "package test FAILED: $*" >&2; exit 1; }
 step "prebuilds"
 node scripts/prebuild.js
 
-step "npm pack"
+step "npm pack (its prepack check, scripts/prepack.js, must find the prebuilds complete and current)"
 npm pack --pack-destination "$WORK" --json > "$WORK/pack.out"
 node - "$WORK/pack.out" <<'EOF'
 const fs = require('fs');
@@ -37,10 +38,10 @@ const text = fs.readFileSync(process.argv[2], 'utf8');
 const [pack] = JSON.parse(text.slice(text.indexOf('\n[') + 1 || text.indexOf('[')));
 const files = pack.files.map((f) => f.path);
 const must = [
-  'package.json', 'README.md', 'CMakeLists.txt', 'scripts/install.js', 'bin/global-attention.js',
+  'package.json', 'README.md', 'LICENSE', 'CMakeLists.txt', 'scripts/install.js', 'bin/global-attention.js',
   'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts', 'dist/binding.d.ts',
-  'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-x64/libgomp.so.1',
-  'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/libgomp.so.1',
+  'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-x64/libgomp.so.1', 'prebuilds/linux-x64/sources.sha256',
+  'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/libgomp.so.1', 'prebuilds/linux-arm64/sources.sha256',
   'native/dispatch/dispatch.cc', 'native/simd/isa_neon.cc', 'native/compat/glibc_compat.cc',
   'dist/demo/demo.js', 'dist/bench/run.js',  // `global-attention demo` and `global-attention bench`
 ];
@@ -94,7 +95,13 @@ echo "node_modules/.bin/global-attention --help: ok"
   { tail -n 20 "$WORK/demo.out" >&2; fail "global-attention demo failed without onnxruntime-node"; }
 grep -q "<svg" "$WORK/report.html" || fail "the demo report has no SVG"
 (cd "$APP" && $BARE node_modules/.bin/global-attention bench --help > /dev/null) || fail "global-attention bench --help failed"
-echo "node_modules/.bin/global-attention demo (no onnxruntime-node) and bench --help: ok"
+# `check` needs onnxruntime-node: without it, one line that says how to add it, exit code 1.
+(cd "$APP" && $BARE node_modules/.bin/global-attention check --layer dense > "$WORK/check.out" 2>&1) &&
+  fail "global-attention check succeeded without onnxruntime-node"
+[[ $(wc -l < "$WORK/check.out") == 1 ]] && grep -q 'npm install onnxruntime-node' "$WORK/check.out" &&
+  ! grep -q 'Require stack' "$WORK/check.out" ||
+  { cat "$WORK/check.out" >&2; fail "global-attention check without onnxruntime-node does not say so in one line"; }
+echo "node_modules/.bin/global-attention demo (no onnxruntime-node), check (one line: $(cut -c1-60 "$WORK/check.out")...) and bench --help: ok"
 
 step "TypeScript consumers against the shipped typings"
 TSC="$ROOT/node_modules/typescript/bin/tsc"

@@ -23,7 +23,6 @@ function note(key: string, rel: number, where: string) {
 }
 afterAll(() => {
   const lines = Object.entries(worst).map(([k, v]) => `${k}: ${v.rel.toExponential(2)} (${v.where})`);
-  // eslint-disable-next-line no-console
   console.log(`worst max|diff| / max|out|:\n  ${lines.join('\n  ')}`);
 });
 

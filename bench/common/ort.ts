@@ -11,7 +11,7 @@ let loadError = '';
 export function loadOrt(): typeof Ort | null {
   if (cached === undefined) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, when first needed
       cached = require('onnxruntime-node') as typeof Ort;
     } catch (err) {
       cached = null;

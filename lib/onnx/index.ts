@@ -9,7 +9,7 @@ export {
 export type { ElemType, TensorData, TensorValue, Dim, ValueInfo, AttrValue, NodeSpec, Opsets, ModelOptions, AddNodeOptions } from './model';
 export { buildDenseAttentionModel, MASKED_SCORE } from './dense';
 export type { DenseOnnxSpec } from './dense';
-export { OnnxSession, runOnnx } from './run';
+export { OnnxSession, runOnnx, OnnxRuntimeUnavailableError, isOnnxRuntimeUnavailable } from './run';
 export type { OnnxSessionOptions, OnnxFeed, OnnxOutput } from './run';
 export { buildLongT5Model, exportOnnx, LONGT5_MASKED_SCORE } from './longt5';
 export type { LongT5OnnxKind, LongT5OnnxConfig, LongT5OnnxOptions, OnnxExportable } from './longt5';

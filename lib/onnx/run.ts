@@ -1,5 +1,6 @@
-// Running a model with onnxruntime-node (a dev dependency: loaded only when these are called,
-// so importing lib/onnx never requires it).
+// Running a model with onnxruntime-node (an optional dev dependency: loaded only when these are
+// called, so importing lib/onnx never requires it; without it they throw
+// OnnxRuntimeUnavailableError, whose message says how to add it).
 import * as vm from 'vm';
 import type * as Ort from 'onnxruntime-node';
 
@@ -43,18 +44,57 @@ const g = globalThis as unknown as Record<TypedName, unknown>;
 
 let ort: typeof Ort | undefined;
 
-function loadOrt(): typeof Ort {
+/** How to add onnxruntime-node; the same words as the README's "ONNX Runtime (optional)". */
+export const ONNXRUNTIME_INSTALL_HINT =
+  'npm install onnxruntime-node (offline or behind a firewall: ONNXRUNTIME_NODE_INSTALL=skip npm install ' +
+  'onnxruntime-node, so that its install script downloads no CUDA files)';
+
+/**
+ * onnxruntime-node is not installed, or does not load here. Its message is one line (what is
+ * missing, how to add it), without the require stack, for the command line and the demo to print
+ * as it is; `code` tells it apart from a failing check.
+ */
+export class OnnxRuntimeUnavailableError extends Error {
+  readonly code = 'ERR_ONNXRUNTIME_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'OnnxRuntimeUnavailableError';
+  }
+}
+
+/** Whether `e` says onnxruntime-node could not be loaded (as opposed to a failing model run). */
+export function isOnnxRuntimeUnavailable(e: unknown): e is OnnxRuntimeUnavailableError {
+  return (e as { code?: unknown } | null)?.code === 'ERR_ONNXRUNTIME_UNAVAILABLE';
+}
+
+function unavailable(err: Error & { code?: string }): OnnxRuntimeUnavailableError {
+  // Node's message is "Cannot find module 'x'\nRequire stack:\n- ...": the first line is the news.
+  const first = String(err.message).split('\n')[0];
+  if (err.code === 'MODULE_NOT_FOUND' && first.includes("'onnxruntime-node'"))
+    return new OnnxRuntimeUnavailableError(
+      `onnxruntime-node is not installed (optional; the checks against ONNX Runtime need it): ${ONNXRUNTIME_INSTALL_HINT}`,
+    );
+  return new OnnxRuntimeUnavailableError(
+    `onnxruntime-node does not load (${first}); reinstall it: ${ONNXRUNTIME_INSTALL_HINT}`,
+  );
+}
+
+/** onnxruntime-node, loaded on first use; throws OnnxRuntimeUnavailableError without it. */
+export function loadOrt(): typeof Ort {
   if (ort) return ort;
   const saved = TYPED_ARRAYS.map((n) => g[n]);
+  let o: typeof Ort;
   try {
     for (const n of TYPED_ARRAYS) g[n] = mainRealm[n];
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const o = require('onnxruntime-node') as typeof Ort;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, when first needed
+      o = require('onnxruntime-node') as typeof Ort;
+    } catch (err) {
+      throw unavailable(err as Error);
+    }
     // onnxruntime-common maps int64/uint64/float16 lazily, on the first Tensor it builds.
     new o.Tensor('float32', new mainRealm.Float32Array(new ArrayBuffer(4), 0, 1) as Float32Array, [1]);
     return (ort = o);
-  } catch (err) {
-    throw new Error(`lib/onnx: running a model needs the 'onnxruntime-node' package (npm install onnxruntime-node): ${(err as Error).message}`);
   } finally {
     TYPED_ARRAYS.forEach((n, i) => (g[n] = saved[i]));
   }

@@ -321,8 +321,6 @@ function optionsMuts(s) {
 // ------------------------------------------------------------------------------------------
 // entry points
 
-const F32 = (n, fill) => (fill === undefined ? rand(n, n) : new Float32Array(n).fill(fill));
-
 // Dense: B 2, H 4, Hk 2, Nq 5, Nk 6, D 3, Dv 7.
 const dn = { B: 2, H: 4, Hk: 2, Nq: 5, Nk: 6, D: 3, Dv: 7 };
 const dense = {

@@ -109,7 +109,6 @@ const CASE_RUNNER = path.join(RELIABILITY_DIR, 'case-runner.js');
 
 /** The ids of a suite's cases (the runner lists them without loading the addon). */
 export function listCases(suite: string): string[] {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { spawnSync } = require('child_process') as typeof import('child_process');
   const r = spawnSync(process.execPath, [CASE_RUNNER, '--cases', suite, '--list'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`case-runner --cases ${suite} --list failed: ${r.stderr}`);

@@ -95,6 +95,7 @@ function mutateHeaderJson(rng, header) {
     case 7: header.__metadata__ = pick([{ a: 'b' }, { a: 1 }, [], null, 'x', { __proto__: 'x' }]); break;
     case 8: header[`${name}_copy`] = JSON.parse(JSON.stringify(e)); break;
     case 9: e.data_offsets = pick([[0], [0, 1, 2], 'x', null, [[0], [1]], [-1, 3], [2 ** 53, 2 ** 53 + 4]]); break;
+    // eslint-disable-next-line no-loss-of-precision -- 1e400 is Infinity on purpose (a size beyond any)
     case 10: e.shape = pick([null, 'x', {}, [[1]], [1e400], [2 ** 30, 2 ** 30, 2 ** 30], [0, 2 ** 53]]); break;
     case 11: delete header[name]; break;
     case 12: e.extra = { nested: [1, { x: 2 }] }; break;

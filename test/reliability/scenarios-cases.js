@@ -50,7 +50,6 @@ const rowIs = (a, w, i, pred) => {
 };
 const isNaNRow = (a, w, i) => { for (let d = 0; d < w; d++) if (a[i * w + d] !== a[i * w + d]) return true; return false; };
 const list = (xs) => (xs.length > 8 ? `${xs.slice(0, 8).join(', ')}, ... (${xs.length})` : xs.join(', '));
-const clone = (t) => ({ data: t.data.slice(), dims: t.dims.slice() });
 
 // ------------------------------------------------------------------------------------------
 // NaN and Inf

@@ -160,7 +160,6 @@ async function main() {
   const rssWarm = rss();
   const hist = monitorEventLoopDelay({ resolution: 5 });
   hist.enable();
-  const t1 = performance.now();
   await run(CALLS - warm);
   const t2 = performance.now();
   hist.disable();

@@ -16,7 +16,6 @@
 //                                       waits for them, and their results are right
 //   node workers-runner.js all          every mode above, one after another (for the sanitizers)
 'use strict';
-const path = require('path');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const { loadLib } = require('./load-lib');
 const U = require('./util');
