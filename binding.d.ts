@@ -15,7 +15,7 @@ export interface NativeInfo {
 export type NativeMask = Uint8Array | Int32Array;
 
 export interface NativeDenseArgs {
-  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;
+  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;   // q, k, v unused (empty) with halfType
   B: number; H: number; Hk: number; Nq: number; Nk: number; D: number; Dv: number;
   scale: number;
   causal: boolean;
@@ -39,6 +39,8 @@ export interface NativeDenseArgs {
   relNumBuckets?: number;
   relMaxDistance?: number;
   relBidirectional?: boolean;           // default true
+  halfType?: 'float16' | 'bfloat16';    // q, k, v given as qHalf, kHalf, vHalf bits; out: ceil(n/2) floats whose bytes get n halves
+  qHalf?: Uint16Array; kHalf?: Uint16Array; vHalf?: Uint16Array;
 }
 
 export interface NativeTGlobalArgs {

@@ -1,7 +1,7 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
-import { HalfTensor, HalfType, checkHalfTensor, float32Inputs, float32ToHalf, halfOutput, isHalfTensor } from './half';
+import { HalfTensor, HalfType, checkHalfTensor, halfInputs, halfOutput, isHalfTensor } from './half';
 import { STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, prepareStandardOptions } from './attention-options';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
@@ -36,12 +36,13 @@ const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'r
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(
   q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
-): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: { type: HalfType; out: Uint16Array } } {
-  // float16 / bfloat16 tensors go through the float32 kernels (lib/half.ts).
-  const f32 = float32Inputs(q, k, v);
-  const qt = checkTensor('q', f32.q, 4);
-  const kt = checkTensor('k', f32.k, 4);
-  const vt = checkTensor('v', f32.v, 4);
+): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
+  // float16 / bfloat16 q, k, v go to the addon as bits (converted there, off the event loop).
+  const half = halfInputs(q, k, v);
+  const NONE = new Float32Array(0);
+  const [qt, kt, vt] = half
+    ? half.dims.map((dims) => ({ data: NONE, dims }))
+    : [checkTensor('q', q, 4), checkTensor('k', k, 4), checkTensor('v', v, 4)];
   const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
@@ -82,16 +83,27 @@ function prepare(
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
   const n = checkedProduct('output', dims);
-  let half: { type: HalfType; out: Uint16Array } | undefined;
-  if (f32.type) {
-    half = { type: f32.type, out: halfOutput('options.out', f32.type, o.out, n) };
-    args.out = new Float32Array(n);
+  let halfOut: HalfOut | undefined;
+  if (half) {
+    // The addon writes the n half results into the bytes of a Float32Array of ceil(n / 2).
+    const packed = new Uint16Array(n + (n & 1));
+    halfOut = { type: half.type, n, packed, out: o.out === undefined ? undefined : halfOutput('options.out', half.type, o.out, n) };
+    Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
+    args.out = new Float32Array(packed.buffer, 0, packed.length / 2);
   } else args.out = checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
   const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
   Object.assign(args, standard.args);
-  return { args, dims, weights, extra: standard.outputs, half };
+  return { args, dims, weights, extra: standard.outputs, half: halfOut };
+}
+
+/** A half call's output: the packed buffer the addon fills, and the caller's options.out if any. */
+interface HalfOut {
+  type: HalfType;
+  n: number;
+  packed: Uint16Array;
+  out?: Uint16Array;
 }
 
 /** Whether the native call has anything to write (an empty output may still come with scores or logSumExp). */
@@ -103,8 +115,9 @@ function hasWork(args: NativeDenseArgs): boolean {
 function finish(p: ReturnType<typeof prepare>): AttentionResult & StandardAttentionOutputs {
   const r = Object.assign(attentionResult(p.args.out, p.dims, p.weights), p.extra);
   if (!p.half) return r;
-  return Object.assign(r, { type: p.half.type, data: float32ToHalf(p.half.type, p.args.out, p.half.out) }) as unknown as AttentionResult &
-    StandardAttentionOutputs;
+  const bits = p.half.packed.subarray(0, p.half.n);
+  const data = p.half.out ? (p.half.out.set(bits), p.half.out) : bits;
+  return Object.assign(r, { type: p.half.type, data }) as unknown as AttentionResult & StandardAttentionOutputs;
 }
 
 /** A float16/bfloat16 call's result: data in the inputs' type; weights, scores and logSumExp stay float32. */

@@ -1,6 +1,7 @@
 // float16 / bfloat16 tensors in ONNX Runtime's form ({ type, data: Uint16Array, dims }, or a
-// Float16Array where the runtime has one): converted to float32 at the facade's boundary (the
-// kernels accumulate in float32 anyway) and results converted back, rounding to nearest even.
+// Float16Array where the runtime has one). q, k, v go to the addon as bits (it converts them to
+// float32 on its worker and rounds the result back, native/kernels/half.h); the conversions here
+// serve the bias and the tests, with the same rounding (to nearest, ties to even).
 import { Tensor, checkDims, checkedProduct, describe, isDetached } from './tensor';
 
 export type HalfType = 'float16' | 'bfloat16';
@@ -111,8 +112,8 @@ function bitsOf(name: string, type: HalfType, data: unknown): Uint16Array {
   );
 }
 
-/** Checks a half tensor and converts it to float32; returns its type too. */
-export function checkHalfTensor(name: string, t: unknown, rank?: number): Tensor & { type: HalfType; dims: number[] } {
+/** Checks a half tensor; returns its type, bits and dims (no conversion). */
+export function checkHalfBits(name: string, t: unknown, rank?: number): { type: HalfType; bits: Uint16Array; dims: number[] } {
   const o = t as { type?: unknown; data?: unknown; dims?: unknown };
   const type: HalfType = o.type === undefined && tag(o.data) === 'Float16Array' ? 'float16' : (o.type as HalfType);
   if (type !== 'float16' && type !== 'bfloat16')
@@ -124,18 +125,24 @@ export function checkHalfTensor(name: string, t: unknown, rank?: number): Tensor
     if (isDetached(bits)) throw new TypeError(`${name}.data is backed by a detached ArrayBuffer`);
     throw new RangeError(`${name}.data has ${bits.length} elements but its dims say ${n}`);
   }
-  return { type, data: halfToFloat32(type, bits), dims };
+  return { type, bits, dims };
 }
 
-/** q, k, v as float32 tensors, converted when they are half tensors (then all three of one type, returned). */
-export function float32Inputs(q: unknown, k: unknown, v: unknown): { q: unknown; k: unknown; v: unknown; type?: HalfType } {
+/** Checks a half tensor and converts it to float32; returns its type too. */
+export function checkHalfTensor(name: string, t: unknown, rank?: number): Tensor & { type: HalfType; dims: number[] } {
+  const h = checkHalfBits(name, t, rank);
+  return { type: h.type, data: halfToFloat32(h.type, h.bits), dims: h.dims };
+}
+
+/** Half q, k, v (all three of one type; checked, not converted), or undefined when none is half. */
+export function halfInputs(q: unknown, k: unknown, v: unknown): { type: HalfType; bits: Uint16Array[]; dims: number[][] } | undefined {
   const given = [q, k, v];
   const half = given.map(isHalfTensor);
-  if (!half.some(Boolean)) return { q, k, v };
+  if (!half.some(Boolean)) return undefined;
   const names = ['q', 'k', 'v'];
   const first = half.indexOf(true);
   const ts = given.map((t, i) => {
-    if (half[i]) return checkHalfTensor(names[i], t, 4);
+    if (half[i]) return checkHalfBits(names[i], t, 4);
     const type = (t as { type?: unknown } | null)?.type;
     if (type !== undefined && type !== 'float32')
       throw new TypeError(`${names[i]}.type must be 'float32', 'float16' or 'bfloat16', got ${describe(type)}`);
@@ -143,8 +150,7 @@ export function float32Inputs(q: unknown, k: unknown, v: unknown): { q: unknown;
   });
   if (ts[1].type !== ts[0].type || ts[2].type !== ts[0].type)
     throw new TypeError(`q, k and v must have one element type, got ${ts.map((t) => t.type).join(', ')}`);
-  const plain = (t: (typeof ts)[number]) => ({ data: t.data, dims: t.dims });
-  return { q: plain(ts[0]), k: plain(ts[1]), v: plain(ts[2]), type: ts[0].type };
+  return { type: ts[0].type, bits: ts.map((t) => t.bits), dims: ts.map((t) => t.dims) };
 }
 
 /** The output of a half call: options.out (a Uint16Array, or Float16Array for float16) or a new array. */

@@ -83,6 +83,39 @@ describe('attention() on half tensors', () => {
       const ra = await attentionAsync(q, k, v, { ...opts, out });
       expect(ra.data).toBe(out);
       expect(Array.from(out)).toEqual(Array.from(r.data));
+      // async calls work on copies: changing (or transferring away) the inputs after the call changes nothing
+      const kc = { ...k, data: k.data.slice() };
+      const pending = attentionAsync(q, kc, v, opts);
+      kc.data.fill(0x7e00);
+      structuredClone(kc.data.buffer, { transfer: [kc.data.buffer] });
+      expect(Array.from((await pending).data)).toEqual(Array.from(r.data));
+    });
+
+  for (const type of ['float16', 'bfloat16'] as const)
+    test(`${type}: the addon's conversions, every pattern and every midpoint (one batch per value)`, () => {
+      const n = 65536;
+      const one = (data: Uint16Array) => ({ type, data, dims: [n, 1, data.length / n, 1] });
+      // One key per batch: the output is that key's value, so every pattern must come back.
+      const all = Uint16Array.from({ length: n }, (_, i) => i);
+      const r = attention(one(new Uint16Array(n)), one(new Uint16Array(n)), one(all));
+      const f = halfToFloat32(type, all);
+      for (let i = 0; i < n; i++)
+        if (Number.isNaN(f[i])) expect(Number.isNaN(halfToFloat32(type, Uint16Array.of(r.data[i]))[0])).toBe(true);
+        // (-0 comes back as +0: the kernel's 0 + 1 * -0 is +0)
+        else if (r.data[i] !== i && !(i === 0x8000 && r.data[i] === 0)) throw new Error(`${type} pattern ${i.toString(16)} came back as ${r.data[i].toString(16)}`);
+      // Two keys with equal scores: the output is the exact midpoint of two neighbours, rounded to even.
+      const pairs = new Uint16Array(2 * n);
+      for (let i = 0; i < n; i++) [pairs[2 * i], pairs[2 * i + 1]] = [i, (i + 1) & 0xffff];
+      const m = attention(one(new Uint16Array(n)), one(new Uint16Array(2 * n)), one(pairs));
+      const mid = halfToFloat32(type, pairs);
+      const conv = type === 'float16' ? toFloat16Bits : toBfloat16Bits;
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround((mid[2 * i] + mid[2 * i + 1]) / 2);
+        // (NaN, and sums past float32's range: the kernel adds before it divides, as softmax·v does)
+        if (Number.isNaN(want) || !Number.isFinite(Math.fround(mid[2 * i] + mid[2 * i + 1]))) continue;
+        if (want === 0 && m.data[i] === 0) continue; // -0 midpoints: the kernel's sum is +0
+        if (m.data[i] !== conv(want)) throw new Error(`${type} midpoint after ${i.toString(16)}: ${m.data[i].toString(16)} vs ${conv(want).toString(16)}`);
+      }
     });
 
   test('bad half inputs are TypeErrors/RangeErrors naming the argument', () => {

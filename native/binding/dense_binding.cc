@@ -1,6 +1,8 @@
 // denseAttention / denseAttentionAsync: read and check the argument object, copy what the
 // kernel needs into DenseAttentionParams, run it here or on a worker thread.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "binding/args.h"
@@ -8,6 +10,7 @@
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
+#include "kernels/half.h"
 #include "kernels/relative_bias.h"
 #include "runtime/parallel.h"
 
@@ -28,6 +31,43 @@ struct DenseJob {
   bool rel_bidirectional = true;
   std::vector<float> rel_tables;
   int want_threads = 0;
+  // float16 / bfloat16 calls: q, k, v as bits (the caller's memory, or copies for async calls),
+  // converted to float32 on the worker; the float32 result converted back into `out`'s bytes.
+  bool half = false, half_bf16 = false;
+  const uint16_t* half_in[3] = {nullptr, nullptr, nullptr};
+  int64_t half_n[3] = {0, 0, 0};
+  std::vector<uint16_t> half_copy[3];
+  std::vector<float> half_f32[3], out_f32;
+  float* half_out = nullptr;  // ceil(n / 2) floats holding n half results
+  int64_t out_n = 0;
+
+  void convert_half_inputs() {
+    // In chunks across the call's threads: the conversion reads and writes every input element once.
+    for (int i = 0; i < 3; ++i) half_f32[i].resize(static_cast<size_t>(half_n[i]));
+    constexpr int64_t kChunk = 1 << 16;
+    int64_t chunks[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 3; ++i) chunks[i + 1] = chunks[i] + (half_n[i] + kChunk - 1) / kChunk;
+    parallel_items(chunks[3], p.threads, [&](int, ItemCounter& items) {
+      int64_t it;
+      while (items.next(it)) {
+        int i = 0;
+        while (it >= chunks[i + 1]) ++i;
+        const int64_t from = (it - chunks[i]) * kChunk, len = std::min<int64_t>(kChunk, half_n[i] - from);
+        halves_to_floats(half_in[i] + from, len, half_bf16, half_f32[i].data() + from);
+      }
+    });
+    p.q = half_f32[0].data();
+    p.k = half_f32[1].data();
+    p.v = half_f32[2].data();
+    out_f32.resize(static_cast<size_t>(out_n));  // every element is written by the kernel
+    p.out = out_f32.data();
+  }
+
+  void convert_half_output() {
+    std::vector<uint16_t> bits(static_cast<size_t>(out_n));
+    floats_to_halves(out_f32.data(), out_n, half_bf16, bits.data());
+    if (out_n > 0) std::memcpy(half_out, bits.data(), static_cast<size_t>(out_n) * sizeof(uint16_t));
+  }
 
   void build_relative_bias() {
     if (p.Nq == 0 || p.Nk == 0) return;  // no score reads a bias
@@ -49,7 +89,9 @@ struct DenseJob {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
     if (rel_weight) build_relative_bias();
+    if (half) convert_half_inputs();
     dense_attention(p);
+    if (half) convert_half_output();
     if (weights) dense_attention_weights(p, weights);
     if (scores) dense_attention_scores(p, scores_stage, scores);
   }
@@ -65,6 +107,22 @@ int64_t get_int_in(Napi::Env env, Napi::Object a, const char* key, double lo, do
   if (!std::isfinite(d) || d != std::floor(d)) throw_range(env, std::string(key) + " must be an integer");
   if (d < lo || d > hi) throw_range(env, std::string(key) + " is out of range");
   return static_cast<int64_t>(d);
+}
+
+// A Uint16Array field of exactly n elements: the caller's memory, or (async) a copy in `copy`.
+const uint16_t* half_input(Napi::Env env, Napi::Object a, const char* key, int64_t n, bool async,
+                           std::vector<uint16_t>& copy) {
+  Napi::Value v = a.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw_type(env, std::string(key) + " must be a Uint16Array");
+  auto arr = v.As<Napi::Uint16Array>();
+  if (static_cast<int64_t>(arr.ElementLength()) != n)
+    throw_range(env, std::string(key) + " has " + std::to_string(arr.ElementLength()) + " elements, expected " +
+                         std::to_string(n));
+  if (n == 0) return nullptr;
+  if (!async) return arr.Data();
+  copy.assign(arr.Data(), arr.Data() + n);
+  return copy.data();
 }
 
 // The standard operator's options (all optional).
@@ -127,10 +185,27 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   if (p.Hk == 0 || p.H % p.Hk != 0) throw_range(env, "H must be a multiple of Hk (and Hk > 0)");
   const int64_t nq = checked_mul(env, checked_mul(env, p.B, p.H, "q"), p.Nq, "q");
   const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), p.Nk, "k");
-  p.q = buffers->input(a, "q", checked_mul(env, nq, p.D, "q"));
-  p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
-  p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
-  p.out = buffers->output(a, "out", checked_mul(env, nq, p.Dv, "out"));
+  const int64_t sizes[3] = {checked_mul(env, nq, p.D, "q"), checked_mul(env, nk, p.D, "k"), checked_mul(env, nk, p.Dv, "v")};
+  const int64_t out_n = checked_mul(env, nq, p.Dv, "out");
+  if (has(a, "halfType")) {
+    // float16 / bfloat16: qHalf, kHalf, vHalf bits; out a Float32Array of ceil(n / 2) holding n halves.
+    const std::string type = a.Get("halfType").IsString() ? a.Get("halfType").As<Napi::String>().Utf8Value() : "";
+    if (type != "float16" && type != "bfloat16") throw_range(env, "halfType must be 'float16' or 'bfloat16'");
+    job->half = true;
+    job->half_bf16 = type == "bfloat16";
+    const char* keys[3] = {"qHalf", "kHalf", "vHalf"};
+    for (int i = 0; i < 3; ++i) {
+      job->half_n[i] = sizes[i];
+      job->half_in[i] = half_input(env, a, keys[i], sizes[i], async, job->half_copy[i]);
+    }
+    job->out_n = out_n;
+    job->half_out = buffers->output(a, "out", (out_n + 1) / 2);
+  } else {
+    p.q = buffers->input(a, "q", sizes[0]);
+    p.k = buffers->input(a, "k", sizes[1]);
+    p.v = buffers->input(a, "v", sizes[2]);
+    p.out = buffers->output(a, "out", out_n);
+  }
   // Same element counts in both layouts; only the strides differ (the kernel reads any).
   const auto strides = read_layout_bnhd(a) ? &Strides::bnhd : &Strides::bhnd;
   p.qs = strides(p.H, p.Nq, p.D);
