@@ -1,8 +1,9 @@
 // float16 / bfloat16 tensors (ORT's { type, data: Uint16Array, dims }): the conversions (every
 // binary16 pattern, round-to-nearest-even against exact neighbours), attention() on half inputs
-// against the float32 path and the float64 reference, and bad half inputs.
+// against the float32 path, the float64 reference and ORT's float16 Attention, and bad half inputs.
 import { attention, attentionAsync } from '../lib/index';
 import { float32ToHalf, halfToFloat32, toBfloat16Bits, toFloat16Bits, HalfTensor } from '../lib/half';
+import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
 import { mulberry32, randomTensor } from './helpers/fixtures';
 import { referenceStandardAttention } from './helpers/standard-reference';
 
@@ -138,4 +139,44 @@ describe('attention() on half tensors', () => {
       expect(call).toThrow(msg);
     }
   });
+});
+
+describe('float16 vs ONNX Runtime (its Attention runs in float16 too)', () => {
+  const configs: { name: string; dims: [number, number, number, number, number, number]; spec: Partial<DenseOnnxSpec>; opts: Record<string, unknown> }[] = [
+    { name: 'plain', dims: [2, 2, 2, 7, 9, 8], spec: {}, opts: {} },
+    { name: 'softcap, GQA, top-left causal', dims: [1, 4, 2, 6, 10, 8], spec: { softcap: 2, causal: true, causalMode: 'native' }, opts: { softcap: 2, causal: true, causalOffset: 0 } },
+    { name: 'window + moved diagonal + bias', dims: [2, 2, 1, 12, 20, 4], spec: { window: [3, 1], causalOffset: 5, biasDims: [2, 1, 12, 20] }, opts: { window: [3, 1], causalOffset: 5 } },
+    { name: 'key lengths, causal by key length (opset 24)', dims: [2, 2, 2, 5, 11, 6], spec: { keyLengths: true, causal: true, causalMode: 'native' }, opts: { causal: true } },
+  ];
+  for (const cfg of configs)
+    test(cfg.name, async () => {
+      const [B, H, Hk, Nq, Nk, D] = cfg.dims;
+      const rng = mulberry32(77);
+      const h = (dims: number[]) => toHalfTensor('float16', randomTensor(rng, dims));
+      const q = h([B, H, Nq, D]);
+      const k = h([B, Hk, Nk, D]);
+      const v = h([B, Hk, Nk, D]);
+      const spec: DenseOnnxSpec = { op: 'Attention', numHeads: H, kvNumHeads: Hk, headSize: D, dataType: 'float16', ...cfg.spec };
+      const feeds: Record<string, { data: Uint16Array | Int32Array; dims: number[]; type?: 'float16' }> = {
+        q: { data: q.data, dims: q.dims.slice(), type: 'float16' }, k: { data: k.data, dims: k.dims.slice(), type: 'float16' },
+        v: { data: v.data, dims: v.dims.slice(), type: 'float16' },
+      };
+      const opts: Record<string, unknown> = { ...cfg.opts };
+      if (cfg.spec.biasDims) {
+        const bias = h(cfg.spec.biasDims as number[]);
+        feeds.bias = { data: bias.data, dims: bias.dims.slice(), type: 'float16' };
+        opts.bias = bias;
+      }
+      if (cfg.spec.keyLengths) {
+        const lengths = Int32Array.from({ length: B }, (_, b) => Nk - 3 * b);
+        feeds.key_lengths = { data: lengths, dims: [B] };
+        opts.keyLengths = lengths;
+        opts.causalOffset = Int32Array.from(lengths, (l) => l - Nq); // ORT's diagonal with key lengths
+      }
+      const o = await runOnnx(buildDenseAttentionModel(spec), feeds as Parameters<typeof runOnnx>[1], { intraOpNumThreads: 1 });
+      expect(o.out.type).toBe('float16');
+      const theirs = halfToFloat32('float16', o.out.data as Uint16Array);
+      const ours = halfToFloat32('float16', attention(q, k, v, opts).data);
+      for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - theirs[i])).toBeLessThanOrEqual(3e-3);
+    });
 });

@@ -60,6 +60,8 @@ export interface DenseOnnxSpec {
    * [B, Nq, H·Dv], i.e. our 'bnhd' layout's data.
    */
   inputRank?: 3 | 4;
+  /** Element type of q, k, v, bias and the outputs; default 'float32'. ORT runs Attention in float16 too. */
+  dataType?: 'float32' | 'float16';
 }
 
 /** Additive score of an excluded key in MultiHeadAttention models: finite (see above), exp() of it is 0. */
@@ -67,7 +69,7 @@ export const MASKED_SCORE = -1e30;
 
 const SPEC_KEYS = [
   'op', 'numHeads', 'kvNumHeads', 'headSize', 'vHeadSize', 'scale', 'causal', 'keyMask', 'keyMaskType', 'biasDims',
-  'softcap', 'causalOffset', 'window', 'causalMode', 'keyLengths', 'pastLength', 'scores', 'inputRank',
+  'softcap', 'causalOffset', 'window', 'causalMode', 'keyLengths', 'pastLength', 'scores', 'inputRank', 'dataType',
 ];
 const SCORE_MODES = ['matmul', 'softcapped', 'masked', 'softmax'] as const;
 const AXES = ['B', 'H', 'Nq', 'Nk'] as const;
@@ -93,6 +95,7 @@ interface CheckedSpec {
   /** qk_matmul_output_mode, or undefined for no score output. */
   scoresMode: number | undefined;
   rank: 3 | 4;
+  dtype: 'float32' | 'float16';
 }
 
 function posInt(name: string, x: unknown): number {
@@ -215,7 +218,11 @@ function checkStandardSpec(spec: DenseOnnxSpec, op: DenseOnnxSpec['op'], causal:
     throw new RangeError(`DenseOnnxSpec.inputRank must be 3 or 4, got ${String(spec.inputRank)}`);
   const rank = spec.inputRank ?? 4;
   if (rank === 3) attentionOnly('inputRank');
-  return { softcap, causalOffset, window, nativeCausal, keyLengths, pastLength, scoresMode, rank };
+  if (spec.dataType !== undefined && spec.dataType !== 'float32' && spec.dataType !== 'float16')
+    throw new RangeError(`DenseOnnxSpec.dataType must be 'float32' or 'float16', got ${JSON.stringify(spec.dataType)}`);
+  const dtype = spec.dataType ?? 'float32';
+  if (dtype === 'float16') attentionOnly('dataType');
+  return { softcap, causalOffset, window, nativeCausal, keyLengths, pastLength, scoresMode, rank, dtype };
 }
 
 /** An additive mask term and its rank; `full` when its last two dims are surely [Nq, Nk]. */
@@ -241,11 +248,11 @@ class DenseGraph {
   constructor(readonly s: CheckedSpec, readonly masked: number) {
     const g = this.g;
     const shape = (heads: number, n: string, d: number): Dim[] => (s.rank === 4 ? ['B', heads, n, d] : ['B', n, heads * d]);
-    this.q = g.addInput('q', 'float32', shape(s.H, 'Nq', s.D));
-    this.k = g.addInput('k', 'float32', shape(s.Hk, 'Nk', s.D));
-    this.v = g.addInput('v', 'float32', shape(s.Hk, 'Nk', s.Dv));
+    this.q = g.addInput('q', s.dtype, shape(s.H, 'Nq', s.D));
+    this.k = g.addInput('k', s.dtype, shape(s.Hk, 'Nk', s.D));
+    this.v = g.addInput('v', s.dtype, shape(s.Hk, 'Nk', s.Dv));
     if (s.keyMask) this.keyMask = g.addInput('key_mask', s.keyMask, ['B', 'Nk']);
-    if (s.bias) this.bias = g.addInput('bias', 'float32', s.bias);
+    if (s.bias) this.bias = g.addInput('bias', s.dtype, s.bias);
     if (s.keyLengths) this.keyLengths = g.addInput('key_lengths', 'int32', ['B']);
   }
 
@@ -342,8 +349,11 @@ class DenseGraph {
       const shape = g.op('Concat', [g.op('Shape', [this.q], { start: ax, end: ax + 1 }), g.op('Shape', [this.k], { start: ax, end: ax + 1 })], { axis: 0 });
       terms = [...terms, { name: g.op('ConstantOfShape', [shape], { value: tensor('float32', [1], [0]) }), rank: 2, full: true }];
     }
-    let sum = terms[0].name;
-    for (const t of terms.slice(1)) sum = g.op('Add', [sum, t.name]);
+    // The terms built here are float32; a float16 bias joins them as float32 and the sum goes back.
+    const f32 = (t: Term) => (this.s.dtype === 'float16' && t.name === this.bias ? g.op('Cast', [t.name], { to: DataType.FLOAT }) : t.name);
+    let sum = f32(terms[0]);
+    for (const t of terms.slice(1)) sum = g.op('Add', [sum, f32(t)]);
+    if (this.s.dtype === 'float16') sum = g.op('Cast', [sum], { to: DataType.FLOAT16 });
     const rank = Math.max(...terms.map((t) => t.rank));
     if (rank < minRank) sum = g.op('Unsqueeze', [sum, g.constInt64(Array.from({ length: minRank - rank }, (_, i) => i))]);
     return sum;
@@ -352,7 +362,9 @@ class DenseGraph {
   /** q, pre-multiplied by the scale when the op cannot take it as an attribute (ORT needs scale > 0). */
   scaledQ(): { q: string; scale: number } {
     if (this.s.scale > 0) return { q: this.q, scale: this.s.scale };
-    return { q: this.g.op('Mul', [this.q, this.g.constFloat(this.s.scale)]), scale: 1 };
+    let c = this.g.constFloat(this.s.scale);
+    if (this.s.dtype === 'float16') c = this.g.op('Cast', [c], { to: DataType.FLOAT16 });
+    return { q: this.g.op('Mul', [this.q, c]), scale: 1 };
   }
 
   /** The additive mask terms: causal (unless the op's own), window, key mask (unless the op takes it apart), bias. */
@@ -403,14 +415,14 @@ function buildAttention(s: CheckedSpec): Uint8Array {
   if (s.softcap !== undefined) attrs.softcap = attr.float(s.softcap);
   if (s.scoresMode !== undefined) attrs.qk_matmul_output_mode = s.scoresMode;
   g.addNode('Attention', inputs, outputs, attrs);
-  g.addOutput('out', 'float32', s.rank === 4 ? ['B', s.H, 'Nq', s.Dv] : ['B', 'Nq', s.H * s.Dv]);
+  g.addOutput('out', s.dtype, s.rank === 4 ? ['B', s.H, 'Nq', s.Dv] : ['B', 'Nq', s.H * s.Dv]);
   if (s.pastLength > 0) {
-    g.addOutput('present_key', 'float32', ['B', s.Hk, 'Nk', s.D]);
-    g.addOutput('present_value', 'float32', ['B', s.Hk, 'Nk', s.Dv]);
+    g.addOutput('present_key', s.dtype, ['B', s.Hk, 'Nk', s.D]);
+    g.addOutput('present_value', s.dtype, ['B', s.Hk, 'Nk', s.Dv]);
   }
   // [B, H, Nq, Nk], left undeclared: ORT 1.30's shape inference gives this output a last dim of 0
   // whatever we declare (it then logs a harmless size warning at run time).
-  if (s.scoresMode !== undefined) g.addOutput('scores', 'float32');
+  if (s.scoresMode !== undefined) g.addOutput('scores', s.dtype);
   return g.toModel({ opsets: { '': dg.keyLengths ? 24 : 23 } });
 }
 
