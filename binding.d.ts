@@ -79,6 +79,47 @@ export interface NativeLayerArgs {
   threads?: number;
 }
 
+// ---- the whole LongT5 model (native/binding/model_binding.cc) ----------------------------------
+
+/** Opaque handles (type-tagged N-API externals). */
+export type NativeModelHandle = { readonly __nativeModel: unique symbol };
+export type NativeSessionHandle = { readonly __nativeSession: unique symbol };
+
+export interface NativeModelConfig {
+  vocab: number; dModel: number; dKv: number; heads: number; dFf: number;
+  encoderLayers: number; decoderLayers: number;
+  localRadius: number; globalBlockSize: number; numBuckets: number; maxDistance: number; eps: number;
+  transientGlobal: boolean; gated: boolean; activation: 'relu' | 'gelu_new'; tied: boolean;
+  /** false: the encoder alone (no decoder weights expected). */
+  decoder: boolean;
+}
+
+export interface NativeEncodeArgs {
+  model: NativeModelHandle;
+  ids: Int32Array;                      // [B, N], each in [0, vocab)
+  mask?: NativeMask;                    // [B, N]
+  B: number; N: number;
+  out: Float32Array;                    // [B, N, dModel]
+  threads?: number;
+}
+
+export interface NativeDecoderStartArgs {
+  session: NativeSessionHandle;
+  encoderOutput: Float32Array;          // [B, N, dModel]
+  mask?: NativeMask;                    // [B, N] encoder padding (excluded from cross-attention)
+  threads?: number;
+}
+
+export interface NativeDecoderStepArgs {
+  session: NativeSessionHandle;
+  ids: Int32Array;                      // [R, T], R = B * beams
+  T: number;
+  logits: Float32Array;                 // [R, T, vocab], or [R, vocab] with lastOnly
+  lastOnly?: boolean;
+  reorder?: Int32Array;                 // [R]: before the step, row r's cache becomes old row reorder[r]
+  threads?: number;
+}
+
 export interface NativeBinding {
   info(): NativeInfo;
   setThreads(n: number): number;
@@ -91,7 +132,7 @@ export interface NativeBinding {
   blockGlobalAttention(args: NativeBlockGlobalArgs): void;
   blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
   globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;
-  relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array }): void;
+  relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array; bidirectional?: boolean }): void;
   /** The TGlobal core's capped window and per-head bias tables ([H, 2r+1] local, [H, 2G+1] global), built natively. */
   tglobalBiasTables(args: {
     H: number; N: number; G: number; radius: number; numBuckets: number; maxDistance: number;
@@ -102,4 +143,26 @@ export interface NativeBinding {
   linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
   longt5Forward(args: NativeLayerArgs): void;
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
+  modelCreate(config: NativeModelConfig): NativeModelHandle;
+  /** Every weight the model expects (Hugging Face names), in model order. */
+  modelWeightNames(model: NativeModelHandle): { name: string; shape: number[] }[];
+  /** Copies one weight into native memory (before modelFinalize). */
+  modelSetWeight(model: NativeModelHandle, name: string, data: Float32Array): void;
+  /** Names of weights still missing; [] means the model is ready (and now immutable). */
+  modelFinalize(model: NativeModelHandle): string[];
+  /** A copy of one weight, or undefined if the model has none of that name (or it is unset). */
+  modelGetWeight(model: NativeModelHandle, name: string): Float32Array | undefined;
+  /** Frees the weights now (calls in flight keep them until they end). */
+  modelDispose(model: NativeModelHandle): void;
+  modelEncode(args: NativeEncodeArgs): void;
+  modelEncodeAsync(args: NativeEncodeArgs): Promise<void>;
+  decoderCreate(args: { model: NativeModelHandle; B: number; N: number; beams: number }): NativeSessionHandle;
+  decoderStart(args: NativeDecoderStartArgs): void;
+  decoderStartAsync(args: NativeDecoderStartArgs): Promise<void>;
+  decoderStep(args: NativeDecoderStepArgs): void;
+  decoderStepAsync(args: NativeDecoderStepArgs): Promise<void>;
+  /** Beam search: row r's cache becomes old row rows[r]. */
+  decoderReorder(args: { session: NativeSessionHandle; rows: Int32Array }): void;
+  decoderLength(session: NativeSessionHandle): number;
+  decoderDispose(session: NativeSessionHandle): void;
 }

@@ -111,6 +111,195 @@ async function check(argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// generate, encode: a Hugging Face LongT5 checkpoint folder, token ids in
+
+/** Splits off the leading positional argument (the checkpoint folder). */
+function checkpointArg(argv, command) {
+  const [dir, ...rest] = argv;
+  if (dir === '-h' || dir === '--help') return { help: true, rest: [] };
+  if (dir === undefined || dir.startsWith('-')) throw new UsageError(`${command} needs a checkpoint folder as its first argument`);
+  return { dir, rest };
+}
+
+/** "1,2,3" → [1, 2, 3]: non-negative integer ids. */
+const idList = (v, name) => {
+  const parts = String(v).split(',').map((x) => x.trim());
+  if (parts.length === 0 || parts.some((x) => x === ''))
+    throw new UsageError(`--${name} must be a comma-separated list of token ids (e.g. 13,8,1), got '${v}'`);
+  return parts.map((x) => {
+    const n = Number(x);
+    if (!/^\d+$/.test(x) || !Number.isSafeInteger(n)) throw new UsageError(`--${name}: '${x}' is not a token id (a non-negative integer) in '${v}'`);
+    return n;
+  });
+};
+
+/** Parses options where `ids` may repeat (one batch row each). */
+function parseModelOptions(argv, spec) {
+  const rows = [];
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--ids(?:=(.*))?$/.exec(argv[i]);
+    if (!m) {
+      rest.push(argv[i]);
+      continue;
+    }
+    let value = m[1];
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError('--ids needs a value');
+      value = argv[++i];
+    }
+    rows.push(idList(value, 'ids'));
+  }
+  const o = parseOptions(rest, spec);
+  o.ids = rows;
+  return o;
+}
+
+/** Reads <dir>/config.json for the ids' bounds and padding id; clear errors for a missing or broken folder. */
+function readCheckpointConfig(dir) {
+  const fs = require('fs');
+  let st;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new UsageError(`checkpoint folder '${dir}' does not exist`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`'${dir}' is not a folder (expected a checkpoint folder with config.json and model.safetensors)`);
+  const file = path.join(dir, 'config.json');
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`checkpoint folder '${dir}' has no config.json`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${err.message}`);
+  }
+}
+
+/** The rows as one right-padded [B, N] batch (Int32Array ids + mask), checked against vocab_size. */
+function batchOf(rows, config) {
+  if (rows.length === 0) throw new UsageError('give the input token ids with --ids 1,2,3 (repeat --ids for more rows)');
+  const vocab = config.vocab_size;
+  for (const [r, row] of rows.entries())
+    for (const id of row)
+      if (Number.isSafeInteger(vocab) && id >= vocab)
+        throw new UsageError(`--ids (row ${r}): token id ${id} is out of range for vocab_size ${vocab}`);
+  const B = rows.length;
+  const N = Math.max(...rows.map((r) => r.length));
+  const pad = Number.isSafeInteger(config.pad_token_id) ? config.pad_token_id : 0;
+  const data = new Int32Array(B * N).fill(pad);
+  const mask = new Int32Array(B * N);
+  rows.forEach((row, b) => {
+    data.set(row, b * N);
+    mask.fill(1, b * N, b * N + row.length);
+  });
+  return { ids: { data, dims: [B, N] }, attentionMask: { data: mask, dims: [B, N] }, lengths: rows.map((r) => r.length) };
+}
+
+/**
+ * Runs `fn(signal)`; Ctrl-C aborts the native work through `signal` (exit 130), and a library error
+ * (bad checkpoint, bad input) is printed as one line, exit 1.
+ */
+async function reportErrors(command, fn) {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await fn(abort.signal);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (err && err.name === 'AbortError') {
+      process.stderr.write(`global-attention ${command}: interrupted\n`);
+      return 130;
+    }
+    process.stderr.write(`global-attention ${command}: ${err && err.message ? err.message : err}\n`);
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+async function generate(argv) {
+  const { dir, rest, help } = checkpointArg(argv, 'generate');
+  const o = help ? { help } : parseModelOptions(rest, { 'max-new-tokens': positiveInt, 'num-beams': positiveInt, threads: positiveInt, json: 'flag' });
+  if (o.help) {
+    process.stdout.write(COMMANDS.generate.usage + '\n');
+    return 0;
+  }
+  const config = readCheckpointConfig(dir);
+  const batch = batchOf(o.ids, config);
+  return reportErrors('generate', async (signal) => {
+    const lib = loadLibrary();
+    const t0 = Date.now();
+    const model = lib.LongT5ForConditionalGeneration.fromPretrained(dir);
+    const t1 = Date.now();
+    const options = { attentionMask: batch.attentionMask, maxNewTokens: o['max-new-tokens'] ?? 20, signal };
+    if (o['num-beams'] !== undefined) options.numBeams = o['num-beams'];
+    if (o.threads !== undefined) options.threads = o.threads;
+    const out = await model.generateAsync(batch.ids, options);
+    const t2 = Date.now();
+    const [B, S] = out.dims;
+    const rows = Array.from({ length: B }, (_, b) => Array.from(out.data.subarray(b * S, (b + 1) * S)));
+    if (o.json) process.stdout.write(JSON.stringify({ dims: [B, S], ids: rows, loadMs: t1 - t0, generateMs: t2 - t1 }) + '\n');
+    else {
+      rows.forEach((r, b) => process.stdout.write(`row ${b}: ${r.join(',')}\n`));
+      process.stderr.write(`generated [${B}, ${S}] in ${t2 - t1} ms (checkpoint loaded in ${t1 - t0} ms)\n`);
+    }
+    return 0;
+  });
+}
+
+async function encode(argv) {
+  const { dir, rest, help } = checkpointArg(argv, 'encode');
+  const o = help ? { help } : parseModelOptions(rest, { threads: positiveInt, json: 'flag' });
+  if (o.help) {
+    process.stdout.write(COMMANDS.encode.usage + '\n');
+    return 0;
+  }
+  const config = readCheckpointConfig(dir);
+  const batch = batchOf(o.ids, config);
+  return reportErrors('encode', async (signal) => {
+    const lib = loadLibrary();
+    const t0 = Date.now();
+    const model = lib.LongT5EncoderModel.fromPretrained(dir);
+    const t1 = Date.now();
+    const options = { attentionMask: batch.attentionMask, signal };
+    if (o.threads !== undefined) options.threads = o.threads;
+    const out = await model.encodeAsync(batch.ids, options);
+    const t2 = Date.now();
+    const [B, N, C] = out.dims;
+    // Summary over the unpadded positions only (padded positions' outputs are not meaningful).
+    let sum = 0, sumSq = 0, lo = Infinity, hi = -Infinity, count = 0;
+    const rows = batch.lengths.map((len, b) => {
+      let rs = 0, rq = 0;
+      for (let i = 0; i < len * C; i++) {
+        const x = out.data[b * N * C + i];
+        rs += x;
+        rq += x * x;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      sum += rs;
+      sumSq += rq;
+      count += len * C;
+      return { tokens: len, sum: rs, rms: Math.sqrt(rq / Math.max(1, len * C)) };
+    });
+    const summary = { dims: [B, N, C], tokens: batch.lengths, sum, mean: sum / Math.max(1, count), rms: Math.sqrt(sumSq / Math.max(1, count)), min: lo, max: hi, rows, loadMs: t1 - t0, encodeMs: t2 - t1 };
+    if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+    else {
+      process.stdout.write(`last_hidden_state [${B}, ${N}, ${C}] (unpadded tokens per row: ${batch.lengths.join(', ')})\n`);
+      process.stdout.write(`  sum ${sum.toPrecision(9)}, mean ${summary.mean.toPrecision(6)}, rms ${summary.rms.toPrecision(6)}, min ${fmt(lo)}, max ${fmt(hi)}\n`);
+      rows.forEach((r, b) => process.stdout.write(`  row ${b}: ${r.tokens} tokens, sum ${r.sum.toPrecision(9)}, rms ${r.rms.toPrecision(6)}\n`));
+      process.stderr.write(`encoded in ${t2 - t1} ms (checkpoint loaded in ${t1 - t0} ms)\n`);
+    }
+    return 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // demo, bench: compiled TypeScript modules under dist/ that export `main(argv) → Promise<exit code>`
 // and `usage` (a string); they parse their own options.
 
@@ -143,6 +332,39 @@ const COMMANDS = {
       'compared rows. Exits 1 when max rel (max abs / max |out|) exceeds the tolerance (default 1e-4).',
     ].join('\n'),
     run: check,
+  },
+  generate: {
+    summary: 'LongT5 generation from a Hugging Face checkpoint folder: token ids in, ids out',
+    usage: [
+      'usage: global-attention generate <checkpoint-dir> --ids 1,2,3 [--ids ...] [--max-new-tokens N]',
+      '                                 [--num-beams K] [--threads T] [--json]',
+      '',
+      'Loads a LongT5 checkpoint folder (config.json + model.safetensors, or a sharded',
+      'model.safetensors.index.json) and generates from the given encoder token ids. Each --ids is one',
+      'batch row (comma-separated ids, usually ending with eos, id 1 in T5 vocabularies); shorter rows are',
+      'right-padded with pad_token_id and masked. Prints one line of output ids per row (first column',
+      'decoder_start_token_id, finished rows padded with pad_token_id), as Hugging Face generate returns',
+      'them; --json prints { dims, ids, loadMs, generateMs }.',
+      '  --max-new-tokens N   tokens to generate at most (default 20)',
+      '  --num-beams K        beam search with K beams (default 1: greedy)',
+      '  --threads T          threads to use (default: all cores)',
+      'Text in and out needs a tokenizer (e.g. @huggingface/tokenizers reading the checkpoint\'s',
+      'tokenizer.json); this command takes ids so it needs none.',
+    ].join('\n'),
+    run: generate,
+  },
+  encode: {
+    summary: "LongT5 encoder: a checkpoint folder's last hidden state for token ids (shape and checksums)",
+    usage: [
+      'usage: global-attention encode <checkpoint-dir> --ids 1,2,3 [--ids ...] [--threads T] [--json]',
+      '',
+      'Runs the encoder of a LongT5 checkpoint folder (an encoder-only or a full encoder-decoder',
+      'checkpoint) on the given token ids (one --ids per batch row, right-padded and masked) and prints',
+      'the output shape [B, N, d_model] with a summary over the unpadded positions: sum, mean, rms, min,',
+      'max, and per row. --json prints the same as one JSON object.',
+      '  --threads T          threads to use (default: all cores)',
+    ].join('\n'),
+    run: encode,
   },
   demo: {
     summary: 'the seed example: tokens, blocks, global tokens, attention maps, cost (HTML report)',

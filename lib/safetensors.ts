@@ -201,7 +201,15 @@ function parseEntry(file: string, name: string, raw: unknown, dataBytes: number)
   return { name, dtype, shape: shape.slice() as number[], begin, end };
 }
 
-function read(src: Source): SafetensorsFile {
+interface Header {
+  metadata: Record<string, string>;
+  /** In the order of their data offsets. */
+  entries: Entry[];
+  /** Byte offset of the data section in the file. */
+  dataStart: number;
+}
+
+function parseHeader(src: Source): Header {
   const file = src.name;
   if (src.size < 8) throw new Error(`safetensors: ${file}: file is ${src.size} bytes, too short for the 8-byte header length (truncated?)`);
   const lenBytes = new Uint8Array(8);
@@ -260,17 +268,77 @@ function read(src: Source): SafetensorsFile {
   }
   if (pos !== dataBytes)
     throw new Error(`safetensors: ${file}: the tensors cover ${pos} bytes of the data section but it has ${dataBytes} (trailing bytes)`);
+  return { metadata, entries, dataStart };
+}
 
+function readEntry(src: Source, dataStart: number, e: Entry): SafetensorsTensor {
+  const info = DTYPES[e.dtype];
+  const buf = new ArrayBuffer(e.end - e.begin);
+  const bytes = new Uint8Array(buf);
+  src.read(dataStart + e.begin, bytes);
+  if (!LITTLE_ENDIAN_HOST && info.size > 1) byteSwap(bytes, info.size);
+  return { dtype: e.dtype, shape: e.shape.slice(), data: info.make(buf) };
+}
+
+function read(src: Source): SafetensorsFile {
+  const { metadata, entries, dataStart } = parseHeader(src);
   const tensors = new Map<string, SafetensorsTensor>();
-  for (const e of entries) {
-    const info = DTYPES[e.dtype];
-    const buf = new ArrayBuffer(e.end - e.begin);
-    const bytes = new Uint8Array(buf);
-    src.read(dataStart + e.begin, bytes);
-    if (!LITTLE_ENDIAN_HOST && info.size > 1) byteSwap(bytes, info.size);
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: info.make(buf) });
-  }
+  for (const e of entries) tensors.set(e.name, readEntry(src, dataStart, e));
   return { tensors, metadata };
+}
+
+/** What the header says about one tensor. */
+export interface SafetensorsEntryInfo {
+  dtype: SafetensorsDtype;
+  shape: number[];
+}
+
+/**
+ * A safetensors file opened for reading tensor by tensor: the header is parsed and checked at
+ * open (as readSafetensors does), and each `read(name)` copies just that tensor's bytes from the
+ * file into a fresh array (positioned reads, never the whole file). Call `close()` when done.
+ */
+export interface SafetensorsReader {
+  readonly path: string;
+  readonly metadata: Record<string, string>;
+  /** Tensor names in the order of their data offsets. */
+  names(): string[];
+  info(name: string): SafetensorsEntryInfo | undefined;
+  read(name: string): SafetensorsTensor;
+  close(): void;
+}
+
+export function openSafetensors(path: string): SafetensorsReader {
+  if (typeof path !== 'string') throw new TypeError(`openSafetensors: path must be a string, got ${describe(path)}`);
+  const src = fileSource(path);
+  let header: Header;
+  try {
+    header = parseHeader(src);
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+  const byName = new Map(header.entries.map((e) => [e.name, e]));
+  let open = true;
+  return {
+    path,
+    metadata: header.metadata,
+    names: () => header.entries.map((e) => e.name),
+    info: (name) => {
+      const e = byName.get(name);
+      return e && { dtype: e.dtype, shape: e.shape.slice() };
+    },
+    read: (name) => {
+      if (!open) throw new Error(`safetensors: ${src.name} is closed`);
+      const e = byName.get(name);
+      if (!e) throw new Error(`safetensors: ${src.name}: no tensor ${JSON.stringify(name)}`);
+      return readEntry(src, header.dataStart, e);
+    },
+    close: () => {
+      if (open) src.close();
+      open = false;
+    },
+  };
 }
 
 /**
@@ -368,6 +436,15 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+let halfTableCache: Float32Array | undefined;
+function halfTable(): Float32Array {
+  if (!halfTableCache) {
+    halfTableCache = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTableCache[h] = halfToFloat(h);
+  }
+  return halfTableCache;
+}
+
 /**
  * A floating-point tensor's values as a Float32Array (F32 as is; F64 rounded; F16 and BF16
  * widened exactly). `name` only labels the error for other dtypes.
@@ -378,8 +455,15 @@ export function toFloat32(t: SafetensorsTensor, name = 'tensor'): Float32Array {
       return t.data as Float32Array;
     case 'F64':
       return Float32Array.from(t.data as Float64Array);
-    case 'F16':
-      return Float32Array.from(t.data as Uint16Array, halfToFloat);
+    case 'F16': {
+      // All 65536 halves decoded once: a table lookup per value (checkpoints hold millions).
+      const src = t.data as Uint16Array;
+      if (src.length < 65536) return Float32Array.from(src, halfToFloat);
+      const table = halfTable();
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+      return out;
+    }
     case 'BF16': {
       const src = t.data as Uint16Array;
       const bits = new Uint32Array(src.length);

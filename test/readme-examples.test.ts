@@ -40,6 +40,8 @@ afterAll(() => {
 function skipReason(b: Block): string {
   if (b.skip) return `marked skip: ${b.skip}`;
   if (b.needsOrt && !hasOrt) return 'needs onnxruntime-node, which does not load here';
+  if (b.needsCheckpoint && !fs.existsSync(path.join(ROOT, 'node_modules', '@huggingface', 'tokenizers')))
+    return 'needs @huggingface/tokenizers (a dev dependency), which is not installed here';
   return '';
 }
 

@@ -1,5 +1,6 @@
-// lib/onnx: a dependency-free ONNX model writer, dense-attention models, and a runner for
-// onnxruntime-node (loaded lazily, only by run.ts).
+// lib/onnx: a dependency-free ONNX model writer, graphs of standard ops (dense attention, the LongT5
+// attention layers, the whole LongT5 encoder), and a runner for onnxruntime-node (loaded lazily,
+// only by run.ts).
 export { ProtoWriter, WireType, littleEndianBytes } from './protobuf';
 export type { Int64Like } from './protobuf';
 export {
@@ -13,4 +14,6 @@ export { OnnxSession, runOnnx, OnnxRuntimeUnavailableError, isOnnxRuntimeUnavail
 export type { OnnxSessionOptions, OnnxFeed, OnnxOutput } from './run';
 export { buildLongT5Model, exportOnnx, LONGT5_MASKED_SCORE } from './longt5';
 export type { LongT5OnnxKind, LongT5OnnxConfig, LongT5OnnxOptions, OnnxExportable } from './longt5';
+export { buildLongT5EncoderOnnx } from './longt5-encoder';
+export type { LongT5EncoderOnnxConfig } from './longt5-encoder';
 export { t5RelativeBucket, t5SaturationDistance, t5BiasByDistance } from './t5-buckets';

@@ -99,6 +99,22 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearAsync", Napi::Function::New(env, Guarded<LinearAsync>, "linearAsync"));
   exports.Set("longt5Forward", Napi::Function::New(env, Guarded<LongT5ForwardSync>, "longt5Forward"));
   exports.Set("longt5ForwardAsync", Napi::Function::New(env, Guarded<LongT5ForwardAsync>, "longt5ForwardAsync"));
+  exports.Set("modelCreate", Napi::Function::New(env, Guarded<ModelCreate>, "modelCreate"));
+  exports.Set("modelWeightNames", Napi::Function::New(env, Guarded<ModelWeightNames>, "modelWeightNames"));
+  exports.Set("modelSetWeight", Napi::Function::New(env, Guarded<ModelSetWeight>, "modelSetWeight"));
+  exports.Set("modelFinalize", Napi::Function::New(env, Guarded<ModelFinalize>, "modelFinalize"));
+  exports.Set("modelGetWeight", Napi::Function::New(env, Guarded<ModelGetWeight>, "modelGetWeight"));
+  exports.Set("modelDispose", Napi::Function::New(env, Guarded<ModelDispose>, "modelDispose"));
+  exports.Set("modelEncode", Napi::Function::New(env, Guarded<ModelEncodeSync>, "modelEncode"));
+  exports.Set("modelEncodeAsync", Napi::Function::New(env, Guarded<ModelEncodeAsync>, "modelEncodeAsync"));
+  exports.Set("decoderCreate", Napi::Function::New(env, Guarded<DecoderCreate>, "decoderCreate"));
+  exports.Set("decoderStart", Napi::Function::New(env, Guarded<DecoderStartSync>, "decoderStart"));
+  exports.Set("decoderStartAsync", Napi::Function::New(env, Guarded<DecoderStartAsync>, "decoderStartAsync"));
+  exports.Set("decoderStep", Napi::Function::New(env, Guarded<DecoderStepSync>, "decoderStep"));
+  exports.Set("decoderStepAsync", Napi::Function::New(env, Guarded<DecoderStepAsync>, "decoderStepAsync"));
+  exports.Set("decoderReorder", Napi::Function::New(env, Guarded<DecoderReorder>, "decoderReorder"));
+  exports.Set("decoderLength", Napi::Function::New(env, Guarded<DecoderLength>, "decoderLength"));
+  exports.Set("decoderDispose", Napi::Function::New(env, Guarded<DecoderDispose>, "decoderDispose"));
   return exports;
 }
 

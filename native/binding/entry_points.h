@@ -19,6 +19,23 @@ Napi::Value LinearSync(const Napi::CallbackInfo& info);
 Napi::Value LinearAsync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info);
+// The whole model (model_binding.cc).
+Napi::Value ModelCreate(const Napi::CallbackInfo& info);
+Napi::Value ModelWeightNames(const Napi::CallbackInfo& info);
+Napi::Value ModelSetWeight(const Napi::CallbackInfo& info);
+Napi::Value ModelFinalize(const Napi::CallbackInfo& info);
+Napi::Value ModelGetWeight(const Napi::CallbackInfo& info);
+Napi::Value ModelDispose(const Napi::CallbackInfo& info);
+Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info);
+Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderCreate(const Napi::CallbackInfo& info);
+Napi::Value DecoderStartSync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStartAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStepSync(const Napi::CallbackInfo& info);
+Napi::Value DecoderStepAsync(const Napi::CallbackInfo& info);
+Napi::Value DecoderReorder(const Napi::CallbackInfo& info);
+Napi::Value DecoderLength(const Napi::CallbackInfo& info);
+Napi::Value DecoderDispose(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ga

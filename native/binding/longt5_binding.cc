@@ -48,7 +48,8 @@ Napi::Value RelativePositionBucketsImpl(const Napi::CallbackInfo& info) {
     throw_type(env, "relative must be an Int32Array");
   auto rel = rv.As<Napi::Int32Array>();
   int32_t* out = get_i32(a, "out", static_cast<int64_t>(rel.ElementLength()));
-  for (size_t i = 0; i < rel.ElementLength(); ++i) out[i] = relative_position_bucket(rel[i], nb, md);
+  const bool bidirectional = get_bool(a, "bidirectional", true);  // false: the decoder's causal buckets
+  for (size_t i = 0; i < rel.ElementLength(); ++i) out[i] = relative_position_bucket(rel[i], nb, md, bidirectional);
   return env.Undefined();
 }
 

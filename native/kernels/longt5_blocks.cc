@@ -57,12 +57,15 @@ void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int3
 // on its logf being correctly rounded. We use the correctly rounded logf: the double log rounded to
 // float (double rounding could only differ within ~2^-29 ulp of a midpoint; the closest case found
 // is 2^-11 ulp away).
-int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets, int32_t max_distance) {
-  const int32_t nb = num_buckets / 2;  // buckets per direction
+int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets, int32_t max_distance,
+                                 bool bidirectional) {
+  // HF: bidirectional halves num_buckets and offsets positive distances by the half; otherwise
+  // relative_position = -min(relative_position, 0) (keys after the query count as distance 0).
+  const int32_t nb = bidirectional ? num_buckets / 2 : num_buckets;  // buckets per direction
   if (nb <= 0) return 0;
-  const int32_t ret = relative_position > 0 ? nb : 0;
+  const int32_t ret = bidirectional && relative_position > 0 ? nb : 0;
   const uint64_t n = relative_position < 0 ? 0 - static_cast<uint64_t>(relative_position)
-                                           : static_cast<uint64_t>(relative_position);
+                                           : (bidirectional ? static_cast<uint64_t>(relative_position) : 0);
   const int32_t max_exact = nb / 2;
   if (n < static_cast<uint64_t>(max_exact)) return ret + static_cast<int32_t>(n);
   if (max_exact <= 0) return ret + nb - 1;  // degenerate config (HF gets NaN here)
@@ -79,10 +82,10 @@ int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets,
 }
 
 void bias_by_distance(const float* weight, int64_t H, int32_t num_buckets, int32_t max_distance, int64_t len,
-                      int64_t offset, bool reversed, float* table) {
+                      int64_t offset, bool reversed, float* table, bool bidirectional) {
   for (int64_t x = 0; x < len; ++x) {
     const int64_t rel = reversed ? offset - x : x - offset;
-    const int32_t bucket = relative_position_bucket(rel, num_buckets, max_distance);
+    const int32_t bucket = relative_position_bucket(rel, num_buckets, max_distance, bidirectional);
     for (int64_t h = 0; h < H; ++h) table[h * len + x] = weight[bucket * H + h];
   }
 }

@@ -14,17 +14,20 @@ namespace ga {
 void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int32_t* block_ids,
                       int32_t* segment_ids);
 
-// T5's bidirectional relative-position bucket (HF LongT5Attention._relative_position_bucket with
-// bidirectional=True), relative_position = key - query (j - i). The log-spaced part is evaluated
-// in float32 exactly as HF's torch ops do it; see longt5_blocks.cc for the borderline distances.
-int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets, int32_t max_distance);
+// T5's relative-position bucket (HF LongT5Attention._relative_position_bucket), relative_position
+// = key - query (j - i). bidirectional (the encoder): half the buckets per direction;
+// unidirectional (the decoder's causal self-attention): all num_buckets for j <= i, and every
+// j > i shares bucket 0. The log-spaced part is evaluated in float32 exactly as HF's torch ops
+// do it; see longt5_blocks.cc for the borderline distances.
+int32_t relative_position_bucket(int64_t relative_position, int32_t num_buckets, int32_t max_distance,
+                                 bool bidirectional = true);
 
 // T5 relative-position bias as a per-head table by distance (one home for the rule: the layers,
 // the TGlobal binding and the facade all build their tables here):
 // table[h * len + x] = weight[bucket(rel) * H + h] for x in [0, len), where rel = x - offset
 // (reversed: offset - x). weight is Hugging Face's relative_attention_bias.weight [num_buckets, H].
 void bias_by_distance(const float* weight, int64_t H, int32_t num_buckets, int32_t max_distance, int64_t len,
-                      int64_t offset, bool reversed, float* table);
+                      int64_t offset, bool reversed, float* table, bool bidirectional = true);
 
 // The local radius a window of N tokens can use: a wider one sees the same keys as N - 1, so
 // capping keeps every table O(N) whatever the config says.

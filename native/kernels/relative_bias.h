@@ -1,17 +1,10 @@
 // T5 relative-position bias for dense attention (attention()'s relativeBias): per-head tables by
-// distance, read by the kernel through negative bias strides, so no Nq x Nk tensor exists.
-// The bidirectional bucket rule lives in kernels/longt5_blocks; the unidirectional one (T5
-// decoders' self-attention) is here until that file has it.
+// distance, read by the kernel through negative bias strides, so no Nq x Nk tensor exists. The
+// bucket rule (bidirectional or not) is kernels/longt5_blocks' relative_position_bucket.
 #pragma once
 #include <cstdint>
 
 namespace ga {
-
-// T5's unidirectional relative-position bucket (Hugging Face T5Attention._relative_position_bucket
-// with bidirectional=False), relative_position = key - query (j - i): only n = max(0, i - j)
-// counts; all num_buckets buckets are used for one direction. Same float32 steps as
-// relative_position_bucket (longt5_blocks.cc), degenerate configs included.
-int32_t relative_position_bucket_unidirectional(int64_t relative_position, int32_t num_buckets, int32_t max_distance);
 
 // T5 bias of query i (at key position i + offset) and key j, as tables by x = (i - j) + Nk - 1:
 // table[(t * H + h) * len + x] = weight[bucket(j - i - offsets[t]) * H + h], len = Nq + Nk - 1,

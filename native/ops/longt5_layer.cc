@@ -11,10 +11,8 @@
 #include "kernels/tglobal_attention.h"
 
 namespace ga {
-namespace {
 
-// dst[b, h] = x[b] · W[h*D:(h+1)*D]ᵀ: per-head GEMMs write the head-major [B, H, rows, D]
-// layout the attention kernels stream fastest (contiguous key tiles), with no transpose pass.
+// Per-head GEMMs write the head-major layout directly, with no transpose pass.
 void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
                    float* dst, int threads) {
   for (int64_t b = 0; b < B; ++b)
@@ -33,8 +31,6 @@ void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const flo
       gemm_abt(g);
     }
 }
-
-}  // namespace
 
 void longt5_layer_forward(const LongT5LayerParams& p) {
   const int64_t B = p.B, N = p.N, C = p.d_model, H = p.H, D = p.d_kv, HD = H * D;
@@ -130,6 +126,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   o.M = B * N;
   o.N = C;
   o.K = HD;
+  o.accumulate = p.accumulate_out;
   o.threads = p.threads;
   gemm_abt(o);
 }

@@ -24,8 +24,14 @@ struct LongT5LayerParams {
   const float* global_rel_bias = nullptr;   // [num_buckets, H] (TGlobal)
   const float* global_norm_weight = nullptr;// [d_model] (TGlobal)
   float* out = nullptr;                 // [B, N, d_model]
+  bool accumulate_out = false;          // out += the layer's output (the model's residual add)
   int threads = 1;
 };
+
+// dst[b, h] = x[b] · W[h*D:(h+1)*D]ᵀ for x [B, rows, C] and W [H*D, C]: the head-major
+// [B, H, rows, D] layout the attention kernels stream fastest (each head's keys contiguous).
+void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
+                   float* dst, int threads);
 
 // Throws std::bad_alloc when scratch (4 x B*N*H*d_kv floats plus global tensors) can't be had.
 void longt5_layer_forward(const LongT5LayerParams& p);

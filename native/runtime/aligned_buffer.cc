@@ -13,6 +13,16 @@ AlignedBuffer::AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_) {
   o.p_ = nullptr;
   o.n_ = 0;
 }
+AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& o) noexcept {
+  if (this != &o) {
+    std::free(p_);
+    p_ = o.p_;
+    n_ = o.n_;
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  return *this;
+}
 AlignedBuffer::~AlignedBuffer() { std::free(p_); }
 
 void AlignedBuffer::resize(size_t floats) {

@@ -13,6 +13,7 @@ class AlignedBuffer {
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   AlignedBuffer(AlignedBuffer&& o) noexcept;
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept;  // frees what this held
   ~AlignedBuffer();
   void resize(size_t floats);  // contents undefined; throws std::bad_alloc
   float* data() { return p_; }

@@ -6,6 +6,10 @@
 //
 //   <!-- example: skip (why) -->                    not run; the test lists it with the reason
 //   <!-- example: needs onnxruntime-node -->        run only where onnxruntime-node loads
+//   <!-- example: with a LongT5 checkpoint -->      run in a folder that holds ./long-t5-tglobal-base
+//        (a small fixture checkpoint from test/fixtures/longt5-model with the fixture tokenizer of
+//        test/fixtures/t5-tokenizer) and ./report.txt (a text in that tokenizer's words), with
+//        @huggingface/tokenizers installed: the model examples run as written, on a tiny model
 //
 // A block that mentions `onnxruntime-node` or calls `crossCheck` needs ONNX Runtime without a
 // marker. Any other `<!-- example: ... -->` text is an error, so a mistyped marker cannot
@@ -37,6 +41,8 @@ export interface Block {
   /** The reason of a `<!-- example: skip (reason) -->` marker. */
   skip?: string;
   needsOrt: boolean;
+  /** `<!-- example: with a LongT5 checkpoint -->`: runs where ./long-t5-tglobal-base exists. */
+  needsCheckpoint?: boolean;
 }
 
 const LANGS: Record<string, ExampleKind | undefined> = { js: 'cjs', javascript: 'cjs', cjs: 'cjs', mjs: 'mjs', ts: 'ts', typescript: 'ts' };
@@ -80,7 +86,8 @@ export function extractBlocks(markdown: string): Block[] {
       const skip = /^skip\s*\((.*)\)$/.exec(marker);
       if (skip && skip[1].trim()) block.skip = skip[1].trim();
       else if (marker === 'needs onnxruntime-node') block.needsOrt = true;
-      else throw new Error(`${where}: unknown example marker '${marker}' (known: 'skip (reason)', 'needs onnxruntime-node')`);
+      else if (marker === 'with a LongT5 checkpoint') block.needsCheckpoint = true;
+      else throw new Error(`${where}: unknown example marker '${marker}' (known: 'skip (reason)', 'needs onnxruntime-node', 'with a LongT5 checkpoint')`);
     }
     if (pending.length && !kind) throw new Error(`README line ${i + 1}: an example marker stands above a '${lang || 'plain'}' block, which is not run anyway`);
     pending = [];
@@ -137,7 +144,30 @@ export function preparePackage(dir: string): Workspace {
   fs.symlinkSync(pkg, path.join(consumer, 'node_modules', 'global-attention'), 'dir');
   link(path.join(ROOT, 'node_modules', 'onnxruntime-node'), path.join(consumer, 'node_modules', 'onnxruntime-node'));
   fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'readme-examples', private: true }) + '\n');
+  prepareCheckpoint(consumer);
   return { pkg, consumer };
+}
+
+/**
+ * What the model examples expect beside them: ./long-t5-tglobal-base (the tglobal_tiny_pad fixture
+ * checkpoint plus the fixture tokenizer, whose 61 words are that model's vocabulary), ./report.txt
+ * (a text in those words) and @huggingface/tokenizers.
+ */
+function prepareCheckpoint(consumer: string): void {
+  const dir = path.join(consumer, 'long-t5-tglobal-base');
+  fs.mkdirSync(dir);
+  const model = path.join(ROOT, 'test', 'fixtures', 'longt5-model', 'tglobal_tiny_pad');
+  const tok = path.join(ROOT, 'test', 'fixtures', 't5-tokenizer');
+  for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(model, f), path.join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(tok, f), path.join(dir, f));
+  const vocab = (JSON.parse(fs.readFileSync(path.join(tok, 'tokenizer.json'), 'utf8')).model.vocab as [string, number][])
+    .map(([piece]) => piece)
+    .filter((p) => p.startsWith('\u2581'))
+    .map((p) => p.slice(1));
+  const words = Array.from({ length: 300 }, (_, i) => vocab[(i * 7) % vocab.length]);
+  fs.writeFileSync(path.join(consumer, 'report.txt'), words.join(' ') + '\n');
+  fs.mkdirSync(path.join(consumer, 'node_modules', '@huggingface'), { recursive: true });
+  link(path.join(ROOT, 'node_modules', '@huggingface', 'tokenizers'), path.join(consumer, 'node_modules', '@huggingface', 'tokenizers'));
 }
 
 export function formatDiagnostics(diags: readonly ts.Diagnostic[]): string {

@@ -1,0 +1,125 @@
+// The whole LongT5 model (Hugging Face LongT5ForConditionalGeneration / LongT5EncoderModel) in
+// plain C++: weights held once in native memory, the encoder as one call, and a decoder session
+// (cross-attention keys/values over one encoder output, a self-attention key/value cache that
+// grows in place) that advances all rows/beams by one call per decode step. Every matrix product
+// and attention runs through dispatch.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/t5_elementwise.h"
+#include "runtime/aligned_buffer.h"
+
+namespace ga {
+
+struct LongT5ModelConfig {
+  int64_t vocab = 0, d_model = 0, d_kv = 0, heads = 0, d_ff = 0;
+  int64_t encoder_layers = 0, decoder_layers = 0;
+  int64_t local_radius = 0, global_block_size = 1;
+  int32_t num_buckets = 32, max_distance = 128;
+  float eps = 1e-6f;
+  bool transient_global = true;  // encoder attention: TGlobal, else local
+  bool gated = true;             // FF: act(wi_0 x) * (wi_1 x), else act(wi x)
+  FfActivation act = FfActivation::kGeluNew;
+  bool tied = false;    // lm_head = shared (output scaled by d_model^-0.5)
+  bool decoder = true;  // false: the encoder alone (LongT5EncoderModel)
+};
+
+class LongT5Model {
+ public:
+  // Lays out the expected weights (Hugging Face names); nothing is allocated until set_weight.
+  explicit LongT5Model(const LongT5ModelConfig& config);
+
+  const LongT5ModelConfig& config() const { return c_; }
+  // Expected shape of a weight, or nullptr if the model has no weight of that name.
+  const std::vector<int64_t>* weight_shape(const std::string& name) const;
+  // Copies n floats into the named weight (n must equal its element count; the caller checks the
+  // shape against weight_shape first). Throws std::bad_alloc.
+  void set_weight(const std::string& name, const float* data, int64_t n);
+  // The named weight's values (nullptr if absent or not yet set).
+  const float* weight(const std::string& name) const;
+  // Names of expected weights not set yet, in model order.
+  std::vector<std::string> missing_weights() const;
+  // All expected weight names, in model order.
+  std::vector<std::string> weight_names() const;
+  // After every weight is set: resolves the per-layer pointers. Returns false if any is missing.
+  bool finalize();
+  bool ready() const { return ready_; }
+
+  // Encoder: ids [B, N] in [0, vocab), mask [B, N] 0/1 or nullptr (all tokens) -> out [B, N, d_model]
+  // (the encoder's last hidden state, after the final norm).
+  void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const;
+
+  struct EncoderLayer {
+    const float *ln0, *q, *k, *v, *o, *global_norm, *ln1, *wi0, *wi1, *wo;
+  };
+  struct DecoderLayer {
+    const float *ln0, *sq, *sk, *sv, *so, *ln1, *cq, *ck, *cv, *co, *ln2, *wi0, *wi1, *wo;
+  };
+  const std::vector<DecoderLayer>& decoder_layers() const { return dec_; }
+  const float* shared() const { return shared_; }
+  const float* lm_head() const { return lm_head_; }
+  const float* decoder_rel_bias() const { return dec_rel_bias_; }
+  const float* decoder_final_norm() const { return dec_final_; }
+  // h [M, C] += FF(rms(h, ln)) for a layer's FF weights, in row blocks (scratch of at most ~2 x 16 MiB).
+  void feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1, const float* wo,
+                    int threads) const;
+  void rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const;
+
+ private:
+  struct Slot {
+    std::vector<int64_t> shape;
+    AlignedBuffer data;
+    bool set = false;
+  };
+  void expect(const std::string& name, std::vector<int64_t> shape);
+  const float* get(const std::string& name) const;
+
+  LongT5ModelConfig c_;
+  std::map<std::string, Slot> slots_;
+  std::vector<std::string> order_;
+  bool ready_ = false;
+  const float* shared_ = nullptr;
+  const float* enc_rel_bias_ = nullptr;
+  const float* enc_global_rel_bias_ = nullptr;
+  const float* enc_final_ = nullptr;
+  const float* dec_rel_bias_ = nullptr;
+  const float* dec_final_ = nullptr;
+  const float* lm_head_ = nullptr;
+  std::vector<EncoderLayer> enc_;
+  std::vector<DecoderLayer> dec_;
+};
+
+// One generation's decoder state for R = B * beams rows (row r belongs to encoder row r / beams).
+// Cross-attention keys/values are projected from the encoder output once, at construction; the
+// self-attention cache grows by capacity doubling. Not thread-safe: one call at a time.
+class LongT5DecoderSession {
+ public:
+  // enc [B, N, d_model], enc_mask [B, N] 0/1 or nullptr. Keeps a reference to the model.
+  LongT5DecoderSession(std::shared_ptr<const LongT5Model> model, const float* enc, const uint8_t* enc_mask, int64_t B,
+                       int64_t N, int64_t beams, int threads);
+
+  int64_t rows() const { return R_; }
+  int64_t length() const { return len_; }
+  // Appends T tokens per row (ids [R, T]) and writes logits: all positions [R, T, vocab], or
+  // (last_only) the last position's [R, vocab].
+  void step(const int32_t* ids, int64_t T, float* logits, bool last_only, int threads);
+  // Row r of the cache becomes (a copy of) old row src[r] (beam search's reordering); src in [0, R).
+  void reorder(const int32_t* src);
+
+ private:
+  void reserve(int64_t needed);
+
+  std::shared_ptr<const LongT5Model> m_;
+  int64_t B_, N_, beams_, R_;
+  std::vector<uint8_t> enc_mask_;
+  std::vector<AlignedBuffer> cross_k_, cross_v_;  // per layer [B, H, N, D]
+  std::vector<AlignedBuffer> self_k_, self_v_;    // per layer [R, H, cap, D]
+  AlignedBuffer spare_;                           // reorder scratch, one layer's cache
+  int64_t len_ = 0, cap_ = 0;
+};
+
+}  // namespace ga
