@@ -53,6 +53,9 @@ export const STANDARD_OPTION_NAMES = [
   'softcap', 'causalOffset', 'window', 'keyLengths', 'returnScores', 'returnLogSumExp', 'relativeBias',
 ] as const;
 
+/** Options that ask for scores or the log-sum-exp: selects the entry points' overloads whose results declare them. */
+export type WithStandardOutputs<O> = O & ({ returnScores: ScoreStage } | { returnLogSumExp: true });
+
 /** What the standard options add to a result. */
 export interface StandardAttentionOutputs {
   /** options.returnScores: [B, H, Nq, Nk]. */

@@ -2,7 +2,9 @@
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import { HalfTensor, HalfType, checkHalfTensor, halfInputs, halfOutput, isHalfTensor } from './half';
-import { STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, prepareStandardOptions } from './attention-options';
+import {
+  STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, WithStandardOutputs, prepareStandardOptions,
+} from './attention-options';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
@@ -133,10 +135,15 @@ export interface HalfAttentionResult extends StandardAttentionOutputs {
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
 export function attention(
-  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>,
+  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<WithStandardOutputs<AttentionOptions>>,
 ): AttentionResultWithWeights & StandardAttentionOutputs;
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
+/** returnScores / returnLogSumExp: the result has `scores` / `logSumExp`. */
+export function attention(
+  q: Tensor, k: Tensor, v: Tensor, options: WithStandardOutputs<AttentionOptions>,
+): AttentionResult & StandardAttentionOutputs;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult & StandardAttentionOutputs;
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult;
 /** float16 / bfloat16 q, k, v (ORT's form): computed in float32, output in their type. */
 export function attention(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): HalfAttentionResult;
 export function attention(
@@ -149,10 +156,14 @@ export function attention(
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
 export function attentionAsync(
-  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>,
+  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<WithStandardOutputs<AttentionOptions>>,
 ): Promise<AttentionResultWithWeights & StandardAttentionOutputs>;
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): Promise<AttentionResultWithWeights>;
+export function attentionAsync(
+  q: Tensor, k: Tensor, v: Tensor, options: WithStandardOutputs<AttentionOptions>,
+): Promise<AttentionResult & StandardAttentionOutputs>;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) */
-export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult & StandardAttentionOutputs>;
+export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult>;
 export function attentionAsync(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): Promise<HalfAttentionResult>;
 export async function attentionAsync(
   q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
