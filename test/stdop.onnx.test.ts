@@ -1,6 +1,7 @@
-// lib/onnx's dense builders with the standard operator's fields: bad specs name the field, and
-// the mask-term options (causalOffset, window) also run through com.microsoft MultiHeadAttention.
-import { attention } from '../lib/index';
+// lib/onnx's dense builders with the standard operator's fields: bad specs name the field, the
+// mask-term options (causalOffset, window) also run through com.microsoft MultiHeadAttention, and
+// crossCheck('dense') takes the options.
+import { attention, crossCheck } from '../lib/index';
 import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
 import { mulberry32, randomTensor } from './helpers/fixtures';
 
@@ -50,4 +51,25 @@ describe('causalOffset and window as mask terms, through both ORT ops', () => {
         const got = r.out.data as Float32Array;
         for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - ours.data[i])).toBeLessThan(1e-5);
       });
+});
+
+describe("crossCheck('dense') with the standard options", () => {
+  test('softcap, moved diagonal, window, key lengths and every score stage agree with ORT', async () => {
+    for (const returnScores of ['matmul', 'softcapped', 'masked', 'softmax'] as const) {
+      const r = await crossCheck('dense', {
+        batch: 2, seqLen: 40, seed: 5,
+        options: { causal: true, causalOffset: 3, softcap: 1.5, window: [9, Infinity], keyLengths: new Int32Array([40, 25]), returnScores },
+      });
+      expect(r.outputs.map((o) => o.name)).toEqual(['out', `scores (${returnScores})`]);
+      for (const o of r.outputs) expect(o.maxRel).toBeLessThan(1e-4);
+      expect(r.ok).toBe(true);
+      expect(r.inputDims.key_lengths).toEqual([2]);
+    }
+  });
+
+  test('bad options name the option', async () => {
+    await expect(crossCheck('dense', { options: { softcap: -1 } })).rejects.toThrow(/options\.softcap/);
+    await expect(crossCheck('dense', { options: { causalOffset: new Int32Array(2) as unknown as number } })).rejects.toThrow(/causalOffset must be a number here/);
+    await expect(crossCheck('dense', { options: { relativeBias: {} } as never })).rejects.toThrow(/unknown option 'relativeBias'/);
+  });
 });
