@@ -2,22 +2,26 @@
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
 import { Precision, checkPrecision } from './precision';
+import { HalfTensor, HalfType, checkHalfTensor, halfInputs, halfOutput, isHalfTensor } from './half';
+import {
+  STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, WithStandardOutputs, prepareStandardOptions,
+} from './attention-options';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
-export interface AttentionOptions {
+export interface AttentionOptions extends StandardAttentionOptions {
   /** Multiplies q·k before bias and softmax. Default 1/sqrt(D); T5 uses 1. */
   scale?: number;
-  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned). */
+  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned; options.causalOffset moves the diagonal). */
   causal?: boolean;
   /** [B, Nk]: 1 = attend, 0 = excluded. */
   keyMask?: MaskInput;
-  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk]. */
-  bias?: Tensor;
-  /** Preallocated output, B·H·Nq·Dv floats; must not overlap an input. */
-  out?: Float32Array;
+  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk] (float32, or a float16/bfloat16 tensor). */
+  bias?: Tensor | HalfTensor;
+  /** Preallocated output, B·H·Nq·Dv floats (a Uint16Array for float16/bfloat16 inputs); must not overlap an input. */
+  out?: Float32Array | Uint16Array;
   /** Threads for this call (default: the budget set by setThreads). */
   threads?: number;
   /** Also return the probabilities, weights [B, H, Nq, Nk] (an Nq x Nk result: for small inputs and pictures). */
@@ -35,13 +39,18 @@ export interface AttentionOptions {
   precision?: Precision;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision', ...STANDARD_OPTION_NAMES] as const;
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
-function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
-  const qt = checkTensor('q', q, 4);
-  const kt = checkTensor('k', k, 4);
-  const vt = checkTensor('v', v, 4);
+function prepare(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
+): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
+  // float16 / bfloat16 q, k, v go to the addon as bits (converted there, off the event loop).
+  const half = halfInputs(q, k, v);
+  const NONE = new Float32Array(0);
+  const [qt, kt, vt] = half
+    ? half.dims.map((dims) => ({ data: NONE, dims }))
+    : [checkTensor('q', q, 4), checkTensor('k', k, 4), checkTensor('v', v, 4)];
   const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
@@ -64,10 +73,17 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
   };
   if (bnhd) args.layout = layout;
   const precision = checkPrecision('options.precision', o.precision);
-  if (precision !== 'fp32') args.precision = precision;
+  if (precision !== 'fp32') {
+    // The reduced-precision kernels implement the classic options only (scale, causal, keyMask, bias, layouts, GQA).
+    const newer = STANDARD_OPTION_NAMES.filter((n) => (o as Record<string, unknown>)[n] !== undefined);
+    if (newer.length)
+      throw new RangeError(`options.precision '${precision}' cannot be combined with ${newer.join(', ')} yet: use precision 'fp32' for those`);
+    args.precision = precision;
+  }
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
-    const bt = checkTensor('options.bias', o.bias);
+    const hb = isHalfTensor(o.bias) ? checkHalfTensor('options.bias', o.bias) : undefined;
+    const bt = checkTensor('options.bias', hb ? { data: hb.data, dims: hb.dims } : o.bias);
     if (bt.dims.length > 4) throw new RangeError(`options.bias must have at most 4 dims, got ${bt.dims.length}`);
     const bd = [...Array(4 - bt.dims.length).fill(1), ...bt.dims] as [number, number, number, number];
     const full = [B, H, Nq, Nk];
@@ -82,31 +98,91 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
   const dims = bnhd ? [B, Nq, H, Dv] : [B, H, Nq, Dv];
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
-  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
+  const n = checkedProduct('output', dims);
+  let halfOut: HalfOut | undefined;
+  if (half) {
+    // The addon writes the n half results into the bytes of a Float32Array of ceil(n / 2).
+    const packed = new Uint16Array(n + (n & 1));
+    halfOut = { type: half.type, n, packed, out: o.out === undefined ? undefined : halfOutput('options.out', half.type, o.out, n) };
+    Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
+    args.out = new Float32Array(packed.buffer, 0, packed.length / 2);
+  } else args.out = checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
-  return { args, dims, weights };
+  const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
+  Object.assign(args, standard.args);
+  return { args, dims, weights, extra: standard.outputs, half: halfOut };
+}
+
+/** A half call's output: the packed buffer the addon fills, and the caller's options.out if any. */
+interface HalfOut {
+  type: HalfType;
+  n: number;
+  packed: Uint16Array;
+  out?: Uint16Array;
+}
+
+/** Whether the native call has anything to write (an empty output may still come with scores or logSumExp). */
+function hasWork(args: NativeDenseArgs): boolean {
+  return args.out.length > 0 || (args.weights?.length ?? 0) > 0 || (args.scores?.length ?? 0) > 0 || (args.lse?.length ?? 0) > 0;
+}
+
+/** The result object: float32, or converted back to the inputs' half type. */
+function finish(p: ReturnType<typeof prepare>): AttentionResult & StandardAttentionOutputs {
+  const r = Object.assign(attentionResult(p.args.out, p.dims, p.weights), p.extra);
+  if (!p.half) return r;
+  const bits = p.half.packed.subarray(0, p.half.n);
+  const data = p.half.out ? (p.half.out.set(bits), p.half.out) : bits;
+  return Object.assign(r, { type: p.half.type, data }) as unknown as AttentionResult & StandardAttentionOutputs;
+}
+
+/** A float16/bfloat16 call's result: data in the inputs' type; weights, scores and logSumExp stay float32. */
+export interface HalfAttentionResult extends StandardAttentionOutputs {
+  type: HalfType;
+  data: Uint16Array;
+  dims: number[];
+  weights?: Tensor;
 }
 
 /**
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
+export function attention(
+  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<WithStandardOutputs<AttentionOptions>>,
+): AttentionResultWithWeights & StandardAttentionOutputs;
 export function attention(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
+/** returnScores / returnLogSumExp: the result has `scores` / `logSumExp`. */
+export function attention(
+  q: Tensor, k: Tensor, v: Tensor, options: WithStandardOutputs<AttentionOptions>,
+): AttentionResult & StandardAttentionOutputs;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult;
-export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionResult {
-  const { args, dims, weights } = prepare(q, k, v, options);
-  if (args.out.length > 0) native.denseAttention(args);
-  return attentionResult(args.out, dims, weights);
+/** float16 / bfloat16 q, k, v (ORT's form): computed in float32, output in their type. */
+export function attention(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): HalfAttentionResult;
+export function attention(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
+): (AttentionResult & StandardAttentionOutputs) | HalfAttentionResult {
+  const p = prepare(q, k, v, options);
+  if (hasWork(p.args)) native.denseAttention(p.args);
+  return finish(p);
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. */
+export function attentionAsync(
+  q: Tensor, k: Tensor, v: Tensor, options: WithWeights<WithStandardOutputs<AttentionOptions>>,
+): Promise<AttentionResultWithWeights & StandardAttentionOutputs>;
 export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options: WithWeights<AttentionOptions>): Promise<AttentionResultWithWeights>;
+export function attentionAsync(
+  q: Tensor, k: Tensor, v: Tensor, options: WithStandardOutputs<AttentionOptions>,
+): Promise<AttentionResult & StandardAttentionOutputs>;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) */
 export function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult>;
-export async function attentionAsync(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult> {
-  const { args, dims, weights } = prepare(q, k, v, options);
-  if (args.out.length > 0) await native.denseAttentionAsync(args);
-  return attentionResult(args.out, dims, weights);
+export function attentionAsync(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): Promise<HalfAttentionResult>;
+export async function attentionAsync(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor, v: Tensor | HalfTensor, options?: AttentionOptions,
+): Promise<(AttentionResult & StandardAttentionOutputs) | HalfAttentionResult> {
+  const p = prepare(q, k, v, options);
+  if (hasWork(p.args)) await native.denseAttentionAsync(p.args);
+  return finish(p);
 }

@@ -2,6 +2,9 @@
 export type { Tensor, MaskInput, AttentionResult, AttentionResultWithWeights, Layout } from './tensor';
 export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
+export type { ScoreStage, StandardAttentionOptions, StandardAttentionOutputs, RelativeBias, WithStandardOutputs } from './attention-options';
+export type { HalfTensor, HalfType } from './half';
+export type { HalfAttentionResult } from './dense';
 export { info, setThreads, setIsa } from './runtime';
 export type { Info } from './runtime';
 export { linear, linearAsync } from './linear';
