@@ -36,7 +36,7 @@ export interface NativeReducedPrecisionCpu {
 export type NativeMask = Uint8Array | Int32Array;
 
 export interface NativeDenseArgs {
-  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;
+  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;   // q, k, v unused (empty) with halfType
   B: number; H: number; Hk: number; Nq: number; Nk: number; D: number; Dv: number;
   scale: number;
   causal: boolean;
@@ -51,6 +51,22 @@ export interface NativeDenseArgs {
   kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (decode kernel converts per tile)
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
   precision?: 'fp32' | 'bf16' | 'fp16'; // default 'fp32' (lib/precision.ts)
+  // The standard operator's options (lib/attention-options.ts):
+  softcap?: number;                     // > 0: scores become softcap * tanh(s / softcap) before bias and masks
+  causalOffset?: number;                // diagonal p = i + causalOffset for causal and the window (default Nk - Nq)
+  causalOffsets?: Int32Array;           // [B]: one diagonal offset per batch (instead of causalOffset)
+  windowLeft?: number;                  // key j allowed iff p - windowLeft <= j; -1 = open
+  windowRight?: number;                 // key j allowed iff j <= p + windowRight; -1 = open
+  keyLengths?: Int32Array;              // [B], each in [0, Nk]: keys j >= keyLengths[b] excluded
+  scores?: Float32Array;                // optional output [B, H, Nq, Nk]: the scores at scoresStage
+  scoresStage?: number;                 // 0 matmul, 1 softcapped, 2 masked, 3 softmax (ONNX qk_matmul_output_mode)
+  lse?: Float32Array;                   // optional output [B, H, Nq]: per-row log-sum-exp (natural log)
+  relTable?: Float32Array;              // T5 relative_attention_bias.weight [relNumBuckets, H]: bias by bucket(j - (i + offset))
+  relNumBuckets?: number;
+  relMaxDistance?: number;
+  relBidirectional?: boolean;           // default true
+  halfType?: 'float16' | 'bfloat16';    // q, k, v given as qHalf, kHalf, vHalf bits; out: ceil(n/2) floats whose bytes get n halves
+  qHalf?: Uint16Array; kHalf?: Uint16Array; vHalf?: Uint16Array;
 }
 
 /** Dense attention over a packed batch: q [T,H,D], k [Tk,Hk,D], v [Tk,Hk,Dv], out [T,H,Dv]. */

@@ -1,9 +1,10 @@
 // crossCheck: the native kernels vs ONNX Runtime running the graphs lib/onnx builds, on given or
 // seeded random inputs. onnxruntime-node (an optional dev dependency) is loaded only when a check
 // runs; without it crossCheck rejects with a one-line OnnxRuntimeUnavailableError (lib/onnx/run.ts).
-import { attention } from './dense';
+import type { StandardAttentionOutputs } from './attention-options';
+import { attention, type AttentionOptions } from './dense';
 import { LongT5Attention, LongT5LocalAttention, LongT5TransientGlobalAttention, type LongT5Config, type LongT5Weights } from './longt5';
-import { buildDenseAttentionModel } from './onnx/dense';
+import { buildDenseAttentionModel, type DenseOnnxSpec } from './onnx/dense';
 import { OnnxSession, loadOrt } from './onnx/run';
 import { mulberry32, uniform } from './random';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor } from './tensor';
@@ -26,7 +27,19 @@ export interface CrossCheckInputs {
   seed?: number;
   /** Pass threshold on maxRel (default 1e-4). */
   tolerance?: number;
+  /**
+   * Dense: the standard operator's options to check too (ORT's Attention: softcap and the score
+   * stages as its attributes, keyLengths as nonpad_kv_seqlen, causal/causalOffset/window as mask
+   * terms). returnScores adds a 'scores' output to the report.
+   */
+  options?: DenseCrossCheckOptions;
 }
+
+/** The attention() options crossCheck('dense') can give ONNX Runtime. */
+export type DenseCrossCheckOptions = Pick<AttentionOptions, 'scale' | 'causal' | 'softcap' | 'window' | 'keyLengths' | 'returnScores'> & {
+  /** A number only (ORT's per-batch diagonal is keyLengths - Nq, not any offset). */
+  causalOffset?: number;
+};
 
 export interface CrossCheckOutputReport {
   name: string;
@@ -58,7 +71,8 @@ export interface CrossCheckReport {
   onnxMs: number;
 }
 
-const OPTION_NAMES = ['hidden', 'mask', 'q', 'k', 'v', 'batch', 'seqLen', 'seed', 'tolerance'] as const;
+const OPTION_NAMES = ['hidden', 'mask', 'q', 'k', 'v', 'batch', 'seqLen', 'seed', 'tolerance', 'options'] as const;
+const DENSE_OPTION_NAMES = ['scale', 'causal', 'causalOffset', 'softcap', 'window', 'keyLengths', 'returnScores'] as const;
 
 /** Row 0 full, row b > 0 right-padded to ~70 % (at least 1 token). */
 function defaultMask(B: number, N: number): Uint8Array {
@@ -177,23 +191,43 @@ async function checkDense(o: Partial<CrossCheckInputs>, tol: number): Promise<Cr
   const [, Hk, Nk] = k.dims;
   const Dv = v.dims[3];
   const keyMask = o.mask === undefined ? defaultMask(B, Nk) : checkMask('inputs.mask', o.mask, B, Nk);
-  const [nat, nativeMs] = await timed(() => attention(q, k, v, { keyMask: { data: keyMask, dims: [B, Nk] } }));
-  const model = buildDenseAttentionModel({ op: 'Attention', numHeads: H, kvNumHeads: Hk, headSize: D, vHeadSize: Dv, keyMask: true });
-  const session = await OnnxSession.create(model);
-  let out: Float32Array;
+  const std = checkOptions<DenseCrossCheckOptions>('inputs.options', o.options, DENSE_OPTION_NAMES);
+  if (std.causalOffset !== undefined && typeof std.causalOffset !== 'number')
+    throw new TypeError('inputs.options.causalOffset must be a number here (ORT has no per-batch diagonal but keyLengths - Nq)');
+  // attention() checks every option (and names it) before the model is built from them.
+  const [nat, nativeMs] = await timed(() => attention(q, k, v, { ...std, keyMask: { data: keyMask, dims: [B, Nk] } }));
+  const spec: DenseOnnxSpec = { op: 'Attention', numHeads: H, kvNumHeads: Hk, headSize: D, vHeadSize: Dv, keyMask: true };
+  for (const key of DENSE_OPTION_NAMES) if (std[key] !== undefined) Object.assign(spec, { [key === 'returnScores' ? 'scores' : key]: std[key] });
+  if (std.keyLengths) spec.keyLengths = true;
+  const session = await OnnxSession.create(buildDenseAttentionModel(spec));
+  let res: Awaited<ReturnType<OnnxSession['run']>>;
   let onnxMs: number;
+  const inputDims: Record<string, number[]> = { q: q.dims, k: k.dims, v: v.dims, key_mask: [B, Nk] };
   try {
-    const km = Int32Array.from(keyMask);
-    const [res, ms] = await timed(() => session.run({ q, k, v, key_mask: { data: km, dims: [B, Nk] } }));
-    out = res.out.data as Float32Array;
-    onnxMs = ms;
+    const feeds: Parameters<OnnxSession['run']>[0] = { q, k, v, key_mask: { data: Int32Array.from(keyMask), dims: [B, Nk] } };
+    if (std.keyLengths) {
+      (feeds as Record<string, unknown>).key_lengths = { data: std.keyLengths, dims: [B] };
+      inputDims.key_lengths = [B];
+    }
+    [res, onnxMs] = await timed(() => session.run(feeds));
   } finally {
     await session.release();
   }
-  const report = compare('out', [B, H, Nq, Dv], nat.data, out, Dv, () => true, tol);
+  const outputs = [compare('out', [B, H, Nq, Dv], nat.data, res.out.data as Float32Array, Dv, () => true, tol)];
+  if (std.returnScores !== undefined) {
+    // Excluded scores: -Infinity here, -Infinity or -FLT_MAX (its own causal / key-length exclusions) in ORT.
+    const a = (nat as StandardAttentionOutputs).scores!.data.slice();
+    const b = (res.scores.data as Float32Array).slice();
+    for (let i = 0; i < a.length && i < b.length; i++) {
+      const ea = a[i] === -Infinity || a[i] <= -3e38;
+      const eb = b[i] === -Infinity || b[i] <= -3e38;
+      if (ea || eb) [a[i], b[i]] = ea && eb ? [0, 0] : [NaN, NaN];
+    }
+    outputs.push(compare(`scores (${std.returnScores})`, [B, H, Nq, Nk], a, b, Nk, () => true, tol));
+  }
   return {
-    target: 'dense', config: { op: 'Attention', numHeads: H, kvNumHeads: Hk, headSize: D, vHeadSize: Dv, scale: 1 / Math.sqrt(D), keyMask: true },
-    inputDims: { q: q.dims, k: k.dims, v: v.dims, key_mask: [B, Nk] }, tolerance: tol, outputs: [report], ok: report.ok, nativeMs, onnxMs,
+    target: 'dense', config: { ...spec, scale: spec.scale ?? 1 / Math.sqrt(D) },
+    inputDims, tolerance: tol, outputs, ok: outputs.every((r) => r.ok), nativeMs, onnxMs,
   };
 }
 

@@ -5,22 +5,26 @@ import { KVCacheView, checkCacheViews } from './kv-cache';
 import { native } from './native';
 import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
 import { Precision, checkPrecision } from './precision';
+import { HalfTensor, HalfType, checkHalfTensor, halfInputs, halfOutput, isHalfTensor } from './half';
+import {
+  STANDARD_OPTION_NAMES, StandardAttentionOptions, StandardAttentionOutputs, WithStandardOutputs, prepareStandardOptions,
+} from './attention-options';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
 } from './tensor';
 
-export interface AttentionOptions {
+export interface AttentionOptions extends StandardAttentionOptions {
   /** Multiplies q·k before bias and softmax. Default 1/sqrt(D); T5 uses 1. */
   scale?: number;
-  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned). */
+  /** Key j is excluded for query i when j > i + (Nk - Nq) (bottom-right aligned; options.causalOffset moves the diagonal). */
   causal?: boolean;
   /** [B, Nk]: 1 = attend, 0 = excluded. */
   keyMask?: MaskInput;
-  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk]. */
-  bias?: Tensor;
-  /** Preallocated output, B·H·Nq·Dv floats; must not overlap an input. */
-  out?: Float32Array;
+  /** Additive bias broadcastable (NumPy rules) to [B, H, Nq, Nk] (float32, or a float16/bfloat16 tensor). */
+  bias?: Tensor | HalfTensor;
+  /** Preallocated output, B·H·Nq·Dv floats (a Uint16Array for float16/bfloat16 inputs); must not overlap an input. */
+  out?: Float32Array | Uint16Array;
   /** Threads for this call (default: the budget set by setThreads). */
   threads?: number;
   /** Also return the probabilities, weights [B, H, Nq, Nk] (an Nq x Nk result: for small inputs and pictures). */
@@ -38,7 +42,7 @@ export interface AttentionOptions {
   precision?: Precision;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision', ...STANDARD_OPTION_NAMES] as const;
 
 function notPacked(options: unknown): void {
   if (options === null || typeof options !== 'object') return;
@@ -47,13 +51,20 @@ function notPacked(options: unknown): void {
 }
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
-function prepare(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
-  const qt = checkTensor('q', q, 4);
-  // k and v may be KVCache views (cache.keys / cache.values): read in place, with the capacity's strides.
+function prepare(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor | KVCacheView, v: Tensor | HalfTensor | KVCacheView, options?: AttentionOptions,
+): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
+  // k and v may be KVCache views (cache.keys / cache.values): read in place, with the capacity's
+  // strides; 16-bit views hold Uint16Array storage (typed as float32 here, passed with kvFormat below).
   const views = checkCacheViews(k, v);
-  // (16-bit views hold Uint16Array storage: typed as float32 here, passed with kvFormat below.)
-  const kt = views ? { data: views.k.data as Float32Array, dims: views.k.dims.slice() } : checkTensor('k', k, 4);
-  const vt = views ? { data: views.v.data as Float32Array, dims: views.v.dims.slice() } : checkTensor('v', v, 4);
+  // float16 / bfloat16 q, k, v go to the addon as bits (converted there, off the event loop).
+  const half = views ? undefined : halfInputs(q, k, v);
+  const NONE = new Float32Array(0);
+  const [qt, kt, vt] = half
+    ? half.dims.map((dims) => ({ data: NONE, dims }))
+    : views
+      ? [checkTensor('q', q, 4), { data: views.k.data as Float32Array, dims: views.k.dims.slice() }, { data: views.v.data as Float32Array, dims: views.v.dims.slice() }]
+      : [checkTensor('q', q, 4), checkTensor('k', k, 4), checkTensor('v', v, 4)];
   const o = checkOptions<AttentionOptions>('options', options, OPTION_NAMES);
   const layout = checkLayout('options.layout', o.layout);
   const bnhd = layout === 'bnhd';
@@ -75,19 +86,27 @@ function prepare(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, op
     B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
   };
   if (bnhd) args.layout = layout;
+  const precision = checkPrecision('options.precision', o.precision);
+  if (precision !== 'fp32') {
+    // The reduced-precision kernels implement the classic options only (scale, causal, keyMask, bias, layouts, GQA).
+    const newer = STANDARD_OPTION_NAMES.filter((n) => (o as Record<string, unknown>)[n] !== undefined);
+    if (newer.length)
+      throw new RangeError(`options.precision '${precision}' cannot be combined with ${newer.join(', ')} yet: use precision 'fp32' for those`);
+    args.precision = precision;
+  }
   if (views) {
     if (bnhd) throw new RangeError("KVCache views (k, v) are [B, Hk, N, D]: they need options.layout 'bhnd'");
     args.kvCapacity = views.k.capacity;
-    if (views.k.type !== 'float32') {
-      if (o.returnWeights) throw new RangeError('options.returnWeights is not supported with a 16-bit KVCache');
-      args.kvFormat = views.k.type;
+    if (views.k.dtype !== 'float32') {
+      const refused = ['returnWeights', 'precision', ...STANDARD_OPTION_NAMES].filter((n) => (o as Record<string, unknown>)[n] !== undefined);
+      if (refused.length) throw new RangeError(`options.${refused[0]} is not supported with a 16-bit KVCache (it takes scale, causal, keyMask, bias)`);
+      args.kvFormat = views.k.dtype;
     }
   }
-  const precision = checkPrecision('options.precision', o.precision);
-  if (precision !== 'fp32') args.precision = precision;
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
-    const bt = checkTensor('options.bias', o.bias);
+    const hb = isHalfTensor(o.bias) ? checkHalfTensor('options.bias', o.bias) : undefined;
+    const bt = checkTensor('options.bias', hb ? { data: hb.data, dims: hb.dims } : o.bias);
     if (bt.dims.length > 4) throw new RangeError(`options.bias must have at most 4 dims, got ${bt.dims.length}`);
     const bd = [...Array(4 - bt.dims.length).fill(1), ...bt.dims] as [number, number, number, number];
     const full = [B, H, Nq, Nk];
@@ -102,45 +121,105 @@ function prepare(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, op
   const dims = bnhd ? [B, Nq, H, Dv] : [B, H, Nq, Dv];
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
-  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), inputs);
+  const n = checkedProduct('output', dims);
+  let halfOut: HalfOut | undefined;
+  if (half) {
+    // The addon writes the n half results into the bytes of a Float32Array of ceil(n / 2).
+    const packed = new Uint16Array(n + (n & 1));
+    halfOut = { type: half.type, n, packed, out: o.out === undefined ? undefined : halfOutput('options.out', half.type, o.out, n) };
+    Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
+    args.out = new Float32Array(packed.buffer, 0, packed.length / 2);
+  } else args.out = checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
-  return { args, dims, weights };
+  const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
+  Object.assign(args, standard.args);
+  return { args, dims, weights, extra: standard.outputs, half: halfOut };
+}
+
+/** A half call's output: the packed buffer the addon fills, and the caller's options.out if any. */
+interface HalfOut {
+  type: HalfType;
+  n: number;
+  packed: Uint16Array;
+  out?: Uint16Array;
+}
+
+/** Whether the native call has anything to write (an empty output may still come with scores or logSumExp). */
+function hasWork(args: NativeDenseArgs): boolean {
+  return args.out.length > 0 || (args.weights?.length ?? 0) > 0 || (args.scores?.length ?? 0) > 0 || (args.lse?.length ?? 0) > 0;
+}
+
+/** The result object: float32, or converted back to the inputs' half type. */
+function finish(p: ReturnType<typeof prepare>): AttentionResult & StandardAttentionOutputs {
+  const r = Object.assign(attentionResult(p.args.out, p.dims, p.weights), p.extra);
+  if (!p.half) return r;
+  const bits = p.half.packed.subarray(0, p.half.n);
+  const data = p.half.out ? (p.half.out.set(bits), p.half.out) : bits;
+  return Object.assign(r, { type: p.half.type, data }) as unknown as AttentionResult & StandardAttentionOutputs;
+}
+
+/** A float16/bfloat16 call's result: data in the inputs' type; weights, scores and logSumExp stay float32. */
+export interface HalfAttentionResult extends StandardAttentionOutputs {
+  type: HalfType;
+  data: Uint16Array;
+  dims: number[];
+  weights?: Tensor;
 }
 
 /**
  * Dense attention: softmax(scale·q·kᵀ + bias, masked)·v per head. q [B,H,Nq,D], k [B,Hk,Nk,D], v [B,Hk,Nk,Dv] → [B,H,Nq,Dv]
  * (with options.layout 'bnhd': q [B,Nq,H,D], k [B,Nk,Hk,D], v [B,Nk,Hk,Dv] → [B,Nq,H,Dv]).
  */
+export function attention(
+  q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithWeights<WithStandardOutputs<AttentionOptions>>,
+): AttentionResultWithWeights & StandardAttentionOutputs;
 export function attention(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithWeights<AttentionOptions>): AttentionResultWithWeights;
+/** returnScores / returnLogSumExp: the result has `scores` / `logSumExp`. */
+export function attention(
+  q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithStandardOutputs<AttentionOptions>,
+): AttentionResult & StandardAttentionOutputs;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) With options.layout 'packed': see PackedAttentionOptions. */
 export function attention(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: AttentionOptions | PackedAttentionOptions): AttentionResult;
-export function attention(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: AttentionOptions | PackedAttentionOptions): AttentionResult {
+/** float16 / bfloat16 q, k, v (ORT's form): computed in float32, output in their type. */
+export function attention(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions): HalfAttentionResult;
+export function attention(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor | KVCacheView, v: Tensor | HalfTensor | KVCacheView, options?: AttentionOptions | PackedAttentionOptions,
+): (AttentionResult & StandardAttentionOutputs) | HalfAttentionResult {
   if (isPackedOptions(options)) {
-    const { args, dims } = preparePacked(q, k, v, options);
+    const { args, dims } = preparePacked(q as Tensor, k as Tensor, v as Tensor, options);
     if (args.out.length > 0) native.denseAttentionPacked(args);
     return { data: args.out, dims };
   }
   notPacked(options);
-  const { args, dims, weights } = prepare(q, k, v, options);
-  if (args.out.length > 0) native.denseAttention(args);
-  return attentionResult(args.out, dims, weights);
+  const p = prepare(q, k, v, options);
+  if (hasWork(p.args)) native.denseAttention(p.args);
+  return finish(p);
 }
 
 /** attention() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
+export function attentionAsync(
+  q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithWeights<WithStandardOutputs<AttentionOptions>> & AbortOptions,
+): Promise<AttentionResultWithWeights & StandardAttentionOutputs>;
 export function attentionAsync(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithWeights<AttentionOptions> & AbortOptions): Promise<AttentionResultWithWeights>;
+export function attentionAsync(
+  q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: WithStandardOutputs<AttentionOptions> & AbortOptions,
+): Promise<AttentionResult & StandardAttentionOutputs>;
 /** (Without `returnWeights: true` the result's `weights` may be absent.) With options.layout 'packed': see PackedAttentionOptions. */
 export function attentionAsync(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult>;
-export async function attentionAsync(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView,
-                                     options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions): Promise<AttentionResult> {
+export function attentionAsync(q: HalfTensor, k: HalfTensor, v: HalfTensor, options?: AttentionOptions & AbortOptions): Promise<HalfAttentionResult>;
+export async function attentionAsync(
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor | KVCacheView, v: Tensor | HalfTensor | KVCacheView,
+  options?: (AttentionOptions | PackedAttentionOptions) & AbortOptions,
+): Promise<(AttentionResult & StandardAttentionOutputs) | HalfAttentionResult> {
   const [o, signal] = takeSignal('options', options);
   if (isPackedOptions(o)) {
-    const { args, dims } = preparePacked(q, k, v, o);
+    const { args, dims } = preparePacked(q as Tensor, k as Tensor, v as Tensor, o);
     if (args.out.length > 0) await runCancellable(signal, args, (a) => native.denseAttentionPackedAsync(a));
     return { data: args.out, dims };
   }
   notPacked(o);
-  const { args, dims, weights } = prepare(q, k, v, o as AttentionOptions | undefined);
-  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.denseAttentionAsync(a));
-  return attentionResult(args.out, dims, weights);
+  const p = prepare(q, k, v, o as AttentionOptions | undefined);
+  if (hasWork(p.args)) await runCancellable(signal, p.args, (a) => native.denseAttentionAsync(a));
+  return finish(p);
 }

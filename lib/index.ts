@@ -3,6 +3,9 @@ export type { Tensor, MaskInput, AttentionResult, AttentionResultWithWeights, La
 export { attention, attentionAsync } from './dense';
 export type { AttentionOptions } from './dense';
 export type { PackedAttentionOptions } from './packed';
+export type { ScoreStage, StandardAttentionOptions, StandardAttentionOutputs, RelativeBias, WithStandardOutputs } from './attention-options';
+export type { HalfTensor, HalfType } from './half';
+export type { HalfAttentionResult } from './dense';
 export { info, setThreads, setIsa } from './runtime';
 export type { AbortOptions } from './abort';
 export type { Info } from './runtime';

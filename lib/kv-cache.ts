@@ -87,16 +87,16 @@ export interface KVCacheOptions {
 export class KVCacheView {
   /** @internal */
   constructor(readonly data: Float32Array | Uint16Array, readonly dims: readonly [number, number, number, number], readonly capacity: number,
-              readonly type: KVCacheDType = 'float32') {}
+              readonly dtype: KVCacheDType = 'float32') {}
 
   /** A compact float32 copy [B, Hk, length, D] (16-bit storage decoded). */
   toTensor(): Tensor {
     const [B, Hk, N, D] = this.dims;
     const out = new Float32Array(B * Hk * N * D);
-    const decode = this.type === 'float16' ? fromFloat16Bits : fromBFloat16Bits;
+    const decode = this.dtype === 'float16' ? fromFloat16Bits : fromBFloat16Bits;
     for (let bh = 0; bh < B * Hk; bh++) {
       const src = this.data.subarray(bh * this.capacity * D, (bh * this.capacity + N) * D);
-      if (this.type === 'float32') out.set(src, bh * N * D);
+      if (this.dtype === 'float32') out.set(src, bh * N * D);
       else for (let i = 0; i < src.length; i++) out[bh * N * D + i] = decode(src[i]);
     }
     return { data: out, dims: this.dims.slice() };
@@ -209,6 +209,6 @@ export function checkCacheViews(k: unknown, v: unknown): { k: KVCacheView; v: KV
   const kc = k instanceof KVCacheView, vc = v instanceof KVCacheView;
   if (!kc && !vc) return undefined;
   if (!kc || !vc) throw new RangeError('k and v must both be KVCache views (cache.keys, cache.values) or both plain tensors');
-  if (k.capacity !== v.capacity || k.dims[2] !== v.dims[2] || k.type !== v.type) throw new RangeError('k and v must be views of the same KVCache');
+  if (k.capacity !== v.capacity || k.dims[2] !== v.dims[2] || k.dtype !== v.dtype) throw new RangeError('k and v must be views of the same KVCache');
   return { k, v };
 }

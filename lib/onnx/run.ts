@@ -11,10 +11,13 @@ export interface OnnxSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
+type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
-/** A feed: an ORT Tensor, or typed data with dims (`type` picks bool/uint8 for a Uint8Array; default uint8). */
-export type OnnxFeed = Ort.Tensor | { data: Typed; dims: readonly number[]; type?: 'bool' | 'uint8' };
+/**
+ * A feed: an ORT Tensor, or typed data with dims (`type` picks bool/uint8 for a Uint8Array, default
+ * uint8; float16/bfloat16/uint16 for a Uint16Array of bits, default uint16).
+ */
+export type OnnxFeed = Ort.Tensor | { data: Typed; dims: readonly number[]; type?: 'bool' | 'uint8' | 'float16' | 'bfloat16' | 'uint16' };
 
 /** An output: its typed data and dims. */
 export interface OnnxOutput {
@@ -114,6 +117,7 @@ function toOrtTensor(o: typeof Ort, name: string, f: OnnxFeed): Ort.Tensor {
   const type = ({
     Float32Array: 'float32', Float64Array: 'float64', Int32Array: 'int32', BigInt64Array: 'int64', Int8Array: 'int8',
     Uint8Array: (f as { type?: string }).type === 'bool' ? 'bool' : 'uint8',
+    Uint16Array: ({ float16: 'float16', bfloat16: 'bfloat16' } as Record<string, string>)[(f as { type?: string }).type ?? ''] ?? 'uint16',
   } as Record<string, string>)[tag];
   if (type === undefined) throw new TypeError(`feed '${name}': unsupported data ${tag}`);
   return new o.Tensor(type as 'float32', view(data, mainRealm) as Float32Array, dims.slice());

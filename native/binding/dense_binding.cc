@@ -1,6 +1,8 @@
 // denseAttention / denseAttentionAsync: read and check the argument object, copy what the
 // kernel needs into DenseAttentionParams, run it here or on a worker thread.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +14,8 @@
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
 #include "kernels/attention_weights_bf16.h"
+#include "kernels/half.h"
+#include "kernels/relative_bias.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -34,12 +38,77 @@ struct DenseJob {
   std::vector<uint16_t> k16, v16;  // async calls: private copies of a 16-bit cache
   std::vector<uint8_t> mask;  // normalised copy (0/1)
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
+  float* scores = nullptr;    // optional [B, H, Nq, Nk] scores at scores_stage
+  ScoreStage scores_stage = ScoreStage::kSoftmax;
+  // relativeBias: Hugging Face's relative_attention_bias.weight [num_buckets, H]; its tables by
+  // distance are built on the worker, one per batch when the diagonal offset is per batch.
+  const float* rel_weight = nullptr;
+  int32_t rel_buckets = 0, rel_max_distance = 0;
+  bool rel_bidirectional = true;
+  std::vector<float> rel_tables;
   int want_threads = 0;
   bool force_decode = false;  // args.path 'decode' (tests, benches): the decode kernel for any Nq
+  // float16 / bfloat16 calls: q, k, v as bits (the caller's memory, or copies for async calls),
+  // converted to float32 on the worker; the float32 result converted back into `out`'s bytes.
+  bool half = false, half_bf16 = false;
+  const uint16_t* half_in[3] = {nullptr, nullptr, nullptr};
+  int64_t half_n[3] = {0, 0, 0};
+  std::vector<uint16_t> half_copy[3];
+  std::vector<float> half_f32[3], out_f32;
+  float* half_out = nullptr;  // ceil(n / 2) floats holding n half results
+  int64_t out_n = 0;
+
+  void convert_half_inputs() {
+    // In chunks across the call's threads: the conversion reads and writes every input element once.
+    for (int i = 0; i < 3; ++i) half_f32[i].resize(static_cast<size_t>(half_n[i]));
+    constexpr int64_t kChunk = 1 << 16;
+    int64_t chunks[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 3; ++i) chunks[i + 1] = chunks[i] + (half_n[i] + kChunk - 1) / kChunk;
+    parallel_items(chunks[3], p.threads, [&](int, ItemCounter& items) {
+      int64_t it;
+      while (items.next(it)) {
+        int i = 0;
+        while (it >= chunks[i + 1]) ++i;
+        const int64_t from = (it - chunks[i]) * kChunk, len = std::min<int64_t>(kChunk, half_n[i] - from);
+        halves_to_floats(half_in[i] + from, len, half_bf16, half_f32[i].data() + from);
+      }
+    });
+    p.q = half_f32[0].data();
+    p.k = half_f32[1].data();
+    p.v = half_f32[2].data();
+    out_f32.resize(static_cast<size_t>(out_n));  // every element is written by the kernel
+    p.out = out_f32.data();
+  }
+
+  void convert_half_output() {
+    std::vector<uint16_t> bits(static_cast<size_t>(out_n));
+    floats_to_halves(out_f32.data(), out_n, half_bf16, bits.data());
+    if (out_n > 0) std::memcpy(half_out, bits.data(), static_cast<size_t>(out_n) * sizeof(uint16_t));
+  }
+
+  void build_relative_bias() {
+    if (p.Nq == 0 || p.Nk == 0) return;  // no score reads a bias
+    const int64_t len = p.Nq + p.Nk - 1;
+    const int64_t tables = p.causal_offsets ? p.B : 1;
+    std::vector<int64_t> offsets(static_cast<size_t>(tables));
+    for (int64_t t = 0; t < tables; ++t) offsets[t] = p.diagonal(t);
+    rel_tables.resize(static_cast<size_t>(tables * p.H * len));
+    relative_bias_tables(rel_weight, p.H, rel_buckets, rel_max_distance, rel_bidirectional, p.Nq, p.Nk, offsets.data(),
+                         tables, rel_tables.data());
+    p.position_bias = rel_tables.data() + (p.Nk - 1);
+    p.position_bias_stride[0] = tables > 1 ? p.H * len : 0;
+    p.position_bias_stride[1] = len;
+    p.position_bias_stride[2] = 1;
+    p.position_bias_stride[3] = -1;
+  }
+
   Precision precision = Precision::kFp32;  // options.precision (precision_args.h)
+
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
+    if (rel_weight) build_relative_bias();
+    if (half) convert_half_inputs();
     switch (precision) {
       case Precision::kFp32:
         if (force_decode) decode_attention(p);
@@ -48,13 +117,87 @@ struct DenseJob {
       case Precision::kBf16: dense_attention_bf16(p); break;
       case Precision::kFp16: dense_attention_fp16(p); break;
     }
+    if (half) convert_half_output();
     if (weights) {
       if (precision == Precision::kBf16) dense_attention_weights_bf16(p, weights);
       else if (precision == Precision::kFp16) dense_attention_weights_fp16(p, weights);
       else dense_attention_weights(p, weights);
     }
+    if (scores) dense_attention_scores(p, scores_stage, scores);
   }
 };
+
+// Largest |causalOffset| and window size taken as given (sizes are < 2^40, so key_range's
+// sums cannot overflow); a window side beyond it is open.
+constexpr double kMaxOffset = 1099511627776.0;  // 2^40
+
+// An integer number field within [lo, hi], naming the field in the error.
+int64_t get_int_in(Napi::Env env, Napi::Object a, const char* key, double lo, double hi) {
+  const double d = get_number(a, key);
+  if (!std::isfinite(d) || d != std::floor(d)) throw_range(env, std::string(key) + " must be an integer");
+  if (d < lo || d > hi) throw_range(env, std::string(key) + " is out of range");
+  return static_cast<int64_t>(d);
+}
+
+// A Uint16Array field of exactly n elements: the caller's memory, or (async) a copy in `copy`.
+const uint16_t* half_input(Napi::Env env, Napi::Object a, const char* key, int64_t n, bool async,
+                           std::vector<uint16_t>& copy) {
+  Napi::Value v = a.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw_type(env, std::string(key) + " must be a Uint16Array");
+  auto arr = v.As<Napi::Uint16Array>();
+  if (static_cast<int64_t>(arr.ElementLength()) != n)
+    throw_range(env, std::string(key) + " has " + std::to_string(arr.ElementLength()) + " elements, expected " +
+                         std::to_string(n));
+  if (n == 0) return nullptr;
+  if (!async) return arr.Data();
+  copy.assign(arr.Data(), arr.Data() + n);
+  return copy.data();
+}
+
+// The standard operator's options (all optional).
+void read_standard_options(Napi::Env env, Napi::Object a, CallBuffers& buffers, DenseJob& job, int64_t nq) {
+  DenseAttentionParams& p = job.p;
+  if (has(a, "softcap")) {
+    const double c = get_number(a, "softcap");
+    if (!(c > 0) || !std::isfinite(c)) throw_range(env, "softcap must be a finite number > 0");
+    p.softcap = static_cast<float>(c);
+  }
+  if (has(a, "causalOffset")) p.causal_offset = get_int_in(env, a, "causalOffset", -kMaxOffset, kMaxOffset);
+  if (has(a, "causalOffsets")) {
+    const int32_t* offs = buffers.input_i32(a, "causalOffsets", p.B);
+    p.causal_offsets = offs;  // int32: within kMaxOffset
+  }
+  // -1 = open side (ONNX's convention); larger than any reach = open too.
+  auto window_side = [&](const char* key, int64_t& side) {
+    if (!has(a, key)) return;
+    const int64_t w = get_int_in(env, a, key, -1, 9007199254740991.0);
+    side = w < 0 || static_cast<double>(w) > kMaxOffset ? DenseAttentionParams::kOpen : w;
+  };
+  window_side("windowLeft", p.window_left);
+  window_side("windowRight", p.window_right);
+  if (has(a, "keyLengths")) {
+    const int32_t* len = buffers.input_i32(a, "keyLengths", p.B);
+    for (int64_t b = 0; b < p.B; ++b)
+      if (len[b] < 0 || len[b] > p.Nk)
+        throw_range(env, "keyLengths[" + std::to_string(b) + "] = " + std::to_string(len[b]) + " is outside [0, Nk = " +
+                             std::to_string(p.Nk) + "]");
+    p.key_lengths = len;
+  }
+  if (has(a, "scores")) {
+    job.scores = buffers.output(a, "scores", checked_mul(env, nq, p.Nk, "scores"));
+    job.scores_stage = static_cast<ScoreStage>(get_int_in(env, a, "scoresStage", 0, 3));
+  }
+  if (has(a, "lse")) p.lse = buffers.output(a, "lse", nq);
+  if (has(a, "relTable")) {
+    job.rel_buckets = static_cast<int32_t>(get_int_in(env, a, "relNumBuckets", 1, 1 << 30));
+    job.rel_max_distance = static_cast<int32_t>(get_int_in(env, a, "relMaxDistance", 1, 2147483647.0));
+    job.rel_bidirectional = get_bool(a, "relBidirectional", true);
+    job.rel_weight = buffers.input(a, "relTable", checked_mul(env, job.rel_buckets, p.H, "relTable"));
+    // The tables: (B or 1) x H x (Nq + Nk - 1) floats.
+    checked_mul(env, checked_mul(env, p.causal_offsets ? p.B : 1, p.H, "relativeBias tables"), p.Nq + p.Nk, "relativeBias tables");
+  }
+}
 
 Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
@@ -77,31 +220,48 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   const int64_t rows = cache ? get_size(a, "kvCapacity") : p.Nk;
   if (rows < p.Nk) throw_range(env, "kvCapacity must be >= Nk");
   const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), rows, "k");
-  p.q = buffers->input(a, "q", checked_mul(env, nq, p.D, "q"));
-  if (has(a, "kvFormat")) {  // a float16 / bfloat16 KVCache: the decode kernel converts per tile
-    Napi::Value fv = a.Get("kvFormat");
-    const std::string f = fv.IsString() ? fv.As<Napi::String>().Utf8Value() : "";
-    if (f == "float16") p.kv_format = 1;
-    else if (f == "bfloat16") p.kv_format = 2;
-    else throw_type(env, "kvFormat must be 'float16' or 'bfloat16'");
-    if (!cache) throw_range(env, "kvFormat needs kvCapacity (a KVCache view)");
-    if (has(a, "weights")) throw_range(env, "weights are not computed from a 16-bit KVCache");
-    const int64_t nkd = checked_mul(env, nk, p.D, "k"), nkv = checked_mul(env, nk, p.Dv, "v");
-    uint16_t* k16 = get_u16(a, "k", nkd);
-    uint16_t* v16 = get_u16(a, "v", nkv);
-    if (async) {  // as CallBuffers does for float inputs: the job must not see the caller's arrays
-      job->k16.assign(k16, k16 + nkd);
-      job->v16.assign(v16, v16 + nkv);
-      k16 = job->k16.data();
-      v16 = job->v16.data();
+  const int64_t sizes[3] = {checked_mul(env, nq, p.D, "q"), checked_mul(env, nk, p.D, "k"), checked_mul(env, nk, p.Dv, "v")};
+  const int64_t out_n = checked_mul(env, nq, p.Dv, "out");
+  if (has(a, "halfType")) {
+    // float16 / bfloat16: qHalf, kHalf, vHalf bits; out a Float32Array of ceil(n / 2) holding n halves.
+    if (cache) throw_range(env, "kvCapacity (a KVCache view) does not go with halfType");
+    const std::string type = a.Get("halfType").IsString() ? a.Get("halfType").As<Napi::String>().Utf8Value() : "";
+    if (type != "float16" && type != "bfloat16") throw_range(env, "halfType must be 'float16' or 'bfloat16'");
+    job->half = true;
+    job->half_bf16 = type == "bfloat16";
+    const char* keys[3] = {"qHalf", "kHalf", "vHalf"};
+    for (int i = 0; i < 3; ++i) {
+      job->half_n[i] = sizes[i];
+      job->half_in[i] = half_input(env, a, keys[i], sizes[i], async, job->half_copy[i]);
     }
-    p.k16 = k16;
-    p.v16 = v16;
+    job->out_n = out_n;
+    job->half_out = buffers->output(a, "out", (out_n + 1) / 2);
   } else {
-    p.k = buffers->input(a, "k", checked_mul(env, nk, p.D, "k"));
-    p.v = buffers->input(a, "v", checked_mul(env, nk, p.Dv, "v"));
+    p.q = buffers->input(a, "q", sizes[0]);
+    if (has(a, "kvFormat")) {  // a float16 / bfloat16 KVCache: the decode kernel converts per tile
+      Napi::Value fv = a.Get("kvFormat");
+      const std::string f = fv.IsString() ? fv.As<Napi::String>().Utf8Value() : "";
+      if (f == "float16") p.kv_format = 1;
+      else if (f == "bfloat16") p.kv_format = 2;
+      else throw_type(env, "kvFormat must be 'float16' or 'bfloat16'");
+      if (!cache) throw_range(env, "kvFormat needs kvCapacity (a KVCache view)");
+      if (has(a, "weights")) throw_range(env, "weights are not computed from a 16-bit KVCache");
+      uint16_t* k16 = get_u16(a, "k", sizes[1]);
+      uint16_t* v16 = get_u16(a, "v", sizes[2]);
+      if (async) {  // as CallBuffers does for float inputs: the job must not see the caller's arrays
+        job->k16.assign(k16, k16 + sizes[1]);
+        job->v16.assign(v16, v16 + sizes[2]);
+        k16 = job->k16.data();
+        v16 = job->v16.data();
+      }
+      p.k16 = k16;
+      p.v16 = v16;
+    } else {
+      p.k = buffers->input(a, "k", sizes[1]);
+      p.v = buffers->input(a, "v", sizes[2]);
+    }
+    p.out = buffers->output(a, "out", out_n);
   }
-  p.out = buffers->output(a, "out", checked_mul(env, nq, p.Dv, "out"));
   // Same element counts in both layouts; only the strides differ (the kernel reads any).
   const bool bnhd = read_layout_bnhd(a);
   if (bnhd && cache) throw_range(env, "kvCapacity needs layout 'bhnd'");
@@ -138,6 +298,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
       stride *= bd[i];
     }
   }
+  read_standard_options(env, a, *buffers, *job, nq);
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, checked_mul(env, nq, p.Nk, "weights"), 1, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
@@ -149,8 +310,16 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
     else if (path != "auto") throw_type(env, "path must be 'auto', 'flash' or 'decode'");
   }
   job->precision = read_precision(a);
-  if (job->precision != Precision::kFp32 && p.kv_format != 0)
-    throw_range(env, "a 16-bit KVCache is read with precision 'fp32' (its values are converted to float32)");
+  // The reduced-precision kernels implement the classic options (scale, causal, keyMask, bias,
+  // layouts, GQA); the standard operator's newer ones run in float32 only, for now.
+  if (job->precision != Precision::kFp32 && (needs_prefill_kernel(p) || job->scores || job->rel_weight))
+    throw_range(env, "precision 'bf16'/'fp16' cannot be combined with softcap, causalOffset, window, keyLengths, "
+                     "relativeBias, returnScores or returnLogSumExp yet: use precision 'fp32' for those");
+  // A 16-bit KVCache is read by the decode kernel only (float32 arithmetic, the classic options).
+  if (p.kv_format != 0 && (job->precision != Precision::kFp32 || needs_prefill_kernel(p) || job->scores || job->rel_weight))
+    throw_range(env, "a 16-bit KVCache takes the classic options only (scale, causal, keyMask, bias) in precision 'fp32'; "
+                     "not softcap, causalOffset, window, keyLengths, relativeBias, returnScores or returnLogSumExp");
+  if (job->force_decode && (needs_prefill_kernel(p) || job->rel_weight)) job->force_decode = false;
   return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
                  read_cancel_token(a));
 }

@@ -32,23 +32,41 @@ void softmax_row(const std::vector<double>& scores, float* out) {
 
 }  // namespace
 
-void dense_attention_weights(const DenseAttentionParams& p, float* weights) {
+void dense_attention_scores(const DenseAttentionParams& p, ScoreStage stage, float* scores) {
   std::vector<double> s(static_cast<size_t>(p.Nk));
+  const bool masked = stage == ScoreStage::kMasked || stage == ScoreStage::kSoftmax;
   for (int64_t b = 0; b < p.B; ++b)
     for (int64_t h = 0; h < p.H; ++h) {
       const int64_t hk = h / (p.H / p.Hk);
       for (int64_t i = 0; i < p.Nq; ++i) {
         const float* q = p.q + b * p.qs.b + h * p.qs.h + i * p.qs.n;
+        int64_t lo, hi;
+        p.key_range(b, i, lo, hi);
         for (int64_t j = 0; j < p.Nk; ++j) {
-          const bool ok = (!p.key_mask || p.key_mask[b * p.Nk + j]) && (!p.causal || j <= i + (p.Nk - p.Nq));
-          if (!ok) { s[j] = kExcluded; continue; }
+          const bool ok = (!p.key_mask || p.key_mask[b * p.Nk + j]) && j >= lo && j <= hi;
+          if (masked && !ok) { s[j] = kExcluded; continue; }
           double v = p.scale * dot(q, p.k + b * p.ks.b + hk * p.ks.h + j * p.ks.n, p.D);
-          if (p.bias) v += p.bias[b * p.bias_stride[0] + h * p.bias_stride[1] + i * p.bias_stride[2] + j * p.bias_stride[3]];
+          // The operator's order: softcap, then bias and masks.
+          if (p.softcap > 0.f && stage != ScoreStage::kMatmul) v = p.softcap * std::tanh(v / p.softcap);
+          if (masked && p.bias)
+            v += p.bias[b * p.bias_stride[0] + h * p.bias_stride[1] + i * p.bias_stride[2] + j * p.bias_stride[3]];
+          if (masked && p.position_bias) {
+            const int64_t* st = p.position_bias_stride;
+            v += p.position_bias[b * st[0] + h * st[1] + i * st[2] + j * st[3]];
+          }
           s[j] = v;
         }
-        softmax_row(s, weights + ((b * p.H + h) * p.Nq + i) * p.Nk);
+        float* row = scores + ((b * p.H + h) * p.Nq + i) * p.Nk;
+        if (stage == ScoreStage::kSoftmax)
+          softmax_row(s, row);
+        else
+          for (int64_t j = 0; j < p.Nk; ++j) row[j] = static_cast<float>(s[j]);
       }
     }
+}
+
+void dense_attention_weights(const DenseAttentionParams& p, float* weights) {
+  dense_attention_scores(p, ScoreStage::kSoftmax, weights);
 }
 
 void tglobal_attention_weights(const TGlobalAttentionParams& p, float* weights) {

@@ -7,7 +7,14 @@
 
 namespace ga {
 
-// weights [B, H, Nq, Nk]; rows with no admissible key are 0.
+// The stages of the standard operator's score output (ONNX qk_matmul_output_mode 0..3).
+enum class ScoreStage { kMatmul = 0, kSoftcapped = 1, kMasked = 2, kSoftmax = 3 };
+
+// scores [B, H, Nq, Nk] at `stage`: kMatmul scale * q.k; kSoftcapped after the softcap (the same
+// when there is none); kMasked after the bias and the masks (excluded keys -inf); kSoftmax the
+// probabilities (rows with no admissible key are 0).
+void dense_attention_scores(const DenseAttentionParams& p, ScoreStage stage, float* scores);
+// The probabilities: dense_attention_scores(p, ScoreStage::kSoftmax, weights).
 void dense_attention_weights(const DenseAttentionParams& p, float* weights);
 // weights [B, H, N, N + G]: columns [0, N) local keys (0 outside the window), [N, N + G) globals.
 void tglobal_attention_weights(const TGlobalAttentionParams& p, float* weights);

@@ -20,10 +20,10 @@ namespace ga {
 constexpr int64_t kDecodeMaxQueries = 4;
 
 // The decode kernel implements key_mask, bias (any strides), causal (bottom-right), GQA, any
-// strides and kv_format. A DenseAttentionParams option it does not implement must make this return
-// false, so that such calls stay on the query-block kernel.
+// strides and kv_format. The standard operator's options (needs_prefill_kernel: softcap, offsets,
+// window, key lengths, log-sum-exp, position bias) keep a call on the query-block kernel.
 inline bool decode_path_applies(const DenseAttentionParams& p) {
-  return p.allow_decode && p.Nq >= 1 && p.Nq <= kDecodeMaxQueries;
+  return p.allow_decode && p.Nq >= 1 && p.Nq <= kDecodeMaxQueries && !needs_prefill_kernel(p);
 }
 
 // How one decode call is split. It depends on the shapes only, never on the thread count, so

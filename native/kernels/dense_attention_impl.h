@@ -1,13 +1,16 @@
 // Dense attention over FlashBlock (kernels/flash_block.h), compiled per ISA.
 // Thread contract: one work item = (batch b, head h, block of BQ queries), for_each_query_block.
-// Causal blocks stop at their last admissible key; key tiles with no admissible key are skipped.
+// Causal, windowed and length-limited blocks visit only the key tiles some row may attend;
+// key tiles with no admissible key are skipped.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/decode_attention_impl.h"
 #include "kernels/dense_attention.h"
 #include "kernels/flash_block.h"
+#include "kernels/tanh.h"
 
 namespace ga {
 
@@ -22,14 +25,40 @@ struct DenseAttentionKernel {
   static constexpr int BK = Block::BK;
 
   // The bias of the tile's nk keys for the block's queries (the block's bias protocol).
-  static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int64_t j0,
-                       int nk) {
-    const int64_t s2 = p.bias_stride[2], s3 = p.bias_stride[3];
-    const float* bb = p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + q0 * s2;
+  static void add_bias(const float* bias, const int64_t* stride, Block& blk, int64_t b, int64_t h, int64_t q0,
+                       int64_t j0, int nk) {
+    const int64_t s2 = stride[2], s3 = stride[3];
+    const float* bb = bias + b * stride[0] + h * stride[1] + q0 * s2;
     for (int j = 0; j < nk; ++j) blk.add_bias(j, bb + (j0 + j) * s3, s2);
   }
 
+  // softcap (p.softcap > 0) on the tile's scores, in the block's units: S holds
+  // x = s * log2(e), so c * tanh(s / c) is C * tanh(x / C) with C = c * log2(e). Whole vectors of
+  // the block's computed rows (padding rows hold finite zeros).
+  static void apply_softcap(Block& blk, int nk, float cap_units) {
+    float* s = blk.S();
+    const R c = V::set1(cap_units), inv = V::set1(1.f / cap_units);
+    for (int j = 0; j < nk; ++j)
+      for (int m = 0; m < blk.rows; m += W) {
+        float* sj = s + j * BQ + m;
+        V::store(sj, V::mul(c, tanh_vec<V>(V::mul(V::load(sj), inv))));
+      }
+  }
+
+  // Each row's natural-log log-sum-exp from the block's final statistics (base 2: max + log2(sum)).
+  static void write_lse(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0) {
+    const float* st = blk.sc.stats.data();
+    float* lse = p.lse + (b * p.H + h) * p.Nq + q0;
+    for (int m = 0; m < blk.nq; ++m) {
+      const float l = st[BQ + m];
+      lse[m] = l == 0.f ? Block::kNegInf : (st[m] + std::log2(l)) * 0.6931471805599453f;
+    }
+  }
+
   // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
+  // Rows attend keys [lo, hi] (DenseAttentionParams::key_range), which only move right with the
+  // row: tiles before the first row's lo or after the last row's hi are never visited (the
+  // window's O(N * window) cost), and only tiles that straddle a row's bound are masked per score.
   static bool run_block(const DenseAttentionParams& p, int64_t b, int64_t h, int64_t q0,
                         typename Block::Scratch& scratch, bool safe) {
     const int64_t Nk = p.Nk;
@@ -38,37 +67,50 @@ struct DenseAttentionKernel {
     const float* k = p.k + b * p.ks.b + hk * p.ks.h;
     const float* v = p.v + b * p.vs.b + hk * p.vs.h;
     const uint8_t* mask = p.key_mask ? p.key_mask + b * Nk : nullptr;
-    const int64_t coff = Nk - p.Nq;  // causal offset (bottom-right alignment)
+    const bool ranged = p.causal || p.has_window() || p.key_lengths;
+    int64_t lo_first, hi_first, lo_last, hi_last;
+    p.key_range(b, q0, lo_first, hi_first);
+    p.key_range(b, q0 + nq - 1, lo_last, hi_last);
+    const float cap_units = p.softcap > 0.f ? Block::kLog2e * p.softcap : 0.f;
 
     Block blk(scratch, p.D, p.Dv);
     blk.begin(p.q + b * p.qs.b + h * p.qs.h + q0 * p.qs.n, p.qs.n, nq, p.scale, safe);
-    int64_t kend = Nk;
-    if (p.causal) kend = std::min<int64_t>(Nk, q0 + nq + coff);  // last row's limit + 1
-    for (int64_t j0 = 0; j0 < kend; j0 += BK) {
+    const int64_t kbegin = lo_first;
+    const int64_t kend = std::min<int64_t>(Nk, hi_last + 1);
+    for (int64_t j0 = kbegin; j0 < kend; j0 += BK) {
       const int nk = static_cast<int>(std::min<int64_t>(BK, kend - j0));
       if (mask) {
         int any = 0;
         for (int j = 0; j < nk; ++j) any |= mask[j0 + j];
         if (!any) continue;
       }
-      const bool cut = p.causal && j0 + nk - 1 > q0 + coff;  // some key of the tile is after some query
-      blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !mask && !cut);  // unchanged scores: fuse the max
+      // Some key of the tile is outside some row's range.
+      const bool cut = ranged && (j0 + nk - 1 > hi_first || j0 < lo_last);
+      // Unchanged scores: fuse the max.
+      blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !p.position_bias && !mask && !cut && cap_units == 0.f);
       float* s = blk.S();
-      if (p.bias) add_bias(p, blk, b, h, q0, j0, nk);
+      if (cap_units != 0.f) apply_softcap(blk, nk, cap_units);
+      if (p.bias) add_bias(p.bias, p.bias_stride, blk, b, h, q0, j0, nk);
+      if (p.position_bias) add_bias(p.position_bias, p.position_bias_stride, blk, b, h, q0, j0, nk);
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
       if (cut)
-        for (int j = 0; j < nk; ++j)
-          for (int m = 0; m < nq; ++m)
-            if (j0 + j > q0 + m + coff) s[j * BQ + m] = Block::kNegInf;
+        for (int m = 0; m < nq; ++m) {
+          int64_t lo, hi;
+          p.key_range(b, q0 + m, lo, hi);
+          for (int j = 0; j < nk; ++j)
+            if (j0 + j > hi || j0 + j < lo) s[j * BQ + m] = Block::kNegInf;
+        }
       blk.accumulate(v + j0 * p.vs.n, p.vs.n, nk);
     }
-    return blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
+    const bool redo = blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
+    if (p.lse) write_lse(p, blk, b, h, q0);
+    return redo;
   }
 
   static void run(const DenseAttentionParams& params) {
-    if (params.B == 0 || params.H == 0 || params.Nq == 0 || params.Dv == 0) return;
+    if (params.B == 0 || params.H == 0 || params.Nq == 0 || (params.Dv == 0 && !params.lse)) return;
     if (decode_path_applies(params) || params.kv_format != 0) return DecodeAttentionKernel<V>::run(params);
     DenseAttentionParams p = params;
     // No keys: k and v may be empty buffers with null data, and a [B, N, H, D] stride along

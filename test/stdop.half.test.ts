@@ -1,0 +1,182 @@
+// float16 / bfloat16 tensors (ORT's { type, data: Uint16Array, dims }): the conversions (every
+// binary16 pattern, round-to-nearest-even against exact neighbours), attention() on half inputs
+// against the float32 path, the float64 reference and ORT's float16 Attention, and bad half inputs.
+import { attention, attentionAsync } from '../lib/index';
+import { float32ToHalf, halfToFloat32, toBfloat16Bits, toFloat16Bits, HalfTensor } from '../lib/half';
+import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
+import { mulberry32, randomTensor } from './helpers/fixtures';
+import { referenceStandardAttention } from './helpers/standard-reference';
+
+describe('conversions', () => {
+  test('every binary16 pattern survives float16 -> float32 -> float16', () => {
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const f = halfToFloat32('float16', all);
+    const back = float32ToHalf('float16', f);
+    for (let h = 0; h < 65536; h++) {
+      if (Number.isNaN(f[h])) {
+        expect((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0).toBe(true);
+        expect(Number.isNaN(halfToFloat32('float16', Uint16Array.of(back[h]))[0])).toBe(true);
+      } else if (back[h] !== h) throw new Error(`pattern ${h.toString(16)} came back as ${back[h].toString(16)}`);
+    }
+    expect(f[0x3c00]).toBe(1);
+    expect(f[0x0001]).toBe(2 ** -24);
+    expect(f[0x7bff]).toBe(65504);
+    expect(f[0xfc00]).toBe(-Infinity);
+  });
+
+  test('float32 -> float16 and bfloat16 round to the nearest, ties to even', () => {
+    const rng = mulberry32(11);
+    const table = halfToFloat32('float16', Uint16Array.from({ length: 65536 }, (_, i) => i));
+    const bf = (bits: number) => halfToFloat32('bfloat16', Uint16Array.of(bits))[0];
+    // Random magnitudes across the float16 range (subnormals included), and exact midpoints.
+    const xs: number[] = [];
+    for (let i = 0; i < 20000; i++) xs.push(Math.fround((rng() < 0.5 ? -1 : 1) * 2 ** (rng() * 44 - 28) * (1 + rng())));
+    for (let h = 0; h < 0x7bff; h += 37) xs.push(Math.fround((table[h] + table[h + 1]) / 2));
+    for (const x of xs) {
+      const check = (bits: number, value: (b: number) => number, what: string) => {
+        const v = value(bits);
+        const err = Math.abs(v - x);
+        for (const nb of [bits - 1, bits + 1]) {
+          if (nb < 0 || (nb & 0x7fff) >= 0x7c00 || (what === 'bfloat16' && (nb & 0x7fff) >= 0x7f80)) continue;
+          const e2 = Math.abs(value(nb) - x);
+          if (e2 < err || (e2 === err && (bits & 1) === 1 && Math.abs(x) < 65504))
+            throw new Error(`${what} of ${x}: ${bits.toString(16)} (${v}) but ${nb.toString(16)} (${value(nb)}) is nearer or even`);
+        }
+      };
+      if (Math.abs(x) < 65504) check(toFloat16Bits(x), (b) => table[b], 'float16');
+      check(toBfloat16Bits(x), bf, 'bfloat16');
+    }
+    expect(toFloat16Bits(65520)).toBe(0x7c00); // halfway to 2^16: ties to even = Infinity
+    expect(toFloat16Bits(2 ** -25)).toBe(0); // halfway to the smallest subnormal: ties to even = 0
+    expect(toFloat16Bits(Math.fround(2 ** -25 * 1.5))).toBe(1);
+    expect(toBfloat16Bits(NaN) & 0x7fc0).toBe(0x7fc0);
+  });
+});
+
+function toHalfTensor(type: 'float16' | 'bfloat16', t: { data: Float32Array; dims: number[] }): HalfTensor {
+  return { type, data: float32ToHalf(type, t.data), dims: t.dims };
+}
+
+describe('attention() on half tensors', () => {
+  for (const type of ['float16', 'bfloat16'] as const)
+    test(`${type}: the float32 path on the same values, output rounded to ${type}; close to the float64 reference`, async () => {
+      const rng = mulberry32(type === 'float16' ? 3 : 4);
+      const [B, H, Hk, Nq, Nk, D] = [2, 4, 2, 33, 140, 16];
+      const q = toHalfTensor(type, randomTensor(rng, [B, H, Nq, D]));
+      const k = toHalfTensor(type, randomTensor(rng, [B, Hk, Nk, D]));
+      const v = toHalfTensor(type, randomTensor(rng, [B, Hk, Nk, D]));
+      const bias = toHalfTensor(type, randomTensor(rng, [1, H, Nq, Nk]));
+      const f = (t: HalfTensor) => ({ data: halfToFloat32(type, t.data), dims: t.dims.slice() });
+      const opts = { causal: true, softcap: 4, window: [50, 3] as [number, number], bias, returnLogSumExp: true };
+      const r = attention(q, k, v, opts);
+      expect(r.type).toBe(type);
+      expect(r.data).toBeInstanceOf(Uint16Array);
+      expect(r.dims).toEqual([B, H, Nq, D]);
+      const r32 = attention(f(q), f(k), f(v), { ...opts, bias: f(bias) });
+      expect(Array.from(r.data)).toEqual(Array.from(float32ToHalf(type, r32.data)));
+      expect(r.logSumExp!.data).toEqual(r32.logSumExp!.data); // float32 whatever the input type
+      const ref = referenceStandardAttention(f(q), f(k), f(v), { causal: true, softcap: 4, window: [50, 3], bias: f(bias) });
+      const got = halfToFloat32(type, r.data);
+      const ulp = type === 'float16' ? 2 ** -11 : 2 ** -8; // half a unit in the last place, relative
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - ref.out[i])).toBeLessThanOrEqual(ulp * Math.abs(ref.out[i]) + 2e-5);
+      // async and a preallocated half output
+      const out = new Uint16Array(r.data.length);
+      const ra = await attentionAsync(q, k, v, { ...opts, out });
+      expect(ra.data).toBe(out);
+      expect(Array.from(out)).toEqual(Array.from(r.data));
+      // async calls work on copies: changing (or transferring away) the inputs after the call changes nothing
+      const kc = { ...k, data: k.data.slice() };
+      const pending = attentionAsync(q, kc, v, opts);
+      kc.data.fill(0x7e00);
+      structuredClone(kc.data.buffer, { transfer: [kc.data.buffer] });
+      expect(Array.from((await pending).data)).toEqual(Array.from(r.data));
+    });
+
+  for (const type of ['float16', 'bfloat16'] as const)
+    test(`${type}: the addon's conversions, every pattern and every midpoint (one batch per value)`, () => {
+      const n = 65536;
+      const one = (data: Uint16Array) => ({ type, data, dims: [n, 1, data.length / n, 1] });
+      // One key per batch: the output is that key's value, so every pattern must come back.
+      const all = Uint16Array.from({ length: n }, (_, i) => i);
+      const r = attention(one(new Uint16Array(n)), one(new Uint16Array(n)), one(all));
+      const f = halfToFloat32(type, all);
+      for (let i = 0; i < n; i++)
+        if (Number.isNaN(f[i])) expect(Number.isNaN(halfToFloat32(type, Uint16Array.of(r.data[i]))[0])).toBe(true);
+        // (-0 comes back as +0: the kernel's 0 + 1 * -0 is +0)
+        else if (r.data[i] !== i && !(i === 0x8000 && r.data[i] === 0)) throw new Error(`${type} pattern ${i.toString(16)} came back as ${r.data[i].toString(16)}`);
+      // Two keys with equal scores: the output is the exact midpoint of two neighbours, rounded to even.
+      const pairs = new Uint16Array(2 * n);
+      for (let i = 0; i < n; i++) [pairs[2 * i], pairs[2 * i + 1]] = [i, (i + 1) & 0xffff];
+      const m = attention(one(new Uint16Array(n)), one(new Uint16Array(2 * n)), one(pairs));
+      const mid = halfToFloat32(type, pairs);
+      const conv = type === 'float16' ? toFloat16Bits : toBfloat16Bits;
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround((mid[2 * i] + mid[2 * i + 1]) / 2);
+        // (NaN, and sums past float32's range: the kernel adds before it divides, as softmax·v does)
+        if (Number.isNaN(want) || !Number.isFinite(Math.fround(mid[2 * i] + mid[2 * i + 1]))) continue;
+        if (want === 0 && m.data[i] === 0) continue; // -0 midpoints: the kernel's sum is +0
+        if (m.data[i] !== conv(want)) throw new Error(`${type} midpoint after ${i.toString(16)}: ${m.data[i].toString(16)} vs ${conv(want).toString(16)}`);
+      }
+    });
+
+  test('bad half inputs are TypeErrors/RangeErrors naming the argument', () => {
+    const rng = mulberry32(8);
+    const t32 = randomTensor(rng, [1, 2, 3, 4]);
+    const h = toHalfTensor('float16', t32);
+    const bad: [unknown[], Record<string, unknown> | undefined, typeof TypeError | typeof RangeError, RegExp][] = [
+      [[h, t32, h], undefined, TypeError, /^k must be a half tensor like q \(q, k and v share one element type\)/],
+      [[h, toHalfTensor('bfloat16', t32), h], undefined, TypeError, /q, k and v must have one element type, got float16, bfloat16, float16/],
+      [[{ type: 'float16', data: t32.data, dims: t32.dims }, h, h], undefined, TypeError, /q\.data must be a Uint16Array or Float16Array for float16 data, got a Float32Array/],
+      [[{ type: 'bfloat16', data: new Int16Array(24), dims: t32.dims }, h, h], undefined, TypeError, /q\.data must be a Uint16Array for bfloat16 data/],
+      [[{ type: 'float16', data: new Uint16Array(23), dims: t32.dims }, h, h], undefined, RangeError, /q\.data has 23 elements but its dims say 24/],
+      [[{ type: 'float64', data: new Uint16Array(24), dims: t32.dims }, h, h], undefined, TypeError, /q\.type must be 'float32', 'float16' or 'bfloat16'/],
+      [[h, h, h], { out: new Float32Array(24) }, TypeError, /options\.out must be a Uint16Array or Float16Array for float16 data/],
+      [[h, h, h], { out: new Uint16Array(5) }, RangeError, /options\.out has 5 elements but the result needs 24/],
+    ];
+    for (const [[q, k, v], o, Err, msg] of bad) {
+      const call = () => attention(q as HalfTensor, k as HalfTensor, v as HalfTensor, o as never);
+      expect(call).toThrow(Err);
+      expect(call).toThrow(msg);
+    }
+  });
+});
+
+describe('float16 vs ONNX Runtime (its Attention runs in float16 too)', () => {
+  const configs: { name: string; dims: [number, number, number, number, number, number]; spec: Partial<DenseOnnxSpec>; opts: Record<string, unknown> }[] = [
+    { name: 'plain', dims: [2, 2, 2, 7, 9, 8], spec: {}, opts: {} },
+    { name: 'softcap, GQA, top-left causal', dims: [1, 4, 2, 6, 10, 8], spec: { softcap: 2, causal: true, causalMode: 'native' }, opts: { softcap: 2, causal: true, causalOffset: 0 } },
+    { name: 'window + moved diagonal + bias', dims: [2, 2, 1, 12, 20, 4], spec: { window: [3, 1], causalOffset: 5, biasDims: [2, 1, 12, 20] }, opts: { window: [3, 1], causalOffset: 5 } },
+    { name: 'key lengths, causal by key length (opset 24)', dims: [2, 2, 2, 5, 11, 6], spec: { keyLengths: true, causal: true, causalMode: 'native' }, opts: { causal: true } },
+  ];
+  for (const cfg of configs)
+    test(cfg.name, async () => {
+      const [B, H, Hk, Nq, Nk, D] = cfg.dims;
+      const rng = mulberry32(77);
+      const h = (dims: number[]) => toHalfTensor('float16', randomTensor(rng, dims));
+      const q = h([B, H, Nq, D]);
+      const k = h([B, Hk, Nk, D]);
+      const v = h([B, Hk, Nk, D]);
+      const spec: DenseOnnxSpec = { op: 'Attention', numHeads: H, kvNumHeads: Hk, headSize: D, dataType: 'float16', ...cfg.spec };
+      const feeds: Record<string, { data: Uint16Array | Int32Array; dims: number[]; type?: 'float16' }> = {
+        q: { data: q.data, dims: q.dims.slice(), type: 'float16' }, k: { data: k.data, dims: k.dims.slice(), type: 'float16' },
+        v: { data: v.data, dims: v.dims.slice(), type: 'float16' },
+      };
+      const opts: Record<string, unknown> = { ...cfg.opts };
+      if (cfg.spec.biasDims) {
+        const bias = h(cfg.spec.biasDims as number[]);
+        feeds.bias = { data: bias.data, dims: bias.dims.slice(), type: 'float16' };
+        opts.bias = bias;
+      }
+      if (cfg.spec.keyLengths) {
+        const lengths = Int32Array.from({ length: B }, (_, b) => Nk - 3 * b);
+        feeds.key_lengths = { data: lengths, dims: [B] };
+        opts.keyLengths = lengths;
+        opts.causalOffset = Int32Array.from(lengths, (l) => l - Nq); // ORT's diagonal with key lengths
+      }
+      const o = await runOnnx(buildDenseAttentionModel(spec), feeds as Parameters<typeof runOnnx>[1], { intraOpNumThreads: 1 });
+      expect(o.out.type).toBe('float16');
+      const theirs = halfToFloat32('float16', o.out.data as Uint16Array);
+      const ours = halfToFloat32('float16', attention(q, k, v, opts).data);
+      for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - theirs[i])).toBeLessThanOrEqual(3e-3);
+    });
+});
