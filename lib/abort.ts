@@ -14,8 +14,10 @@ export interface AbortOptions {
 
 /** The error an aborted call rejects with (as Node's own APIs: name 'AbortError', code 'ABORT_ERR', cause = signal.reason). */
 export function abortError(signal?: AbortSignal): Error {
-  const e = new Error('The operation was aborted', signal && signal.reason !== undefined ? { cause: signal.reason } : undefined);
+  const e = new Error('The operation was aborted');
   e.name = 'AbortError';
+  // (Set after construction: Error's options argument needs the ES2022 typings.)
+  if (signal && signal.reason !== undefined) (e as Error & { cause?: unknown }).cause = signal.reason;
   (e as Error & { code: string }).code = 'ABORT_ERR';
   return e;
 }
