@@ -141,6 +141,11 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   // Exceptions must not cross a thread boundary: capture the first and rethrow here.
   std::exception_ptr err;
   std::mutex err_mu;
+  // A helper that gave its slot back must not spin at the region's closing barrier (OpenMP
+  // threads spin there) while another call uses that core: it sleeps until the threads still
+  // working are done.
+  std::condition_variable all_done;
+  int working = t;
   auto guarded = [&](int tid) {
     CancelScope scope(token);  // kernels poll cancel_requested() in every thread
     tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
@@ -150,7 +155,11 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
       std::lock_guard<std::mutex> lk(err_mu);
       if (!err) err = std::current_exception();
     }
+    const bool yielded = tid > 0 && lease != nullptr && tl_yield_lease == nullptr;
     tl_yield_lease = nullptr;  // pool threads outlive the region
+    std::unique_lock<std::mutex> lk(err_mu);
+    if (--working == 0) all_done.notify_all();
+    else if (yielded) all_done.wait(lk, [&] { return working == 0; });
   };
 #ifdef GA_HAVE_OPENMP
 #pragma omp parallel num_threads(t)
