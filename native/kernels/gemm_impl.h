@@ -23,6 +23,10 @@
 //    parallel_items; consecutive items share a row block, which stays in that core's L2.
 //  * Small M (< kDotRows): packing B would cost about as much as the product, so a dot-product
 //    kernel vectorised along K runs on the unpacked rows.
+//  * Pre-packed B (GemmParams::b_packed, written once by pack_b in gemm.h's ISA-independent layout
+//    of 64-column panels): no packing at any M. The same register tiles run over the panels with
+//    a k stride of 64 (each panel split into NR-column slices); at small M (a decode step's one
+//    row per beam) this streams the panels once, contiguously, with no horizontal reductions.
 //
 // ODR note: compiled once per ISA with that ISA's flags. Everything here is a member of a class
 // template over V (each ISA gets distinct symbols); no out-of-line std:: algorithm templates
@@ -68,18 +72,19 @@ struct GemmKernel {
   // dst[k*NR + jj] = B[jj][k] for jj < nj, 0 for nj <= jj < NR; k in [0, K). W-wide chunks of the
   // NR rows go through a small transpose buffer: one vector load per row and chunk (each line of
   // B is read once, whole), then the panel is written row after row.
+  template <int PW = NR>
   static void pack_panel(const float* b, int64_t ldb, int nj, int64_t K, float* dst) {
-    alignas(64) float t[NR * W];  // t[jj * W + k]
+    alignas(64) float t[PW * W];  // t[jj * W + k]
     for (int64_t k0 = 0; k0 < K; k0 += W) {
       const int kw = static_cast<int>(min64(W, K - k0));
       if (kw == W)
-        for (int jj = 0; jj < NR; ++jj) V::store(t + jj * W, jj < nj ? V::load(b + jj * ldb + k0) : V::zero());
+        for (int jj = 0; jj < PW; ++jj) V::store(t + jj * W, jj < nj ? V::load(b + jj * ldb + k0) : V::zero());
       else
-        for (int jj = 0; jj < NR; ++jj)
+        for (int jj = 0; jj < PW; ++jj)
           V::store(t + jj * W, jj < nj ? V::load_partial(b + jj * ldb + k0, kw) : V::zero());
-      float* d = dst + k0 * NR;
+      float* d = dst + k0 * PW;
       for (int k = 0; k < kw; ++k)
-        for (int jj = 0; jj < NR; ++jj) d[k * NR + jj] = t[jj * W + k];
+        for (int jj = 0; jj < PW; ++jj) d[k * PW + jj] = t[jj * W + k];
     }
   }
 
@@ -95,10 +100,11 @@ struct GemmKernel {
     }
   }
 
-  // ROWS x NR tile over one K block: A rows a + i*lda (i < ROWS), panel slice bp (kc x NR).
+  // ROWS x NR tile over one K block: A rows a + i*lda (i < ROWS), panel slice bp (kc x NR, k
+  // stride LDP: NR for per-call panels, kGemmPackWidth for pre-packed ones).
   // result = acc (+ cin[i*ldi + j] when cin) (+ cout[i*ldo + j] when add_out), stored to
   // cout[i*ldo + j] for the first `cols` columns (cols == NR: whole vectors; fewer: partial).
-  template <int ROWS>
+  template <int ROWS, int LDP>
   static inline void tile(const float* a, int64_t lda, const float* bp, int64_t kc, const float* cin,
                           int64_t ldi, float* cout, int64_t ldo, int cols, bool add_out) {
     R acc[ROWS][NV];
@@ -111,9 +117,9 @@ struct GemmKernel {
     // without the hints their line misses would arrive together every 16 steps.
     for (; k + 16 <= kc; k += 16) {
       for (int i = 0; i < ROWS; ++i) prefetch(ar[i] + k + kPrefetch);
-      for (int kk = 0; kk < 16; ++kk) step<ROWS>(ar, k + kk, bp + (k + kk) * NR, acc);
+      for (int kk = 0; kk < 16; ++kk) step<ROWS>(ar, k + kk, bp + (k + kk) * LDP, acc);
     }
-    for (; k < kc; ++k) step<ROWS>(ar, k, bp + k * NR, acc);
+    for (; k < kc; ++k) step<ROWS>(ar, k, bp + k * LDP, acc);
 
     if (cin)
       for (int i = 0; i < ROWS; ++i)
@@ -139,21 +145,21 @@ struct GemmKernel {
   }
 
   // tile<rows> for 1 <= rows <= MR.
-  template <int ROWS = MR>
+  template <int LDP, int ROWS = MR>
   static inline void tile_rows(int rows, const float* a, int64_t lda, const float* bp, int64_t kc,
                                const float* cin, int64_t ldi, float* cout, int64_t ldo, int cols,
                                bool add_out) {
     if constexpr (ROWS >= 1) {
-      if (rows == ROWS) return tile<ROWS>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
-      return tile_rows<ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
+      if (rows == ROWS) return tile<ROWS, LDP>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
+      return tile_rows<LDP, ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
     }
   }
 
+  // Packs B per call into NR-wide panels, then runs the tiles over them.
   static void run_packed(const GemmParams& p, int threads) {
-    const int64_t M = p.M, N = p.N, K = p.K;
+    const int64_t N = p.N, K = p.K;
     const int64_t npan = (N + NR - 1) / NR;
-    const int64_t nrb = (M + MC - 1) / MC;
-    const int64_t items = nrb * npan;
+    const int64_t items = ((p.M + MC - 1) / MC) * npan;
     const int nthr = static_cast<int>(items < threads ? items : threads);
 
     AlignedBuffer packed(static_cast<size_t>(npan * K * NR));
@@ -165,6 +171,23 @@ struct GemmKernel {
         pack_panel(p.b + pn * NR * p.ldb, p.ldb, nj, K, pk + pn * K * NR);
       }
     });
+    run_panels<NR>(p, nthr, pk, N, N);
+  }
+
+  // C over packed panels of width PW (k stride PW): N / group_n groups of ceil(group_n / PW)
+  // panels each, every panel split into NS slices of NR columns (the last one narrower when NR does
+  // not divide PW; its tile's loads run past the slice into the next panel row or the packed
+  // form's slack, and those columns are never stored). Column j of group g goes to
+  // c + g * cgs + j.
+  template <int PW>
+  static void run_panels(const GemmParams& p, int threads, const float* pk, int64_t group_n, int64_t cgs) {
+    const int64_t M = p.M, K = p.K;
+    constexpr int NS = (PW + NR - 1) / NR;
+    const int64_t ppg = (group_n + PW - 1) / PW;
+    const int64_t nsl = (p.N / group_n) * ppg * NS;
+    const int64_t nrb = (M + MC - 1) / MC;
+    const int64_t items = nrb * nsl;
+    const int nthr = static_cast<int>(items < threads ? items : threads);
 
     // Per-thread partial sums of one MC x NR block of C between K blocks (only when K > KC), one
     // allocation, each thread's slice a whole number of cache lines.
@@ -174,11 +197,14 @@ struct GemmKernel {
       float* cb = K > KC ? cbuf.data() + tid * cstride : nullptr;
       int64_t item;
       while (it.next(item)) {
-        const int64_t rb = item / npan, pn = item % npan;
+        const int64_t rb = item / nsl, sl = item % nsl;
+        const int64_t pg = sl / NS, s = sl % NS;
+        const int64_t j0 = (pg % ppg) * PW + s * NR;  // first column within the group
+        if (j0 >= group_n) continue;
+        const int cols = static_cast<int>(min64(min64(NR, PW - s * NR), group_n - j0));
         const int64_t r0 = rb * MC, r1 = min64(M, r0 + MC);
-        const int cols = static_cast<int>(min64(NR, N - pn * NR));
-        const float* bpan = pk + pn * K * NR;
-        float* cpan = p.c + pn * NR;
+        const float* bpan = pk + pg * K * PW + s * NR;
+        float* cpan = p.c + (pg / ppg) * cgs + j0;
         for (int64_t k0 = 0; k0 < K; k0 += KC) {
           const int64_t kc = min64(KC, K - k0);
           const bool first = k0 == 0, last = k0 + kc >= K;
@@ -187,14 +213,37 @@ struct GemmKernel {
             const float* a = p.a + i * p.lda + k0;
             float* cbt = cb ? cb + (i - r0) * NR : nullptr;
             if (last)
-              tile_rows(rows, a, p.lda, bpan + k0 * NR, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc,
-                        p.ldc, cols, p.accumulate);
+              tile_rows<PW>(rows, a, p.lda, bpan + k0 * PW, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc,
+                            p.ldc, cols, p.accumulate);
             else
-              tile_rows(rows, a, p.lda, bpan + k0 * NR, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
+              tile_rows<PW>(rows, a, p.lda, bpan + k0 * PW, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
           }
         }
       }
     });
+  }
+
+  // ---- packing once (gemm_pack_b) -----------------------------------------------------------
+  // Returns the floats of the packed form (-1 for a bad shape); packs when p.dst is set.
+  static int64_t pack_b(const GemmPackParams& p) {
+    constexpr int PW = kGemmPackWidth;
+    const int64_t gn = p.group_n > 0 ? p.group_n : p.N;
+    if (p.N < 0 || p.K < 0) return -1;
+    if (p.N == 0) return kGemmPackSlack;
+    if (gn <= 0 || p.N % gn != 0) return -1;
+    const int64_t ppg = (gn + PW - 1) / PW, npan = (p.N / gn) * ppg;
+    const int64_t size = npan * p.K * PW + kGemmPackSlack;
+    if (!p.dst) return size;
+    const int threads = p.threads < 1 ? 1 : p.threads;
+    parallel_items(npan, static_cast<int>(npan < threads ? npan : threads), [&](int, ItemCounter& it) {
+      int64_t pg;
+      while (it.next(pg)) {
+        const int64_t jl = (pg % ppg) * PW, j0 = (pg / ppg) * gn + jl;
+        pack_panel<PW>(p.b + j0 * p.ldb, p.ldb, static_cast<int>(min64(PW, gn - jl)), p.K, p.dst + pg * p.K * PW);
+      }
+    });
+    for (int64_t i = npan * p.K * PW; i < size; ++i) p.dst[i] = 0.f;
+    return size;
   }
 
   // ---- dot-product path (small M) -----------------------------------------------------------
@@ -255,14 +304,17 @@ struct GemmKernel {
 
   static void run(const GemmParams& p) {
     if (p.M <= 0 || p.N <= 0) return;
+    const int64_t gn = p.b_packed && p.b_group_n > 0 ? p.b_group_n : p.N;
+    const int64_t cgs = p.b_packed && p.c_group_stride > 0 ? p.c_group_stride : gn;
     if (p.K <= 0) {  // empty sum
       if (!p.accumulate)
         for (int64_t i = 0; i < p.M; ++i)
-          for (int64_t j = 0; j < p.N; ++j) p.c[i * p.ldc + j] = 0.f;
+          for (int64_t j = 0; j < p.N; ++j) p.c[i * p.ldc + (j / gn) * cgs + j % gn] = 0.f;
       return;
     }
     const int threads = p.threads < 1 ? 1 : p.threads;
-    if (p.M < kDotRows) run_dot(p, threads);
+    if (p.b_packed) run_panels<kGemmPackWidth>(p, threads, p.b_packed, gn, cgs);
+    else if (p.M < kDotRows) run_dot(p, threads);
     else run_packed(p, threads);
   }
 };
