@@ -2,11 +2,12 @@
 // y = x · Wᵀ needs no transpose by the caller). Plain C++ description; runs on the active ISA.
 //
 // Packed B (a model's weights, packed once at load): gemm_pack_b writes B's rows as column
-// panels of kGemmPackWidth columns, panel[k][0..64) = B[j0..j0+64)[k], zero-padded past the last
-// row, then gemm_abt reads them through GemmParams::b_packed with no per-call packing. The layout
-// is the same under every ISA (64 is a multiple of the scalar, AVX2 and AVX-512 register tiles;
-// NEON's 12-column tile runs 5 whole sub-panels and a 4-column one), so a weight packed once stays
-// valid after set_active_isa. Rows may be packed in groups (an attention weight [H*D, C] as H
+// panels of kGemmPackWidth = 16 columns, panel[k][0..16) = B[j0..j0+16)[k], zero-padded past the
+// last row, then gemm_abt reads them through GemmParams::b_packed with no per-call packing. The
+// layout is the same under every ISA, so a weight packed once stays valid after set_active_isa:
+// every ISA's vector width (1, 4, 8, 16) divides 16, so each vector of a register tile lies in one
+// panel and streams it contiguously (AVX2's 16-column tile is one panel, AVX-512's 64 are four,
+// NEON's 12 may straddle two). Rows may be packed in groups (an attention weight [H*D, C] as H
 // groups of D rows, each starting a new panel) so that one product writes each head's columns to
 // its own place in C (the head-major [B, H, N, D] layout) through c_group_stride.
 #pragma once
@@ -15,7 +16,7 @@
 namespace ga {
 
 // Columns per packed panel: the ISA-independent panel width (k stride) of packed B.
-constexpr int kGemmPackWidth = 64;
+constexpr int kGemmPackWidth = 16;
 
 struct GemmParams {
   const float* a = nullptr;  // [M, K], row stride lda
@@ -42,8 +43,6 @@ struct GemmPackParams {
 };
 
 // gemm_pack_b (dispatched, kernel_list.h) returns the floats the packed form needs:
-// groups * ceil(group_n / 64) panels of K * 64 floats, plus kGemmPackSlack zeroed floats that let
-// a register tile narrower than 64 load whole vectors past a panel's last sub-panel.
-constexpr int64_t kGemmPackSlack = 64;
+// groups * ceil(group_n / 16) panels of K * 16 floats (-1 for a bad shape).
 
 }  // namespace ga

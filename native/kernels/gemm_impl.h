@@ -24,9 +24,9 @@
 //  * Small M (< kDotRows): packing B would cost about as much as the product, so a dot-product
 //    kernel vectorised along K runs on the unpacked rows.
 //  * Pre-packed B (GemmParams::b_packed, written once by pack_b in gemm.h's ISA-independent layout
-//    of 64-column panels): no packing at any M. The same register tiles run over the panels with
-//    a k stride of 64 (each panel split into NR-column slices); at small M (a decode step's one
-//    row per beam) this streams the panels once, contiguously, with no horizontal reductions.
+//    of 16-column panels): no packing at any M. The same register tiles run over the panels, each
+//    vector of a tile streaming its panel with a k stride of 16; at small M (a decode step's one
+//    row per beam) this reads every panel once, contiguously, with no horizontal reductions.
 //
 // ODR note: compiled once per ISA with that ISA's flags. Everything here is a member of a class
 // template over V (each ISA gets distinct symbols); no out-of-line std:: algorithm templates
@@ -89,23 +89,34 @@ struct GemmKernel {
   }
 
   // ---- packed micro-kernel ------------------------------------------------------------------
+  // Where a register tile's NR columns of B are: k row k of vector v is at p[v] + k * LDP. Per-call
+  // panels (SPLIT false) hold the NR columns side by side, p[v] = p[0] + v * W. Pre-packed panels
+  // are kGemmPackWidth (16) wide, so a tile's vectors may sit in different panels (AVX-512's four,
+  // NEON's 12 columns straddling two) and each vector has its own stream, still contiguous.
+  struct Slice {
+    const float* p[NV];
+  };
+
   // One k step: NV panel loads, ROWS broadcasts, ROWS x NV FMAs.
-  template <int ROWS>
-  static inline void step(const float* const* ar, int64_t k, const float* bk, R (&acc)[ROWS][NV]) {
+  template <int ROWS, int LDP, bool SPLIT>
+  static inline void step(const float* const* ar, int64_t k, const Slice& b, R (&acc)[ROWS][NV]) {
     R bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = V::load(bk + v * W);
+    if constexpr (SPLIT)
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b.p[v] + k * LDP);
+    else
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b.p[0] + k * LDP + v * W);
     for (int i = 0; i < ROWS; ++i) {
       const R ab = V::set1(ar[i][k]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ab, bv[v], acc[i][v]);
     }
   }
 
-  // ROWS x NR tile over one K block: A rows a + i*lda (i < ROWS), panel slice bp (kc x NR, k
-  // stride LDP: NR for per-call panels, kGemmPackWidth for pre-packed ones).
+  // ROWS x NR tile over one K block: A rows a + i*lda (i < ROWS), B's columns b (kc rows, see
+  // Slice; k stride LDP: NR for per-call panels, kGemmPackWidth for pre-packed ones).
   // result = acc (+ cin[i*ldi + j] when cin) (+ cout[i*ldo + j] when add_out), stored to
   // cout[i*ldo + j] for the first `cols` columns (cols == NR: whole vectors; fewer: partial).
-  template <int ROWS, int LDP>
-  static inline void tile(const float* a, int64_t lda, const float* bp, int64_t kc, const float* cin,
+  template <int ROWS, int LDP, bool SPLIT>
+  static inline void tile(const float* a, int64_t lda, const Slice& bp, int64_t kc, const float* cin,
                           int64_t ldi, float* cout, int64_t ldo, int cols, bool add_out) {
     R acc[ROWS][NV];
     for (int i = 0; i < ROWS; ++i)
@@ -117,9 +128,9 @@ struct GemmKernel {
     // without the hints their line misses would arrive together every 16 steps.
     for (; k + 16 <= kc; k += 16) {
       for (int i = 0; i < ROWS; ++i) prefetch(ar[i] + k + kPrefetch);
-      for (int kk = 0; kk < 16; ++kk) step<ROWS>(ar, k + kk, bp + (k + kk) * LDP, acc);
+      for (int kk = 0; kk < 16; ++kk) step<ROWS, LDP, SPLIT>(ar, k + kk, bp, acc);
     }
-    for (; k < kc; ++k) step<ROWS>(ar, k, bp + k * LDP, acc);
+    for (; k < kc; ++k) step<ROWS, LDP, SPLIT>(ar, k, bp, acc);
 
     if (cin)
       for (int i = 0; i < ROWS; ++i)
@@ -145,13 +156,13 @@ struct GemmKernel {
   }
 
   // tile<rows> for 1 <= rows <= MR.
-  template <int LDP, int ROWS = MR>
-  static inline void tile_rows(int rows, const float* a, int64_t lda, const float* bp, int64_t kc,
+  template <int LDP, bool SPLIT, int ROWS = MR>
+  static inline void tile_rows(int rows, const float* a, int64_t lda, const Slice& bp, int64_t kc,
                                const float* cin, int64_t ldi, float* cout, int64_t ldo, int cols,
                                bool add_out) {
     if constexpr (ROWS >= 1) {
-      if (rows == ROWS) return tile<ROWS, LDP>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
-      return tile_rows<LDP, ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
+      if (rows == ROWS) return tile<ROWS, LDP, SPLIT>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
+      return tile_rows<LDP, SPLIT, ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
     }
   }
 
@@ -175,16 +186,18 @@ struct GemmKernel {
   }
 
   // C over packed panels of width PW (k stride PW): N / group_n groups of ceil(group_n / PW)
-  // panels each, every panel split into NS slices of NR columns (the last one narrower when NR does
-  // not divide PW; its tile's loads run past the slice into the next panel row or the packed
-  // form's slack, and those columns are never stored). Column j of group g goes to
-  // c + g * cgs + j.
+  // panels each, the columns of each group cut into register-tile slices of NR. Column j of group
+  // g goes to c + g * cgs + j. PW == NR: per-call panels, one slice each. Otherwise (pre-packed)
+  // a slice's vectors are found panel by panel; vectors wholly past the group's last panel (never
+  // stored) reread the slice's first.
   template <int PW>
   static void run_panels(const GemmParams& p, int threads, const float* pk, int64_t group_n, int64_t cgs) {
+    constexpr bool SPLIT = PW != NR;
+    static_assert(PW % W == 0, "a vector must lie within one panel");
     const int64_t M = p.M, K = p.K;
-    constexpr int NS = (PW + NR - 1) / NR;
     const int64_t ppg = (group_n + PW - 1) / PW;
-    const int64_t nsl = (p.N / group_n) * ppg * NS;
+    const int64_t spg = (group_n + NR - 1) / NR;  // slices per group
+    const int64_t nsl = (p.N / group_n) * spg;
     const int64_t nrb = (M + MC - 1) / MC;
     const int64_t items = nrb * nsl;
     const int nthr = static_cast<int>(items < threads ? items : threads);
@@ -198,25 +211,31 @@ struct GemmKernel {
       int64_t item;
       while (it.next(item)) {
         const int64_t rb = item / nsl, sl = item % nsl;
-        const int64_t pg = sl / NS, s = sl % NS;
-        const int64_t j0 = (pg % ppg) * PW + s * NR;  // first column within the group
-        if (j0 >= group_n) continue;
-        const int cols = static_cast<int>(min64(min64(NR, PW - s * NR), group_n - j0));
+        const int64_t g = sl / spg, j0 = (sl % spg) * NR;  // j0: first column within the group
+        const int cols = static_cast<int>(min64(NR, group_n - j0));
         const int64_t r0 = rb * MC, r1 = min64(M, r0 + MC);
-        const float* bpan = pk + pg * K * PW + s * NR;
-        float* cpan = p.c + (pg / ppg) * cgs + j0;
+        const float* gbase = pk + g * ppg * K * PW;
+        Slice slice;
+        for (int v = 0; v < NV; ++v) {
+          int64_t col = j0 + v * W;
+          if (col >= ppg * PW) col = j0;
+          slice.p[v] = gbase + (col / PW) * K * PW + col % PW;
+        }
+        float* cpan = p.c + g * cgs + j0;
         for (int64_t k0 = 0; k0 < K; k0 += KC) {
           const int64_t kc = min64(KC, K - k0);
           const bool first = k0 == 0, last = k0 + kc >= K;
+          Slice bk;
+          for (int v = 0; v < NV; ++v) bk.p[v] = slice.p[v] + k0 * PW;
           for (int64_t i = r0; i < r1; i += MR) {
             const int rows = static_cast<int>(min64(MR, r1 - i));
             const float* a = p.a + i * p.lda + k0;
             float* cbt = cb ? cb + (i - r0) * NR : nullptr;
             if (last)
-              tile_rows<PW>(rows, a, p.lda, bpan + k0 * PW, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc,
-                            p.ldc, cols, p.accumulate);
+              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc, p.ldc,
+                                   cols, p.accumulate);
             else
-              tile_rows<PW>(rows, a, p.lda, bpan + k0 * PW, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
+              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
           }
         }
       }
@@ -229,10 +248,10 @@ struct GemmKernel {
     constexpr int PW = kGemmPackWidth;
     const int64_t gn = p.group_n > 0 ? p.group_n : p.N;
     if (p.N < 0 || p.K < 0) return -1;
-    if (p.N == 0) return kGemmPackSlack;
+    if (p.N == 0) return 0;
     if (gn <= 0 || p.N % gn != 0) return -1;
     const int64_t ppg = (gn + PW - 1) / PW, npan = (p.N / gn) * ppg;
-    const int64_t size = npan * p.K * PW + kGemmPackSlack;
+    const int64_t size = npan * p.K * PW;
     if (!p.dst) return size;
     const int threads = p.threads < 1 ? 1 : p.threads;
     parallel_items(npan, static_cast<int>(npan < threads ? npan : threads), [&](int, ItemCounter& it) {
@@ -242,7 +261,6 @@ struct GemmKernel {
         pack_panel<PW>(p.b + j0 * p.ldb, p.ldb, static_cast<int>(min64(PW, gn - jl)), p.K, p.dst + pg * p.K * PW);
       }
     });
-    for (int64_t i = npan * p.K * PW; i < size; ++i) p.dst[i] = 0.f;
     return size;
   }
 

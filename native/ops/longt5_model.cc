@@ -155,7 +155,7 @@ bool LongT5Model::copy_weight(const std::string& name, float* out) const {
     return true;
   }
   // gemm_pack_b's layout (kernels/gemm.h): group g's rows start panel g * ppg; row jl of a group
-  // sits in panel jl / 64, column jl % 64, with a k stride of 64.
+  // sits in panel jl / P, column jl % P, with a k stride of P (P = kGemmPackWidth).
   const int64_t N = s.shape[0], K = s.shape[1], gn = s.pack_group, P = kGemmPackWidth;
   const int64_t ppg = (gn + P - 1) / P;
   const float* src = s.data.data();
@@ -176,7 +176,7 @@ const float* LongT5Model::get(const std::string& name) const {
 void LongT5Model::embed(const int32_t* ids, int64_t n, float* out) const {
   const int64_t C = c_.d_model, P = kGemmPackWidth;
   if (!shared_packed_) return embedding_gather(shared_, C, ids, n, out);
-  // Row id of the packed tied table (one group): panel id / 64, column id % 64, k stride 64.
+  // Row id of the packed tied table (one group): panel id / P, column id % P, k stride P.
   for (int64_t i = 0; i < n; ++i) {
     const float* col = shared_ + (ids[i] / P) * C * P + ids[i] % P;
     float* o = out + i * C;

@@ -202,7 +202,7 @@ std::vector<float> pack(const Problem& P, int64_t group_n, int64_t ldb_pad, int 
   pp.group_n = group_n;
   pp.threads = threads;
   const int64_t size = ga::gemm_pack_b(pp);
-  CHECK_MSG(size >= P.N * P.K + ga::kGemmPackSlack, "gemm_pack_b N=%lld K=%lld group_n=%lld: size %lld",
+  CHECK_MSG(size >= P.N * P.K, "gemm_pack_b N=%lld K=%lld group_n=%lld: size %lld",
             (long long)P.N, (long long)P.K, (long long)group_n, (long long)size);
   std::vector<float> out(static_cast<size_t>(size > 0 ? size : 0), kSentinel);
   pp.dst = out.data();
@@ -281,8 +281,9 @@ std::vector<float> unpacked_result(const Problem& P, int threads) {
 
 GA_TEST(gemm_packed_b_all_isas) {
   struct S { int64_t M, N, K, gn; };
-  // N not a multiple of any panel width (4, 12, 16, 64), M = 1..7 (decode steps), odd K, K past
-  // the K block, groups of a head's width (D = 8, 64, 24 = 2 NEON tiles, 70 = one panel + 6).
+  // N not a multiple of any tile width (4, 12, 16, 64), M = 1..7 (decode steps), odd K, K past
+  // the K block, groups of a head's width (D = 8: half a panel; 64; 24: two NEON tiles, the second
+  // straddling two panels; 70: four panels + 6).
   std::vector<S> shapes;
   for (int64_t M = 1; M <= 7; ++M) shapes.push_back({M, 97, 33, 97});
   const S more[] = {{1, 1, 1, 1},      {2, 7, 3, 7},        {3, 130, 2100, 130}, {5, 200, 64, 8},
@@ -325,16 +326,16 @@ GA_TEST(gemm_pack_b_sizes) {
   ga::GemmPackParams pp;
   pp.N = 130;
   pp.K = 5;
-  CHECK(ga::gemm_pack_b(pp) == 3 * 5 * 64 + ga::kGemmPackSlack);
-  pp.group_n = 65;  // two groups of two panels
-  CHECK(ga::gemm_pack_b(pp) == 4 * 5 * 64 + ga::kGemmPackSlack);
+  CHECK(ga::gemm_pack_b(pp) == 9 * 5 * 16);
+  pp.group_n = 65;  // two groups of five panels
+  CHECK(ga::gemm_pack_b(pp) == 10 * 5 * 16);
   pp.group_n = 7;   // 130 is not a multiple of 7
   CHECK(ga::gemm_pack_b(pp) == -1);
   pp.group_n = 0;
   pp.N = -1;
   CHECK(ga::gemm_pack_b(pp) == -1);
   pp.N = 0;
-  CHECK(ga::gemm_pack_b(pp) == ga::kGemmPackSlack);
+  CHECK(ga::gemm_pack_b(pp) == 0);
 }
 
 }  // namespace
