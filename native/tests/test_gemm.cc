@@ -322,6 +322,37 @@ GA_TEST(gemm_packed_b_all_isas) {
   ga::set_active_isa(isas.back());
 }
 
+// K = 0 through packed B: each group's columns of C zeroed at their head-major place, the gaps not
+// touched; accumulate leaves C as it was.
+GA_TEST(gemm_packed_degenerate) {
+  const auto isas = ga::available_isas();
+  for (const auto& isa : isas) {
+    CHECK(ga::set_active_isa(isa));
+    std::vector<float> c(2 * 3 * 4 + 2, 5.f);  // C [groups 2, M 3, ldc 4], group_n 2: columns 2-3 are gaps
+    float dummy = 0.f;
+    ga::GemmParams p;
+    p.a = &dummy;
+    p.b_packed = &dummy;
+    p.b_group_n = 2;
+    p.c_group_stride = 12;
+    p.c = c.data();
+    p.M = 3;
+    p.N = 4;
+    p.K = 0;
+    p.ldc = 4;
+    p.accumulate = true;
+    ga::gemm_abt(p);
+    CHECK_MSG(c == std::vector<float>(26, 5.f), "%s: packed K=0 accumulate changed C", isa.c_str());
+    p.accumulate = false;
+    ga::gemm_abt(p);
+    for (size_t q = 0; q < c.size(); ++q) {
+      const bool inside = q < 24 && q % 4 < 2;
+      CHECK_MSG(c[q] == (inside ? 0.f : 5.f), "%s: packed K=0 C[%zu] = %g", isa.c_str(), q, c[q]);
+    }
+  }
+  ga::set_active_isa(isas.back());
+}
+
 GA_TEST(gemm_pack_b_sizes) {
   ga::GemmPackParams pp;
   pp.N = 130;
