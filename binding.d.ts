@@ -10,6 +10,26 @@ export interface NativeInfo {
   openmp: boolean;
   arch: string;
   isaOverrideError?: string;
+  /** Native reduced-precision kernel sets this CPU and build run (lib/precision.ts). */
+  reducedPrecision: string[];
+  /** The set precision 'bf16' runs on now, or 'emulated'. */
+  reducedPrecisionIsa: string;
+  /** What the CPU reports (run-time detection), whether or not a kernel uses it. */
+  reducedPrecisionCpu: NativeReducedPrecisionCpu;
+  reducedPrecisionOverrideError?: string;
+}
+
+export interface NativeLinearReducedArgs {
+  x: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number;
+  precision?: 'bf16' | 'fp16';          // default 'bf16'
+  w?: Float32Array;                     // [N, K] float32, or
+  w16?: Uint16Array;                    // [N, K] bit patterns of the precision's type
+}
+
+export interface NativeReducedPrecisionCpu {
+  avx512bf16: boolean; avx512fp16: boolean; f16c: boolean;
+  amxBf16: boolean; amxPermission: boolean;  // amxPermission: granted to this process (asked only when an AMX kernel set needs it)
+  armBf16: boolean; armFp16: boolean; armAsimdhp: boolean;
 }
 
 export type NativeMask = Uint8Array | Int32Array;
@@ -25,6 +45,7 @@ export interface NativeDenseArgs {
   biasDims?: [number, number, number, number];
   weights?: Float32Array;               // optional output [B, H, Nq, Nk]: the probabilities
   threads?: number;                     // 0 or absent = the whole budget
+  precision?: 'fp32' | 'bf16' | 'fp16'; // default 'fp32' (lib/precision.ts)
 }
 
 export interface NativeTGlobalArgs {
@@ -127,6 +148,11 @@ export interface NativeBinding {
   linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number }): Promise<void>;
   longt5Forward(args: NativeLayerArgs): void;
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
+  /** 'auto' | 'emulated' | a native set of info().reducedPrecision; returns the set in use. */
+  setReducedPrecisionIsa(name: string): string;
+  /** linear with bfloat16 products (lib/precision.ts); the weight as float32 (w) or bfloat16 bit patterns (w16). */
+  linearReduced(args: NativeLinearReducedArgs): void;
+  linearReducedAsync(args: NativeLinearReducedArgs): Promise<void>;
   modelCreate(config: NativeModelConfig): NativeModelHandle;
   /** Every weight the model expects (Hugging Face names), in model order. */
   modelWeightNames(model: NativeModelHandle): { name: string; shape: number[] }[];

@@ -1,6 +1,7 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
 import { native } from './native';
+import { Precision, checkPrecision } from './precision';
 import {
   AttentionResult, AttentionResultWithWeights, Layout, WithWeights, MaskInput, attentionResult, Tensor, checkBoolean, checkFiniteNumber, checkLayout, checkMask, checkOptions,
   checkOut, checkTensor, checkThreads, checkedProduct, weightsBuffer,
@@ -27,9 +28,14 @@ export interface AttentionOptions {
    * k [B,Nk,Hk,D], v [B,Nk,Hk,Dv], output [B,Nq,H,Dv]. keyMask, bias and weights are unchanged.
    */
   layout?: Layout;
+  /**
+   * 'fp32' (default), 'bf16' (q·kᵀ and p·v in bfloat16, softmax and accumulation in float32) or 'fp16' (the
+   * same in float16, emulated: for accuracy, not speed) (lib/precision.ts).
+   */
+  precision?: Precision;
 }
 
-const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout'] as const;
+const OPTION_NAMES = ['scale', 'causal', 'keyMask', 'bias', 'out', 'threads', 'returnWeights', 'layout', 'precision'] as const;
 
 /** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
 function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): { args: NativeDenseArgs; dims: number[]; weights?: Tensor } {
@@ -57,6 +63,8 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): {
     B, H, Hk, Nq, Nk, D, Dv, scale, causal, threads,
   };
   if (bnhd) args.layout = layout;
+  const precision = checkPrecision('options.precision', o.precision);
+  if (precision !== 'fp32') args.precision = precision;
   if (o.keyMask !== undefined) args.keyMask = checkMask('options.keyMask', o.keyMask, B, Nk);
   if (o.bias !== undefined) {
     const bt = checkTensor('options.bias', o.bias);

@@ -6,6 +6,8 @@ export { info, setThreads, setIsa } from './runtime';
 export type { Info } from './runtime';
 export { linear, linearAsync } from './linear';
 export type { LinearOptions } from './linear';
+export { setReducedPrecisionIsa, toBf16 } from './precision';
+export type { Precision, Bf16Tensor, Fp16Tensor } from './precision';
 export {
   globalAggregates, globalBlockIds, relativePositionBuckets, transientGlobalAttention, transientGlobalAttentionAsync, blockGlobalAttention,
   blockGlobalAttentionAsync,

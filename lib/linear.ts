@@ -1,36 +1,55 @@
 // linear(x, w): y = x · wᵀ with a PyTorch nn.Linear weight [out, in], on the native packed SIMD GEMM
 // the layers use for their projections.
 import { native } from './native';
+import { Bf16Tensor, Fp16Tensor, Precision, checkHalfTensor, checkPrecision, halfTensorPrecision } from './precision';
 import { Tensor, checkOptions, checkOut, checkTensor, checkThreads, checkedProduct } from './tensor';
 
 export interface LinearOptions {
   out?: Float32Array;
   threads?: number;
+  /**
+   * 'fp32' (default; 'bf16' for a bfloat16 w), 'bf16' (bfloat16 products, float32 accumulation) or 'fp16'
+   * (float16 products, emulated: for accuracy, not speed) (lib/precision.ts).
+   */
+  precision?: Precision;
 }
 
-function prepare(x: Tensor, w: Tensor, options?: LinearOptions) {
+function prepare(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: LinearOptions) {
   const xt = checkTensor('x', x);
-  const wt = checkTensor('w', w, 2);
+  const wHalf = halfTensorPrecision(w);  // a 16-bit weight implies its precision
+  const wt = wHalf ? checkHalfTensor('w', w, 2) : checkTensor('w', w, 2);
   if (xt.dims.length < 1) throw new RangeError('x must have at least 1 dim');
   const K = xt.dims[xt.dims.length - 1];
   const [N, Kw] = wt.dims;
   if (Kw !== K) throw new RangeError(`w must be [out, in] with in = ${K} (x's last dim), got [${wt.dims.join(', ')}]`);
-  const o = checkOptions<LinearOptions>('options', options, ['out', 'threads']);
+  const o = checkOptions<LinearOptions>('options', options, ['out', 'threads', 'precision']);
+  const precision = o.precision === undefined && wHalf ? wHalf : checkPrecision('options.precision', o.precision);
+  if (wHalf && precision !== wHalf)
+    throw new RangeError(`w is a ${(w as Bf16Tensor | Fp16Tensor).dtype} tensor: options.precision must be '${wHalf}' (or absent), got '${precision}'`);
   const M = checkedProduct('x', xt.dims.slice(0, -1));
   const dims = [...xt.dims.slice(0, -1), N];
   const out = checkOut('options.out', o.out, checkedProduct('output', dims), [xt.data, wt.data]);
-  return { args: { x: xt.data, w: wt.data, out, M, K, N, threads: checkThreads('options.threads', o.threads) }, dims };
+  const threads = checkThreads('options.threads', o.threads);
+  const base = { x: xt.data, out, M, K, N, threads, ...(precision === 'fp16' ? { precision } : {}) };
+  if (wHalf) return { args: { ...base, w16: wt.data as Uint16Array }, dims, precision };
+  return { args: { ...base, w: wt.data as Float32Array }, dims, precision };
 }
 
-/** y = x · wᵀ: x [..., in], w [out, in] → [..., out]. */
-export function linear(x: Tensor, w: Tensor, options?: LinearOptions): Tensor {
-  const { args, dims } = prepare(x, w, options);
-  if (args.out.length > 0) native.linear(args);
+/** y = x · wᵀ: x [..., in], w [out, in] → [..., out]. w may be a bfloat16 or float16 tensor (lib/precision.ts). */
+export function linear(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: LinearOptions): Tensor {
+  const { args, dims, precision } = prepare(x, w, options);
+  if (args.out.length > 0) {
+    if (precision !== 'fp32') native.linearReduced(args);
+    else native.linear(args as typeof args & { w: Float32Array });
+  }
   return { data: args.out, dims };
 }
 
-export async function linearAsync(x: Tensor, w: Tensor, options?: LinearOptions): Promise<Tensor> {
-  const { args, dims } = prepare(x, w, options);
-  if (args.out.length > 0) await native.linearAsync(args);
+export async function linearAsync(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: LinearOptions): Promise<Tensor> {
+  const { args, dims, precision } = prepare(x, w, options);
+  if (args.out.length > 0) {
+    if (precision !== 'fp32') await native.linearReducedAsync(args);
+    else await native.linearAsync(args as typeof args & { w: Float32Array });
+  }
   return { data: args.out, dims };
 }

@@ -1,6 +1,7 @@
 // Process-wide runtime facts and knobs: info(), setThreads(), setIsa().
 import * as fs from 'fs';
 import * as path from 'path';
+import type { NativeReducedPrecisionCpu } from '../binding';
 import { native } from './native';
 import { checkSize } from './tensor';
 
@@ -21,6 +22,14 @@ export interface Info {
   platform: string;
   /** Set when GLOBAL_ATTENTION_ISA named an ISA that is not available here. */
   isaOverrideError?: string;
+  /** Native reduced-precision kernel sets this machine offers, e.g. ['avx512bf16'] (lib/precision.ts). */
+  reducedPrecision: string[];
+  /** What precision 'bf16' runs on now: a native set or 'emulated' (setReducedPrecisionIsa). */
+  reducedPrecisionIsa: string;
+  /** The CPU's reduced-precision features, detected at run time (AMX: with the OS permission request). */
+  reducedPrecisionCpu: NativeReducedPrecisionCpu;
+  /** Set when GLOBAL_ATTENTION_REDUCED_PRECISION named something not available here. */
+  reducedPrecisionOverrideError?: string;
 }
 
 let version: string | undefined;
@@ -48,10 +57,14 @@ export function setThreads(n: number): number {
   return native.setThreads(checkSize('threads', n, { min: 0, max: 65536 }));
 }
 
-/** Forces an ISA (one of info().availableIsas); the environment variable GLOBAL_ATTENTION_ISA does the same at load. */
+/**
+ * Forces an ISA (one of info().availableIsas, or a native reduced-precision set of info().reducedPrecision,
+ * meaning the ISA it extends with that set: lib/precision.ts); the environment variable GLOBAL_ATTENTION_ISA
+ * does the same at load.
+ */
 export function setIsa(name: string): string {
   if (typeof name !== 'string') throw new TypeError(`isa must be a string, got ${typeof name}`);
-  if (!native.info().availableIsas.includes(name))
+  if (!native.info().availableIsas.includes(name) && !native.info().reducedPrecision.includes(name))
     throw new RangeError(`isa '${name}' is not available here (available: ${native.info().availableIsas.join(', ')})`);
   return native.setIsa(name);
 }

@@ -33,6 +33,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #endif
   const std::string err = isa_override_error();
   if (!err.empty()) o.Set("isaOverrideError", err);
+  add_reduced_precision_info(env, o);
   return o;
 }
 
@@ -99,6 +100,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearAsync", Napi::Function::New(env, Guarded<LinearAsync>, "linearAsync"));
   exports.Set("longt5Forward", Napi::Function::New(env, Guarded<LongT5ForwardSync>, "longt5Forward"));
   exports.Set("longt5ForwardAsync", Napi::Function::New(env, Guarded<LongT5ForwardAsync>, "longt5ForwardAsync"));
+  exports.Set("setReducedPrecisionIsa", Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));
+  exports.Set("linearReduced", Napi::Function::New(env, Guarded<LinearReducedSync>, "linearReduced"));
+  exports.Set("linearReducedAsync", Napi::Function::New(env, Guarded<LinearReducedAsync>, "linearReducedAsync"));
   exports.Set("modelCreate", Napi::Function::New(env, Guarded<ModelCreate>, "modelCreate"));
   exports.Set("modelWeightNames", Napi::Function::New(env, Guarded<ModelWeightNames>, "modelWeightNames"));
   exports.Set("modelSetWeight", Napi::Function::New(env, Guarded<ModelSetWeight>, "modelSetWeight"));

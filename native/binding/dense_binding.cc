@@ -6,8 +6,10 @@
 #include "binding/args.h"
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
+#include "binding/precision_args.h"
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
+#include "kernels/attention_weights_bf16.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -19,11 +21,20 @@ struct DenseJob {
   std::vector<uint8_t> mask;  // normalised copy (0/1)
   float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
   int want_threads = 0;
+  Precision precision = Precision::kFp32;  // options.precision (precision_args.h)
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
-    dense_attention(p);
-    if (weights) dense_attention_weights(p, weights);
+    switch (precision) {
+      case Precision::kFp32: dense_attention(p); break;
+      case Precision::kBf16: dense_attention_bf16(p); break;
+      case Precision::kFp16: dense_attention_fp16(p); break;
+    }
+    if (weights) {
+      if (precision == Precision::kBf16) dense_attention_weights_bf16(p, weights);
+      else if (precision == Precision::kFp16) dense_attention_weights_fp16(p, weights);
+      else dense_attention_weights(p, weights);
+    }
   }
 };
 
@@ -84,6 +95,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, checked_mul(env, nq, p.Nk, "weights"), 1, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+  job->precision = read_precision(a);
   return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); });
 }
 

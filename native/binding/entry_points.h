@@ -19,6 +19,11 @@ Napi::Value LinearSync(const Napi::CallbackInfo& info);
 Napi::Value LinearAsync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardSync(const Napi::CallbackInfo& info);
 Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info);
+// Reduced precision (precision_binding.cc).
+Napi::Value SetReducedPrecisionIsa(const Napi::CallbackInfo& info);
+Napi::Value LinearReducedSync(const Napi::CallbackInfo& info);
+Napi::Value LinearReducedAsync(const Napi::CallbackInfo& info);
+void add_reduced_precision_info(Napi::Env env, Napi::Object o);
 // The whole model (model_binding.cc).
 Napi::Value ModelCreate(const Napi::CallbackInfo& info);
 Napi::Value ModelWeightNames(const Napi::CallbackInfo& info);

@@ -11,6 +11,9 @@
 #include <sys/auxv.h>
 #endif
 
+#include "dispatch/cpu_features.h"
+#include "kernels/reduced_precision_list.h"
+
 namespace ga {
 namespace {
 
@@ -62,9 +65,29 @@ std::vector<const IsaTable*> usable_tables() {
   return t;
 }
 
+// Native reduced-precision kernel sets compiled in and usable on this CPU (cpu_features.h).
+std::vector<ReducedPrecisionIsa> usable_extensions() {
+  std::vector<ReducedPrecisionIsa> e;
+  const ReducedPrecisionFeatures& f = reduced_precision_features();
+  (void)f;
+#ifdef GA_HAVE_AVX512BF16
+  if (f.avx512bf16) e.push_back({"avx512bf16", "avx512", &isa_table_avx512bf16});
+#endif
+#ifdef GA_HAVE_NEONBF16
+  if (f.arm_bf16) e.push_back({"neonbf16", "neon", &isa_table_neonbf16});
+#endif
+  return e;
+}
+
 std::once_flag g_once;
+std::mutex g_mutex;  // serialises the setters (the tables themselves are immutable)
+// g_base: the float32 ISA chosen; g_active: the table the forwarders call, either g_base or a
+// native reduced-precision extension of it (same float32 entries, native bf16 entries).
+std::atomic<const IsaTable*> g_base{nullptr};
 std::atomic<const IsaTable*> g_active{nullptr};
+std::string g_rp_choice = "auto";  // "auto", "emulated" or a native set's name (under g_mutex)
 std::string g_override_error;
+std::string g_rp_override_error;
 
 const IsaTable* find(const std::string& name) {
   for (const IsaTable* t : usable_tables())
@@ -72,17 +95,52 @@ const IsaTable* find(const std::string& name) {
   return nullptr;
 }
 
+bool find_extension(const std::string& name, ReducedPrecisionIsa& out) {
+  for (const ReducedPrecisionIsa& e : usable_extensions())
+    if (name == e.name) {
+      out = e;
+      return true;
+    }
+  return false;
+}
+
+// The table for float32 ISA `base` under reduced-precision choice `rp`: the extension of base
+// that rp allows ("auto": any), else base itself (its bf16 entries are the emulated kernels).
+const IsaTable* compose(const IsaTable* base, const std::string& rp) {
+  if (rp == "emulated") return base;
+  for (const ReducedPrecisionIsa& e : usable_extensions())
+    if (std::string(e.base) == base->name && (rp == "auto" || rp == e.name)) return &e.table();
+  return base;
+}
+
+bool valid_rp_choice(const std::string& rp) {
+  ReducedPrecisionIsa e;
+  return rp == "auto" || rp == "emulated" || find_extension(rp, e);
+}
+
 void init() {
   std::call_once(g_once, [] {
     const IsaTable* chosen = usable_tables().back();
-    if (const char* env = std::getenv("GLOBAL_ATTENTION_ISA")) {
+    if (const char* env = std::getenv("GLOBAL_ATTENTION_REDUCED_PRECISION")) {
       std::string want(env);
-      if (!want.empty() && want != "auto") {
-        if (const IsaTable* t = find(want)) chosen = t;
-        else g_override_error = "GLOBAL_ATTENTION_ISA=" + want + " is not available on this CPU/build";
+      if (!want.empty()) {
+        if (valid_rp_choice(want)) g_rp_choice = want;
+        else g_rp_override_error = "GLOBAL_ATTENTION_REDUCED_PRECISION=" + want + " is not available on this CPU/build";
       }
     }
-    g_active.store(chosen);
+    if (const char* env = std::getenv("GLOBAL_ATTENTION_ISA")) {
+      std::string want(env);
+      ReducedPrecisionIsa ext;
+      if (!want.empty() && want != "auto") {
+        if (const IsaTable* t = find(want)) chosen = t;
+        else if (find_extension(want, ext) && find(ext.base)) {  // a native set names its base ISA too
+          chosen = find(ext.base);
+          g_rp_choice = want;
+        } else g_override_error = "GLOBAL_ATTENTION_ISA=" + want + " is not available on this CPU/build";
+      }
+    }
+    g_base.store(chosen);
+    g_active.store(compose(chosen, g_rp_choice));
   });
 }
 
@@ -101,15 +159,52 @@ const IsaTable& active_isa() {
 
 bool set_active_isa(const std::string& name) {
   init();
+  std::lock_guard<std::mutex> lock(g_mutex);
   const IsaTable* t = find(name);
+  ReducedPrecisionIsa ext;
+  if (!t && find_extension(name, ext)) {  // a native reduced-precision set: its base ISA + the set
+    t = find(ext.base);
+    if (!t) return false;
+    g_rp_choice = name;
+  }
   if (!t) return false;
-  g_active.store(t);
+  g_base.store(t);
+  g_active.store(compose(t, g_rp_choice));
   return true;
 }
 
 std::string isa_override_error() {
   init();
   return g_override_error;
+}
+
+std::vector<std::string> available_reduced_precision_isas() {
+  std::vector<std::string> names;
+  for (const ReducedPrecisionIsa& e : usable_extensions()) names.emplace_back(e.name);
+  return names;
+}
+
+std::string active_reduced_precision_isa() {
+  init();
+  const IsaTable* active = g_active.load();
+  if (active == g_base.load()) return "emulated";
+  for (const ReducedPrecisionIsa& e : usable_extensions())
+    if (&e.table() == active) return e.name;
+  return "emulated";
+}
+
+bool set_reduced_precision_isa(const std::string& name) {
+  init();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (!valid_rp_choice(name)) return false;
+  g_rp_choice = name;
+  g_active.store(compose(g_base.load(), g_rp_choice));
+  return true;
+}
+
+std::string reduced_precision_override_error() {
+  init();
+  return g_rp_override_error;
 }
 
 #define GA_DEFINE_FORWARDER(name, Ret, Arg) \

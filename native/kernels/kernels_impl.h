@@ -3,8 +3,10 @@
 // ISA's flags and vector type.
 #pragma once
 #include "kernels/block_global_attention_impl.h"
+#include "kernels/dense_attention_bf16_impl.h"
 #include "kernels/dense_attention_impl.h"
 #include "kernels/fma_peak_impl.h"
+#include "kernels/gemm_bf16_impl.h"
 #include "kernels/gemm_impl.h"
 #include "kernels/kernel_list.h"
 #include "kernels/tglobal_attention_impl.h"
@@ -23,5 +25,15 @@ template <class V>
 void block_global_attention_kernel(const BlockGlobalAttentionParams& p) { BlockGlobalAttentionKernel<V>::run(p); }
 template <class V>
 double fma_peak_gflops_kernel(double seconds) { return fma_peak_gflops<V>(seconds); }
+// The emulated bfloat16 kernels (native ones: kernels/reduced_precision_list.h).
+template <class V>
+void gemm_abt_bf16_kernel(const GemmBf16Params& p) { GemmBf16EmulatedKernel<V>::run(p); }
+template <class V>
+void dense_attention_bf16_kernel(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<V, false>::run(p); }
+// The emulated float16 kernels (kernels/fp16.h): the same code with float16 rounding.
+template <class V>
+void gemm_abt_fp16_kernel(const GemmBf16Params& p) { GemmBf16EmulatedKernel<V, Fp16<V>>::run(p); }
+template <class V>
+void dense_attention_fp16_kernel(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<V, false, Fp16<V>>::run(p); }
 
 }  // namespace ga

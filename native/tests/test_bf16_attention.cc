@@ -1,0 +1,102 @@
+// bfloat16 dense attention (ga::dense_attention_bf16) on every ISA this CPU runs, emulated and
+// with every native reduced-precision set: within 2e-2 x max|out| of the float32 kernel, and all
+// paths agree as identical rounding implies: scores differ only by float32 summation order, which
+// now and then moves a probability across a bfloat16 rounding boundary (one bf16 step, 2^-8
+// relative, for that weight). So >= 95 % of outputs agree within 1e-5 x max|out| (another
+// rounding rule, e.g. truncation, moves nearly all of them by ~1e-3), and all within
+// 2^-8 x max|v| (every weight one step off). Shapes cover odd D and Dv (pair and vector padding), odd key counts (the zero
+// key of the last pair), grouped-query heads, a key mask, the causal cut and a bias.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "dispatch/dispatch.h"
+#include "kernels/dense_attention.h"
+#include "tests/test_util.h"
+
+namespace {
+
+using gatest::Rng;
+
+struct Shape {
+  int64_t B, H, Hk, Nq, Nk, D, Dv;
+  bool causal, mask, bias;
+};
+
+GA_TEST(bf16_dense_attention_paths_agree) {
+  const Shape shapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false}, {2, 4, 2, 33, 45, 13, 7, true, true, false},
+                          {1, 3, 3, 5, 9, 3, 5, false, true, true},          {1, 1, 1, 130, 257, 32, 48, true, false, true}};
+  const std::string keep_isa = ga::active_isa().name;
+  for (const Shape& s : shapes) {
+    Rng r(static_cast<uint64_t>(s.Nq * 31 + s.Nk * 7 + s.D));
+    std::vector<float> q(s.B * s.H * s.Nq * s.D), k(s.B * s.Hk * s.Nk * s.D), v(s.B * s.Hk * s.Nk * s.Dv);
+    for (auto& x : q) x = r.uniform(-2.f, 2.f);
+    for (auto& x : k) x = r.uniform(-2.f, 2.f);
+    for (auto& x : v) x = r.uniform(-1.f, 1.f);
+    std::vector<uint8_t> mask(s.B * s.Nk, 1);
+    if (s.mask)
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 5 == 2) ? 0 : 1;
+    std::vector<float> bias(s.H * s.Nq * s.Nk);
+    for (auto& x : bias) x = r.uniform(-1.f, 1.f);
+    ga::DenseAttentionParams p;
+    p.q = q.data();
+    p.k = k.data();
+    p.v = v.data();
+    p.B = s.B, p.H = s.H, p.Hk = s.Hk, p.Nq = s.Nq, p.Nk = s.Nk, p.D = s.D, p.Dv = s.Dv;
+    p.qs = ga::Strides::bhnd(s.H, s.Nq, s.D);
+    p.ks = ga::Strides::bhnd(s.Hk, s.Nk, s.D);
+    p.vs = ga::Strides::bhnd(s.Hk, s.Nk, s.Dv);
+    p.os = ga::Strides::bhnd(s.H, s.Nq, s.Dv);
+    p.scale = 1.f / std::sqrt(static_cast<float>(s.D));
+    p.causal = s.causal;
+    if (s.mask) p.key_mask = mask.data();
+    if (s.bias) {
+      p.bias = bias.data();
+      p.bias_stride[1] = s.Nq * s.Nk, p.bias_stride[2] = s.Nk, p.bias_stride[3] = 1;
+    }
+    p.threads = 2;
+    std::vector<float> f32(s.B * s.H * s.Nq * s.Dv);
+    p.out = f32.data();
+    ga::set_active_isa("scalar");
+    ga::dense_attention(p);
+    double scale = 0;
+    for (float x : f32) scale = std::fmax(scale, std::fabs(x));
+    std::vector<float> first;
+    std::string first_label;
+    std::vector<std::string> rps{"emulated"};
+    for (const std::string& n : ga::available_reduced_precision_isas()) rps.push_back(n);
+    for (const std::string& isa : ga::available_isas())
+      for (const std::string& rp : rps) {
+        ga::set_active_isa(isa);
+        ga::set_reduced_precision_isa(rp);
+        const std::string label = isa + "/" + ga::active_reduced_precision_isa();
+        std::vector<float> out(f32.size(), 7.f);
+        p.out = out.data();
+        ga::dense_attention_bf16(p);
+        double err = 0, diff = 0;
+        size_t far = 0;
+        for (size_t i = 0; i < out.size(); ++i) {
+          err = std::fmax(err, std::fabs(out[i] - f32[i]));
+          if (!first.empty()) {
+            const double d = std::fabs(out[i] - first[i]);
+            diff = std::fmax(diff, d);
+            if (!(d <= 1e-5 * scale)) ++far;
+          }
+          if (!std::isfinite(out[i])) err = INFINITY;
+        }
+        CHECK_MSG(err <= 2e-2 * scale && err > 0, "%s Nq=%lld Nk=%lld D=%lld: error vs fp32 %g (max|out| %g)",
+                  label.c_str(), (long long)s.Nq, (long long)s.Nk, (long long)s.D, err, scale);
+        if (first.empty()) {
+          first = out;
+          first_label = label;
+        } else {
+          CHECK_MSG(far * 20 <= out.size() && diff <= std::ldexp(1.0, -8), "%s vs %s Nq=%lld Nk=%lld D=%lld: max %g, %zu of %zu beyond 1e-5",
+                    label.c_str(), first_label.c_str(), (long long)s.Nq, (long long)s.Nk, (long long)s.D, diff, far, out.size());
+        }
+      }
+  }
+  ga::set_active_isa(keep_isa);
+  ga::set_reduced_precision_isa("auto");
+}
+
+}  // namespace
