@@ -6,7 +6,6 @@
 // call frees nothing the call still uses.
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -191,12 +190,13 @@ Napi::Value ModelGetWeightImpl(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[1].IsString()) throw_type(env, "modelGetWeight(model, name)");
   std::shared_ptr<LongT5Model> m = live_model(env, info[0]);
   const std::string name = info[1].As<Napi::String>().Utf8Value();
-  const float* w = m->weight(name);
-  if (!w) return env.Undefined();
+  const std::vector<int64_t>* shape = m->weight_shape(name);
+  if (!shape) return env.Undefined();
   int64_t n = 1;
-  for (int64_t d : *m->weight_shape(name)) n *= d;
+  for (int64_t d : *shape) n *= d;
   auto out = Napi::Float32Array::New(env, static_cast<size_t>(n));
-  if (n > 0) std::memcpy(out.Data(), w, static_cast<size_t>(n) * sizeof(float));
+  // Matrices are held packed (ops/longt5_model.h): copy_weight unpacks into the new array.
+  if (!m->copy_weight(name, out.Data())) return env.Undefined();
   return out;
 }
 

@@ -23,6 +23,10 @@
 //    parallel_items; consecutive items share a row block, which stays in that core's L2.
 //  * Small M (< kDotRows): packing B would cost about as much as the product, so a dot-product
 //    kernel vectorised along K runs on the unpacked rows.
+//  * Pre-packed B (GemmParams::b_packed, written once by pack_b in gemm.h's ISA-independent layout
+//    of 16-column panels): no packing at any M. The same register tiles run over the panels, each
+//    vector of a tile streaming its panel with a k stride of 16; at small M (a decode step's one
+//    row per beam) this reads every panel once, contiguously, with no horizontal reductions.
 //
 // ODR note: compiled once per ISA with that ISA's flags. Everything here is a member of a class
 // template over V (each ISA gets distinct symbols); no out-of-line std:: algorithm templates
@@ -68,38 +72,51 @@ struct GemmKernel {
   // dst[k*NR + jj] = B[jj][k] for jj < nj, 0 for nj <= jj < NR; k in [0, K). W-wide chunks of the
   // NR rows go through a small transpose buffer: one vector load per row and chunk (each line of
   // B is read once, whole), then the panel is written row after row.
+  template <int PW = NR>
   static void pack_panel(const float* b, int64_t ldb, int nj, int64_t K, float* dst) {
-    alignas(64) float t[NR * W];  // t[jj * W + k]
+    alignas(64) float t[PW * W];  // t[jj * W + k]
     for (int64_t k0 = 0; k0 < K; k0 += W) {
       const int kw = static_cast<int>(min64(W, K - k0));
       if (kw == W)
-        for (int jj = 0; jj < NR; ++jj) V::store(t + jj * W, jj < nj ? V::load(b + jj * ldb + k0) : V::zero());
+        for (int jj = 0; jj < PW; ++jj) V::store(t + jj * W, jj < nj ? V::load(b + jj * ldb + k0) : V::zero());
       else
-        for (int jj = 0; jj < NR; ++jj)
+        for (int jj = 0; jj < PW; ++jj)
           V::store(t + jj * W, jj < nj ? V::load_partial(b + jj * ldb + k0, kw) : V::zero());
-      float* d = dst + k0 * NR;
+      float* d = dst + k0 * PW;
       for (int k = 0; k < kw; ++k)
-        for (int jj = 0; jj < NR; ++jj) d[k * NR + jj] = t[jj * W + k];
+        for (int jj = 0; jj < PW; ++jj) d[k * PW + jj] = t[jj * W + k];
     }
   }
 
   // ---- packed micro-kernel ------------------------------------------------------------------
+  // Where a register tile's NR columns of B are: k row k of vector v is at p[v] + k * LDP. Per-call
+  // panels (SPLIT false) hold the NR columns side by side, p[v] = p[0] + v * W. Pre-packed panels
+  // are kGemmPackWidth (16) wide, so a tile's vectors may sit in different panels (AVX-512's four,
+  // NEON's 12 columns straddling two) and each vector has its own stream, still contiguous.
+  struct Slice {
+    const float* p[NV];
+  };
+
   // One k step: NV panel loads, ROWS broadcasts, ROWS x NV FMAs.
-  template <int ROWS>
-  static inline void step(const float* const* ar, int64_t k, const float* bk, R (&acc)[ROWS][NV]) {
+  template <int ROWS, int LDP, bool SPLIT>
+  static inline void step(const float* const* ar, int64_t k, const Slice& b, R (&acc)[ROWS][NV]) {
     R bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = V::load(bk + v * W);
+    if constexpr (SPLIT)
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b.p[v] + k * LDP);
+    else
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b.p[0] + k * LDP + v * W);
     for (int i = 0; i < ROWS; ++i) {
       const R ab = V::set1(ar[i][k]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ab, bv[v], acc[i][v]);
     }
   }
 
-  // ROWS x NR tile over one K block: A rows a + i*lda (i < ROWS), panel slice bp (kc x NR).
+  // ROWS x NR tile over one K block: A rows a + i*lda (i < ROWS), B's columns b (kc rows, see
+  // Slice; k stride LDP: NR for per-call panels, kGemmPackWidth for pre-packed ones).
   // result = acc (+ cin[i*ldi + j] when cin) (+ cout[i*ldo + j] when add_out), stored to
   // cout[i*ldo + j] for the first `cols` columns (cols == NR: whole vectors; fewer: partial).
-  template <int ROWS>
-  static inline void tile(const float* a, int64_t lda, const float* bp, int64_t kc, const float* cin,
+  template <int ROWS, int LDP, bool SPLIT>
+  static inline void tile(const float* a, int64_t lda, const Slice& bp, int64_t kc, const float* cin,
                           int64_t ldi, float* cout, int64_t ldo, int cols, bool add_out) {
     R acc[ROWS][NV];
     for (int i = 0; i < ROWS; ++i)
@@ -111,9 +128,9 @@ struct GemmKernel {
     // without the hints their line misses would arrive together every 16 steps.
     for (; k + 16 <= kc; k += 16) {
       for (int i = 0; i < ROWS; ++i) prefetch(ar[i] + k + kPrefetch);
-      for (int kk = 0; kk < 16; ++kk) step<ROWS>(ar, k + kk, bp + (k + kk) * NR, acc);
+      for (int kk = 0; kk < 16; ++kk) step<ROWS, LDP, SPLIT>(ar, k + kk, bp, acc);
     }
-    for (; k < kc; ++k) step<ROWS>(ar, k, bp + k * NR, acc);
+    for (; k < kc; ++k) step<ROWS, LDP, SPLIT>(ar, k, bp, acc);
 
     if (cin)
       for (int i = 0; i < ROWS; ++i)
@@ -139,21 +156,21 @@ struct GemmKernel {
   }
 
   // tile<rows> for 1 <= rows <= MR.
-  template <int ROWS = MR>
-  static inline void tile_rows(int rows, const float* a, int64_t lda, const float* bp, int64_t kc,
+  template <int LDP, bool SPLIT, int ROWS = MR>
+  static inline void tile_rows(int rows, const float* a, int64_t lda, const Slice& bp, int64_t kc,
                                const float* cin, int64_t ldi, float* cout, int64_t ldo, int cols,
                                bool add_out) {
     if constexpr (ROWS >= 1) {
-      if (rows == ROWS) return tile<ROWS>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
-      return tile_rows<ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
+      if (rows == ROWS) return tile<ROWS, LDP, SPLIT>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
+      return tile_rows<LDP, SPLIT, ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
     }
   }
 
+  // Packs B per call into NR-wide panels, then runs the tiles over them.
   static void run_packed(const GemmParams& p, int threads) {
-    const int64_t M = p.M, N = p.N, K = p.K;
+    const int64_t N = p.N, K = p.K;
     const int64_t npan = (N + NR - 1) / NR;
-    const int64_t nrb = (M + MC - 1) / MC;
-    const int64_t items = nrb * npan;
+    const int64_t items = ((p.M + MC - 1) / MC) * npan;
     const int nthr = static_cast<int>(items < threads ? items : threads);
 
     AlignedBuffer packed(static_cast<size_t>(npan * K * NR));
@@ -165,6 +182,25 @@ struct GemmKernel {
         pack_panel(p.b + pn * NR * p.ldb, p.ldb, nj, K, pk + pn * K * NR);
       }
     });
+    run_panels<NR>(p, nthr, pk, N, N);
+  }
+
+  // C over packed panels of width PW (k stride PW): N / group_n groups of ceil(group_n / PW)
+  // panels each, the columns of each group cut into register-tile slices of NR. Column j of group
+  // g goes to c + g * cgs + j. PW == NR: per-call panels, one slice each. Otherwise (pre-packed)
+  // a slice's vectors are found panel by panel; vectors wholly past the group's last panel (never
+  // stored) reread the slice's first.
+  template <int PW>
+  static void run_panels(const GemmParams& p, int threads, const float* pk, int64_t group_n, int64_t cgs) {
+    constexpr bool SPLIT = PW != NR;
+    static_assert(PW % W == 0, "a vector must lie within one panel");
+    const int64_t M = p.M, K = p.K;
+    const int64_t ppg = (group_n + PW - 1) / PW;
+    const int64_t spg = (group_n + NR - 1) / NR;  // slices per group
+    const int64_t nsl = (p.N / group_n) * spg;
+    const int64_t nrb = (M + MC - 1) / MC;
+    const int64_t items = nrb * nsl;
+    const int nthr = static_cast<int>(items < threads ? items : threads);
 
     // Per-thread partial sums of one MC x NR block of C between K blocks (only when K > KC), one
     // allocation, each thread's slice a whole number of cache lines.
@@ -174,27 +210,58 @@ struct GemmKernel {
       float* cb = K > KC ? cbuf.data() + tid * cstride : nullptr;
       int64_t item;
       while (it.next(item)) {
-        const int64_t rb = item / npan, pn = item % npan;
+        const int64_t rb = item / nsl, sl = item % nsl;
+        const int64_t g = sl / spg, j0 = (sl % spg) * NR;  // j0: first column within the group
+        const int cols = static_cast<int>(min64(NR, group_n - j0));
         const int64_t r0 = rb * MC, r1 = min64(M, r0 + MC);
-        const int cols = static_cast<int>(min64(NR, N - pn * NR));
-        const float* bpan = pk + pn * K * NR;
-        float* cpan = p.c + pn * NR;
+        const float* gbase = pk + g * ppg * K * PW;
+        Slice slice;
+        for (int v = 0; v < NV; ++v) {
+          int64_t col = j0 + v * W;
+          if (col >= ppg * PW) col = j0;
+          slice.p[v] = gbase + (col / PW) * K * PW + col % PW;
+        }
+        float* cpan = p.c + g * cgs + j0;
         for (int64_t k0 = 0; k0 < K; k0 += KC) {
           const int64_t kc = min64(KC, K - k0);
           const bool first = k0 == 0, last = k0 + kc >= K;
+          Slice bk;
+          for (int v = 0; v < NV; ++v) bk.p[v] = slice.p[v] + k0 * PW;
           for (int64_t i = r0; i < r1; i += MR) {
             const int rows = static_cast<int>(min64(MR, r1 - i));
             const float* a = p.a + i * p.lda + k0;
             float* cbt = cb ? cb + (i - r0) * NR : nullptr;
             if (last)
-              tile_rows(rows, a, p.lda, bpan + k0 * NR, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc,
-                        p.ldc, cols, p.accumulate);
+              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc, p.ldc,
+                                   cols, p.accumulate);
             else
-              tile_rows(rows, a, p.lda, bpan + k0 * NR, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
+              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
           }
         }
       }
     });
+  }
+
+  // ---- packing once (gemm_pack_b) -----------------------------------------------------------
+  // Returns the floats of the packed form (-1 for a bad shape); packs when p.dst is set.
+  static int64_t pack_b(const GemmPackParams& p) {
+    constexpr int PW = kGemmPackWidth;
+    const int64_t gn = p.group_n > 0 ? p.group_n : p.N;
+    if (p.N < 0 || p.K < 0) return -1;
+    if (p.N == 0) return 0;
+    if (gn <= 0 || p.N % gn != 0) return -1;
+    const int64_t ppg = (gn + PW - 1) / PW, npan = (p.N / gn) * ppg;
+    const int64_t size = npan * p.K * PW;
+    if (!p.dst) return size;
+    const int threads = p.threads < 1 ? 1 : p.threads;
+    parallel_items(npan, static_cast<int>(npan < threads ? npan : threads), [&](int, ItemCounter& it) {
+      int64_t pg;
+      while (it.next(pg)) {
+        const int64_t jl = (pg % ppg) * PW, j0 = (pg / ppg) * gn + jl;
+        pack_panel<PW>(p.b + j0 * p.ldb, p.ldb, static_cast<int>(min64(PW, gn - jl)), p.K, p.dst + pg * p.K * PW);
+      }
+    });
+    return size;
   }
 
   // ---- dot-product path (small M) -----------------------------------------------------------
@@ -255,14 +322,17 @@ struct GemmKernel {
 
   static void run(const GemmParams& p) {
     if (p.M <= 0 || p.N <= 0) return;
+    const int64_t gn = p.b_packed && p.b_group_n > 0 ? p.b_group_n : p.N;
+    const int64_t cgs = p.b_packed && p.c_group_stride > 0 ? p.c_group_stride : gn;
     if (p.K <= 0) {  // empty sum
       if (!p.accumulate)
         for (int64_t i = 0; i < p.M; ++i)
-          for (int64_t j = 0; j < p.N; ++j) p.c[i * p.ldc + j] = 0.f;
+          for (int64_t j = 0; j < p.N; ++j) p.c[i * p.ldc + (j / gn) * cgs + j % gn] = 0.f;
       return;
     }
     const int threads = p.threads < 1 ? 1 : p.threads;
-    if (p.M < kDotRows) run_dot(p, threads);
+    if (p.b_packed) run_panels<kGemmPackWidth>(p, threads, p.b_packed, gn, cgs);
+    else if (p.M < kDotRows) run_dot(p, threads);
     else run_packed(p, threads);
   }
 };

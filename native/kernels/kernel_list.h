@@ -17,6 +17,7 @@
   X(decode_attention, void, const DenseAttentionParams&) /* any Nq */ \
   X(packed_attention, void, const PackedAttentionParams&)             \
   X(gemm_abt, void, const GemmParams&)                                \
+  X(gemm_pack_b, int64_t, const GemmPackParams&)                      \
   X(tglobal_attention, void, const TGlobalAttentionParams&)           \
   X(block_global_attention, void, const BlockGlobalAttentionParams&)  \
   X(fma_peak_gflops, double, double)  /* one thread, this ISA's vectors; argument: seconds */ \

@@ -24,6 +24,8 @@ void packed_attention_kernel(const PackedAttentionParams& p) { PackedAttentionKe
 template <class V>
 void gemm_abt_kernel(const GemmParams& p) { GemmKernel<V>::run(p); }
 template <class V>
+int64_t gemm_pack_b_kernel(const GemmPackParams& p) { return GemmKernel<V>::pack_b(p); }
+template <class V>
 void tglobal_attention_kernel(const TGlobalAttentionParams& p) { TGlobalAttentionKernel<V>::run(p); }
 template <class V>
 void block_global_attention_kernel(const BlockGlobalAttentionParams& p) { BlockGlobalAttentionKernel<V>::run(p); }

@@ -32,6 +32,34 @@ void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const flo
     }
 }
 
+void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, const float* w_packed, int64_t H,
+                          int64_t D, float* dst, int threads) {
+  for (int64_t b = 0; b < B; ++b) {
+    GemmParams g;
+    g.a = x + b * rows * C;
+    g.lda = C;
+    g.b_packed = w_packed;
+    g.b_group_n = D;
+    g.c_group_stride = rows * D;  // head h's [rows, D] block
+    g.c = dst + b * H * rows * D;
+    g.ldc = D;
+    g.M = rows;
+    g.N = H * D;
+    g.K = C;
+    g.threads = threads;
+    gemm_abt(g);
+  }
+}
+
+namespace {
+// x [B, rows, C] projected by an attention weight, packed or not, into head-major dst.
+void project(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, const float* w_packed, int64_t H,
+             int64_t D, float* dst, int threads) {
+  if (w_packed) project_heads_packed(x, B, rows, C, w_packed, H, D, dst, threads);
+  else project_heads(x, B, rows, C, w, H, D, dst, threads);
+}
+}  // namespace
+
 void longt5_layer_forward(const LongT5LayerParams& p) {
   const int64_t B = p.B, N = p.N, C = p.d_model, H = p.H, D = p.d_kv, HD = H * D;
   if (B == 0 || N == 0) return;
@@ -43,9 +71,9 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   }
   const size_t bnhd = static_cast<size_t>(B * N * HD);
   AlignedBuffer q(bnhd), k(bnhd), v(bnhd), ctx(bnhd);
-  project_heads(p.hidden, B, N, C, p.wq, H, D, q.data(), p.threads);
-  project_heads(p.hidden, B, N, C, p.wk, H, D, k.data(), p.threads);
-  project_heads(p.hidden, B, N, C, p.wv, H, D, v.data(), p.threads);
+  project(p.hidden, B, N, C, p.wq, p.wq_packed, H, D, q.data(), p.threads);
+  project(p.hidden, B, N, C, p.wk, p.wk_packed, H, D, k.data(), p.threads);
+  project(p.hidden, B, N, C, p.wv, p.wv_packed, H, D, v.data(), p.threads);
 
   if (p.kind == LongT5Kind::kFull) {
     // T5 relative bias as a per-head table by distance, T[h][(i - j) + N - 1], read through
@@ -88,8 +116,8 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
                         aggregates.data());
       gk.resize(static_cast<size_t>(B * G * HD));
       gv.resize(static_cast<size_t>(B * G * HD));
-      project_heads(aggregates.data(), B, G, C, p.wk, H, D, gk.data(), p.threads);
-      project_heads(aggregates.data(), B, G, C, p.wv, H, D, gv.data(), p.threads);
+      project(aggregates.data(), B, G, C, p.wk, p.wk_packed, H, D, gk.data(), p.threads);
+      project(aggregates.data(), B, G, C, p.wv, p.wv_packed, H, D, gv.data(), p.threads);
       gtable.resize(static_cast<size_t>(H * (2 * G + 1)));
       bias_by_distance(p.global_rel_bias, H, p.num_buckets, p.max_distance, 2 * G + 1, G, false, gtable.data());
       t.gk = gk.data();
@@ -121,6 +149,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   o.lda = HD;
   o.b = p.wo;
   o.ldb = HD;
+  o.b_packed = p.wo_packed;
   o.c = p.out;
   o.ldc = C;
   o.M = B * N;

@@ -20,6 +20,13 @@ struct LongT5LayerParams {
   const float* wk = nullptr;
   const float* wv = nullptr;
   const float* wo = nullptr;            // [d_model, H*d_kv]
+  // The same weights packed once by gemm_pack_b (q/k/v in H groups of d_kv rows, o in one group):
+  // used instead of wq..wo when set. The model packs at load; the standalone layer (one call per
+  // forward with weights from JavaScript) leaves them null and gemm_abt packs per call.
+  const float* wq_packed = nullptr;
+  const float* wk_packed = nullptr;
+  const float* wv_packed = nullptr;
+  const float* wo_packed = nullptr;
   const float* rel_bias = nullptr;      // [num_buckets, H]
   const float* global_rel_bias = nullptr;   // [num_buckets, H] (TGlobal)
   const float* global_norm_weight = nullptr;// [d_model] (TGlobal)
@@ -32,6 +39,9 @@ struct LongT5LayerParams {
 // [B, H, rows, D] layout the attention kernels stream fastest (each head's keys contiguous).
 void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
                    float* dst, int threads);
+// The same with W packed by gemm_pack_b in H groups of D rows: one product per batch row b.
+void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, const float* w_packed, int64_t H,
+                          int64_t D, float* dst, int threads);
 
 // Throws std::bad_alloc when scratch (4 x B*N*H*d_kv floats plus global tensors) can't be had.
 void longt5_layer_forward(const LongT5LayerParams& p);

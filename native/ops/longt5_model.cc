@@ -15,14 +15,15 @@
 namespace ga {
 namespace {
 
-// C[M, N] (+)= A[M, K] · W[N, K]ᵀ with contiguous rows (lda = K, ldc = N unless given).
-void linear(const float* a, int64_t M, int64_t K, const float* w, int64_t N, float* c, bool accumulate, int threads,
-            int64_t lda = -1, int64_t ldc = -1) {
+// C[M, N] (+)= A[M, K] · W[N, K]ᵀ with contiguous rows (lda = K, ldc = N unless given), W packed
+// by gemm_pack_b in groups of group_n rows (0: one group); C's columns stay in W's row order.
+void linear(const float* a, int64_t M, int64_t K, const float* w_packed, int64_t N, float* c, bool accumulate,
+            int threads, int64_t lda = -1, int64_t ldc = -1, int64_t group_n = 0) {
   GemmParams g;
   g.a = a;
   g.lda = lda < 0 ? K : lda;
-  g.b = w;
-  g.ldb = K;
+  g.b_packed = w_packed;
+  g.b_group_n = group_n;
   g.c = c;
   g.ldc = ldc < 0 ? N : ldc;
   g.M = M;
@@ -56,24 +57,26 @@ std::string block(const char* stack, int64_t i, const std::string& rest) {
 
 LongT5Model::LongT5Model(const LongT5ModelConfig& config) : c_(config) {
   const int64_t C = c_.d_model, HD = c_.heads * c_.d_kv, F = c_.d_ff, V = c_.vocab, nb = c_.num_buckets, H = c_.heads;
-  expect("shared.weight", {V, C});
+  const int64_t D = c_.d_kv;
+  // shared.weight is packed only when it is also the LM head; otherwise only embedding reads it.
+  expect("shared.weight", {V, C}, c_.tied && c_.decoder ? V : 0);
   const std::string A = c_.transient_global ? "TransientGlobalSelfAttention" : "LocalSelfAttention";
   auto ff = [&](const char* stack, int64_t i, int layer) {
     const std::string p = "layer." + std::to_string(layer) + ".";
     if (c_.gated) {
-      expect(block(stack, i, p + "DenseReluDense.wi_0.weight"), {F, C});
-      expect(block(stack, i, p + "DenseReluDense.wi_1.weight"), {F, C});
+      expect(block(stack, i, p + "DenseReluDense.wi_0.weight"), {F, C}, F);
+      expect(block(stack, i, p + "DenseReluDense.wi_1.weight"), {F, C}, F);
     } else {
-      expect(block(stack, i, p + "DenseReluDense.wi.weight"), {F, C});
+      expect(block(stack, i, p + "DenseReluDense.wi.weight"), {F, C}, F);
     }
-    expect(block(stack, i, p + "DenseReluDense.wo.weight"), {C, F});
+    expect(block(stack, i, p + "DenseReluDense.wo.weight"), {C, F}, C);
     expect(block(stack, i, p + "layer_norm.weight"), {C});
   };
   for (int64_t i = 0; i < c_.encoder_layers; ++i) {
     const std::string p = "layer.0." + A + ".";
     expect(block("encoder", i, "layer.0.layer_norm.weight"), {C});
-    for (const char* w : {"q", "k", "v"}) expect(block("encoder", i, p + w + ".weight"), {HD, C});
-    expect(block("encoder", i, p + "o.weight"), {C, HD});
+    for (const char* w : {"q", "k", "v"}) expect(block("encoder", i, p + w + ".weight"), {HD, C}, D);
+    expect(block("encoder", i, p + "o.weight"), {C, HD}, C);
     if (i == 0) expect(block("encoder", 0, p + "relative_attention_bias.weight"), {nb, H});
     if (c_.transient_global) {
       if (i == 0) expect(block("encoder", 0, p + "global_relative_attention_bias.weight"), {nb, H});
@@ -86,22 +89,23 @@ LongT5Model::LongT5Model(const LongT5ModelConfig& config) : c_(config) {
   for (int64_t i = 0; i < c_.decoder_layers; ++i) {
     expect(block("decoder", i, "layer.0.layer_norm.weight"), {C});
     for (const char* w : {"q", "k", "v"})
-      expect(block("decoder", i, std::string("layer.0.SelfAttention.") + w + ".weight"), {HD, C});
-    expect(block("decoder", i, "layer.0.SelfAttention.o.weight"), {C, HD});
+      expect(block("decoder", i, std::string("layer.0.SelfAttention.") + w + ".weight"), {HD, C}, D);
+    expect(block("decoder", i, "layer.0.SelfAttention.o.weight"), {C, HD}, C);
     if (i == 0) expect(block("decoder", 0, "layer.0.SelfAttention.relative_attention_bias.weight"), {nb, H});
     expect(block("decoder", i, "layer.1.layer_norm.weight"), {C});
     for (const char* w : {"q", "k", "v"})
-      expect(block("decoder", i, std::string("layer.1.EncDecAttention.") + w + ".weight"), {HD, C});
-    expect(block("decoder", i, "layer.1.EncDecAttention.o.weight"), {C, HD});
+      expect(block("decoder", i, std::string("layer.1.EncDecAttention.") + w + ".weight"), {HD, C}, D);
+    expect(block("decoder", i, "layer.1.EncDecAttention.o.weight"), {C, HD}, C);
     ff("decoder", i, 2);
   }
   expect("decoder.final_layer_norm.weight", {C});
-  if (!c_.tied) expect("lm_head.weight", {V, C});
+  if (!c_.tied) expect("lm_head.weight", {V, C}, V);
 }
 
-void LongT5Model::expect(const std::string& name, std::vector<int64_t> shape) {
+void LongT5Model::expect(const std::string& name, std::vector<int64_t> shape, int64_t pack_group) {
   Slot& s = slots_[name];
   s.shape = std::move(shape);
+  s.pack_group = pack_group;
   order_.push_back(name);
 }
 
@@ -119,21 +123,65 @@ void LongT5Model::set_weight(const std::string& name, const float* data, int64_t
   if (n != want)
     throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " +
                                 std::to_string(n));
-  s.data.resize(static_cast<size_t>(n));
-  if (n > 0) std::memcpy(s.data.data(), data, static_cast<size_t>(n) * sizeof(float));
+  if (s.pack_group > 0) {
+    // Straight from the caller's values into the packed form: no plain copy is ever held.
+    GemmPackParams pp;
+    pp.b = data;
+    pp.N = s.shape[0];
+    pp.K = s.shape[1];
+    pp.ldb = s.shape[1];
+    pp.group_n = s.pack_group;
+    const int64_t size = gemm_pack_b(pp);
+    if (size < 0) throw std::invalid_argument("weight '" + name + "' cannot be packed in groups of its rows");
+    s.data.resize(static_cast<size_t>(size));
+    pp.dst = s.data.data();
+    gemm_pack_b(pp);
+  } else {
+    s.data.resize(static_cast<size_t>(n));
+    if (n > 0) std::memcpy(s.data.data(), data, static_cast<size_t>(n) * sizeof(float));
+  }
   s.set = true;
   ready_ = false;
 }
 
-const float* LongT5Model::weight(const std::string& name) const {
+bool LongT5Model::copy_weight(const std::string& name, float* out) const {
   auto it = slots_.find(name);
-  return it == slots_.end() || !it->second.set ? nullptr : it->second.data.data();
+  if (it == slots_.end() || !it->second.set) return false;
+  const Slot& s = it->second;
+  int64_t n = 1;
+  for (int64_t d : s.shape) n *= d;
+  if (s.pack_group <= 0) {
+    if (n > 0) std::memcpy(out, s.data.data(), static_cast<size_t>(n) * sizeof(float));
+    return true;
+  }
+  // gemm_pack_b's layout (kernels/gemm.h): group g's rows start panel g * ppg; row jl of a group
+  // sits in panel jl / P, column jl % P, with a k stride of P (P = kGemmPackWidth).
+  const int64_t N = s.shape[0], K = s.shape[1], gn = s.pack_group, P = kGemmPackWidth;
+  const int64_t ppg = (gn + P - 1) / P;
+  const float* src = s.data.data();
+  for (int64_t j = 0; j < N; ++j) {
+    const int64_t jl = j % gn;
+    const float* col = src + ((j / gn) * ppg + jl / P) * K * P + jl % P;
+    for (int64_t k = 0; k < K; ++k) out[j * K + k] = col[k * P];
+  }
+  return true;
 }
 
 const float* LongT5Model::get(const std::string& name) const {
-  const float* p = weight(name);
-  if (!p) throw std::logic_error("weight '" + name + "' is not set");
-  return p;
+  auto it = slots_.find(name);
+  if (it == slots_.end() || !it->second.set) throw std::logic_error("weight '" + name + "' is not set");
+  return it->second.data.data();
+}
+
+void LongT5Model::embed(const int32_t* ids, int64_t n, float* out) const {
+  const int64_t C = c_.d_model, P = kGemmPackWidth;
+  if (!shared_packed_) return embedding_gather(shared_, C, ids, n, out);
+  // Row id of the packed tied table (one group): panel id / P, column id % P, k stride P.
+  for (int64_t i = 0; i < n; ++i) {
+    const float* col = shared_ + (ids[i] / P) * C * P + ids[i] % P;
+    float* o = out + i * C;
+    for (int64_t k = 0; k < C; ++k) o[k] = col[k * P];
+  }
 }
 
 std::vector<std::string> LongT5Model::missing_weights() const {
@@ -149,6 +197,7 @@ bool LongT5Model::finalize() {
   if (!missing_weights().empty()) return false;
   const std::string A = c_.transient_global ? "TransientGlobalSelfAttention" : "LocalSelfAttention";
   shared_ = get("shared.weight");
+  shared_packed_ = slots_.at("shared.weight").pack_group > 0;
   enc_.clear();
   for (int64_t i = 0; i < c_.encoder_layers; ++i) {
     const std::string p = "layer.0." + A + ".";
@@ -235,7 +284,7 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
   const int64_t C = c_.d_model, M = B * N;
   if (M == 0) return;
   AlignedBuffer x(static_cast<size_t>(M * C)), n(static_cast<size_t>(M * C));
-  embedding_gather(shared_, C, ids, M, x.data());
+  embed(ids, M, x.data());
   for (const EncoderLayer& l : enc_) {
     rms_norm(x.data(), M, l.ln0, 1.f, n.data(), threads);
     LongT5LayerParams p;
@@ -252,10 +301,10 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
     p.layer_norm_epsilon = c_.eps;
     p.hidden = n.data();
     p.mask = mask;
-    p.wq = l.q;
-    p.wk = l.k;
-    p.wv = l.v;
-    p.wo = l.o;
+    p.wq_packed = l.q;
+    p.wk_packed = l.k;
+    p.wv_packed = l.v;
+    p.wo_packed = l.o;
     p.rel_bias = enc_rel_bias_;
     p.global_rel_bias = enc_global_rel_bias_;
     p.global_norm_weight = l.global_norm;
@@ -283,8 +332,8 @@ LongT5DecoderSession::LongT5DecoderSession(std::shared_ptr<const LongT5Model> mo
   for (const LongT5Model::DecoderLayer& l : m_->decoder_layers()) {
     cross_k_.emplace_back(static_cast<size_t>(B * N * HD));
     cross_v_.emplace_back(static_cast<size_t>(B * N * HD));
-    project_heads(enc, B, N, C, l.ck, H, D, cross_k_.back().data(), threads);
-    project_heads(enc, B, N, C, l.cv, H, D, cross_v_.back().data(), threads);
+    project_heads_packed(enc, B, N, C, l.ck, H, D, cross_k_.back().data(), threads);
+    project_heads_packed(enc, B, N, C, l.cv, H, D, cross_v_.back().data(), threads);
   }
   self_k_.resize(m_->decoder_layers().size());
   self_v_.resize(m_->decoder_layers().size());
@@ -333,7 +382,7 @@ void LongT5DecoderSession::step(const int32_t* ids, int64_t T, float* logits, bo
 
   AlignedBuffer h(static_cast<size_t>(M * C)), n(static_cast<size_t>(M * C));
   AlignedBuffer q(static_cast<size_t>(M * HD)), kv(static_cast<size_t>(M * HD)), ctx(static_cast<size_t>(M * HD));
-  embedding_gather(m_->shared(), C, ids, M, h.data());
+  m_->embed(ids, M, h.data());
 
   // Causal self-attention bias, unidirectional T5 buckets, as a table by distance read through a
   // negative stride (dense_attention.h): query m (absolute position len + m) and key j use
@@ -347,9 +396,9 @@ void LongT5DecoderSession::step(const int32_t* ids, int64_t T, float* logits, bo
     const LongT5Model::DecoderLayer& l = layers[li];
     // Self-attention: append this step's keys/values to the cache, attend causally.
     m_->rms_norm(h.data(), M, l.ln0, 1.f, n.data(), threads);
-    linear(n.data(), M, C, l.sq, HD, q.data(), false, threads);
+    linear(n.data(), M, C, l.sq, HD, q.data(), false, threads, -1, -1, D);
     for (int pass = 0; pass < 2; ++pass) {
-      linear(n.data(), M, C, pass == 0 ? l.sk : l.sv, HD, kv.data(), false, threads);
+      linear(n.data(), M, C, pass == 0 ? l.sk : l.sv, HD, kv.data(), false, threads, -1, -1, D);
       float* cache = (pass == 0 ? self_k_ : self_v_)[li].data();
       for (int64_t r = 0; r < R_; ++r)
         for (int64_t t = 0; t < T; ++t)
@@ -384,7 +433,7 @@ void LongT5DecoderSession::step(const int32_t* ids, int64_t T, float* logits, bo
 
     // Cross-attention: the beams*T queries of encoder row b share its keys, values and mask.
     m_->rms_norm(h.data(), M, l.ln1, 1.f, n.data(), threads);
-    linear(n.data(), M, C, l.cq, HD, q.data(), false, threads);
+    linear(n.data(), M, C, l.cq, HD, q.data(), false, threads, -1, -1, D);
     DenseAttentionParams x;
     x.q = q.data();
     x.k = cross_k_[li].data();

@@ -3,6 +3,13 @@
 // (cross-attention keys/values over one encoder output, a self-attention key/value cache that
 // grows in place) that advances all rows/beams by one call per decode step. Every matrix product
 // and attention runs through dispatch.
+//
+// Packed weights: every matrix a product reads (attention q/k/v/o, the FF's wi/wo, lm_head, and
+// shared.weight when it doubles as the tied lm_head) is stored only in gemm_pack_b's form, packed
+// as set_weight copies it in, so no forward packs anything and the model holds one copy of each
+// weight. q/k/v are packed in groups of d_kv rows (one per head) so one product writes head-major
+// keys/values. The packed layout is ISA-independent (kernels/gemm.h): switching the active ISA
+// needs no repacking. copy_weight unpacks on demand (the rare export path).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -36,11 +43,12 @@ class LongT5Model {
   const LongT5ModelConfig& config() const { return c_; }
   // Expected shape of a weight, or nullptr if the model has no weight of that name.
   const std::vector<int64_t>* weight_shape(const std::string& name) const;
-  // Copies n floats into the named weight (n must equal its element count; the caller checks the
-  // shape against weight_shape first). Throws std::bad_alloc.
+  // Copies n floats into the named weight, packing the matrices products read (n must equal its
+  // element count; the caller checks the shape against weight_shape first). Throws std::bad_alloc.
   void set_weight(const std::string& name, const float* data, int64_t n);
-  // The named weight's values (nullptr if absent or not yet set).
-  const float* weight(const std::string& name) const;
+  // Writes the named weight's values in its logical [out, in] layout (unpacking a packed one) to
+  // out (its element count of floats); false if absent or not yet set.
+  bool copy_weight(const std::string& name, float* out) const;
   // Names of expected weights not set yet, in model order.
   std::vector<std::string> missing_weights() const;
   // All expected weight names, in model order.
@@ -53,6 +61,8 @@ class LongT5Model {
   // (the encoder's last hidden state, after the final norm).
   void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const;
 
+  // Matrices (q k v o wi0 wi1 wo; sq.. co) point at packed forms: q/k/v in groups of d_kv rows,
+  // the rest in one group. Norm weights are plain vectors.
   struct EncoderLayer {
     const float *ln0, *q, *k, *v, *o, *global_norm, *ln1, *wi0, *wi1, *wo;
   };
@@ -60,11 +70,12 @@ class LongT5Model {
     const float *ln0, *sq, *sk, *sv, *so, *ln1, *cq, *ck, *cv, *co, *ln2, *wi0, *wi1, *wo;
   };
   const std::vector<DecoderLayer>& decoder_layers() const { return dec_; }
-  const float* shared() const { return shared_; }
-  const float* lm_head() const { return lm_head_; }
+  // Rows ids[0..n) of the embedding table (shared.weight, plain or packed) into out [n, d_model].
+  void embed(const int32_t* ids, int64_t n, float* out) const;
+  const float* lm_head() const { return lm_head_; }  // packed, one group of vocab rows
   const float* decoder_rel_bias() const { return dec_rel_bias_; }
   const float* decoder_final_norm() const { return dec_final_; }
-  // h [M, C] += FF(rms(h, ln)) for a layer's FF weights, in row blocks (scratch of at most ~2 x 16 MiB).
+  // h [M, C] += FF(rms(h, ln)) for a layer's packed FF weights, in row blocks (scratch of at most ~2 x 16 MiB).
   void feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1, const float* wo,
                     int threads) const;
   void rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const;
@@ -72,10 +83,12 @@ class LongT5Model {
  private:
   struct Slot {
     std::vector<int64_t> shape;
-    AlignedBuffer data;
+    AlignedBuffer data;  // plain, or gemm_pack_b's form when pack_group > 0
+    int64_t pack_group = 0;  // rows per packed group (d_kv for q/k/v, shape[0] otherwise); 0: plain
     bool set = false;
   };
-  void expect(const std::string& name, std::vector<int64_t> shape);
+  // pack_group: see Slot (0: kept plain).
+  void expect(const std::string& name, std::vector<int64_t> shape, int64_t pack_group = 0);
   const float* get(const std::string& name) const;
 
   LongT5ModelConfig c_;
@@ -83,6 +96,7 @@ class LongT5Model {
   std::vector<std::string> order_;
   bool ready_ = false;
   const float* shared_ = nullptr;
+  bool shared_packed_ = false;  // shared.weight is the tied lm_head, stored packed
   const float* enc_rel_bias_ = nullptr;
   const float* enc_global_rel_bias_ = nullptr;
   const float* enc_final_ = nullptr;
