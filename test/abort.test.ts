@@ -165,7 +165,8 @@ describe('memory', () => {
     await sleep(50);
     const after = rssMB();
     expect(during - before).toBeGreaterThan(150);  // the copies were there (the test measures something)
-    expect(after - before).toBeLessThan(40);
+    // (Under AddressSanitizer freed blocks sit in its quarantine, so RSS cannot return there.)
+    if (!/asan/.test(process.env.LD_PRELOAD ?? '')) expect(after - before).toBeLessThan(40);
   });
 
   test('1000 abort/restart cycles leave RSS flat and every completed result right', async () => {
