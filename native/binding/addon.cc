@@ -89,11 +89,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("denseAttention", Napi::Function::New(env, Guarded<DenseAttentionSync>, "denseAttention"));
   exports.Set("denseAttentionAsync", Napi::Function::New(env, Guarded<DenseAttentionAsync>, "denseAttentionAsync"));
   exports.Set("tglobalAttention", Napi::Function::New(env, Guarded<TGlobalAttentionSync>, "tglobalAttention"));
-  exports.Set("tglobalAttentionAsync", Napi::Function::New(env, Guarded<TGlobalAttentionAsync>, "tglobalAttentionAsync"));
-  exports.Set("blockGlobalAttention", Napi::Function::New(env, Guarded<BlockGlobalAttentionSync>, "blockGlobalAttention"));
-  exports.Set("blockGlobalAttentionAsync", Napi::Function::New(env, Guarded<BlockGlobalAttentionAsync>, "blockGlobalAttentionAsync"));
+  exports.Set("tglobalAttentionAsync",
+              Napi::Function::New(env, Guarded<TGlobalAttentionAsync>, "tglobalAttentionAsync"));
+  exports.Set("blockGlobalAttention",
+              Napi::Function::New(env, Guarded<BlockGlobalAttentionSync>, "blockGlobalAttention"));
+  exports.Set("blockGlobalAttentionAsync",
+              Napi::Function::New(env, Guarded<BlockGlobalAttentionAsync>, "blockGlobalAttentionAsync"));
   exports.Set("globalBlockIds", Napi::Function::New(env, Guarded<GlobalBlockIds>, "globalBlockIds"));
-  exports.Set("relativePositionBuckets", Napi::Function::New(env, Guarded<RelativePositionBuckets>, "relativePositionBuckets"));
+  exports.Set("relativePositionBuckets",
+              Napi::Function::New(env, Guarded<RelativePositionBuckets>, "relativePositionBuckets"));
   exports.Set("tglobalBiasTables", Napi::Function::New(env, Guarded<TGlobalBiasTables>, "tglobalBiasTables"));
   exports.Set("globalAggregates", Napi::Function::New(env, Guarded<GlobalAggregates>, "globalAggregates"));
   exports.Set("linear", Napi::Function::New(env, Guarded<LinearSync>, "linear"));
@@ -101,10 +105,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("longt5Forward", Napi::Function::New(env, Guarded<LongT5ForwardSync>, "longt5Forward"));
   exports.Set("longt5ForwardAsync", Napi::Function::New(env, Guarded<LongT5ForwardAsync>, "longt5ForwardAsync"));
   exports.Set("denseAttentionPacked", Napi::Function::New(env, Guarded<DensePackedSync>, "denseAttentionPacked"));
-  exports.Set("denseAttentionPackedAsync", Napi::Function::New(env, Guarded<DensePackedAsync>, "denseAttentionPackedAsync"));
+  exports.Set("denseAttentionPackedAsync",
+              Napi::Function::New(env, Guarded<DensePackedAsync>, "denseAttentionPackedAsync"));
   exports.Set("newCancelToken", Napi::Function::New(env, Guarded<NewCancelToken>, "newCancelToken"));
   exports.Set("cancelToken", Napi::Function::New(env, Guarded<CancelTokenSet>, "cancelToken"));
-  exports.Set("setReducedPrecisionIsa", Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));
+  exports.Set("setReducedPrecisionIsa",
+              Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));
   exports.Set("linearReduced", Napi::Function::New(env, Guarded<LinearReducedSync>, "linearReduced"));
   exports.Set("linearReducedAsync", Napi::Function::New(env, Guarded<LinearReducedAsync>, "linearReducedAsync"));
   exports.Set("modelCreate", Napi::Function::New(env, Guarded<ModelCreate>, "modelCreate"));

@@ -49,9 +49,8 @@ static Napi::TypedArray typed(Napi::Object o, const char* key, napi_typedarray_t
 float* get_f32(Napi::Object o, const char* key, int64_t expected) {
   auto a = typed(o, key, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
   if (static_cast<int64_t>(a.ElementLength()) != expected)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) +
-                             " elements, expected " + std::to_string(expected) +
-                             (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                             std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
   return expected == 0 ? nullptr : a.Data();
 }
 
@@ -66,8 +65,8 @@ bool get_mask_opt(Napi::Object o, const char* key, int64_t expected, std::vector
   if (!v.IsTypedArray()) throw_type(o.Env(), std::string(key) + " must be a Uint8Array or Int32Array");
   auto t = v.As<Napi::TypedArray>();
   if (static_cast<int64_t>(t.ElementLength()) != expected)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(t.ElementLength()) +
-                             " elements, expected " + std::to_string(expected));
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(t.ElementLength()) + " elements, expected " +
+                             std::to_string(expected));
   out.resize(static_cast<size_t>(expected));
   if (t.TypedArrayType() == napi_uint8_array) {
     const uint8_t* d = t.As<Napi::Uint8Array>().Data();
@@ -84,8 +83,8 @@ bool get_mask_opt(Napi::Object o, const char* key, int64_t expected, std::vector
 int32_t* get_i32(Napi::Object o, const char* key, int64_t expected) {
   auto a = typed(o, key, napi_int32_array, "Int32Array").As<Napi::Int32Array>();
   if (static_cast<int64_t>(a.ElementLength()) != expected)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) +
-                             " elements, expected " + std::to_string(expected));
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                             std::to_string(expected));
   return expected == 0 ? nullptr : a.Data();
 }
 

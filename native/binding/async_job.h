@@ -77,8 +77,8 @@ class AsyncJob : public Napi::AsyncWorker {
 
  private:
   AsyncJob(Napi::Env env, const char* operation, std::shared_ptr<CallBuffers> buffers, std::function<void()> job)
-      : Napi::AsyncWorker(env, "global-attention"), deferred_(Napi::Promise::Deferred::New(env)),
-        operation_(operation), buffers_(std::move(buffers)), job_(std::move(job)) {}
+      : Napi::AsyncWorker(env, "global-attention"), deferred_(Napi::Promise::Deferred::New(env)), operation_(operation),
+        buffers_(std::move(buffers)), job_(std::move(job)) {}
   Napi::Promise::Deferred deferred_;
   const char* operation_;  // a string literal
   std::shared_ptr<CallBuffers> buffers_;

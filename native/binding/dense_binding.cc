@@ -29,16 +29,17 @@ uint16_t* get_u16(Napi::Object o, const char* key, int64_t n) {
     throw_type(o.Env(), std::string(key) + " must be a Uint16Array (a 16-bit KVCache's storage)");
   auto a = v.As<Napi::Uint16Array>();
   if (static_cast<int64_t>(a.ElementLength()) != n)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " + std::to_string(n));
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                             std::to_string(n));
   return n == 0 ? nullptr : a.Data();
 }
 
 struct DenseJob {
   DenseAttentionParams p;
   std::vector<uint16_t> k16, v16;  // async calls: private copies of a 16-bit cache
-  std::vector<uint8_t> mask;  // normalised copy (0/1)
-  float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
-  float* scores = nullptr;    // optional [B, H, Nq, Nk] scores at scores_stage
+  std::vector<uint8_t> mask;       // normalised copy (0/1)
+  float* weights = nullptr;        // optional [B, H, Nq, Nk] probabilities
+  float* scores = nullptr;         // optional [B, H, Nq, Nk] scores at scores_stage
   ScoreStage scores_stage = ScoreStage::kSoftmax;
   // relativeBias: Hugging Face's relative_attention_bias.weight [num_buckets, H]; its tables by
   // distance are built on the worker, one per batch when the diagonal offset is per batch.
@@ -180,8 +181,8 @@ void read_standard_options(Napi::Env env, Napi::Object a, CallBuffers& buffers, 
     const int32_t* len = buffers.input_i32(a, "keyLengths", p.B);
     for (int64_t b = 0; b < p.B; ++b)
       if (len[b] < 0 || len[b] > p.Nk)
-        throw_range(env, "keyLengths[" + std::to_string(b) + "] = " + std::to_string(len[b]) + " is outside [0, Nk = " +
-                             std::to_string(p.Nk) + "]");
+        throw_range(env, "keyLengths[" + std::to_string(b) + "] = " + std::to_string(len[b]) +
+                             " is outside [0, Nk = " + std::to_string(p.Nk) + "]");
     p.key_lengths = len;
   }
   if (has(a, "scores")) {
@@ -195,7 +196,8 @@ void read_standard_options(Napi::Env env, Napi::Object a, CallBuffers& buffers, 
     job.rel_bidirectional = get_bool(a, "relBidirectional", true);
     job.rel_weight = buffers.input(a, "relTable", checked_mul(env, job.rel_buckets, p.H, "relTable"));
     // The tables: (B or 1) x H x (Nq + Nk - 1) floats.
-    checked_mul(env, checked_mul(env, p.causal_offsets ? p.B : 1, p.H, "relativeBias tables"), p.Nq + p.Nk, "relativeBias tables");
+    checked_mul(env, checked_mul(env, p.causal_offsets ? p.B : 1, p.H, "relativeBias tables"), p.Nq + p.Nk,
+                "relativeBias tables");
   }
 }
 
@@ -220,7 +222,8 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   const int64_t rows = cache ? get_size(a, "kvCapacity") : p.Nk;
   if (rows < p.Nk) throw_range(env, "kvCapacity must be >= Nk");
   const int64_t nk = checked_mul(env, checked_mul(env, p.B, p.Hk, "k"), rows, "k");
-  const int64_t sizes[3] = {checked_mul(env, nq, p.D, "q"), checked_mul(env, nk, p.D, "k"), checked_mul(env, nk, p.Dv, "v")};
+  const int64_t sizes[3] = {checked_mul(env, nq, p.D, "q"), checked_mul(env, nk, p.D, "k"),
+                            checked_mul(env, nk, p.Dv, "v")};
   const int64_t out_n = checked_mul(env, nq, p.Dv, "out");
   if (has(a, "halfType")) {
     // float16 / bfloat16: qHalf, kHalf, vHalf bits; out a Float32Array of ceil(n / 2) holding n halves.
@@ -313,15 +316,19 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
   // The reduced-precision kernels implement the classic options (scale, causal, keyMask, bias,
   // layouts, GQA); the standard operator's newer ones run in float32 only, for now.
   if (job->precision != Precision::kFp32 && (needs_prefill_kernel(p) || job->scores || job->rel_weight))
-    throw_range(env, "precision 'bf16'/'fp16' cannot be combined with softcap, causalOffset, window, keyLengths, "
-                     "relativeBias, returnScores or returnLogSumExp yet: use precision 'fp32' for those");
+    throw_range(env,
+                "precision 'bf16'/'fp16' cannot be combined with softcap, causalOffset, window, keyLengths, "
+                "relativeBias, returnScores or returnLogSumExp yet: use precision 'fp32' for those");
   // A 16-bit KVCache is read by the decode kernel only (float32 arithmetic, the classic options).
-  if (p.kv_format != 0 && (job->precision != Precision::kFp32 || needs_prefill_kernel(p) || job->scores || job->rel_weight))
-    throw_range(env, "a 16-bit KVCache takes the classic options only (scale, causal, keyMask, bias) in precision 'fp32'; "
-                     "not softcap, causalOffset, window, keyLengths, relativeBias, returnScores or returnLogSumExp");
+  if (p.kv_format != 0 &&
+      (job->precision != Precision::kFp32 || needs_prefill_kernel(p) || job->scores || job->rel_weight))
+    throw_range(env,
+                "a 16-bit KVCache takes the classic options only (scale, causal, keyMask, bias) in precision 'fp32'; "
+                "not softcap, causalOffset, window, keyLengths, relativeBias, returnScores or returnLogSumExp");
   if (job->force_decode && (needs_prefill_kernel(p) || job->rel_weight)) job->force_decode = false;
-  return run_job(env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+      read_cancel_token(a));
 }
 
 }  // namespace

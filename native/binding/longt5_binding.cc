@@ -119,8 +119,8 @@ Napi::Value linear(const Napi::CallbackInfo& info, bool async) {
   p.ldb = p.K;
   p.ldc = p.N;
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "linear", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "linear", buffers, job->want_threads, [job](int threads) { (*job)(threads); }, read_cancel_token(a));
 }
 
 struct LayerJob {
@@ -204,8 +204,9 @@ Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
     job->seq_starts = s;
   }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "a LongT5 layer", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "a LongT5 layer", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+      read_cancel_token(a));
 }
 
 }  // namespace

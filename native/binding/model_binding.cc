@@ -222,9 +222,12 @@ Napi::Value encode(const Napi::CallbackInfo& info, bool async) {
   get_mask_opt(a, "mask", BN, *mask);
   // `cancel` (a token from newCancelToken; lib/abort.ts runCancellable): the encoder is stateless,
   // so an abort can stop it mid-way. (Decoder steps are not cancellable: they update the session.)
-  return run_job(env, async, "the LongT5 encoder", buffers, want_threads(a), [m, ids, mask, B, N, out](int threads) {
-    m->encode(ids->data(), mask->empty() ? nullptr : mask->data(), B, N, out, threads);
-  }, read_cancel_token(a));
+  return run_job(
+      env, async, "the LongT5 encoder", buffers, want_threads(a),
+      [m, ids, mask, B, N, out](int threads) {
+        m->encode(ids->data(), mask->empty() ? nullptr : mask->data(), B, N, out, threads);
+      },
+      read_cancel_token(a));
 }
 
 // decoderCreate({model, B, N, beams}) -> an empty session handle (decoderStart fills it).

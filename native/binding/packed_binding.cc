@@ -18,7 +18,8 @@ namespace {
 void check_starts(Napi::Env env, const char* name, const int32_t* s, int64_t seqs, int64_t total) {
   if (s[0] != 0) throw_range(env, std::string(name) + "[0] must be 0");
   for (int64_t i = 0; i < seqs; ++i)
-    if (s[i + 1] < s[i]) throw_range(env, std::string(name) + " must be non-decreasing (index " + std::to_string(i + 1) + ")");
+    if (s[i + 1] < s[i])
+      throw_range(env, std::string(name) + " must be non-decreasing (index " + std::to_string(i + 1) + ")");
   if (s[seqs] != total) throw_range(env, std::string(name) + " must end at " + std::to_string(total));
 }
 
@@ -66,12 +67,13 @@ Napi::Value packed(const Napi::CallbackInfo& info, bool async) {
     if (path == "flash") p.allow_decode = false;
     else if (path != "auto") throw_type(env, "path must be 'auto' or 'flash'");
   }
-  return run_job(env, async, "packed attention", buffers, job->want_threads,
-                 [job](int threads) {
-                   job->pp.p.threads = threads;
-                   packed_attention(job->pp);
-                 },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "packed attention", buffers, job->want_threads,
+      [job](int threads) {
+        job->pp.p.threads = threads;
+        packed_attention(job->pp);
+      },
+      read_cancel_token(a));
 }
 
 }  // namespace

@@ -108,10 +108,11 @@ Napi::Value linear_reduced(const Napi::CallbackInfo& info, bool async) {
   g.ldc = g.N;
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   const Precision precision = has(a, "precision") ? read_precision(a) : Precision::kBf16;
-  if (precision == Precision::kFp32) throw_range(env, "linearReduced computes precision 'bf16' or 'fp16' (fp32: linear)");
+  if (precision == Precision::kFp32)
+    throw_range(env, "linearReduced computes precision 'bf16' or 'fp16' (fp32: linear)");
   job->fp16 = precision == Precision::kFp16;
-  return run_job(env, async, "linear", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "linear", buffers, job->want_threads, [job](int threads) { (*job)(threads); }, read_cancel_token(a));
 }
 
 }  // namespace

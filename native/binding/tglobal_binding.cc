@@ -70,23 +70,24 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
   p.gvs = strides(p.H, p.G, p.Dv);
   get_mask_opt(a, "mask", checked_mul(env, p.B, p.N, "mask"), job->mask);
   get_mask_opt(a, "globalValid", checked_mul(env, p.B, p.G, "globalValid"), job->valid);
-  if (has(a, "localBias")) p.local_bias = buffers->input(a, "localBias", checked_mul(env, p.H, 2 * p.radius + 1, "localBias"));
+  if (has(a, "localBias"))
+    p.local_bias = buffers->input(a, "localBias", checked_mul(env, p.H, 2 * p.radius + 1, "localBias"));
   if (has(a, "globalBias")) {
     p.global_bias = buffers->input(a, "globalBias", checked_mul(env, p.H, 2 * p.G + 1, "globalBias"));
     p.block_ids = buffers->input_i32(a, "blockIds", checked_mul(env, p.B, p.N, "blockIds"));
     for (int64_t i = 0; i < p.B * p.N; ++i)
       if (p.block_ids[i] < -1 || p.block_ids[i] >= p.G) throw_range(env, "blockIds must lie in [-1, G)");
   }
-  if (has(a, "weights"))
-    job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
+  if (has(a, "weights")) job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+      read_cancel_token(a));
 }
 
 struct BlockGlobalJob {
   BlockGlobalAttentionParams p;
-  AlignedBuffer gk, gv;  // block means of k and v, [B, H, N/g, D]
+  AlignedBuffer gk, gv;      // block means of k and v, [B, H, N/g, D]
   float* weights = nullptr;  // optional [B, H, N, N + N/g] probabilities
   int want_threads = 0;
   void operator()(int threads) {
@@ -126,8 +127,9 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
   if (has(a, "weights"))
     job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.N / p.block, "weights"));
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
-  return run_job(env, async, "block-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
-                 read_cancel_token(a));
+  return run_job(
+      env, async, "block-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+      read_cancel_token(a));
 }
 
 }  // namespace

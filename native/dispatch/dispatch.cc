@@ -23,7 +23,9 @@ unsigned long long xgetbv0() {
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (static_cast<unsigned long long>(edx) << 32) | eax;
 }
-struct X86Features { bool avx2_fma = false, avx512 = false; };
+struct X86Features {
+  bool avx2_fma = false, avx512 = false;
+};
 X86Features detect_x86() {
   X86Features f;
   unsigned a, b, c, d;
@@ -35,8 +37,7 @@ X86Features detect_x86() {
   const bool zmm_state = (xcr0 & 0xE6) == 0xE6;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
   const bool avx2 = b & (1u << 5);
-  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
-             avx512vl = b & (1u << 31);
+  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
   f.avx2_fma = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw && avx512vl;
   return f;
@@ -55,7 +56,7 @@ std::vector<const IsaTable*> usable_tables() {
   if (f.avx512) t.push_back(&isa_table_avx512());
 #endif
 #ifdef GA_HAVE_NEON
-  // Advanced SIMD is architectural on AArch64; hwcaps confirms it where the OS reports it.
+    // Advanced SIMD is architectural on AArch64; hwcaps confirms it where the OS reports it.
 #if defined(__linux__)
   if (getauxval(AT_HWCAP) & HWCAP_ASIMD) t.push_back(&isa_table_neon());
 #else

@@ -78,9 +78,7 @@ void fill(Reader& r, Buf<float>& b, bool special) {
   std::abort();
 }
 
-bool close(double got, double ref, double tol) {
-  return std::fabs(got - ref) <= tol * (1.0 + std::fabs(ref));
-}
+bool close(double got, double ref, double tol) { return std::fabs(got - ref) <= tol * (1.0 + std::fabs(ref)); }
 
 std::vector<std::string> isas() {
   static const std::vector<std::string> v = ga::available_isas();
@@ -132,9 +130,11 @@ void fuzz_dense(Reader& r, bool special) {
   p.causal = r.flag();
   const bool bnhd = r.flag();
   const bool use_mask = r.flag();
-  const int bias_mode = static_cast<int>(r.range(0, 3));  // 0 none, 1 full, 2 broadcast [Nk], 3 T5 table (negative stride)
+  const int bias_mode =
+      static_cast<int>(r.range(0, 3));  // 0 none, 1 full, 2 broadcast [Nk], 3 T5 table (negative stride)
   p.threads = static_cast<int>(r.range(1, 2));
-  Buf<float> q(p.B * p.H * p.Nq * p.D), k(p.B * p.Hk * p.Nk * p.D), v(p.B * p.Hk * p.Nk * p.Dv), out(p.B * p.H * p.Nq * p.Dv);
+  Buf<float> q(p.B * p.H * p.Nq * p.D), k(p.B * p.Hk * p.Nk * p.D), v(p.B * p.Hk * p.Nk * p.Dv),
+      out(p.B * p.H * p.Nq * p.Dv);
   fill(r, q, special);
   fill(r, k, special);
   fill(r, v, special);
@@ -196,12 +196,14 @@ void fuzz_dense(Reader& r, bool special) {
           }
           any = true;
           double dot = 0;
-          for (int64_t d = 0; d < p.D; ++d) dot += double(q[b * p.qs.b + h * p.qs.h + i * p.qs.n + d]) * k[b * p.ks.b + hk * p.ks.h + j * p.ks.n + d];
+          for (int64_t d = 0; d < p.D; ++d)
+            dot += double(q[b * p.qs.b + h * p.qs.h + i * p.qs.n + d]) * k[b * p.ks.b + hk * p.ks.h + j * p.ks.n + d];
           s[j] = dot * p.scale + bias_at(b, h, i, j);
         }
         empty_row[(b * p.H + h) * p.Nq + i] = !any;
         double o[64];
-        softmax_row(s, p.Dv, [&](int64_t j, int64_t d) { return double(v[b * p.vs.b + hk * p.vs.h + j * p.vs.n + d]); }, o);
+        softmax_row(
+            s, p.Dv, [&](int64_t j, int64_t d) { return double(v[b * p.vs.b + hk * p.vs.h + j * p.vs.n + d]); }, o);
         for (int64_t d = 0; d < p.Dv; ++d) ref[b * p.os.b + h * p.os.h + i * p.os.n + d] = o[d];
       }
   for (const std::string& isa : isas()) {
@@ -217,7 +219,8 @@ void fuzz_dense(Reader& r, bool special) {
             if (empty_row[(b * p.H + h) * p.Nq + i]) {
               if (got != 0.f) die("dense: a row with no key is not 0", isa);
             } else if (!special && !close(got, ref[at], 2e-4 * (1 + std::sqrt(double(p.D)))))
-              die("dense: differs from the float64 reference", isa + " got " + std::to_string(got) + " ref " + std::to_string(ref[at]));
+              die("dense: differs from the float64 reference",
+                  isa + " got " + std::to_string(got) + " ref " + std::to_string(ref[at]));
           }
   }
 }
@@ -280,25 +283,33 @@ void fuzz_tglobal(Reader& r, bool special) {
         for (int64_t j = i - p.radius; j <= i + p.radius; ++j) {
           if (j < 0 || j >= p.N || (p.mask && !p.mask[b * p.N + j])) continue;
           double dot = 0;
-          for (int64_t d = 0; d < p.D; ++d) dot += double(q[b * p.qs.b + h * p.qs.h + i * p.qs.n + d]) * k[b * p.ks.b + h * p.ks.h + j * p.ks.n + d];
+          for (int64_t d = 0; d < p.D; ++d)
+            dot += double(q[b * p.qs.b + h * p.qs.h + i * p.qs.n + d]) * k[b * p.ks.b + h * p.ks.h + j * p.ks.n + d];
           s.push_back(dot * p.scale + (p.local_bias ? p.local_bias[h * (2 * p.radius + 1) + (j - i + p.radius)] : 0.0));
           who.push_back({false, j});
         }
         for (int64_t m = 0; m < p.G; ++m) {
           if (p.global_valid && !p.global_valid[b * p.G + m]) continue;
           double dot = 0;
-          for (int64_t d = 0; d < p.D; ++d) dot += double(q[b * p.qs.b + h * p.qs.h + i * p.qs.n + d]) * gk[b * p.gks.b + h * p.gks.h + m * p.gks.n + d];
-          const double gb = p.global_bias ? p.global_bias[h * (2 * p.G + 1) + (m - p.block_ids[b * p.N + i] + p.G)] : 0.0;
+          for (int64_t d = 0; d < p.D; ++d)
+            dot +=
+                double(q[b * p.qs.b + h * p.qs.h + i * p.qs.n + d]) * gk[b * p.gks.b + h * p.gks.h + m * p.gks.n + d];
+          const double gb =
+              p.global_bias ? p.global_bias[h * (2 * p.G + 1) + (m - p.block_ids[b * p.N + i] + p.G)] : 0.0;
           s.push_back(dot * p.scale + gb);
           who.push_back({true, m});
         }
         const bool zero = !qvalid || s.empty();
         zero_row[(b * p.H + h) * p.N + i] = zero;
         double o[64];
-        softmax_row(s, p.Dv, [&](int64_t t, int64_t d) {
-          const auto& w = who[static_cast<size_t>(t)];
-          return w.first ? double(gv[b * p.gvs.b + h * p.gvs.h + w.second * p.gvs.n + d]) : double(v[b * p.vs.b + h * p.vs.h + w.second * p.vs.n + d]);
-        }, o);
+        softmax_row(
+            s, p.Dv,
+            [&](int64_t t, int64_t d) {
+              const auto& w = who[static_cast<size_t>(t)];
+              return w.first ? double(gv[b * p.gvs.b + h * p.gvs.h + w.second * p.gvs.n + d])
+                             : double(v[b * p.vs.b + h * p.vs.h + w.second * p.vs.n + d]);
+            },
+            o);
         for (int64_t d = 0; d < p.Dv; ++d) ref[b * p.os.b + h * p.os.h + i * p.os.n + d] = zero ? 0.0 : o[d];
       }
   for (const std::string& isa : isas()) {
@@ -311,9 +322,11 @@ void fuzz_tglobal(Reader& r, bool special) {
           for (int64_t d = 0; d < p.Dv; ++d) {
             const int64_t at = b * p.os.b + h * p.os.h + i * p.os.n + d;
             if (zero_row[(b * p.H + h) * p.N + i]) {
-              if (out[at] != 0.f) die("tglobal: a padded query / a row with no key is not 0", isa + " got " + std::to_string(out[at]));
+              if (out[at] != 0.f)
+                die("tglobal: a padded query / a row with no key is not 0", isa + " got " + std::to_string(out[at]));
             } else if (!special && !close(out[at], ref[at], 2e-4 * (1 + std::sqrt(double(p.D)))))
-              die("tglobal: differs from the float64 reference", isa + " got " + std::to_string(out[at]) + " ref " + std::to_string(ref[at]));
+              die("tglobal: differs from the float64 reference",
+                  isa + " got " + std::to_string(out[at]) + " ref " + std::to_string(ref[at]));
           }
   }
 }
@@ -351,7 +364,8 @@ void fuzz_gemm(Reader& r, bool special) {
     // the gaps between strided rows of C are not written
     for (int64_t i = 0; i + 1 < p.M; ++i)
       for (int64_t j = p.N; j < p.ldc; ++j)
-        if (c[i * p.ldc + j] != c0[i * p.ldc + j] && !(c[i * p.ldc + j] != c[i * p.ldc + j])) die("gemm: wrote between rows of C", isa);
+        if (c[i * p.ldc + j] != c0[i * p.ldc + j] && !(c[i * p.ldc + j] != c[i * p.ldc + j]))
+          die("gemm: wrote between rows of C", isa);
   }
 }
 
@@ -379,7 +393,9 @@ void fuzz_blocks(Reader& r, bool special) {
   // buckets: always within [0, num_buckets)
   const int32_t nb = static_cast<int32_t>(r.range(2, 64)), md = static_cast<int32_t>(r.range(1, 300));
   for (int t = 0; t < 8; ++t) {
-    int64_t rel = (static_cast<int64_t>(r.byte()) << 24 | static_cast<int64_t>(r.byte()) << 16 | r.byte() << 8 | r.byte()) - (int64_t(1) << 31);
+    int64_t rel =
+        (static_cast<int64_t>(r.byte()) << 24 | static_cast<int64_t>(r.byte()) << 16 | r.byte() << 8 | r.byte()) -
+        (int64_t(1) << 31);
     if (t == 0) rel = INT64_MIN / 2;
     const int32_t bk = ga::relative_position_bucket(rel, nb, md);
     if (bk < 0 || bk >= nb) die("relative_position_bucket", "out of range");
@@ -428,7 +444,8 @@ void fuzz_block_global(Reader& r, bool special) {
   p.scale = 0.5f;
   p.threads = static_cast<int>(r.range(1, 2));
   const int64_t nb = p.N / p.block;
-  Buf<float> q(p.B * p.H * p.N * p.D), k(p.B * p.H * p.N * p.D), v(p.B * p.H * p.N * p.Dv), gk(p.B * p.H * nb * p.D), gv(p.B * p.H * nb * p.Dv);
+  Buf<float> q(p.B * p.H * p.N * p.D), k(p.B * p.H * p.N * p.D), v(p.B * p.H * p.N * p.Dv), gk(p.B * p.H * nb * p.D),
+      gv(p.B * p.H * nb * p.Dv);
   fill(r, q, special);
   fill(r, k, special);
   fill(r, v, special);
@@ -468,8 +485,8 @@ void fuzz_layer(Reader& r, bool special) {
   p.layer_norm_epsilon = 1e-6f;
   p.threads = static_cast<int>(r.range(1, 2));
   const int64_t HD = p.H * p.d_kv;
-  Buf<float> hidden(p.B * p.N * p.d_model), wq(HD * p.d_model), wk(HD * p.d_model), wv(HD * p.d_model), wo(p.d_model * HD),
-      rel(p.num_buckets * p.H), grel(p.num_buckets * p.H), gnorm(p.d_model);
+  Buf<float> hidden(p.B * p.N * p.d_model), wq(HD * p.d_model), wk(HD * p.d_model), wv(HD * p.d_model),
+      wo(p.d_model * HD), rel(p.num_buckets * p.H), grel(p.num_buckets * p.H), gnorm(p.d_model);
   for (Buf<float>* b : {&hidden, &wq, &wk, &wv, &wo, &rel, &grel, &gnorm}) fill(r, *b, special);
   Buf<uint8_t> mask(p.B * p.N);
   const bool use_mask = r.flag();

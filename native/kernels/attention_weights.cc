@@ -44,7 +44,10 @@ void dense_attention_scores(const DenseAttentionParams& p, ScoreStage stage, flo
         p.key_range(b, i, lo, hi);
         for (int64_t j = 0; j < p.Nk; ++j) {
           const bool ok = (!p.key_mask || p.key_mask[b * p.Nk + j]) && j >= lo && j <= hi;
-          if (masked && !ok) { s[j] = kExcluded; continue; }
+          if (masked && !ok) {
+            s[j] = kExcluded;
+            continue;
+          }
           double v = p.scale * dot(q, p.k + b * p.ks.b + hk * p.ks.h + j * p.ks.n, p.D);
           // The operator's order: softcap, then bias and masks.
           if (p.softcap > 0.f && stage != ScoreStage::kMatmul) v = p.softcap * std::tanh(v / p.softcap);
@@ -57,8 +60,7 @@ void dense_attention_scores(const DenseAttentionParams& p, ScoreStage stage, flo
           s[j] = v;
         }
         float* row = scores + ((b * p.H + h) * p.Nq + i) * p.Nk;
-        if (stage == ScoreStage::kSoftmax)
-          softmax_row(s, row);
+        if (stage == ScoreStage::kSoftmax) softmax_row(s, row);
         else
           for (int64_t j = 0; j < p.Nk; ++j) row[j] = static_cast<float>(s[j]);
       }
@@ -80,14 +82,20 @@ void tglobal_attention_weights(const TGlobalAttentionParams& p, float* weights) 
         const float* q = p.q + b * p.qs.b + h * p.qs.h + i * p.qs.n;
         for (int64_t j = 0; j < N; ++j) {
           const bool ok = qvalid && std::abs(j - i) <= r && (!p.mask || p.mask[b * N + j]);
-          if (!ok) { s[j] = kExcluded; continue; }
+          if (!ok) {
+            s[j] = kExcluded;
+            continue;
+          }
           double v = p.scale * dot(q, p.k + b * p.ks.b + h * p.ks.h + j * p.ks.n, p.D);
           if (p.local_bias) v += p.local_bias[h * (2 * r + 1) + (j - i + r)];
           s[j] = v;
         }
         for (int64_t m = 0; m < G; ++m) {
           const bool ok = qvalid && (!p.global_valid || p.global_valid[b * G + m]);
-          if (!ok) { s[N + m] = kExcluded; continue; }
+          if (!ok) {
+            s[N + m] = kExcluded;
+            continue;
+          }
           double v = p.scale * dot(q, p.gk + b * p.gks.b + h * p.gks.h + m * p.gks.n, p.D);
           if (p.global_bias) v += p.global_bias[h * (2 * G + 1) + (m - p.block_ids[b * N + i] + G)];
           s[N + m] = v;

@@ -49,7 +49,8 @@ struct BlockGlobalAttentionKernel {
   }
 
   static void run(const BlockGlobalAttentionParams& params) {
-    if (params.B == 0 || params.H == 0 || params.N == 0 || params.Dv == 0 || params.block < 1 || params.N < params.block)
+    if (params.B == 0 || params.H == 0 || params.N == 0 || params.Dv == 0 || params.block < 1 ||
+        params.N < params.block)
       return;
     const BlockGlobalAttentionParams& p = params;
     const int64_t nqb = (p.N + BQ - 1) / BQ;

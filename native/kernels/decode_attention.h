@@ -29,15 +29,15 @@ inline bool decode_path_applies(const DenseAttentionParams& p) {
 // How one decode call is split. It depends on the shapes only, never on the thread count, so
 // the result is the same bits with 1 or 16 threads.
 struct DecodePlan {
-  static constexpr int64_t kMaxRows = 16;      // query rows per item (registers and L1 bound it)
-  static constexpr int64_t kMinChunk = 256;    // keys per chunk at least: partials stay small
-  static constexpr int64_t kTargetItems = 256; // enough items for 64 threads, 4 each
-  int64_t rows = 0;        // query rows per key/value head: (H / Hk) * Nq
-  int64_t groups = 0;      // row groups per key/value head
-  int64_t group_rows = 0;  // rows per group (the last may have fewer)
-  int64_t chunk = 0;       // keys per chunk (a multiple of tile)
-  int64_t chunks = 0;      // chunks per row group (>= 1, also when Nk = 0)
-  int64_t items = 0;       // B * Hk * groups * chunks
+  static constexpr int64_t kMaxRows = 16;       // query rows per item (registers and L1 bound it)
+  static constexpr int64_t kMinChunk = 256;     // keys per chunk at least: partials stay small
+  static constexpr int64_t kTargetItems = 256;  // enough items for 64 threads, 4 each
+  int64_t rows = 0;                             // query rows per key/value head: (H / Hk) * Nq
+  int64_t groups = 0;                           // row groups per key/value head
+  int64_t group_rows = 0;                       // rows per group (the last may have fewer)
+  int64_t chunk = 0;                            // keys per chunk (a multiple of tile)
+  int64_t chunks = 0;                           // chunks per row group (>= 1, also when Nk = 0)
+  int64_t items = 0;                            // B * Hk * groups * chunks
 
   static DecodePlan make(const DenseAttentionParams& p, int64_t tile) {
     DecodePlan pl;

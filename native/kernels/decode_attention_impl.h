@@ -38,8 +38,8 @@ template <class V>
 struct DecodeAttentionKernel {
   using R = typename V::R;
   static constexpr int W = V::W;
-  static constexpr int TK = 64;        // keys per tile: a multiple of every vector width
-  static constexpr int NV = 8;         // output vectors per P·V register block
+  static constexpr int TK = 64;            // keys per tile: a multiple of every vector width
+  static constexpr int NV = 8;             // output vectors per P·V register block
   static constexpr int kPrefetchKeys = 8;  // how far ahead the key rows are prefetched
   static constexpr int64_t kMaxRows = DecodePlan::kMaxRows;
   static constexpr float kLog2e = 1.4426950408889634f;
@@ -148,8 +148,8 @@ struct DecodeAttentionKernel {
   // One item: rows [r0, r0 + nr) of key/value head (b, hk) against keys [j0, j1). With
   // partials == nullptr the item covers every key and writes the normalised rows to out.
   // Returns whether a value it wrote is not finite in the unguarded pass (recompute with safe).
-  static bool run_item(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0,
-                       int64_t j1, Scratch& sc, bool safe, float* pm, float* pl, float* po) {
+  static bool run_item(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0, int64_t j1,
+                       Scratch& sc, bool safe, float* pm, float* pl, float* po) {
     const int64_t D = p.D, Dv = p.Dv, Dp = padded(D), Dvp = padded(Dv);
     const int64_t G = p.H / p.Hk;
     const float qscale = p.scale * kLog2e;
@@ -271,10 +271,8 @@ struct DecodeAttentionKernel {
       for (int r = 0; r < nr; ++r)
         for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-          if (safe)
-            pv_chunk<true>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
-          else
-            pv_chunk<false>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
+          if (safe) pv_chunk<true>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
+          else pv_chunk<false>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
         }
     }
 

@@ -16,14 +16,14 @@ struct Strides {
 };
 
 struct DenseAttentionParams {
-  const float* q = nullptr;   // [B, H, Nq, D]
-  const float* k = nullptr;   // [B, Hk, Nk, D]
-  const float* v = nullptr;   // [B, Hk, Nk, Dv]
-  float* out = nullptr;       // [B, H, Nq, Dv]
-  Strides qs, ks, vs, os;     // element strides of q, k, v, out
+  const float* q = nullptr;  // [B, H, Nq, D]
+  const float* k = nullptr;  // [B, Hk, Nk, D]
+  const float* v = nullptr;  // [B, Hk, Nk, Dv]
+  float* out = nullptr;      // [B, H, Nq, Dv]
+  Strides qs, ks, vs, os;    // element strides of q, k, v, out
   int64_t B = 0, H = 0, Hk = 0, Nq = 0, Nk = 0, D = 0, Dv = 0;
   float scale = 1.f;
-  bool causal = false;        // key j allowed iff j <= i + offset (offset: see diagonal())
+  bool causal = false;                // key j allowed iff j <= i + offset (offset: see diagonal())
   const uint8_t* key_mask = nullptr;  // optional [B, Nk], nonzero = attend
   // Optional additive bias: bias[b*s0 + h*s1 + i*s2 + j*s3]. Strides may be 0 (broadcast) or
   // negative: a relative-position table T[h][(i - j) + Nk - 1] is bias = T + Nk - 1 with
@@ -34,11 +34,11 @@ struct DenseAttentionParams {
   // relativeBias, T5 tables by distance (kernels/relative_bias.h) read through negative strides.
   const float* position_bias = nullptr;
   int64_t position_bias_stride[4] = {0, 0, 0, 0};
-  int threads = 1;            // threads this call may use (already leased from the budget)
-  bool allow_decode = true;   // few queries per head take the decode path (kernels/decode_attention.h)
+  int threads = 1;           // threads this call may use (already leased from the budget)
+  bool allow_decode = true;  // few queries per head take the decode path (kernels/decode_attention.h)
   // A 16-bit key/value cache: k16/v16 (element strides ks/vs) instead of k/v, converted to float32
   // per tile by the decode kernel, which then runs such calls whatever Nq (0 = float32 k/v).
-  int kv_format = 0;          // 0 float32, 1 float16, 2 bfloat16
+  int kv_format = 0;  // 0 float32, 1 float16, 2 bfloat16
   const uint16_t* k16 = nullptr;
   const uint16_t* v16 = nullptr;
 

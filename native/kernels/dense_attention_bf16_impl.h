@@ -100,10 +100,8 @@ struct DenseAttentionBf16Kernel {
       }
       const bool cut = p.causal && j0 + nk - 1 > q0 + coff;
       const bool plain = !p.bias && !mask && !cut;
-      if constexpr (kNative)
-        blk.scores(u16(hd.k) + bh * hd.k_head + j0 * hd.k_row, hd.k_row, nk, plain);
-      else
-        blk.scores(hd.k.data() + bh * hd.k_head + j0 * hd.k_row, hd.k_row, nk, plain);
+      if constexpr (kNative) blk.scores(u16(hd.k) + bh * hd.k_head + j0 * hd.k_row, hd.k_row, nk, plain);
+      else blk.scores(hd.k.data() + bh * hd.k_head + j0 * hd.k_row, hd.k_row, nk, plain);
       float* s = blk.S();
       if (p.bias) add_bias(p, blk, b, h, q0, j0, nk);
       if (mask)
@@ -113,10 +111,8 @@ struct DenseAttentionBf16Kernel {
         for (int j = 0; j < nk; ++j)
           for (int m = 0; m < nq; ++m)
             if (j0 + j > q0 + m + coff) s[j * BQ + m] = Block::kNegInf;
-      if constexpr (kNative)
-        blk.accumulate(u16(hd.v) + bh * hd.v_head + (j0 / 2) * hd.v_row, hd.v_row, nk);
-      else
-        blk.accumulate(hd.v.data() + bh * hd.v_head + j0 * hd.v_row, hd.v_row, nk);
+      if constexpr (kNative) blk.accumulate(u16(hd.v) + bh * hd.v_head + (j0 / 2) * hd.v_row, hd.v_row, nk);
+      else blk.accumulate(hd.v.data() + bh * hd.v_head + j0 * hd.v_row, hd.v_row, nk);
     }
     return blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
   }

@@ -46,13 +46,13 @@ template <class V, int BQ_, int BK_ = 128>
 struct FlashBlock {
   using R = typename V::R;
   static constexpr int W = V::W;
-  static constexpr int QV = V::kQkVecs;   // query vectors per QK micro-tile
-  static constexpr int KR = V::kQkKeys;   // keys per QK micro-tile
-  static constexpr int QCOL = QV * W;     // queries per QK micro-tile
-  static constexpr int BQ = BQ_;          // queries per block
-  static constexpr int BK = BK_;          // keys per tile
-  static constexpr int MR = V::kPvRows;   // rows per PV micro-tile
-  static constexpr int NV = V::kPvVecs;   // output vectors per PV micro-tile
+  static constexpr int QV = V::kQkVecs;  // query vectors per QK micro-tile
+  static constexpr int KR = V::kQkKeys;  // keys per QK micro-tile
+  static constexpr int QCOL = QV * W;    // queries per QK micro-tile
+  static constexpr int BQ = BQ_;         // queries per block
+  static constexpr int BK = BK_;         // keys per tile
+  static constexpr int MR = V::kPvRows;  // rows per PV micro-tile
+  static constexpr int NV = V::kPvVecs;  // output vectors per PV micro-tile
   static_assert(BQ % QCOL == 0, "a block is whole QK micro-tiles");
   static_assert(QCOL % MR == 0, "PV rows must tile the QK micro-tile");
   static_assert(BK % KR == 0, "QK keys must tile the key tile");
@@ -63,17 +63,16 @@ struct FlashBlock {
   struct Scratch {
     AlignedBuffer qt, s, o, stats, vpad;
     Scratch(int64_t D, int64_t Dv)
-        : qt(static_cast<size_t>(D) * BQ), s(static_cast<size_t>(BK) * BQ),
-          o(static_cast<size_t>(BQ) * padded(Dv)), stats(4 * BQ),
-          vpad(padded(Dv) != Dv ? static_cast<size_t>(BK) * padded(Dv) : 0) {}
+        : qt(static_cast<size_t>(D) * BQ), s(static_cast<size_t>(BK) * BQ), o(static_cast<size_t>(BQ) * padded(Dv)),
+          stats(4 * BQ), vpad(padded(Dv) != Dv ? static_cast<size_t>(BK) * padded(Dv) : 0) {}
   };
   static int64_t padded(int64_t Dv) { return (Dv + W - 1) / W * W; }
 
   Scratch& sc;
   int64_t D, Dv, Dvp;
-  int nq = 0;         // real queries in this block
-  int rows = 0;       // queries computed: nq rounded up to whole QK micro-tiles
-  bool safe = false;  // the non-finite-safe recomputation (see the header comment)
+  int nq = 0;              // real queries in this block
+  int rows = 0;            // queries computed: nq rounded up to whole QK micro-tiles
+  bool safe = false;       // the non-finite-safe recomputation (see the header comment)
   bool fused_max = false;  // the last scores() also took the tile's maximum (tile_max())
 
   FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
@@ -96,8 +95,8 @@ struct FlashBlock {
     for (int64_t i = 0; i < BQ * Dvp; ++i) o[i] = 0.f;
     float* st = sc.stats.data();
     for (int m = 0; m < BQ; ++m) {
-      st[m] = kNegInf;  // running max
-      st[BQ + m] = 0.f; // running sum
+      st[m] = kNegInf;   // running max
+      st[BQ + m] = 0.f;  // running sum
     }
   }
 
@@ -151,10 +150,8 @@ struct FlashBlock {
         for (int m = 0; m < BQ; ++m) tmax[m] = nk > 0 ? 0.f : kNegInf;
       return;
     }
-    if (fused_max)
-      scores_impl<true>(k, ks, nk, s, tmax);
-    else
-      scores_impl<false>(k, ks, nk, s, tmax);
+    if (fused_max) scores_impl<true>(k, ks, nk, s, tmax);
+    else scores_impl<false>(k, ks, nk, s, tmax);
   }
 
   template <bool kMax>
@@ -227,8 +224,8 @@ struct FlashBlock {
 
   // O[r0..r0+MR)[c0..c0+NVV*W) = alpha * O + sum_j S[j][r] * V[j][c]; kSafe skips zero weights.
   template <int NVV, bool kSafe>
-  static inline void pv_tile(const float* s, int nk, const float* vt, int64_t vstride, float* o,
-                             int64_t Dvp, const float* alpha) {
+  static inline void pv_tile(const float* s, int nk, const float* vt, int64_t vstride, float* o, int64_t Dvp,
+                             const float* alpha) {
     R acc[MR][NVV];
     for (int r = 0; r < MR; ++r) {
       const R a = V::set1(alpha[r]);
@@ -248,8 +245,8 @@ struct FlashBlock {
   }
 
   template <bool kSafe, int N = NV>
-  static inline void pv_chunk(int nvec, const float* s, int nk, const float* vt, int64_t vstride,
-                              float* o, int64_t Dvp, const float* alpha) {
+  static inline void pv_chunk(int nvec, const float* s, int nk, const float* vt, int64_t vstride, float* o, int64_t Dvp,
+                              const float* alpha) {
     if constexpr (N >= 1) {
       if (nvec == N) return pv_tile<N, kSafe>(s, nk, vt, vstride, o, Dvp, alpha);
       return pv_chunk<kSafe, N - 1>(nvec, s, nk, vt, vstride, o, Dvp, alpha);
@@ -308,10 +305,8 @@ struct FlashBlock {
     for (int r0 = 0; r0 < rows; r0 += MR)
       for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
         const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-        if (safe)
-          pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
-        else
-          pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        if (safe) pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        else pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
       }
   }
 

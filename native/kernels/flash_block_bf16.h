@@ -35,16 +35,16 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   using R = typename V::R;
   using B16 = Bf16<V>;
   static_assert(!kNative || std::is_same<Rounding, Bf16<V>>::value, "native kernels are bfloat16");
-  using Base::BQ;
   using Base::BK;
-  using Base::W;
-  using Base::QV;
+  using Base::BQ;
+  using Base::kLog2e;
+  using Base::kNegInf;
   using Base::KR;
-  using Base::QCOL;
   using Base::MR;
   using Base::NV;
-  using Base::kNegInf;
-  using Base::kLog2e;
+  using Base::QCOL;
+  using Base::QV;
+  using Base::W;
 
   static int64_t even(int64_t n) { return (n + 1) / 2 * 2; }
 
@@ -52,8 +52,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     AlignedBuffer qt2;  // native: Q pairs [Dp/2][BQ][2] (bf16)
     AlignedBuffer p2;   // native: P pairs [BK/2][BQ][2] (bf16)
     Scratch(int64_t D, int64_t Dv)
-        : Base::Scratch(D, Dv),
-          qt2(kNative ? static_cast<size_t>(even(D) / 2 * BQ) : 0),
+        : Base::Scratch(D, Dv), qt2(kNative ? static_cast<size_t>(even(D) / 2 * BQ) : 0),
           p2(kNative ? static_cast<size_t>(BK / 2 * BQ) : 0) {}
   };
 
@@ -143,8 +142,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     const int64_t npairs = even(this->D) / 2;
     for (int c = 0; c < this->rows; c += QCOL) {
       int j = 0;
-      for (; j + KR <= nk; j += KR)
-        qk_tile2<KR, kMax>(k + j * ks, ks, npairs, q2 + c * 2, s + j * BQ + c, tmax + c);
+      for (; j + KR <= nk; j += KR) qk_tile2<KR, kMax>(k + j * ks, ks, npairs, q2 + c * 2, s + j * BQ + c, tmax + c);
       if (j < nk) qk_tail2<kMax>(nk - j, k + j * ks, ks, npairs, q2 + c * 2, s + j * BQ + c, tmax + c);
     }
   }
@@ -221,8 +219,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
           if (this->safe)
             Base::template pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
-          else
-            Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+          else Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
         }
     } else {
       // P pairs along keys (P is bfloat16-exact already, so this conversion is exact).
@@ -241,8 +238,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
           if (this->safe)
             pv_chunk2<true>(nvec, p2 + r0 * 2, npairs, v + c0 * 2, vs, o + r0 * Dvp + c0, Dvp, alpha + r0);
-          else
-            pv_chunk2<false>(nvec, p2 + r0 * 2, npairs, v + c0 * 2, vs, o + r0 * Dvp + c0, Dvp, alpha + r0);
+          else pv_chunk2<false>(nvec, p2 + r0 * 2, npairs, v + c0 * 2, vs, o + r0 * Dvp + c0, Dvp, alpha + r0);
         }
     }
   }
@@ -282,8 +278,8 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   }
 
   template <bool kSafe, int N = NV>
-  static inline void pv_chunk2(int nvec, const uint16_t* p2, int npairs, const uint16_t* vt, int64_t vstride,
-                               float* o, int64_t Dvp, const float* alpha) {
+  static inline void pv_chunk2(int nvec, const uint16_t* p2, int npairs, const uint16_t* vt, int64_t vstride, float* o,
+                               int64_t Dvp, const float* alpha) {
     if constexpr (N >= 1) {
       if (nvec == N) return pv_tile2<N, kSafe>(p2, npairs, vt, vstride, o, Dvp, alpha);
       return pv_chunk2<kSafe, N - 1>(nvec, p2, npairs, vt, vstride, o, Dvp, alpha);

@@ -21,15 +21,15 @@ struct Fp16 {
     const uint32_t a = u & 0x7fffffffu;
     if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // quiet NaN
     if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 2^16: infinity
-    if (a >= 0x38800000u) {  // normal float16: rebias the exponent, round 13 bits away
+    if (a >= 0x38800000u) {                // normal float16: rebias the exponent, round 13 bits away
       const uint32_t r = a - 0x38000000u;  // exponent - 112
       return static_cast<uint16_t>(sign | ((r + 0xfffu + ((r >> 13) & 1u)) >> 13));
     }
     if (a < 0x33000000u) return static_cast<uint16_t>(sign);  // below half the smallest subnormal: 0
     // Subnormal float16: value = m · 2^-24, m = significand (with its leading 1) >> shift, rounded.
-    const uint32_t e = a >> 23;               // 102 .. 112
+    const uint32_t e = a >> 23;  // 102 .. 112
     const uint32_t m = (a & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126u - e;          // 14 .. 24
+    const uint32_t shift = 126u - e;  // 14 .. 24
     const uint32_t half = 1u << (shift - 1);
     const uint32_t rest = m & ((1u << shift) - 1u);
     uint32_t q = m >> shift;

@@ -24,8 +24,8 @@ struct GemmParams {
   float* c = nullptr;        // [M, N], row stride ldc
   int64_t M = 0, N = 0, K = 0;
   int64_t lda = 0, ldb = 0, ldc = 0;
-  bool accumulate = false;   // C += A·Bᵀ instead of C = A·Bᵀ
-  int threads = 1;           // threads this call may use (already leased)
+  bool accumulate = false;  // C += A·Bᵀ instead of C = A·Bᵀ
+  int threads = 1;          // threads this call may use (already leased)
   // B packed by gemm_pack_b with the same K and group_n = b_group_n; N must be a whole number of
   // groups (all of them: N = groups * b_group_n). Column j of group g (j < b_group_n) of row i is
   // written to c[i * ldc + g * c_group_stride + j].
@@ -37,8 +37,8 @@ struct GemmParams {
 struct GemmPackParams {
   const float* b = nullptr;  // [N, K], row stride ldb
   int64_t N = 0, K = 0, ldb = 0;
-  int64_t group_n = 0;       // rows per group (a head's d_kv); 0: N. N must be a multiple of it.
-  float* dst = nullptr;      // gemm_pack_b's return value floats, or nullptr to only ask the size
+  int64_t group_n = 0;   // rows per group (a head's d_kv); 0: N. N must be a multiple of it.
+  float* dst = nullptr;  // gemm_pack_b's return value floats, or nullptr to only ask the size
   int threads = 1;
 };
 

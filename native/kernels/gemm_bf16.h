@@ -11,9 +11,9 @@
 namespace ga {
 
 struct GemmBf16Params {
-  GemmParams g;                  // a, b may be null where a16, b16 are given
-  const uint16_t* a16 = nullptr; // optional A as 16-bit patterns of the kernel's type [M, K], row stride g.lda
-  const uint16_t* b16 = nullptr; // optional B likewise [N, K], row stride g.ldb (bfloat16; float16 for gemm_abt_fp16)
+  GemmParams g;                   // a, b may be null where a16, b16 are given
+  const uint16_t* a16 = nullptr;  // optional A as 16-bit patterns of the kernel's type [M, K], row stride g.lda
+  const uint16_t* b16 = nullptr;  // optional B likewise [N, K], row stride g.ldb (bfloat16; float16 for gemm_abt_fp16)
 };
 
 }  // namespace ga

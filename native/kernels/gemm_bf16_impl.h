@@ -20,8 +20,8 @@ struct GemmBf16EmulatedKernel {
   using B16 = Rounding;
 
   // rows x cols of src (float32 or bfloat16 bits, row stride ld) rounded into dst (row stride cols).
-  static void round_matrix(const float* f32, const uint16_t* b16, int64_t ld, int64_t rows, int64_t cols,
-                           float* dst, int threads) {
+  static void round_matrix(const float* f32, const uint16_t* b16, int64_t ld, int64_t rows, int64_t cols, float* dst,
+                           int threads) {
     const int64_t chunk = 64;
     parallel_items((rows + chunk - 1) / chunk, threads, [&](int, ItemCounter& it) {
       int64_t c;

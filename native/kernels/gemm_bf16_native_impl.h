@@ -49,7 +49,8 @@ struct GemmBf16NativeKernel {
       std::memcpy(dst, src16, static_cast<size_t>(K) * 2);
       k = K;
     } else {
-      for (; k + 2 * W <= K; k += 2 * W) V::store_pairs(dst + k, V::cvt_contiguous(V::load(src + k), V::load(src + k + W)));
+      for (; k + 2 * W <= K; k += 2 * W)
+        V::store_pairs(dst + k, V::cvt_contiguous(V::load(src + k), V::load(src + k + W)));
       for (; k < K; ++k) dst[k] = B16::from_float(src[k]);
     }
     for (; k < Kp; ++k) dst[k] = 0;
@@ -144,8 +145,7 @@ struct GemmBf16NativeKernel {
     convert_rows(g.b, p.b16, g.ldb, N, K, Kp, b, threads);
     parallel_items(npan, threads, [&](int, ItemCounter& it) {
       int64_t pn;
-      while (it.next(pn))
-        pack_panel(b + pn * NR * Kp, Kp, static_cast<int>(min64(NR, N - pn * NR)), pk + pn * Kp * NR);
+      while (it.next(pn)) pack_panel(b + pn * NR * Kp, Kp, static_cast<int>(min64(NR, N - pn * NR)), pk + pn * Kp * NR);
     });
     const int64_t nrb = (M + MC - 1) / MC;
     parallel_items(nrb * npan, threads, [&](int, ItemCounter& it) {

@@ -46,12 +46,12 @@ template <class V>
 struct GemmKernel {
   using R = typename V::R;
   static constexpr int W = V::W;
-  static constexpr int MR = V::kGemmRows;  // rows per register tile
-  static constexpr int NV = V::kGemmVecs;  // vectors per register tile row
-  static constexpr int NR = NV * W;        // columns per register tile = panel width
-  static constexpr int KC = 1024;          // K block
+  static constexpr int MR = V::kGemmRows;               // rows per register tile
+  static constexpr int NV = V::kGemmVecs;               // vectors per register tile row
+  static constexpr int NR = NV * W;                     // columns per register tile = panel width
+  static constexpr int KC = 1024;                       // K block
   static constexpr int MC = ((96 + MR - 1) / MR) * MR;  // rows per work item (~96, whole tiles)
-  static constexpr int kPrefetch = 64;     // floats ahead in each A row
+  static constexpr int kPrefetch = 64;                  // floats ahead in each A row
   // Dot-product path for M below kDotRows (measured crossover, N = K = 512: M ~ 24 on AVX2,
   // ~ 48-56 on AVX-512). Its tile is DR rows of A x DN rows of B, sized like the register tile's
   // accumulator budget (24 on 32-register ISAs, 12-16 otherwise).
@@ -116,8 +116,8 @@ struct GemmKernel {
   // result = acc (+ cin[i*ldi + j] when cin) (+ cout[i*ldo + j] when add_out), stored to
   // cout[i*ldo + j] for the first `cols` columns (cols == NR: whole vectors; fewer: partial).
   template <int ROWS, int LDP, bool SPLIT>
-  static inline void tile(const float* a, int64_t lda, const Slice& bp, int64_t kc, const float* cin,
-                          int64_t ldi, float* cout, int64_t ldo, int cols, bool add_out) {
+  static inline void tile(const float* a, int64_t lda, const Slice& bp, int64_t kc, const float* cin, int64_t ldi,
+                          float* cout, int64_t ldo, int cols, bool add_out) {
     R acc[ROWS][NV];
     for (int i = 0; i < ROWS; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
@@ -157,9 +157,8 @@ struct GemmKernel {
 
   // tile<rows> for 1 <= rows <= MR.
   template <int LDP, bool SPLIT, int ROWS = MR>
-  static inline void tile_rows(int rows, const float* a, int64_t lda, const Slice& bp, int64_t kc,
-                               const float* cin, int64_t ldi, float* cout, int64_t ldo, int cols,
-                               bool add_out) {
+  static inline void tile_rows(int rows, const float* a, int64_t lda, const Slice& bp, int64_t kc, const float* cin,
+                               int64_t ldi, float* cout, int64_t ldo, int cols, bool add_out) {
     if constexpr (ROWS >= 1) {
       if (rows == ROWS) return tile<ROWS, LDP, SPLIT>(a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
       return tile_rows<LDP, SPLIT, ROWS - 1>(rows, a, lda, bp, kc, cin, ldi, cout, ldo, cols, add_out);
@@ -232,10 +231,9 @@ struct GemmKernel {
             const float* a = p.a + i * p.lda + k0;
             float* cbt = cb ? cb + (i - r0) * NR : nullptr;
             if (last)
-              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc, p.ldc,
-                                   cols, p.accumulate);
-            else
-              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
+              tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cpan + i * p.ldc, p.ldc, cols,
+                                   p.accumulate);
+            else tile_rows<PW, SPLIT>(rows, a, p.lda, bk, kc, first ? nullptr : cbt, NR, cbt, NR, NR, false);
           }
         }
       }

@@ -16,30 +16,54 @@
 namespace ga {
 
 template <class V>
-void dense_attention_kernel(const DenseAttentionParams& p) { DenseAttentionKernel<V>::run(p); }
+void dense_attention_kernel(const DenseAttentionParams& p) {
+  DenseAttentionKernel<V>::run(p);
+}
 template <class V>
-void decode_attention_kernel(const DenseAttentionParams& p) { DecodeAttentionKernel<V>::run(p); }
+void decode_attention_kernel(const DenseAttentionParams& p) {
+  DecodeAttentionKernel<V>::run(p);
+}
 template <class V>
-void packed_attention_kernel(const PackedAttentionParams& p) { PackedAttentionKernel<V>::run(p); }
+void packed_attention_kernel(const PackedAttentionParams& p) {
+  PackedAttentionKernel<V>::run(p);
+}
 template <class V>
-void gemm_abt_kernel(const GemmParams& p) { GemmKernel<V>::run(p); }
+void gemm_abt_kernel(const GemmParams& p) {
+  GemmKernel<V>::run(p);
+}
 template <class V>
-int64_t gemm_pack_b_kernel(const GemmPackParams& p) { return GemmKernel<V>::pack_b(p); }
+int64_t gemm_pack_b_kernel(const GemmPackParams& p) {
+  return GemmKernel<V>::pack_b(p);
+}
 template <class V>
-void tglobal_attention_kernel(const TGlobalAttentionParams& p) { TGlobalAttentionKernel<V>::run(p); }
+void tglobal_attention_kernel(const TGlobalAttentionParams& p) {
+  TGlobalAttentionKernel<V>::run(p);
+}
 template <class V>
-void block_global_attention_kernel(const BlockGlobalAttentionParams& p) { BlockGlobalAttentionKernel<V>::run(p); }
+void block_global_attention_kernel(const BlockGlobalAttentionParams& p) {
+  BlockGlobalAttentionKernel<V>::run(p);
+}
 template <class V>
-double fma_peak_gflops_kernel(double seconds) { return fma_peak_gflops<V>(seconds); }
+double fma_peak_gflops_kernel(double seconds) {
+  return fma_peak_gflops<V>(seconds);
+}
 // The emulated bfloat16 kernels (native ones: kernels/reduced_precision_list.h).
 template <class V>
-void gemm_abt_bf16_kernel(const GemmBf16Params& p) { GemmBf16EmulatedKernel<V>::run(p); }
+void gemm_abt_bf16_kernel(const GemmBf16Params& p) {
+  GemmBf16EmulatedKernel<V>::run(p);
+}
 template <class V>
-void dense_attention_bf16_kernel(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<V, false>::run(p); }
+void dense_attention_bf16_kernel(const DenseAttentionParams& p) {
+  DenseAttentionBf16Kernel<V, false>::run(p);
+}
 // The emulated float16 kernels (kernels/fp16.h): the same code with float16 rounding.
 template <class V>
-void gemm_abt_fp16_kernel(const GemmBf16Params& p) { GemmBf16EmulatedKernel<V, Fp16<V>>::run(p); }
+void gemm_abt_fp16_kernel(const GemmBf16Params& p) {
+  GemmBf16EmulatedKernel<V, Fp16<V>>::run(p);
+}
 template <class V>
-void dense_attention_fp16_kernel(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<V, false, Fp16<V>>::run(p); }
+void dense_attention_fp16_kernel(const DenseAttentionParams& p) {
+  DenseAttentionBf16Kernel<V, false, Fp16<V>>::run(p);
+}
 
 }  // namespace ga

@@ -5,8 +5,7 @@
 
 namespace ga {
 
-void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int32_t* block_ids,
-                      int32_t* segment_ids) {
+void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int32_t* block_ids, int32_t* segment_ids) {
   if (g < 1) g = 1;
   const int64_t G = N / g;
   for (int64_t b = 0; b < B; ++b) {

@@ -11,8 +11,7 @@ namespace ga {
 // Valid token i of row b gets min(i / g, F_b - 1), where F_b = number of valid positions i with
 // i % g == g - 1 (complete blocks); padding gets -1; F_b == 0 gives -1 everywhere.
 // segment_ids[b,m] = 1 if m <= max_i block_ids[b,i], else 0 ([B,G]; nothing written when G == 0).
-void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int32_t* block_ids,
-                      int32_t* segment_ids);
+void global_block_ids(const uint8_t* mask, int64_t B, int64_t N, int64_t g, int32_t* block_ids, int32_t* segment_ids);
 
 // T5's relative-position bucket (HF LongT5Attention._relative_position_bucket), relative_position
 // = key - query (j - i). bidirectional (the encoder): half the buckets per direction;
@@ -38,8 +37,8 @@ static inline int64_t capped_radius(int64_t r, int64_t N) { return r < N - 1 ? r
 // are ignored), then out = w * a / sqrt(mean(a^2) + eps) (mean and sqrt in double). norm_weight
 // nullptr: plain sums. A block without tokens gives a zero vector. x [B,N,C] rows of C floats,
 // out [B,G,C].
-void global_aggregates(const float* x, int64_t B, int64_t N, int64_t C, const int32_t* block_ids,
-                       int64_t G, const float* norm_weight, float eps, float* out);
+void global_aggregates(const float* x, int64_t B, int64_t N, int64_t C, const int32_t* block_ids, int64_t G,
+                       const float* norm_weight, float eps, float* out);
 
 // The seed variant's global tokens: the mean of each block's g vectors, x [rows, N, D] contiguous,
 // out [rows, N / g, D]. The incomplete last block is merged into the last complete one (it holds

@@ -49,9 +49,8 @@ PackedPlan make_packed_plan(const PackedAttentionParams& pp, int64_t block_queri
     all.push_back(q);
   }
   // Most work first (a query block costs ~ its keys; stable: ties keep the batch order).
-  std::stable_sort(all.begin(), all.end(), [](const PackedSeq& a, const PackedSeq& b) {
-    return a.nq * (a.nk + 1) > b.nq * (b.nk + 1);
-  });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const PackedSeq& a, const PackedSeq& b) { return a.nq * (a.nk + 1) > b.nq * (b.nk + 1); });
   for (PackedSeq& q : all) {
     q.first_item = plan.items;
     plan.items += q.items;

@@ -25,11 +25,11 @@ struct PackedAttentionParams {
 // One sequence's share of the work, in execution order.
 struct PackedSeq {
   int64_t q0 = 0, nq = 0, k0 = 0, nk = 0;
-  bool decode = false;      // the decode kernel (nq <= kDecodeMaxQueries), else query blocks
-  DecodePlan plan;          // decode only: the plan a call with this sequence alone would use
-  int64_t first_item = 0, items = 0;     // its items in the packed item range
-  int64_t partials = 0;                  // decode with chunks > 1: offset of its partial softmax
-  int64_t first_group = 0, groups = 0;   // decode with chunks > 1: its merge items
+  bool decode = false;                  // the decode kernel (nq <= kDecodeMaxQueries), else query blocks
+  DecodePlan plan;                      // decode only: the plan a call with this sequence alone would use
+  int64_t first_item = 0, items = 0;    // its items in the packed item range
+  int64_t partials = 0;                 // decode with chunks > 1: offset of its partial softmax
+  int64_t first_group = 0, groups = 0;  // decode with chunks > 1: its merge items
 };
 
 struct PackedPlan {

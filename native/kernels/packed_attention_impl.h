@@ -65,7 +65,8 @@ struct PackedAttentionKernel {
           // The query-block kernel's item order: (head, query block).
           const int64_t nqb = (s.nq + Block::BQ - 1) / Block::BQ;
           const int64_t h = local / nqb, q0 = (local % nqb) * Block::BQ;
-          if (Dense::run_block(sp, 0, h, q0, block_scratch[tid], false)) Dense::run_block(sp, 0, h, q0, block_scratch[tid], true);
+          if (Dense::run_block(sp, 0, h, q0, block_scratch[tid], false))
+            Dense::run_block(sp, 0, h, q0, block_scratch[tid], true);
         }
       }
     });

@@ -9,9 +9,9 @@
 namespace ga {
 
 struct ReducedPrecisionIsa {
-  const char* name;               // "avx512bf16"
-  const char* base;               // the float32 ISA it extends: "avx512"
-  const IsaTable& (*table)();     // the base's table with native bf16 entries (name: the base's)
+  const char* name;            // "avx512bf16"
+  const char* base;            // the float32 ISA it extends: "avx512"
+  const IsaTable& (*table)();  // the base's table with native bf16 entries (name: the base's)
 };
 
 #ifdef GA_HAVE_AVX512BF16

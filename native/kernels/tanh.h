@@ -18,7 +18,7 @@ static inline typename V::R tanh_vec(typename V::R x) {
   const R e = exp2_vec<V>(V::mul(a, V::set1(-2.8853900817779268f)));  // -2 log2(e)
   const R d = V::add(V::set1(1.f), e);
   const R nd = V::sub(V::zero(), d);
-  R r = V::fmadd(V::set1(-8.f / 17.f), d, V::set1(24.f / 17.f));  // 1/d within 1/17 on [1, 2]
+  R r = V::fmadd(V::set1(-8.f / 17.f), d, V::set1(24.f / 17.f));                  // 1/d within 1/17 on [1, 2]
   for (int i = 0; i < 3; ++i) r = V::fmadd(r, V::fmadd(nd, r, V::set1(1.f)), r);  // r += r (1 - d r)
   const R big = V::mul(V::sub(V::set1(1.f), e), r);
   // |x| < 0.25: a - a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - 1382a^11/155925 (clamped so Inf stays out).

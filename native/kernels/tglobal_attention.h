@@ -16,26 +16,26 @@ struct TGlobalAttentionParams {
   float* out = nullptr;       // [B, H, N, Dv]
   Strides qs, ks, vs, gks, gvs, os;
   int64_t B = 0, H = 0, N = 0, D = 0, Dv = 0, G = 0;
-  int64_t radius = 0;         // local window |i - j| <= radius
-  float scale = 1.f;          // LongT5: 1 (no 1/sqrt(D))
-  const uint8_t* mask = nullptr;         // [B, N] 1 = token; padded queries output 0, padded keys excluded
-  const int32_t* block_ids = nullptr;    // [B, N] global block of each token (-1 = none); needed with global_bias
-  const uint8_t* global_valid = nullptr; // [B, G] 1 = row b attends global m (LongT5 segment ids)
-  const float* local_bias = nullptr;     // [H, 2r+1]: bias of key j for query i at (j - i + r)
-  const float* global_bias = nullptr;    // [H, 2G+1]: bias of global m for query i at (m - block_ids[i] + G)
+  int64_t radius = 0;                     // local window |i - j| <= radius
+  float scale = 1.f;                      // LongT5: 1 (no 1/sqrt(D))
+  const uint8_t* mask = nullptr;          // [B, N] 1 = token; padded queries output 0, padded keys excluded
+  const int32_t* block_ids = nullptr;     // [B, N] global block of each token (-1 = none); needed with global_bias
+  const uint8_t* global_valid = nullptr;  // [B, G] 1 = row b attends global m (LongT5 segment ids)
+  const float* local_bias = nullptr;      // [H, 2r+1]: bias of key j for query i at (j - i + r)
+  const float* global_bias = nullptr;     // [H, 2G+1]: bias of global m for query i at (m - block_ids[i] + G)
   int threads = 1;
 };
 
 // Seed variant: each token attends to the tokens of its own block plus its block's global token.
 struct BlockGlobalAttentionParams {
-  const float* q = nullptr;   // [B, H, N, D] contiguous
+  const float* q = nullptr;  // [B, H, N, D] contiguous
   const float* k = nullptr;
   const float* v = nullptr;   // [B, H, N, Dv]
   const float* gk = nullptr;  // [B, H, nb, D]  block means of k
   const float* gv = nullptr;  // [B, H, nb, Dv] block means of v
   float* out = nullptr;       // [B, H, N, Dv]
   int64_t B = 0, H = 0, N = 0, D = 0, Dv = 0;
-  int64_t block = 1;          // block size g; nb = N / g blocks, the last absorbs the N % g orphans
+  int64_t block = 1;  // block size g; nb = N / g blocks, the last absorbs the N % g orphans
   float scale = 1.f;
   int threads = 1;
 };

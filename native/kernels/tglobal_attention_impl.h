@@ -46,7 +46,8 @@ struct TGlobalAttentionKernel {
       for (int64_t x = 0; x < t.ext_len; ++x) {
         const int64_t tt = x - BQ;
         float val = Block::kNegInf;
-        if (tt >= 0 && tt <= 2 * r) val = p.local_bias ? Block::bias_units(p.local_bias[h * (2 * p.radius + 1) + (p.radius + r - tt)]) : 0.f;
+        if (tt >= 0 && tt <= 2 * r)
+          val = p.local_bias ? Block::bias_units(p.local_bias[h * (2 * p.radius + 1) + (p.radius + r - tt)]) : 0.f;
         ext[h * t.ext_len + x] = val;
       }
   }

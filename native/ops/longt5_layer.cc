@@ -13,8 +13,8 @@
 namespace ga {
 
 // Per-head GEMMs write the head-major layout directly, with no transpose pass.
-void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
-                   float* dst, int threads) {
+void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D, float* dst,
+                   int threads) {
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       GemmParams g;
@@ -86,7 +86,13 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     d.k = k.data();
     d.v = v.data();
     d.out = ctx.data();
-    d.B = B; d.H = H; d.Hk = H; d.Nq = N; d.Nk = N; d.D = D; d.Dv = D;
+    d.B = B;
+    d.H = H;
+    d.Hk = H;
+    d.Nq = N;
+    d.Nk = N;
+    d.D = D;
+    d.Dv = D;
     d.qs = d.ks = d.vs = Strides::bhnd(H, N, D);
     d.os = Strides::bnhd(H, N, D);
     d.scale = 1.f;
@@ -135,7 +141,12 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     t.out = ctx.data();
     t.qs = t.ks = t.vs = Strides::bhnd(H, N, D);
     t.os = Strides::bnhd(H, N, D);
-    t.B = B; t.H = H; t.N = N; t.D = D; t.Dv = D; t.G = G;
+    t.B = B;
+    t.H = H;
+    t.N = N;
+    t.D = D;
+    t.Dv = D;
+    t.G = G;
     t.radius = r;
     t.scale = 1.f;
     t.mask = mask;

@@ -14,12 +14,12 @@ struct LongT5LayerParams {
   int64_t local_radius = 0, global_block_size = 1;
   int32_t num_buckets = 32, max_distance = 128;
   float layer_norm_epsilon = 1e-6f;
-  const float* hidden = nullptr;        // [B, N, d_model]
-  const uint8_t* mask = nullptr;        // [B, N] 0/1, or nullptr = all tokens
-  const float* wq = nullptr;            // [H*d_kv, d_model]
+  const float* hidden = nullptr;  // [B, N, d_model]
+  const uint8_t* mask = nullptr;  // [B, N] 0/1, or nullptr = all tokens
+  const float* wq = nullptr;      // [H*d_kv, d_model]
   const float* wk = nullptr;
   const float* wv = nullptr;
-  const float* wo = nullptr;            // [d_model, H*d_kv]
+  const float* wo = nullptr;  // [d_model, H*d_kv]
   // The same weights packed once by gemm_pack_b (q/k/v in H groups of d_kv rows, o in one group):
   // used instead of wq..wo when set. The model packs at load; the standalone layer (one call per
   // forward with weights from JavaScript) leaves them null and gemm_abt packs per call.
@@ -27,18 +27,18 @@ struct LongT5LayerParams {
   const float* wk_packed = nullptr;
   const float* wv_packed = nullptr;
   const float* wo_packed = nullptr;
-  const float* rel_bias = nullptr;      // [num_buckets, H]
-  const float* global_rel_bias = nullptr;   // [num_buckets, H] (TGlobal)
-  const float* global_norm_weight = nullptr;// [d_model] (TGlobal)
-  float* out = nullptr;                 // [B, N, d_model]
-  bool accumulate_out = false;          // out += the layer's output (the model's residual add)
+  const float* rel_bias = nullptr;            // [num_buckets, H]
+  const float* global_rel_bias = nullptr;     // [num_buckets, H] (TGlobal)
+  const float* global_norm_weight = nullptr;  // [d_model] (TGlobal)
+  float* out = nullptr;                       // [B, N, d_model]
+  bool accumulate_out = false;                // out += the layer's output (the model's residual add)
   int threads = 1;
 };
 
 // dst[b, h] = x[b] · W[h*D:(h+1)*D]ᵀ for x [B, rows, C] and W [H*D, C]: the head-major
 // [B, H, rows, D] layout the attention kernels stream fastest (each head's keys contiguous).
-void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
-                   float* dst, int threads);
+void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D, float* dst,
+                   int threads);
 // The same with W packed by gemm_pack_b in H groups of D rows: one product per batch row b.
 void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, const float* w_packed, int64_t H,
                           int64_t D, float* dst, int threads);

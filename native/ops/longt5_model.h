@@ -83,7 +83,7 @@ class LongT5Model {
  private:
   struct Slot {
     std::vector<int64_t> shape;
-    AlignedBuffer data;  // plain, or gemm_pack_b's form when pack_group > 0
+    AlignedBuffer data;      // plain, or gemm_pack_b's form when pack_group > 0
     int64_t pack_group = 0;  // rows per packed group (d_kv for q/k/v, shape[0] otherwise); 0: plain
     bool set = false;
   };

@@ -15,7 +15,7 @@ namespace ga {
 namespace {
 std::mutex g_mu;
 std::condition_variable g_cv;
-int g_budget = 0;   // 0 = not yet initialised
+int g_budget = 0;  // 0 = not yet initialised
 int g_in_use = 0;
 int g_waiting = 0;  // calls waiting in ThreadLease's constructor
 thread_local ThreadLease* tl_lease = nullptr;
@@ -147,7 +147,7 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   std::condition_variable all_done;
   int working = t;
   auto guarded = [&](int tid) {
-    CancelScope scope(token);  // kernels poll cancel_requested() in every thread
+    CancelScope scope(token);                    // kernels poll cancel_requested() in every thread
     tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
     try {
       body(tid, counter);

@@ -39,9 +39,9 @@ class ThreadLease {
   int regrow();
 
  private:
-  int granted_;             // the count first granted
-  std::atomic<int> n_;      // the count held now (<= granted_)
-  ThreadLease* prev_;       // the thread's previous current lease
+  int granted_;         // the count first granted
+  std::atomic<int> n_;  // the count held now (<= granted_)
+  ThreadLease* prev_;   // the thread's previous current lease
 };
 
 namespace detail {

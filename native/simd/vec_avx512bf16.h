@@ -35,7 +35,9 @@ struct VecAvx512Bf16 : VecAvx512 {
     return _mm512_or_si512(e, _mm512_slli_epi32(o, 16));
   }
   // x with each pair's halves kept where keep's matching 16 bits are set (0x0000ffff: low only).
-  static inline P mask_pairs(P x, uint32_t keep) { return _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(keep))); }
+  static inline P mask_pairs(P x, uint32_t keep) {
+    return _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(keep)));
+  }
   // x rounded to the nearest bfloat16, as float32 (exactly Bf16<V>::round lane by lane).
   static inline R round_bf16(R x) {
     const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x));

@@ -10,9 +10,9 @@ struct VecNeon {
   static constexpr int W = 4;
   static constexpr const char* kName = "neon";
   static constexpr bool kHasScalef = false;  // exp2.h
-  static constexpr int kQkKeys = 8;   // 8 keys x 3 vectors = 24 accumulators of 32 registers
+  static constexpr int kQkKeys = 8;          // 8 keys x 3 vectors = 24 accumulators of 32 registers
   static constexpr int kQkVecs = 3;
-  static constexpr int kPvRows = 6;   // 6 rows x 4 vectors = 24 accumulators
+  static constexpr int kPvRows = 6;  // 6 rows x 4 vectors = 24 accumulators
   static constexpr int kPvVecs = 4;
   static constexpr int kGemmRows = 8;  // GEMM register tile 8 rows x 3 vectors (8x12): 24 accumulators
   static constexpr int kGemmVecs = 3;
@@ -27,7 +27,8 @@ struct VecNeon {
     return vld1q_f32(t);
   }
   static inline void store_partial(float* p, R x, int n) {
-    float t[4]; vst1q_f32(t, x);
+    float t[4];
+    vst1q_f32(t, x);
     for (int i = 0; i < n && i < 4; ++i) p[i] = t[i];
   }
   static inline R add(R a, R b) { return vaddq_f32(a, b); }

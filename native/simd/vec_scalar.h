@@ -13,11 +13,11 @@ struct VecScalar {
   static constexpr const char* kName = "scalar";
   static constexpr bool kHasScalef = false;  // exp2.h
   // Micro-kernel tile shapes (see kernels/dense_attention_impl.h).
-  static constexpr int kQkKeys = 4;     // keys per QK micro-tile
-  static constexpr int kQkVecs = 4;     // query vectors per QK micro-tile
-  static constexpr int kPvRows = 4;     // query rows per PV micro-tile
-  static constexpr int kPvVecs = 4;     // output vectors per PV micro-tile
-  static constexpr int kGemmRows = 4;   // GEMM register tile: 4 rows x 4 vectors (16 accumulators)
+  static constexpr int kQkKeys = 4;    // keys per QK micro-tile
+  static constexpr int kQkVecs = 4;    // query vectors per QK micro-tile
+  static constexpr int kPvRows = 4;    // query rows per PV micro-tile
+  static constexpr int kPvVecs = 4;    // output vectors per PV micro-tile
+  static constexpr int kGemmRows = 4;  // GEMM register tile: 4 rows x 4 vectors (16 accumulators)
   static constexpr int kGemmVecs = 4;
 
   static inline R zero() { return 0.f; }
@@ -25,7 +25,9 @@ struct VecScalar {
   static inline R load(const float* p) { return *p; }
   static inline void store(float* p, R x) { *p = x; }
   static inline R load_partial(const float* p, int n) { return n > 0 ? *p : 0.f; }
-  static inline void store_partial(float* p, R x, int n) { if (n > 0) *p = x; }
+  static inline void store_partial(float* p, R x, int n) {
+    if (n > 0) *p = x;
+  }
   static inline R add(R a, R b) { return a + b; }
   static inline R sub(R a, R b) { return a - b; }
   static inline R mul(R a, R b) { return a * b; }
@@ -42,7 +44,9 @@ struct VecScalar {
     if (n > 128.f) n = 128.f;
     if (n < -127.f) n = -127.f;
     const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
-    float r; std::memcpy(&r, &bits, 4); return r;
+    float r;
+    std::memcpy(&r, &bits, 4);
+    return r;
   }
   // x where keep >= lo, else 0.
   static inline R zero_if_below(R keep, float lo, R x) { return keep >= lo ? x : 0.f; }

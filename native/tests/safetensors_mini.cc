@@ -86,7 +86,10 @@ struct Parser {
         ++i;
         if (!value(v.obj[key])) return false;
         ws();
-        if (i < s.size() && s[i] == ',') { ++i; continue; }
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
         if (i < s.size() && s[i] == '}') return ++i, true;
         return fail("expected ',' or '}'");
       }
@@ -100,7 +103,10 @@ struct Parser {
         v.arr.emplace_back();
         if (!value(v.arr.back())) return false;
         ws();
-        if (i < s.size() && s[i] == ',') { ++i; continue; }
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
         if (i < s.size() && s[i] == ']') return ++i, true;
         return fail("expected ',' or ']'");
       }
@@ -109,9 +115,20 @@ struct Parser {
       v.kind = Json::String;
       return string(v.str);
     }
-    if (c == 't') { v.kind = Json::Bool; v.b = true; return lit("true"); }
-    if (c == 'f') { v.kind = Json::Bool; v.b = false; return lit("false"); }
-    if (c == 'n') { v.kind = Json::Null; return lit("null"); }
+    if (c == 't') {
+      v.kind = Json::Bool;
+      v.b = true;
+      return lit("true");
+    }
+    if (c == 'f') {
+      v.kind = Json::Bool;
+      v.b = false;
+      return lit("false");
+    }
+    if (c == 'n') {
+      v.kind = Json::Null;
+      return lit("null");
+    }
     char* end = nullptr;
     v.kind = Json::Number;
     v.num = std::strtod(s.c_str() + i, &end);
@@ -158,7 +175,8 @@ int64_t Tensor::numel() const {
 std::vector<float> Tensor::f32() const {
   std::vector<float> out(static_cast<size_t>(numel()));
   for (size_t k = 0; k < out.size(); ++k)
-    out[k] = dtype == "F64" ? static_cast<float>(read_le<double>(bytes.data() + 8 * k)) : read_le<float>(bytes.data() + 4 * k);
+    out[k] = dtype == "F64" ? static_cast<float>(read_le<double>(bytes.data() + 8 * k))
+                            : read_le<float>(bytes.data() + 4 * k);
   return out;
 }
 

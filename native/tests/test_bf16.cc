@@ -94,10 +94,10 @@ GA_TEST(bf16_gemm_rounding_matches_scalar_rule) {
     const uint32_t kind = static_cast<uint32_t>(r.below(6));
     const float base = r.uniform(-3.f, 3.f);
     uint32_t u = bits(base);
-    if (kind == 0) u = (u & 0xffff0000u) | 0x8000u;             // exact tie
+    if (kind == 0) u = (u & 0xffff0000u) | 0x8000u;                                        // exact tie
     else if (kind == 1) u = (u & 0x80000000u) | static_cast<uint32_t>(r.below(0x7fffff));  // subnormal
-    else if (kind == 2) u = (u & 0xffff0000u) | 0x7fffu;        // just below a tie
-    else if (kind == 3) u = (u & 0xffff0000u) | 0x8001u;        // just above a tie
+    else if (kind == 2) u = (u & 0xffff0000u) | 0x7fffu;                                   // just below a tie
+    else if (kind == 3) u = (u & 0xffff0000u) | 0x8001u;                                   // just above a tie
     a[i] = from_bits(u);
   }
   for_each_path([&](const std::string& label) {
@@ -121,7 +121,8 @@ GA_TEST(bf16_gemm_rounding_matches_scalar_rule) {
 }
 
 GA_TEST(bf16_gemm_against_reference) {
-  const int64_t shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {6, 64, 32}, {13, 67, 45}, {100, 33, 130}, {97, 130, 2}, {64, 16, 257}, {130, 70, 1500}};
+  const int64_t shapes[][3] = {{1, 1, 1},      {7, 5, 3},    {6, 64, 32},   {13, 67, 45},
+                               {100, 33, 130}, {97, 130, 2}, {64, 16, 257}, {130, 70, 1500}};
   for (const auto& s : shapes) {
     const int64_t M = s[0], N = s[1], K = s[2];
     Rng r(static_cast<uint64_t>(M * 7919 + N * 31 + K));
@@ -170,9 +171,9 @@ GA_TEST(bf16_gemm_against_reference) {
               const double want = ref[i * N + j] + (accumulate ? 0.5 : 0.0);
               const double tol = (K + 2) * std::ldexp(1.0, -23) * (mag[i * N + j] + 0.5);
               if (!(std::fabs(c[i * ldc + j] - want) <= tol) && bad++ == 0)
-                CHECK_MSG(false, "%s M=%lld N=%lld K=%lld acc=%d strided=%d t=%d: c[%lld][%lld] = %g, want %g", label.c_str(),
-                          (long long)M, (long long)N, (long long)K, accumulate, strided, threads, (long long)i,
-                          (long long)j, c[i * ldc + j], want);
+                CHECK_MSG(false, "%s M=%lld N=%lld K=%lld acc=%d strided=%d t=%d: c[%lld][%lld] = %g, want %g",
+                          label.c_str(), (long long)M, (long long)N, (long long)K, accumulate, strided, threads,
+                          (long long)i, (long long)j, c[i * ldc + j], want);
             }
             for (int64_t j = N; j < ldc; ++j)
               if (c[i * ldc + j] != 0.5f && bad++ == 0) CHECK_MSG(false, "%s: wrote past N", label.c_str());

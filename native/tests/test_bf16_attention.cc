@@ -4,8 +4,8 @@
 // now and then moves a probability across a bfloat16 rounding boundary (one bf16 step, 2^-8
 // relative, for that weight). So >= 95 % of outputs agree within 1e-5 x max|out| (another
 // rounding rule, e.g. truncation, moves nearly all of them by ~1e-3), and all within
-// 2^-8 x max|v| (every weight one step off). Shapes cover odd D and Dv (pair and vector padding), odd key counts (the zero
-// key of the last pair), grouped-query heads, a key mask, the causal cut and a bias.
+// 2^-8 x max|v| (every weight one step off). Shapes cover odd D and Dv (pair and vector padding), odd key counts (the
+// zero key of the last pair), grouped-query heads, a key mask, the causal cut and a bias.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,8 +24,10 @@ struct Shape {
 };
 
 GA_TEST(bf16_dense_attention_paths_agree) {
-  const Shape shapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false}, {2, 4, 2, 33, 45, 13, 7, true, true, false},
-                          {1, 3, 3, 5, 9, 3, 5, false, true, true},          {1, 1, 1, 130, 257, 32, 48, true, false, true}};
+  const Shape shapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false},
+                          {2, 4, 2, 33, 45, 13, 7, true, true, false},
+                          {1, 3, 3, 5, 9, 3, 5, false, true, true},
+                          {1, 1, 1, 130, 257, 32, 48, true, false, true}};
   const std::string keep_isa = ga::active_isa().name;
   for (const Shape& s : shapes) {
     Rng r(static_cast<uint64_t>(s.Nq * 31 + s.Nk * 7 + s.D));
@@ -90,8 +92,9 @@ GA_TEST(bf16_dense_attention_paths_agree) {
           first = out;
           first_label = label;
         } else {
-          CHECK_MSG(far * 20 <= out.size() && diff <= std::ldexp(1.0, -8), "%s vs %s Nq=%lld Nk=%lld D=%lld: max %g, %zu of %zu beyond 1e-5",
-                    label.c_str(), first_label.c_str(), (long long)s.Nq, (long long)s.Nk, (long long)s.D, diff, far, out.size());
+          CHECK_MSG(far * 20 <= out.size() && diff <= std::ldexp(1.0, -8),
+                    "%s vs %s Nq=%lld Nk=%lld D=%lld: max %g, %zu of %zu beyond 1e-5", label.c_str(),
+                    first_label.c_str(), (long long)s.Nq, (long long)s.Nk, (long long)s.D, diff, far, out.size());
         }
       }
   }

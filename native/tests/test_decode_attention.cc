@@ -39,7 +39,13 @@ Problem make(int64_t B, int64_t H, int64_t Hk, int64_t Nq, int64_t Nk, int64_t D
   p.k = pr.k.data();
   p.v = pr.v.data();
   p.out = pr.out.data();
-  p.B = B; p.H = H; p.Hk = Hk; p.Nq = Nq; p.Nk = Nk; p.D = D; p.Dv = D;
+  p.B = B;
+  p.H = H;
+  p.Hk = Hk;
+  p.Nq = Nq;
+  p.Nk = Nk;
+  p.D = D;
+  p.Dv = D;
   p.qs = ga::Strides::bhnd(H, Nq, D);
   p.ks = p.vs = ga::Strides::bhnd(Hk, Nk, D);
   p.os = ga::Strides::bhnd(H, Nq, D);
@@ -59,9 +65,13 @@ double reference(const Problem& pr, int64_t b, int64_t h, int64_t i, int64_t d) 
   std::vector<double> s(pr.Nk);
   double mx = -INFINITY;
   for (int64_t j = 0; j < pr.Nk; ++j) {
-    if (pr.p.causal && j > i + pr.Nk - pr.Nq) { s[j] = -INFINITY; continue; }
+    if (pr.p.causal && j > i + pr.Nk - pr.Nq) {
+      s[j] = -INFINITY;
+      continue;
+    }
     double dot = 0;
-    for (int64_t c = 0; c < pr.D; ++c) dot += double(pr.q[((b * pr.H + h) * pr.Nq + i) * pr.D + c]) * pr.k[((b * pr.Hk + hk) * pr.Nk + j) * pr.D + c];
+    for (int64_t c = 0; c < pr.D; ++c)
+      dot += double(pr.q[((b * pr.H + h) * pr.Nq + i) * pr.D + c]) * pr.k[((b * pr.Hk + hk) * pr.Nk + j) * pr.D + c];
     s[j] = dot + pr.table[h * len + (i - j) + pr.Nk - 1];
     mx = std::max(mx, s[j]);
   }
@@ -97,8 +107,10 @@ GA_TEST(decode_attention_negative_stride_bias_every_isa) {
                 worst_ref = std::max(worst_ref, std::fabs(dec[at] - reference(pr, b, h, i, d)));
                 worst_flash = std::max(worst_flash, double(std::fabs(dec[at] - pr.out[at])));
               }
-        CHECK_MSG(worst_ref < 1e-5, "%s causal=%d Nk=%lld: decode vs reference %g", isa.c_str(), causal, (long long)Nk, worst_ref);
-        CHECK_MSG(worst_flash < 2e-6, "%s causal=%d Nk=%lld: decode vs query blocks %g", isa.c_str(), causal, (long long)Nk, worst_flash);
+        CHECK_MSG(worst_ref < 1e-5, "%s causal=%d Nk=%lld: decode vs reference %g", isa.c_str(), causal, (long long)Nk,
+                  worst_ref);
+        CHECK_MSG(worst_flash < 2e-6, "%s causal=%d Nk=%lld: decode vs query blocks %g", isa.c_str(), causal,
+                  (long long)Nk, worst_flash);
       }
   }
   ga::set_active_isa(before);

@@ -62,7 +62,8 @@ int64_t run_case(const Problem& P, const std::string& isa, bool accumulate, bool
   std::vector<float> c(static_cast<size_t>(M * ldc + 8), kSentinel), c0;
   Rng r(static_cast<uint64_t>(M * 1000003 + N * 1009 + K));
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) c[i * ldc + j] = accumulate ? r.uniform(-4.f, 4.f) : 777.f;  // 777: must be overwritten
+    for (int64_t j = 0; j < N; ++j)
+      c[i * ldc + j] = accumulate ? r.uniform(-4.f, 4.f) : 777.f;  // 777: must be overwritten
   c0 = c;
 
   ga::GemmParams p;
@@ -89,7 +90,8 @@ int64_t run_case(const Problem& P, const std::string& isa, bool accumulate, bool
       const double got = c[i * ldc + j];
       if (!(std::fabs(got - want) <= tol)) {
         if (bad++ == 0)
-          CHECK_MSG(false, "gemm %s M=%lld N=%lld K=%lld acc=%d strided=%d threads=%d: C[%lld,%lld]=%.9g want %.9g (tol %.3g)",
+          CHECK_MSG(false,
+                    "gemm %s M=%lld N=%lld K=%lld acc=%d strided=%d threads=%d: C[%lld,%lld]=%.9g want %.9g (tol %.3g)",
                     isa.c_str(), (long long)M, (long long)N, (long long)K, accumulate, strided, threads, (long long)i,
                     (long long)j, got, want, tol);
       }
@@ -101,8 +103,8 @@ int64_t run_case(const Problem& P, const std::string& isa, bool accumulate, bool
   }
   for (size_t q = static_cast<size_t>(M * ldc); q < c.size(); ++q)
     if (c[q] != kSentinel && bad++ == 0)
-      CHECK_MSG(false, "gemm %s M=%lld N=%lld K=%lld: wrote past the end of C", isa.c_str(), (long long)M,
-                (long long)N, (long long)K);
+      CHECK_MSG(false, "gemm %s M=%lld N=%lld K=%lld: wrote past the end of C", isa.c_str(), (long long)M, (long long)N,
+                (long long)K);
   return bad;
 }
 
@@ -132,11 +134,13 @@ GA_TEST(gemm_odd_shapes_all_isas) {
 // Shapes of the layer projections, a K past the kernel's K block, and the small-M dot path's
 // boundary on every ISA.
 GA_TEST(gemm_layer_shapes_and_k_blocking) {
-  struct S { int64_t M, N, K; };
+  struct S {
+    int64_t M, N, K;
+  };
   const S shapes[] = {{300, 512, 512}, {37, 512, 512}, {130, 1024, 1024}, {100, 70, 2100}, {29, 33, 1500},
-                      {2, 512, 512},   {11, 513, 64},  {12, 40, 40},     {13, 40, 40},    {23, 40, 40},
-                      {24, 40, 40},    {25, 49, 31},   {31, 40, 40},     {32, 40, 40},
-                      {47, 96, 96},    {48, 97, 1},    {49, 64, 512}};
+                      {2, 512, 512},   {11, 513, 64},  {12, 40, 40},      {13, 40, 40},    {23, 40, 40},
+                      {24, 40, 40},    {25, 49, 31},   {31, 40, 40},      {32, 40, 40},    {47, 96, 96},
+                      {48, 97, 1},     {49, 64, 512}};
   const auto isas = ga::available_isas();
   uint64_t seed = 1000;
   for (const S& s : shapes) {
@@ -187,7 +191,6 @@ GA_TEST(gemm_degenerate) {
   ga::set_active_isa(isas.back());
 }
 
-
 // Packs P.b (group_n rows per group; 0 = N) under the active ISA; returns the packed floats.
 std::vector<float> pack(const Problem& P, int64_t group_n, int64_t ldb_pad, int threads) {
   const int64_t ldb = P.K + ldb_pad;
@@ -202,8 +205,8 @@ std::vector<float> pack(const Problem& P, int64_t group_n, int64_t ldb_pad, int 
   pp.group_n = group_n;
   pp.threads = threads;
   const int64_t size = ga::gemm_pack_b(pp);
-  CHECK_MSG(size >= P.N * P.K, "gemm_pack_b N=%lld K=%lld group_n=%lld: size %lld",
-            (long long)P.N, (long long)P.K, (long long)group_n, (long long)size);
+  CHECK_MSG(size >= P.N * P.K, "gemm_pack_b N=%lld K=%lld group_n=%lld: size %lld", (long long)P.N, (long long)P.K,
+            (long long)group_n, (long long)size);
   std::vector<float> out(static_cast<size_t>(size > 0 ? size : 0), kSentinel);
   pp.dst = out.data();
   CHECK(ga::gemm_pack_b(pp) == size);
@@ -251,7 +254,8 @@ int64_t run_packed_case(const Problem& P, const std::vector<float>& packed, int6
       const double want = P.ref[i * N + j] + base;
       const double tol = (K + 2) * u2 * (P.mag[i * N + j] + std::fabs(base)) + 1e-30;
       if (!(std::fabs(c[q] - want) <= tol) && bad++ == 0)
-        CHECK_MSG(false, "packed gemm %s M=%lld N=%lld K=%lld gn=%lld head_major=%d acc=%d: C[%lld,%lld]=%.9g want %.9g",
+        CHECK_MSG(false,
+                  "packed gemm %s M=%lld N=%lld K=%lld gn=%lld head_major=%d acc=%d: C[%lld,%lld]=%.9g want %.9g",
                   isa.c_str(), (long long)M, (long long)N, (long long)K, (long long)gn, head_major, accumulate,
                   (long long)i, (long long)j, c[q], want);
     }
@@ -280,16 +284,18 @@ std::vector<float> unpacked_result(const Problem& P, int threads) {
 }
 
 GA_TEST(gemm_packed_b_all_isas) {
-  struct S { int64_t M, N, K, gn; };
+  struct S {
+    int64_t M, N, K, gn;
+  };
   // N not a multiple of any tile width (4, 12, 16, 64), M = 1..7 (decode steps), odd K, K past
   // the K block, groups of a head's width (D = 8: half a panel; 64; 24: two NEON tiles, the second
   // straddling two panels; 70: four panels + 6).
   std::vector<S> shapes;
   for (int64_t M = 1; M <= 7; ++M) shapes.push_back({M, 97, 33, 97});
-  const S more[] = {{1, 1, 1, 1},      {2, 7, 3, 7},        {3, 130, 2100, 130}, {5, 200, 64, 8},
-                    {1, 1000, 40, 1000}, {4, 192, 31, 64},  {6, 144, 17, 24},   {1, 140, 9, 70},
-                    {24, 65, 50, 65},  {47, 129, 77, 129},  {48, 96, 96, 24},   {64, 257, 100, 257},
-                    {100, 128, 1500, 64}, {131, 70, 64, 70}, {97, 520, 33, 8},  {300, 513, 257, 513}};
+  const S more[] = {{1, 1, 1, 1},         {2, 7, 3, 7},       {3, 130, 2100, 130}, {5, 200, 64, 8},
+                    {1, 1000, 40, 1000},  {4, 192, 31, 64},   {6, 144, 17, 24},    {1, 140, 9, 70},
+                    {24, 65, 50, 65},     {47, 129, 77, 129}, {48, 96, 96, 24},    {64, 257, 100, 257},
+                    {100, 128, 1500, 64}, {131, 70, 64, 70},  {97, 520, 33, 8},    {300, 513, 257, 513}};
   for (const S& s : more) shapes.push_back(s);
   const auto isas = ga::available_isas();
   uint64_t seed = 5000;
@@ -311,11 +317,12 @@ GA_TEST(gemm_packed_b_all_isas) {
                       run_packed_case(P, packed, s.gn, true, true, 1, isa, nullptr) +
                       run_packed_case(P, packed, s.gn, s.gn != s.N, false, 1, isa, nullptr);
         CHECK_MSG(bad == 0, "packed gemm %s (packed under %s) M=%lld N=%lld K=%lld gn=%lld: %lld bad", isa.c_str(),
-                  pack_isa.c_str(), (long long)s.M, (long long)s.N, (long long)s.K, (long long)s.gn,
-                  (long long)bad);
+                  pack_isa.c_str(), (long long)s.M, (long long)s.N, (long long)s.K, (long long)s.gn, (long long)bad);
         if (s.M >= 64)
-          CHECK_MSG(got == unpacked_result(P, 2), "packed gemm %s M=%lld N=%lld K=%lld: not bit-identical to the "
-                    "per-call path", isa.c_str(), (long long)s.M, (long long)s.N, (long long)s.K);
+          CHECK_MSG(got == unpacked_result(P, 2),
+                    "packed gemm %s M=%lld N=%lld K=%lld: not bit-identical to the "
+                    "per-call path",
+                    isa.c_str(), (long long)s.M, (long long)s.N, (long long)s.K);
       }
     }
   }
@@ -360,7 +367,7 @@ GA_TEST(gemm_pack_b_sizes) {
   CHECK(ga::gemm_pack_b(pp) == 9 * 5 * 16);
   pp.group_n = 65;  // two groups of five panels
   CHECK(ga::gemm_pack_b(pp) == 10 * 5 * 16);
-  pp.group_n = 7;   // 130 is not a multiple of 7
+  pp.group_n = 7;  // 130 is not a multiple of 7
   CHECK(ga::gemm_pack_b(pp) == -1);
   pp.group_n = 0;
   pp.N = -1;

@@ -103,10 +103,10 @@ GA_TEST(block_ids_vs_hf_steps_random_masks) {
         const int64_t valid = r.below(N + 1);
         for (int64_t i = 0; i < N; ++i) {
           uint8_t m;
-          if (b == 0) m = i < valid;                 // right padding
-          else if (b == 1) m = i >= N - valid;       // left padding
-          else if (b == 2) m = r.below(4) != 0;      // random holes
-          else m = 1;                                // all valid
+          if (b == 0) m = i < valid;             // right padding
+          else if (b == 1) m = i >= N - valid;   // left padding
+          else if (b == 2) m = r.below(4) != 0;  // random holes
+          else m = 1;                            // all valid
           mask[b * N + i] = m;
         }
       }
@@ -117,7 +117,8 @@ GA_TEST(block_ids_vs_hf_steps_random_masks) {
       seg.resize(static_cast<size_t>(B * (N / g)));
       ++cases;
       if (ids != want_ids || seg != want_seg) {
-        if (mismatches++ < 5) CHECK_MSG(false, "block ids differ from HF's steps: N=%lld g=%lld", (long long)N, (long long)g);
+        if (mismatches++ < 5)
+          CHECK_MSG(false, "block ids differ from HF's steps: N=%lld g=%lld", (long long)N, (long long)g);
       }
     }
   }
@@ -131,24 +132,97 @@ GA_TEST(relative_position_bucket_table) {
   // logf (see longt5_blocks.cc). 16/32/64 with 32/128 (and 8/16/32 with 16/64) are the
   // borderline distances (exact value an integer): 10/12/14 (+16 for positive distances).
   // 96/81 at 54: exact value 16, float32 gives 15.999999 -> 39 (float64 math would give 40).
-  struct E { int32_t nb, md; int64_t rel; int32_t bucket; };
+  struct E {
+    int32_t nb, md;
+    int64_t rel;
+    int32_t bucket;
+  };
   const E table[] = {
-      {32, 128, 0, 0}, {32, 128, 1, 17}, {32, 128, -1, 1}, {32, 128, 7, 23}, {32, 128, -7, 7}, {32, 128, 8, 24},
-      {32, 128, -8, 8}, {32, 128, 9, 24}, {32, 128, 11, 24}, {32, 128, 12, 25}, {32, 128, 15, 25}, {32, 128, -15, 9},
-      {32, 128, 16, 26}, {32, 128, -16, 10}, {32, 128, 17, 26}, {32, 128, 22, 26}, {32, 128, 23, 27}, {32, 128, 31, 27},
-      {32, 128, -31, 11}, {32, 128, 32, 28}, {32, 128, -32, 12}, {32, 128, 33, 28}, {32, 128, 44, 28}, {32, 128, 45, 28},
-      {32, 128, 63, 29}, {32, 128, -63, 13}, {32, 128, 64, 30}, {32, 128, -64, 14}, {32, 128, 65, 30}, {32, 128, 90, 30},
-      {32, 128, 91, 31}, {32, 128, 127, 31}, {32, 128, -127, 15}, {32, 128, 128, 31}, {32, 128, -128, 15},
-      {32, 128, 129, 31}, {32, 128, 500, 31}, {32, 128, -500, 15}, {32, 128, 100000, 31}, {32, 128, -100000, 15},
-      {16, 64, 0, 0}, {16, 64, 3, 11}, {16, 64, -3, 3}, {16, 64, 4, 12}, {16, 64, -4, 4}, {16, 64, 5, 12},
-      {16, 64, 7, 12}, {16, 64, 8, 13}, {16, 64, -8, 5}, {16, 64, 11, 13}, {16, 64, 12, 13}, {16, 64, 15, 13},
-      {16, 64, 16, 14}, {16, 64, -16, 6}, {16, 64, 31, 14}, {16, 64, 32, 15}, {16, 64, -32, 7}, {16, 64, 63, 15},
-      {16, 64, 64, 15}, {16, 64, 1000, 15}, {64, 256, 15, 47}, {64, 256, 16, 48}, {64, 256, 31, 51},
-      {64, 256, 32, 52}, {64, 256, -32, 20}, {64, 256, 64, 56}, {64, 256, -64, 24}, {64, 256, 127, 59},
-      {64, 256, 128, 60}, {64, 256, -128, 28}, {64, 256, 255, 63}, {64, 256, 256, 63}, {96, 81, 53, 87},
-      {96, 81, 54, 87}, {96, 81, -54, 39}, {96, 81, 55, 88}, {96, 81, 80, 95}, {96, 81, 81, 95}, {64, 121, 43, 55},
-      {64, 121, 44, 56}, {64, 121, -44, 24}, {64, 121, 45, 56},
-      {32, 128, INT64_MAX, 31}, {32, 128, INT64_MIN, 15}, {32, 128, -(int64_t(1) << 40), 15},
+      {32, 128, 0, 0},
+      {32, 128, 1, 17},
+      {32, 128, -1, 1},
+      {32, 128, 7, 23},
+      {32, 128, -7, 7},
+      {32, 128, 8, 24},
+      {32, 128, -8, 8},
+      {32, 128, 9, 24},
+      {32, 128, 11, 24},
+      {32, 128, 12, 25},
+      {32, 128, 15, 25},
+      {32, 128, -15, 9},
+      {32, 128, 16, 26},
+      {32, 128, -16, 10},
+      {32, 128, 17, 26},
+      {32, 128, 22, 26},
+      {32, 128, 23, 27},
+      {32, 128, 31, 27},
+      {32, 128, -31, 11},
+      {32, 128, 32, 28},
+      {32, 128, -32, 12},
+      {32, 128, 33, 28},
+      {32, 128, 44, 28},
+      {32, 128, 45, 28},
+      {32, 128, 63, 29},
+      {32, 128, -63, 13},
+      {32, 128, 64, 30},
+      {32, 128, -64, 14},
+      {32, 128, 65, 30},
+      {32, 128, 90, 30},
+      {32, 128, 91, 31},
+      {32, 128, 127, 31},
+      {32, 128, -127, 15},
+      {32, 128, 128, 31},
+      {32, 128, -128, 15},
+      {32, 128, 129, 31},
+      {32, 128, 500, 31},
+      {32, 128, -500, 15},
+      {32, 128, 100000, 31},
+      {32, 128, -100000, 15},
+      {16, 64, 0, 0},
+      {16, 64, 3, 11},
+      {16, 64, -3, 3},
+      {16, 64, 4, 12},
+      {16, 64, -4, 4},
+      {16, 64, 5, 12},
+      {16, 64, 7, 12},
+      {16, 64, 8, 13},
+      {16, 64, -8, 5},
+      {16, 64, 11, 13},
+      {16, 64, 12, 13},
+      {16, 64, 15, 13},
+      {16, 64, 16, 14},
+      {16, 64, -16, 6},
+      {16, 64, 31, 14},
+      {16, 64, 32, 15},
+      {16, 64, -32, 7},
+      {16, 64, 63, 15},
+      {16, 64, 64, 15},
+      {16, 64, 1000, 15},
+      {64, 256, 15, 47},
+      {64, 256, 16, 48},
+      {64, 256, 31, 51},
+      {64, 256, 32, 52},
+      {64, 256, -32, 20},
+      {64, 256, 64, 56},
+      {64, 256, -64, 24},
+      {64, 256, 127, 59},
+      {64, 256, 128, 60},
+      {64, 256, -128, 28},
+      {64, 256, 255, 63},
+      {64, 256, 256, 63},
+      {96, 81, 53, 87},
+      {96, 81, 54, 87},
+      {96, 81, -54, 39},
+      {96, 81, 55, 88},
+      {96, 81, 80, 95},
+      {96, 81, 81, 95},
+      {64, 121, 43, 55},
+      {64, 121, 44, 56},
+      {64, 121, -44, 24},
+      {64, 121, 45, 56},
+      {32, 128, INT64_MAX, 31},
+      {32, 128, INT64_MIN, 15},
+      {32, 128, -(int64_t(1) << 40), 15},
   };
   for (const E& e : table) {
     const int32_t got = ga::relative_position_bucket(e.rel, e.nb, e.md);
@@ -209,8 +283,8 @@ GA_TEST(global_aggregates_vs_naive) {
       const int64_t B = 3, C = 24, G = N / g;
       std::vector<uint8_t> mask(static_cast<size_t>(B * N), 1);
       for (int64_t i = 0; i < N; ++i) {
-        mask[1 * N + i] = i >= N / 3;       // left padding
-        mask[2 * N + i] = i < g - 1;        // fewer than g tokens: no block at all
+        mask[1 * N + i] = i >= N / 3;  // left padding
+        mask[2 * N + i] = i < g - 1;   // fewer than g tokens: no block at all
       }
       std::vector<int32_t> ids(static_cast<size_t>(B * N)), seg(static_cast<size_t>(B * G) + 1);
       ga::global_block_ids(mask.data(), B, N, g, ids.data(), seg.data());
@@ -230,7 +304,8 @@ GA_TEST(global_aggregates_vs_naive) {
           int64_t nonfinite = 0, nonzero = 0;
           for (float v : out)
             if (!std::isfinite(v)) ++nonfinite;
-          CHECK_MSG(nonfinite == 0, "aggregates N=%lld g=%lld eps=%g: non-finite output", (long long)N, (long long)g, eps);
+          CHECK_MSG(nonfinite == 0, "aggregates N=%lld g=%lld eps=%g: non-finite output", (long long)N, (long long)g,
+                    eps);
           // Row 2 has no block: its aggregates are exactly zero, normed or not.
           for (int64_t k = 2 * G * C; k < 3 * G * C; ++k)
             if (out[k] != 0.f) ++nonzero;
@@ -261,10 +336,12 @@ GA_TEST(block_means_vs_naive) {
             if (c >= nb) c = nb - 1;  // orphans join the last complete block
             if (c < 0) continue;
             const int64_t cnt = c == nb - 1 ? N - c * g : g;
-            for (int64_t d = 0; d < D; ++d) want[(q * nb + c) * D + d] += x[(q * N + i) * D + d] / static_cast<double>(cnt);
+            for (int64_t d = 0; d < D; ++d)
+              want[(q * nb + c) * D + d] += x[(q * N + i) * D + d] / static_cast<double>(cnt);
           }
         const double e = max_rel_err(out, want);
-        CHECK_MSG(e < 1e-6, "block_means N=%lld g=%lld D=%lld: rel err %.3g", (long long)N, (long long)g, (long long)D, e);
+        CHECK_MSG(e < 1e-6, "block_means N=%lld g=%lld D=%lld: rel err %.3g", (long long)N, (long long)g, (long long)D,
+                  e);
       }
     }
   }
@@ -287,14 +364,20 @@ bool load_fixture(const std::string& name, gatest::SafeTensors& st) {
   return true;
 }
 
-const char* const kBlockIdFixtures[] = {
-    "blockids_n16_g5", "blockids_n3_g5_shorter_than_block", "blockids_n37_g5_pad", "blockids_n100_g16_pad",
-    "blockids_n64_g16_exact", "blockids_n50_g8_leftpad"};
-const char* const kTGlobalFixtures[] = {
-    "tglobal_layer_small_n16_r2_g5", "tglobal_layer_n37_r3_g5_pad", "tglobal_layer_n128_r15_g16",
-    "tglobal_layer_n300_r31_g16_b2", "tglobal_layer_dm64_h4_d16_n50_r5_g6_pad", "tglobal_layer_dm48_h3_d24_n50_r5_g6_pad",
-    "tglobal_layer_n7_r2_g8_noglobal", "tglobal_layer_n100_r7_g8_eps0p5_pad", "tglobal_layer_n100_r15_g16_shortrow_pad",
-    "tglobal_layer_n60_r5_g8_leftpad", "tglobal_layer_dm256_h4_d64_n600_r127_g16_outonly"};
+const char* const kBlockIdFixtures[] = {"blockids_n16_g5",        "blockids_n3_g5_shorter_than_block",
+                                        "blockids_n37_g5_pad",    "blockids_n100_g16_pad",
+                                        "blockids_n64_g16_exact", "blockids_n50_g8_leftpad"};
+const char* const kTGlobalFixtures[] = {"tglobal_layer_small_n16_r2_g5",
+                                        "tglobal_layer_n37_r3_g5_pad",
+                                        "tglobal_layer_n128_r15_g16",
+                                        "tglobal_layer_n300_r31_g16_b2",
+                                        "tglobal_layer_dm64_h4_d16_n50_r5_g6_pad",
+                                        "tglobal_layer_dm48_h3_d24_n50_r5_g6_pad",
+                                        "tglobal_layer_n7_r2_g8_noglobal",
+                                        "tglobal_layer_n100_r7_g8_eps0p5_pad",
+                                        "tglobal_layer_n100_r15_g16_shortrow_pad",
+                                        "tglobal_layer_n60_r5_g8_leftpad",
+                                        "tglobal_layer_dm256_h4_d64_n600_r127_g16_outonly"};
 
 void check_block_ids_fixture(const std::string& name, const gatest::SafeTensors& st) {
   const gatest::Tensor* m = st.find("attention_mask");
@@ -379,7 +462,8 @@ GA_TEST(fixtures_relative_position_buckets) {
       const auto want = rb->i32();
       int64_t bad = 0;
       for (int64_t i = 0; i < N; ++i)
-        for (int64_t j = 0; j < N; ++j, ++compared) bad += ga::relative_position_bucket(j - i, nb, md) != want[i * N + j];
+        for (int64_t j = 0; j < N; ++j, ++compared)
+          bad += ga::relative_position_bucket(j - i, nb, md) != want[i * N + j];
       CHECK_MSG(bad == 0, "dense_t5layer: %lld buckets differ", (long long)bad);
     }
   }

@@ -27,8 +27,8 @@ struct Register {
   Register(const char* name, TestFn fn) { registry().push_back({name, fn}); }
 };
 
-#define GA_TEST(name)                                        \
-  static void name();                                        \
+#define GA_TEST(name)                                         \
+  static void name();                                         \
   static ::gatest::Register name##_registration(#name, name); \
   static void name()
 
