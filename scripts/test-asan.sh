@@ -80,9 +80,13 @@ run "worker_threads: 4 workers, terminate and exit with calls in flight" asan_no
 run "soak (short: 1200 mixed calls)" asan_node test/reliability/soak.js --calls 1200 --warmup 400 --no-rss-check --no-delay-check
 if [ "$QUICK" = 0 ]; then
   step "jest suites in band under ASan"
-  # A representative subset: dense (fixtures, async, bad input), TGlobal shapes, LongT5 layer fixtures, safetensors.
+  # A representative subset: dense (fixtures, async, bad input), TGlobal shapes, LongT5 layer fixtures, safetensors,
+  # the whole model (fixtures, bad checkpoints), the standard operator's options, reduced precision, and serving
+  # (decode path, packed batches, KV caches, abort).
   SUITES=(test/dense.fixtures.test.ts test/dense.async.test.ts test/dense.badinput.test.ts test/safetensors.test.ts)
-  for s in test/tglobal.blocks.test.ts test/longt5.fixtures.test.ts test/tglobal.badinput.test.ts test/weights.test.ts; do
+  for s in test/tglobal.blocks.test.ts test/longt5.fixtures.test.ts test/tglobal.badinput.test.ts test/weights.test.ts \
+           test/model.fixtures.test.ts test/model.badinput.test.ts test/stdop.options.test.ts test/precision.dense.test.ts \
+           test/decode.parity.test.ts test/packed.dense.test.ts test/kvcache.test.ts test/abort.test.ts; do
     [ -f "$s" ] && SUITES+=("$s")
   done
   LD_PRELOAD="$LIBASAN" node node_modules/jest/bin/jest.js --runInBand --silent "${SUITES[@]}" || {
