@@ -123,14 +123,17 @@ struct GemmKernel {
       for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
     const float* ar[ROWS];
     for (int i = 0; i < ROWS; ++i) ar[i] = a + i * lda;
+    // A local copy of the column pointers: read through the reference, GCC 12 keeps reloading
+    // them and spills two of the B vectors to the stack (measured 8 % slower on AVX-512).
+    const Slice b = bp;
     int64_t k = 0;
     // Whole cache lines of A (16 floats) at a time; the ROWS row streams move in lockstep, and
     // without the hints their line misses would arrive together every 16 steps.
     for (; k + 16 <= kc; k += 16) {
       for (int i = 0; i < ROWS; ++i) prefetch(ar[i] + k + kPrefetch);
-      for (int kk = 0; kk < 16; ++kk) step<ROWS, LDP, SPLIT>(ar, k + kk, bp, acc);
+      for (int kk = 0; kk < 16; ++kk) step<ROWS, LDP, SPLIT>(ar, k + kk, b, acc);
     }
-    for (; k < kc; ++k) step<ROWS, LDP, SPLIT>(ar, k, bp, acc);
+    for (; k < kc; ++k) step<ROWS, LDP, SPLIT>(ar, k, b, acc);
 
     if (cin)
       for (int i = 0; i < ROWS; ++i)
