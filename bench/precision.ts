@@ -90,13 +90,36 @@ async function measure(ctx: BenchContext, op: Point['op'], N: number, T: number,
   return point;
 }
 
+const USAGE = `usage: npm run bench:precision -- [options]     (or: node dist/bench/precision.js [options])
+
+Dense attention and the projection GEMM in float32 and bfloat16 on this CPU, side by side.
+
+  --n N           sequence length (default 4096; --quick: 1024)
+  --threads LIST  thread counts (default 1 and all hardware threads)
+  --reps K        timed rounds per point (default 5; --quick: 3)
+  --emulated      also time the emulated bf16 kernels
+  --max-wait S    before each point, wait up to S seconds for other processes to leave the CPUs
+  --quick         a short smoke run
+  --json FILE     also write the results as JSON`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' },
-      quick: { type: 'boolean' }, emulated: { type: 'boolean' }, 'max-wait': { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        n: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' },
+        quick: { type: 'boolean' }, emulated: { type: 'boolean' }, 'max-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    console.error(`bench:precision: ${(e as Error).message.split('\n')[0]}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const quick = values.quick ?? false;
   const hw = info().hardwareThreads;
   const N = values.n ? parsePositiveInt('--n', values.n) : quick ? 1024 : 4096;

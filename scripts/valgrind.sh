@@ -54,7 +54,7 @@ vg scenarios test/reliability/case-runner.js --cases scenarios --quick --summary
 # hang (globalBlockIds with B = 2^40, N = 0) is skipped too (badinput.test.ts keeps it)
 vg badinput-valid-and-binding test/reliability/case-runner.js --cases badinput --filter '\| ok: |^binding\.' --skip 'B = 2\^40 with N = 0' --no-heavy --summary --report-only
 # --expose-gc here: soak.js would otherwise re-exec itself with it, outside valgrind
-vg soak --expose-gc test/reliability/soak.js --calls 300 --warmup 100 --in-flight 16 --long 2 --abort-cycles 100 --no-rss-check --no-delay-check
+vg soak --expose-gc test/reliability/soak.js --calls 300 --warmup 100 --in-flight 16 --long 2 --abort-cycles 10 --no-rss-check --no-delay-check
 
 echo "=== test:valgrind: done in $(( $(date +%s) - t0 )) s: $([ $status = 0 ] && echo clean || echo FAILED)"
 exit $status
