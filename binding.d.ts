@@ -182,7 +182,7 @@ export interface NativeBinding {
   relativePositionBuckets(args: { relative: Int32Array; numBuckets: number; maxDistance: number; out: Int32Array; bidirectional?: boolean }): void;
   /** The TGlobal core's capped window and per-head bias tables ([H, 2r+1] local, [H, 2G+1] global), built natively. */
   tglobalBiasTables(args: {
-    H: number; N: number; G: number; radius: number; numBuckets: number; maxDistance: number;
+    H: number; N: number; G: number; radius: number; numBuckets: number; globalNumBuckets?: number; maxDistance: number;
     relativeAttentionBias?: Float32Array; globalRelativeAttentionBias?: Float32Array;
   }): { radius: number; localBias?: Float32Array; globalBias?: Float32Array };
   globalAggregates(args: { x: Float32Array; B: number; N: number; C: number; blockIds: Int32Array; G: number; normWeight?: Float32Array; eps: number; out: Float32Array }): void;

@@ -174,13 +174,12 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   // The capped window (a radius past N - 1 sees no more keys) and the per-head tables by distance
   // come from the native code the layers use: one home for T5's bucket rule. Each table keeps its
   // own bucket count.
+  const useGlobal = globalTable !== undefined && G > 0;
   const tables = native.tglobalBiasTables({
-    H, N, G: 0, radius, numBuckets: localTable?.buckets ?? 2, maxDistance, relativeAttentionBias: localTable?.data,
+    H, N, G: useGlobal ? G : 0, radius, maxDistance,
+    numBuckets: localTable?.buckets ?? 2, relativeAttentionBias: localTable?.data,
+    globalNumBuckets: globalTable?.buckets, globalRelativeAttentionBias: useGlobal ? globalTable.data : undefined,
   });
-  if (globalTable !== undefined && G > 0)
-    tables.globalBias = native.tglobalBiasTables({
-      H, N, G, radius, numBuckets: globalTable.buckets, maxDistance, globalRelativeAttentionBias: globalTable.data,
-    }).globalBias;
   const args: NativeTGlobalArgs = {
     q: qt.data, k: kt.data, v: vt.data, globalK: gkt.data, globalV: gvt.data, out: undefined as unknown as Float32Array,
     B, H, N, D, Dv, G, radius: tables.radius, scale, layout, threads,

@@ -53,7 +53,7 @@ Napi::Value RelativePositionBucketsImpl(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// tglobalBiasTables({H, N, G, radius, numBuckets, maxDistance, relativeAttentionBias?,
+// tglobalBiasTables({H, N, G, radius, numBuckets, globalNumBuckets?, maxDistance, relativeAttentionBias?,
 // globalRelativeAttentionBias?}) -> {radius, localBias?, globalBias?}: the TGlobal core's window
 // (capped_radius) and its per-head bias tables, by the same C++ the layers use.
 Napi::Value TGlobalBiasTablesImpl(const Napi::CallbackInfo& info) {
@@ -61,19 +61,22 @@ Napi::Value TGlobalBiasTablesImpl(const Napi::CallbackInfo& info) {
   Napi::Object a = require_object(info, 0, "arguments");
   const int64_t H = get_size(a, "H"), N = get_size(a, "N"), G = get_size(a, "G");
   const int64_t r = capped_radius(get_size(a, "radius", int64_t(1) << 30), N);
-  const int32_t nb = get_i32_size(a, "numBuckets", 2), md = get_i32_size(a, "maxDistance", 1);
-  const int64_t weight_size = checked_mul(env, nb, H, "relativeAttentionBias");
+  const int32_t md = get_i32_size(a, "maxDistance", 1);
+  // Each table has its own bucket count (the two weights need not agree); globalNumBuckets
+  // defaults to numBuckets.
+  const int32_t nb = get_i32_size(a, "numBuckets", 2);
+  const int32_t gnb = has(a, "globalNumBuckets") ? get_i32_size(a, "globalNumBuckets", 2) : nb;
   Napi::Object result = Napi::Object::New(env);
   result.Set("radius", Napi::Number::New(env, static_cast<double>(r)));
-  auto table = [&](const char* key, const char* out_key, int64_t len, int64_t offset) {
-    const float* w = get_f32_opt(a, key, weight_size);
+  auto table = [&](const char* key, int32_t buckets, const char* out_key, int64_t len, int64_t offset) {
+    const float* w = get_f32_opt(a, key, checked_mul(env, buckets, H, key));
     if (!w) return;
     auto t = Napi::Float32Array::New(env, static_cast<size_t>(checked_mul(env, H, len, out_key)));
-    bias_by_distance(w, H, nb, md, len, offset, false, t.Data());
+    bias_by_distance(w, H, buckets, md, len, offset, false, t.Data());
     result.Set(out_key, t);
   };
-  table("relativeAttentionBias", "localBias", 2 * r + 1, r);
-  table("globalRelativeAttentionBias", "globalBias", 2 * G + 1, G);
+  table("relativeAttentionBias", nb, "localBias", 2 * r + 1, r);
+  table("globalRelativeAttentionBias", gnb, "globalBias", 2 * G + 1, G);
   return result;
 }
 
