@@ -29,6 +29,40 @@ struct DenseAttentionBf16Kernel {
   };
   static uint16_t* u16(AlignedBuffer& b) { return reinterpret_cast<uint16_t*>(b.data()); }
 
+  // Native: K's Nk rows of D values (row stride ks) as bfloat16 rows of kd_row >= D values, zero
+  // padded. 2W values per vector conversion; the rest one by one (the same rounding).
+  static void convert_k(const float* k, int64_t ks, int64_t Nk, int64_t D, uint16_t* kd, int64_t kd_row) {
+    constexpr int W = V::W;
+    for (int64_t j = 0; j < Nk; ++j) {
+      const float* kr = k + j * ks;
+      uint16_t* dr = kd + j * kd_row;
+      int64_t d = 0;
+      for (; d + 2 * W <= D; d += 2 * W)
+        V::store_pairs(dr + d, V::cvt_contiguous(V::load(kr + d), V::load(kr + d + W)));
+      for (; d < kd_row; ++d) dr[d] = d < D ? B16::from_float(kr[d]) : 0;
+    }
+  }
+
+  // Native: V's Nk rows of Dv values (row stride vs) pair-interleaved along keys, vd[jp][c] =
+  // (V[2jp][c], V[2jp+1][c]), a pair row of vd_row = 2·Dvp values; zero padded to Dvp columns
+  // and to an even number of keys.
+  static void convert_v(const float* v, int64_t vs, int64_t Nk, int64_t Dv, uint16_t* vd, int64_t vd_row) {
+    constexpr int W = V::W;
+    const int64_t Dvp = vd_row / 2;
+    for (int64_t jp = 0; jp < Block::even(Nk) / 2; ++jp) {
+      const float* ve = v + 2 * jp * vs;
+      const bool has_odd = 2 * jp + 1 < Nk;
+      uint16_t* dr = vd + jp * vd_row;
+      int64_t c = 0;
+      for (; c + W <= Dv; c += W)
+        V::store_pairs(dr + 2 * c, V::cvt_interleaved(V::load(ve + c), has_odd ? V::load(ve + vs + c) : V::zero()));
+      for (; c < Dvp; ++c) {
+        dr[2 * c] = c < Dv ? B16::from_float(ve[c]) : 0;
+        dr[2 * c + 1] = has_odd && c < Dv ? B16::from_float(ve[vs + c]) : 0;
+      }
+    }
+  }
+
   static void convert(const DenseAttentionParams& p, Heads& h) {
     const int64_t heads = p.B * p.Hk, Nk = p.Nk, D = p.D, Dv = p.Dv;
     if constexpr (kNative) {
@@ -54,14 +88,8 @@ struct DenseAttentionBf16Kernel {
         const float* k = p.k + b * p.ks.b + hk * p.ks.h;
         const float* v = p.v + b * p.vs.b + hk * p.vs.h;
         if constexpr (kNative) {
-          uint16_t* kd = u16(h.k) + bh * h.k_head;
-          for (int64_t j = 0; j < Nk; ++j)
-            for (int64_t d = 0; d < h.k_row; ++d) kd[j * h.k_row + d] = d < D ? B16::from_float(k[j * p.ks.n + d]) : 0;
-          uint16_t* vd = u16(h.v) + bh * h.v_head;
-          const int64_t Dvp = h.v_row / 2;
-          for (int64_t j = 0; j < Block::even(Nk); ++j)
-            for (int64_t c = 0; c < Dvp; ++c)
-              vd[(j / 2) * h.v_row + 2 * c + (j & 1)] = j < Nk && c < Dv ? B16::from_float(v[j * p.vs.n + c]) : 0;
+          convert_k(k, p.ks.n, Nk, D, u16(h.k) + bh * h.k_head, h.k_row);
+          convert_v(v, p.vs.n, Nk, Dv, u16(h.v) + bh * h.v_head, h.v_row);
         } else {
           float* kd = h.k.data() + bh * h.k_head;
           for (int64_t j = 0; j < Nk; ++j) Rounding::round_row(k + j * p.ks.n, kd + j * D, D);

@@ -68,12 +68,13 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     const int64_t D = this->D;
     if constexpr (kNative) {
       uint16_t* q2 = u16(sc2.qt2);
-      for (int64_t dp = 0; dp < even(D) / 2; ++dp)
-        for (int m = 0; m < BQ; ++m) {
-          const int64_t d0 = 2 * dp, d1 = 2 * dp + 1;
-          q2[(dp * BQ + m) * 2] = B16::from_float(qt[d0 * BQ + m]);
-          q2[(dp * BQ + m) * 2 + 1] = d1 < D ? B16::from_float(qt[d1 * BQ + m]) : 0;
-        }
+      for (int64_t dp = 0; dp < even(D) / 2; ++dp) {
+        const float* q0 = qt + 2 * dp * BQ;
+        const bool has_odd = 2 * dp + 1 < D;
+        for (int m = 0; m < BQ; m += W)
+          V::store_pairs(q2 + (dp * BQ + m) * 2,
+                         V::cvt_interleaved(V::load(q0 + m), has_odd ? V::load(q0 + BQ + m) : V::zero()));
+      }
     } else {
       Rounding::round_row(qt, qt, D * BQ);
     }
@@ -147,19 +148,17 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     }
   }
 
-  // P rounded to bfloat16 in place: W lanes at a time natively, else one by one (same rounding).
+  // Emulated: x rounded lane by lane (the rule the native conversions implement).
   static inline R round_vec(R x, float* tmp) {
-    if constexpr (kNative) {
-      return V::round_bf16(x);
-    } else {
-      V::store(tmp, x);
-      for (int i = 0; i < W; ++i) tmp[i] = Rounding::round(tmp[i]);
-      return V::load(tmp);
-    }
+    V::store(tmp, x);
+    for (int i = 0; i < W; ++i) tmp[i] = Rounding::round(tmp[i]);
+    return V::load(tmp);
   }
 
   // The online-softmax update of FlashBlock::accumulate over the tile's nk scores, with P
-  // rounded to bfloat16 before it is summed and applied.
+  // rounded to bfloat16 before it is summed and applied. Emulated: P replaces S (float32).
+  // Native: P goes straight to the P·V operand, pairs along keys (see accumulate()), in the same
+  // pass as its exp2: S is not written back and read again.
   void softmax_update(int nk) {
     float* s = this->sc.s.data();
     float* mrow = this->sc.stats.data();
@@ -183,12 +182,34 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
         V::store(mrow + c + v * W, mn);
         ls[v] = V::zero();
       }
-      for (int j = 0; j < nk; ++j)
-        for (int v = 0; v < QV; ++v) {
-          const R pj = round_vec(exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v])), tmp);
-          V::store(s + j * BQ + c + v * W, pj);
-          ls[v] = V::add(ls[v], pj);
-        }
+      if constexpr (kNative) {
+        // Per lane the sum adds P[0], P[1], ... in order, as the emulated path does.
+        uint16_t* p2 = u16(sc2.p2);
+        int j = 0;
+        for (; j + 2 <= nk; j += 2)
+          for (int v = 0; v < QV; ++v) {
+            const float* sj = s + j * BQ + c + v * W;
+            const R pe = exp2_vec<V>(V::sub(V::load(sj), ms[v]));
+            const R po = exp2_vec<V>(V::sub(V::load(sj + BQ), ms[v]));
+            const typename V::P pr = V::cvt_interleaved(pe, po);
+            V::store_pairs(p2 + ((j / 2) * BQ + c + v * W) * 2, pr);
+            ls[v] = V::add(V::add(ls[v], V::even_f32(pr)), V::odd_f32(pr));
+          }
+        if (j < nk)  // an odd last key: its pair's second half is a zero weight
+          for (int v = 0; v < QV; ++v) {
+            const R pe = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
+            const typename V::P pr = V::cvt_interleaved(pe, V::zero());
+            V::store_pairs(p2 + ((j / 2) * BQ + c + v * W) * 2, pr);
+            ls[v] = V::add(ls[v], V::even_f32(pr));
+          }
+      } else {
+        for (int j = 0; j < nk; ++j)
+          for (int v = 0; v < QV; ++v) {
+            const R pj = round_vec(exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v])), tmp);
+            V::store(s + j * BQ + c + v * W, pj);
+            ls[v] = V::add(ls[v], pj);
+          }
+      }
       for (int v = 0; v < QV; ++v)
         V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
     }
@@ -201,10 +222,10 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   void accumulate(const VT* v, int64_t vs, int nk) {
     softmax_update(nk);
     const int64_t Dv = this->Dv, Dvp = this->Dvp;
-    float* s = this->sc.s.data();
     float* o = this->sc.o.data();
     const float* alpha = this->sc.stats.data() + 2 * BQ;
     if constexpr (!kNative) {
+      const float* s = this->sc.s.data();
       const float* vt = v;
       int64_t vstride = vs;
       if (Dvp != Dv) {  // zero-padded copy, as FlashBlock::accumulate
@@ -222,17 +243,8 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
           else Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
         }
     } else {
-      // P pairs along keys (P is bfloat16-exact already, so this conversion is exact).
-      uint16_t* p2 = u16(sc2.p2);
+      const uint16_t* p2 = u16(sc2.p2);  // P pairs along keys, written by softmax_update()
       const int npairs = (nk + 1) / 2;
-      for (int jp = 0; jp < npairs; ++jp) {
-        const bool has_odd = 2 * jp + 1 < nk;
-        for (int m = 0; m < this->rows; m += W) {
-          const R e = V::load(s + 2 * jp * BQ + m);
-          const R od = has_odd ? V::load(s + (2 * jp + 1) * BQ + m) : V::zero();
-          V::store_pairs(p2 + (jp * BQ + m) * 2, V::cvt_interleaved(e, od));
-        }
-      }
       for (int r0 = 0; r0 < this->rows; r0 += MR)
         for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
