@@ -110,14 +110,15 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     R acc[NK][QV];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) acc[a][v] = V::zero();
-    for (int64_t dp = 0; dp < npairs; ++dp) {
+    int64_t dp = 0;
+    do {  // npairs >= 1 (scores() handles D == 0): a do-loop keeps acc in registers throughout
       P qv[QV];
       for (int v = 0; v < QV; ++v) qv[v] = V::load_pairs(q2 + (dp * BQ + v * W) * 2);
       for (int a = 0; a < NK; ++a) {
         const P kb = V::set1_pair(kp + a * ks + 2 * dp);
         for (int v = 0; v < QV; ++v) acc[a][v] = V::dot_pairs(acc[a][v], kb, qv[v]);
       }
-    }
+    } while (++dp < npairs);
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
     if constexpr (kMax)
@@ -245,6 +246,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     } else {
       const uint16_t* p2 = u16(sc2.p2);  // P pairs along keys, written by softmax_update()
       const int npairs = (nk + 1) / 2;
+      if (npairs == 0) return;  // no key: alpha is 1, or 0 with O still 0 (no key seen yet)
       for (int r0 = 0; r0 < this->rows; r0 += MR)
         for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
@@ -268,7 +270,8 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       const R a = V::set1(alpha[r]);
       for (int v = 0; v < NVV; ++v) acc[r][v] = V::mul(a, V::load(o + r * Dvp + v * W));
     }
-    for (int jp = 0; jp < npairs; ++jp) {
+    int jp = 0;
+    do {  // npairs >= 1 (accumulate()): a do-loop keeps acc in registers throughout
       P vv[NVV];
       for (int v = 0; v < NVV; ++v) vv[v] = V::load_pairs(vt + jp * vstride + v * 2 * W);
       for (int r = 0; r < MR; ++r) {
@@ -284,7 +287,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
         }
         for (int v = 0; v < NVV; ++v) acc[r][v] = V::dot_pairs(acc[r][v], pb, vv[v]);
       }
-    }
+    } while (++jp < npairs);
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < NVV; ++v) V::store(o + r * Dvp + v * W, acc[r][v]);
   }
