@@ -13,8 +13,8 @@
 //    native arithmetic up to the order of float32 additions.
 //  * kNative = true, V with bfloat16 pair operations (simd/vec_avx512bf16.h): Q is kept as pairs
 //    along D, QT2[dp][m] = (Q[m][2dp], Q[m][2dp+1]); a QK micro-tile broadcasts K's pair and does
-//    one dot-pair per query vector per two dims. P is converted to pairs along keys,
-//    P2[jp][m] = (P[2jp][m], P[2jp+1][m]), and V arrives pair-interleaved (VI[jp][c] =
+//    one dot-pair per query vector per two dims. P is rounded straight into pairs along keys in
+//    its exp2 pass, P2[jp][m] = (P[2jp][m], P[2jp+1][m]), and V arrives pair-interleaved (VI[jp][c] =
 //    (V[2jp][c], V[2jp+1][c])), so P·V is one dot-pair per output vector per two keys. In safe
 //    mode a zero weight's half of the V pair is cleared first (0 x NaN must not leak), with the
 //    same instructions otherwise, so rows without non-finite inputs stay bit-identical.

@@ -45,11 +45,6 @@ struct VecAvx512Bf16 : VecAvx512 {
   static inline P mask_pairs(P x, uint32_t keep) {
     return _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(keep)));
   }
-  // x rounded to the nearest bfloat16, as float32 (exactly Bf16<V>::round lane by lane).
-  static inline R round_bf16(R x) {
-    const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
-  }
 };
 
 }  // namespace ga
