@@ -61,6 +61,81 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
 
   static uint16_t* u16(AlignedBuffer& b) { return reinterpret_cast<uint16_t*>(b.data()); }
 
+  // Keys and values as scores() and accumulate() read them: rounded copies, made once per call
+  // and head (O(N·D), against the O(N²·D) products). Emulated: float32 rows of the rounded
+  // values. Native: keys as bfloat16 rows padded to an even D; values pair-interleaved along
+  // keys, pair row jp = (V[2jp][c], V[2jp+1][c]) for c < Dvp, zero padded (columns to Dvp, keys to
+  // an even count), so a value tile must start at an even key.
+  using Elem = typename std::conditional<kNative, uint16_t, float>::type;
+  struct Operand {
+    AlignedBuffer buf;
+    int64_t head = 0, row = 0;  // strides in Elem; a native value row holds a pair of keys
+    bool pairs = false;
+    const Elem* data() const { return reinterpret_cast<const Elem*>(buf.data()); }
+    Elem* data() { return reinterpret_cast<Elem*>(buf.data()); }
+    // Key j of head bh (j even for native values).
+    const Elem* at(int64_t bh, int64_t j) const { return data() + bh * head + (pairs ? j / 2 : j) * row; }
+  };
+
+  // o = heads x n rows of dim values, row r of head bh at src(bh) + r * stride; values: dim is Dv.
+  template <class Src>
+  static void make_operand(Operand& o, bool values, int64_t heads, int64_t n, int64_t dim, int64_t stride, Src src,
+                           int threads) {
+    o.pairs = kNative && values;
+    if constexpr (kNative) {
+      o.row = values ? 2 * Base::padded(dim) : even(dim);
+      o.head = values ? even(n) / 2 * o.row : n * o.row;
+    } else {
+      o.row = dim;
+      o.head = n * dim;
+    }
+    const size_t elems = static_cast<size_t>(heads * o.head);
+    o.buf.resize(kNative ? (elems + 1) / 2 : elems);
+    parallel_items(heads, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
+      int64_t bh;
+      while (it.next(bh)) {
+        const float* x = src(bh);
+        Elem* d = o.data() + bh * o.head;
+        if constexpr (kNative) {
+          if (values) value_pairs(x, stride, n, dim, d, o.row);
+          else key_rows(x, stride, n, dim, d, o.row);
+        } else {
+          for (int64_t r = 0; r < n; ++r) Rounding::round_row(x + r * stride, d + r * dim, dim);
+        }
+      }
+    });
+  }
+
+  // Native: n rows of D values (row stride ks) as bfloat16 rows of kd_row >= D values, zero
+  // padded. 2W values per vector conversion; the rest one by one (the same rounding).
+  static void key_rows(const float* k, int64_t ks, int64_t n, int64_t D, uint16_t* kd, int64_t kd_row) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kr = k + j * ks;
+      uint16_t* dr = kd + j * kd_row;
+      int64_t d = 0;
+      for (; d + 2 * W <= D; d += 2 * W)
+        V::store_pairs(dr + d, V::cvt_contiguous(V::load(kr + d), V::load(kr + d + W)));
+      for (; d < kd_row; ++d) dr[d] = d < D ? B16::from_float(kr[d]) : 0;
+    }
+  }
+
+  // Native: n rows of Dv values (row stride vs) pair-interleaved along keys (Operand above).
+  static void value_pairs(const float* v, int64_t vs, int64_t n, int64_t Dv, uint16_t* vd, int64_t vd_row) {
+    const int64_t Dvp = vd_row / 2;
+    for (int64_t jp = 0; jp < even(n) / 2; ++jp) {
+      const float* ve = v + 2 * jp * vs;
+      const bool has_odd = 2 * jp + 1 < n;
+      uint16_t* dr = vd + jp * vd_row;
+      int64_t c = 0;
+      for (; c + W <= Dv; c += W)
+        V::store_pairs(dr + 2 * c, V::cvt_interleaved(V::load(ve + c), has_odd ? V::load(ve + vs + c) : V::zero()));
+      for (; c < Dvp; ++c) {
+        dr[2 * c] = c < Dv ? B16::from_float(ve[c]) : 0;
+        dr[2 * c + 1] = has_odd && c < Dv ? B16::from_float(ve[vs + c]) : 0;
+      }
+    }
+  }
+
   // Base::begin, then Q·scale·log2(e) rounded to bfloat16 (and, native, laid out as pairs).
   void begin(const float* q, int64_t q_stride, int n, float scale, bool safe_mode = false) {
     Base::begin(q, q_stride, n, scale, safe_mode);
