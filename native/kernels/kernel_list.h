@@ -24,6 +24,7 @@
   /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */ \
   X(gemm_abt_bf16, void, const GemmBf16Params&)                                                   \
   X(dense_attention_bf16, void, const DenseAttentionParams&)                                      \
+  X(tglobal_attention_bf16, void, const TGlobalAttentionParams&)                                  \
   /* float16 products, float32 accumulation: emulated (no native set yet) */                      \
   X(gemm_abt_fp16, void, const GemmBf16Params&)                                                   \
   X(dense_attention_fp16, void, const DenseAttentionParams&)

@@ -11,6 +11,7 @@
 #include "kernels/gemm_impl.h"
 #include "kernels/kernel_list.h"
 #include "kernels/packed_attention_impl.h"
+#include "kernels/tglobal_attention_bf16_impl.h"
 #include "kernels/tglobal_attention_impl.h"
 
 namespace ga {
@@ -55,6 +56,10 @@ void gemm_abt_bf16_kernel(const GemmBf16Params& p) {
 template <class V>
 void dense_attention_bf16_kernel(const DenseAttentionParams& p) {
   DenseAttentionBf16Kernel<V, false>::run(p);
+}
+template <class V>
+void tglobal_attention_bf16_kernel(const TGlobalAttentionParams& p) {
+  TGlobalAttentionBf16Kernel<V, false>::run(p);
 }
 // The emulated float16 kernels (kernels/fp16.h): the same code with float16 rounding.
 template <class V>

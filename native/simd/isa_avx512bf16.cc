@@ -3,6 +3,7 @@
 // selects the table only while avx512 is the active ISA and cpuid reports AVX512_BF16
 // (dispatch/dispatch.h, "Reduced precision").
 #include "kernels/dense_attention_bf16_impl.h"
+#include "kernels/tglobal_attention_bf16_impl.h"
 #include "kernels/gemm_bf16_native_impl.h"
 #include "kernels/reduced_precision_list.h"
 #include "simd/vec_avx512bf16.h"
@@ -11,6 +12,9 @@ namespace ga {
 namespace isa_avx512bf16 {
 void gemm_abt_bf16(const GemmBf16Params& p) { GemmBf16NativeKernel<VecAvx512Bf16>::run(p); }
 void dense_attention_bf16(const DenseAttentionParams& p) { DenseAttentionBf16Kernel<VecAvx512Bf16, true>::run(p); }
+void tglobal_attention_bf16(const TGlobalAttentionParams& p) {
+  TGlobalAttentionBf16Kernel<VecAvx512Bf16, true>::run(p);
+}
 }  // namespace isa_avx512bf16
 
 const IsaTable& isa_table_avx512bf16() {
@@ -18,6 +22,7 @@ const IsaTable& isa_table_avx512bf16() {
     IsaTable t = isa_table_avx512();  // float32 kernels: the avx512 ones, unchanged
     t.gemm_abt_bf16 = &isa_avx512bf16::gemm_abt_bf16;
     t.dense_attention_bf16 = &isa_avx512bf16::dense_attention_bf16;
+    t.tglobal_attention_bf16 = &isa_avx512bf16::tglobal_attention_bf16;
     return t;
   }();
   return table;
