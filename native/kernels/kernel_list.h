@@ -27,7 +27,8 @@
   X(tglobal_attention_bf16, void, const TGlobalAttentionParams&)                                  \
   /* float16 products, float32 accumulation: emulated (no native set yet) */                      \
   X(gemm_abt_fp16, void, const GemmBf16Params&)                                                   \
-  X(dense_attention_fp16, void, const DenseAttentionParams&)
+  X(dense_attention_fp16, void, const DenseAttentionParams&)                                      \
+  X(tglobal_attention_fp16, void, const TGlobalAttentionParams&)
 
 namespace ga {
 

@@ -70,5 +70,9 @@ template <class V>
 void dense_attention_fp16_kernel(const DenseAttentionParams& p) {
   DenseAttentionBf16Kernel<V, false, Fp16<V>>::run(p);
 }
+template <class V>
+void tglobal_attention_fp16_kernel(const TGlobalAttentionParams& p) {
+  TGlobalAttentionBf16Kernel<V, false, Fp16<V>>::run(p);
+}
 
 }  // namespace ga
