@@ -17,6 +17,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/flash_block.h"
 #include "kernels/longt5_blocks.h"
@@ -131,6 +132,25 @@ struct TGlobalAttentionKernel {
     return blk.finish(p.out + b * p.os.b + h * p.os.h + i0 * p.os.n, p.os.n, mask ? mask + i0 : nullptr);
   }
 
+  // float32: (b, h) reads the caller's tensors.
+  static Heads<float, float> heads_of(const TGlobalAttentionParams& p, int64_t b, int64_t h) {
+    static_assert(std::is_same<Block, FlashBlock<V, Block::BQ>>::value, "reduced-precision blocks read rounded copies");
+    Heads<float, float> hd;
+    hd.k = p.k + b * p.ks.b + h * p.ks.h;
+    hd.v = p.v + b * p.vs.b + h * p.vs.h;
+    hd.ks = p.ks.n, hd.vs = p.vs.n;
+    if (p.G > 0) {
+      hd.gk = p.gk + b * p.gks.b + h * p.gks.h;
+      hd.gv = p.gv + b * p.gvs.b + h * p.gvs.h;
+      hd.gks = p.gks.n, hd.gvs = p.gvs.n;
+    }
+    return hd;
+  }
+  static bool run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
+                        typename Block::Scratch& scratch, bool safe) {
+    return run_block(p, t, heads_of(p, b, h), b, h, i0, scratch, safe);
+  }
+
   // heads(b, h) -> Heads<KT, VT>: where (b, h) reads its keys and values.
   template <class HeadsOf>
   static void run_with(const TGlobalAttentionParams& p, HeadsOf heads) {
@@ -147,18 +167,7 @@ struct TGlobalAttentionKernel {
   }
 
   static void run(const TGlobalAttentionParams& p) {
-    run_with(p, [&](int64_t b, int64_t h) {
-      Heads<float, float> hd;
-      hd.k = p.k + b * p.ks.b + h * p.ks.h;
-      hd.v = p.v + b * p.vs.b + h * p.vs.h;
-      hd.ks = p.ks.n, hd.vs = p.vs.n;
-      if (p.G > 0) {
-        hd.gk = p.gk + b * p.gks.b + h * p.gks.h;
-        hd.gv = p.gv + b * p.gvs.b + h * p.gvs.h;
-        hd.gks = p.gks.n, hd.gvs = p.gvs.n;
-      }
-      return hd;
-    });
+    run_with(p, [&](int64_t b, int64_t h) { return heads_of(p, b, h); });
   }
 };
 
