@@ -27,13 +27,9 @@ struct DenseAttentionBf16Kernel {
   };
 
   static void convert(const DenseAttentionParams& p, Heads& h) {
-    const int64_t heads = p.B * p.Hk;
-    Block::make_operand(
-        h.k, false, heads, p.Nk, p.D, p.ks.n,
-        [&](int64_t bh) { return p.k + (bh / p.Hk) * p.ks.b + (bh % p.Hk) * p.ks.h; }, p.threads);
-    Block::make_operand(
-        h.v, true, heads, p.Nk, p.Dv, p.vs.n,
-        [&](int64_t bh) { return p.v + (bh / p.Hk) * p.vs.b + (bh % p.Hk) * p.vs.h; }, p.threads);
+    const typename Block::OperandSource src[2] = {{&h.k, false, p.k, p.Nk, p.D, p.ks.n, p.ks.b, p.ks.h},
+                                                  {&h.v, true, p.v, p.Nk, p.Dv, p.vs.n, p.vs.b, p.vs.h}};
+    Block::make_operands(src, 2, p.B * p.Hk, p.Hk, p.threads);
   }
 
   static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int64_t j0,

@@ -77,30 +77,44 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     const Elem* at(int64_t bh, int64_t j) const { return data() + bh * head + (pairs ? j / 2 : j) * row; }
   };
 
-  // o = heads x n rows of dim values, row r of head bh at src(bh) + r * stride; values: dim is Dv.
-  template <class Src>
-  static void make_operand(Operand& o, bool values, int64_t heads, int64_t n, int64_t dim, int64_t stride, Src src,
-                           int threads) {
-    o.pairs = kNative && values;
-    if constexpr (kNative) {
-      o.row = values ? 2 * Base::padded(dim) : even(dim);
-      o.head = values ? even(n) / 2 * o.row : n * o.row;
-    } else {
-      o.row = dim;
-      o.head = n * dim;
+  // One tensor make_operands() rounds into *o: heads x n rows of dim values (values: dim is Dv);
+  // head bh = (b, h), b = bh / hn, h = bh % hn, starts at x + b * sb + h * sh, rows stride apart.
+  struct OperandSource {
+    Operand* o;
+    bool values;
+    const float* x;
+    int64_t n, dim, stride, sb, sh;
+  };
+
+  // All the sources in one parallel region (an item per source and head: one barrier, not one
+  // per tensor).
+  static void make_operands(const OperandSource* src, int count, int64_t heads, int64_t hn, int threads) {
+    for (int i = 0; i < count; ++i) {
+      Operand& o = *src[i].o;
+      const int64_t n = src[i].n, dim = src[i].dim;
+      o.pairs = kNative && src[i].values;
+      if constexpr (kNative) {
+        o.row = src[i].values ? 2 * Base::padded(dim) : even(dim);
+        o.head = src[i].values ? even(n) / 2 * o.row : n * o.row;
+      } else {
+        o.row = dim;
+        o.head = n * dim;
+      }
+      const size_t elems = static_cast<size_t>(heads * o.head);
+      o.buf.resize(kNative ? (elems + 1) / 2 : elems);
     }
-    const size_t elems = static_cast<size_t>(heads * o.head);
-    o.buf.resize(kNative ? (elems + 1) / 2 : elems);
-    parallel_items(heads, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
-      int64_t bh;
-      while (it.next(bh)) {
-        const float* x = src(bh);
-        Elem* d = o.data() + bh * o.head;
+    parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
+      int64_t item;
+      while (it.next(item)) {
+        const OperandSource& s = src[item % count];
+        const int64_t bh = item / count;
+        const float* x = s.x + (bh / hn) * s.sb + (bh % hn) * s.sh;
+        Elem* d = s.o->data() + bh * s.o->head;
         if constexpr (kNative) {
-          if (values) value_pairs(x, stride, n, dim, d, o.row);
-          else key_rows(x, stride, n, dim, d, o.row);
+          if (s.values) value_pairs(x, s.stride, s.n, s.dim, d, s.o->row);
+          else key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
         } else {
-          for (int64_t r = 0; r < n; ++r) Rounding::round_row(x + r * stride, d + r * dim, dim);
+          for (int64_t r = 0; r < s.n; ++r) Rounding::round_row(x + r * s.stride, d + r * s.dim, s.dim);
         }
       }
     });

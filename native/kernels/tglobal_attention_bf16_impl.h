@@ -22,20 +22,11 @@ struct TGlobalAttentionBf16Kernel {
     if (p.B == 0 || p.H == 0 || p.N == 0 || p.Dv == 0) return;
     const int64_t heads = p.B * p.H, H = p.H;
     typename Block::Operand k, v, gk, gv;
-    Block::make_operand(
-        k, false, heads, p.N, p.D, p.ks.n, [&](int64_t bh) { return p.k + (bh / H) * p.ks.b + (bh % H) * p.ks.h; },
-        p.threads);
-    Block::make_operand(
-        v, true, heads, p.N, p.Dv, p.vs.n, [&](int64_t bh) { return p.v + (bh / H) * p.vs.b + (bh % H) * p.vs.h; },
-        p.threads);
-    if (p.G > 0) {
-      Block::make_operand(
-          gk, false, heads, p.G, p.D, p.gks.n,
-          [&](int64_t bh) { return p.gk + (bh / H) * p.gks.b + (bh % H) * p.gks.h; }, p.threads);
-      Block::make_operand(
-          gv, true, heads, p.G, p.Dv, p.gvs.n,
-          [&](int64_t bh) { return p.gv + (bh / H) * p.gvs.b + (bh % H) * p.gvs.h; }, p.threads);
-    }
+    const typename Block::OperandSource src[4] = {{&k, false, p.k, p.N, p.D, p.ks.n, p.ks.b, p.ks.h},
+                                                  {&v, true, p.v, p.N, p.Dv, p.vs.n, p.vs.b, p.vs.h},
+                                                  {&gk, false, p.gk, p.G, p.D, p.gks.n, p.gks.b, p.gks.h},
+                                                  {&gv, true, p.gv, p.G, p.Dv, p.gvs.n, p.gvs.b, p.gvs.h}};
+    Block::make_operands(src, p.G > 0 ? 4 : 2, heads, H, p.threads);
     Core::run_with(p, [&](int64_t b, int64_t h) {
       const int64_t bh = b * H + h;
       typename Core::template Heads<Elem, Elem> hd;
