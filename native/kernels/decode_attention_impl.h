@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/decode_attention.h"
@@ -48,11 +49,11 @@ struct DecodeAttentionKernel {
 
   static int64_t padded(int64_t n) { return (n + W - 1) / W * W; }
 
-  // Per-thread scratch, allocated before the parallel region.
+  // Per-thread scratch, allocated before the parallel region. kconv/vpad hold one tile of keys /
+  // values widened to float32 where a tile is read by many rows or Dv is not whole vectors.
   struct Scratch {
     AlignedBuffer q, s, o, vpad, tmp, kconv;
     float m[kMaxRows], l[kMaxRows], alpha[kMaxRows];
-    const float* qrow[kMaxRows];
     const float* brow[kMaxRows];
     float* orow[kMaxRows];
     int64_t lim[kMaxRows];  // last admissible key of the row (causal), else Nk - 1
@@ -68,80 +69,97 @@ struct DecodeAttentionKernel {
     return tmp[0];
   }
 
-  // q·k over D (q zero-padded to whole vectors, k read only up to D).
-  static inline float dot(const float* q, const float* k, int64_t D) {
-    R a0 = V::zero(), a1 = V::zero();
+  // Cache element formats (p.kv_format): 0 float32, 1 float16, 2 bfloat16. Loads widen to float32
+  // in registers, so a 16-bit cache streams half the bytes and runs the float32 arithmetic.
+  template <int F>
+  using Elem = typename std::conditional<F == 0, float, uint16_t>::type;
+  template <int F>
+  static inline R ld(const Elem<F>* p) {
+    if constexpr (F == 0) return V::load(p);
+    else if constexpr (F == 1) return V::load_f16(p);
+    else return V::load_bf16(p);
+  }
+  template <int F>
+  static inline R ld_partial(const Elem<F>* p, int n) {
+    if constexpr (F == 0) return V::load_partial(p, n);
+    else if constexpr (F == 1) return V::load_f16_partial(p, n);
+    else return V::load_bf16_partial(p, n);
+  }
+
+  // s[0..3] = q · k_i for the four key rows k + i * kstride (q zero-padded to whole vectors, k read
+  // only up to D). One accumulator per key and one reduction for four keys.
+  template <int F>
+  static inline void dot4(const float* q, const Elem<F>* k, int64_t kstride, int64_t D, float* s) {
+    R a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+    const Elem<F>*k0 = k, *k1 = k + kstride, *k2 = k + 2 * kstride, *k3 = k + 3 * kstride;
     int64_t d = 0;
-    for (; d + 2 * W <= D; d += 2 * W) {
-      a0 = V::fmadd(V::load(q + d), V::load(k + d), a0);
-      a1 = V::fmadd(V::load(q + d + W), V::load(k + d + W), a1);
+    for (; d + W <= D; d += W) {
+      const R qv = V::load(q + d);
+      a0 = V::fmadd(qv, ld<F>(k0 + d), a0);
+      a1 = V::fmadd(qv, ld<F>(k1 + d), a1);
+      a2 = V::fmadd(qv, ld<F>(k2 + d), a2);
+      a3 = V::fmadd(qv, ld<F>(k3 + d), a3);
     }
-    if (d + W <= D) {
-      a0 = V::fmadd(V::load(q + d), V::load(k + d), a0);
-      d += W;
+    if (d < D) {
+      const R qv = V::load(q + d);
+      const int n = static_cast<int>(D - d);
+      a0 = V::fmadd(qv, ld_partial<F>(k0 + d, n), a0);
+      a1 = V::fmadd(qv, ld_partial<F>(k1 + d, n), a1);
+      a2 = V::fmadd(qv, ld_partial<F>(k2 + d, n), a2);
+      a3 = V::fmadd(qv, ld_partial<F>(k3 + d, n), a3);
     }
-    if (d < D) a1 = V::fmadd(V::load(q + d), V::load_partial(k + d, static_cast<int>(D - d)), a1);
-    return V::hsum(V::add(a0, a1));
+    V::hsum4(a0, a1, a2, a3, s);
+  }
+  // One key, the same bits as its lane of dot4.
+  template <int F>
+  static inline float dot1(const float* q, const Elem<F>* k, int64_t D) {
+    R a = V::zero();
+    int64_t d = 0;
+    for (; d + W <= D; d += W) a = V::fmadd(V::load(q + d), ld<F>(k + d), a);
+    if (d < D) a = V::fmadd(V::load(q + d), ld_partial<F>(k + d, static_cast<int>(D - d)), a);
+    alignas(16) float s4[4];
+    V::hsum4(a, a, a, a, s4);
+    return s4[0];
   }
 
   // o[0, NVV*W) = alpha * o + sum_j p[j] * v[j]; kSafe skips zero weights (0 * NaN is NaN).
-  template <int NVV, bool kSafe>
-  static inline void pv_block(const float* p, int nk, const float* vt, int64_t vstride, float* o, float alpha) {
+  template <int F, int NVV, bool kSafe>
+  static inline void pv_block(const float* p, int nk, const Elem<F>* vt, int64_t vstride, float* o, float alpha) {
     R acc[NVV];
     const R a = V::set1(alpha);
     for (int v = 0; v < NVV; ++v) acc[v] = V::mul(a, V::load(o + v * W));
     for (int j = 0; j < nk; ++j) {
       if (kSafe && p[j] == 0.f) continue;
       const R pb = V::set1(p[j]);
-      for (int v = 0; v < NVV; ++v) acc[v] = V::fmadd(pb, V::load(vt + j * vstride + v * W), acc[v]);
+      for (int v = 0; v < NVV; ++v) acc[v] = V::fmadd(pb, ld<F>(vt + j * vstride + v * W), acc[v]);
     }
     for (int v = 0; v < NVV; ++v) V::store(o + v * W, acc[v]);
   }
 
-  template <bool kSafe, int N = NV>
-  static inline void pv_chunk(int nvec, const float* p, int nk, const float* vt, int64_t vstride, float* o,
+  template <int F, bool kSafe, int N = NV>
+  static inline void pv_chunk(int nvec, const float* p, int nk, const Elem<F>* vt, int64_t vstride, float* o,
                               float alpha) {
     if constexpr (N >= 1) {
-      if (nvec == N) return pv_block<N, kSafe>(p, nk, vt, vstride, o, alpha);
-      return pv_chunk<kSafe, N - 1>(nvec, p, nk, vt, vstride, o, alpha);
+      if (nvec == N) return pv_block<F, N, kSafe>(p, nk, vt, vstride, o, alpha);
+      return pv_chunk<F, kSafe, N - 1>(nvec, p, nk, vt, vstride, o, alpha);
     }
   }
 
-  static void prefetch_row(const void* row, int64_t bytes) {
+  static inline void prefetch_row(const void* row, int64_t bytes) {
     const char* c = static_cast<const char*>(row);
     for (int64_t d = 0; d < bytes; d += 64) __builtin_prefetch(c + d);
   }
 
-  // IEEE half -> float: the exponent and mantissa moved into place and scaled by 2^112 (exact for
-  // normal and subnormal halves), Inf/NaN restored, then the sign. Branch-free, so it vectorises.
-  static inline float f16_to_f32(uint16_t h) {
-    uint32_t bits = static_cast<uint32_t>(h & 0x7fffu) << 13;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    f *= 5.192296858534828e33f;  // 2^112
-    std::memcpy(&bits, &f, 4);
-    if ((h & 0x7c00u) == 0x7c00u) bits |= 0x7f800000u;  // Inf / NaN
-    bits |= static_cast<uint32_t>(h & 0x8000u) << 16;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-  static inline float bf16_to_f32(uint16_t h) {
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-  // n rows of d 16-bit values (row stride src_stride) -> float rows of stride dst_stride.
-  static void convert_rows(int format, const uint16_t* src, int64_t src_stride, int n, int64_t d, float* dst,
-                           int64_t dst_stride) {
+  // n rows of d cache values (row stride src_stride) -> float32 rows of dst_stride = padded(d)
+  // (zero-padded), whole vectors at a time.
+  template <int F>
+  static void widen_rows(const Elem<F>* src, int64_t src_stride, int n, int64_t d, float* dst, int64_t dst_stride) {
     for (int j = 0; j < n; ++j) {
-      const uint16_t* s = src + j * src_stride;
+      const Elem<F>* s = src + j * src_stride;
       float* o = dst + j * dst_stride;
-      if (format == 1)
-        for (int64_t c = 0; c < d; ++c) o[c] = f16_to_f32(s[c]);
-      else
-        for (int64_t c = 0; c < d; ++c) o[c] = bf16_to_f32(s[c]);
-      for (int64_t c = d; c < dst_stride; ++c) o[c] = 0.f;
+      int64_t c = 0;
+      for (; c + W <= d; c += W) V::store(o + c, ld<F>(s + c));
+      if (c < d) V::store(o + c, ld_partial<F>(s + c, static_cast<int>(d - c)));
     }
   }
 
@@ -150,6 +168,23 @@ struct DecodeAttentionKernel {
   // Returns whether a value it wrote is not finite in the unguarded pass (recompute with safe).
   static bool run_item(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0, int64_t j1,
                        Scratch& sc, bool safe, float* pm, float* pl, float* po) {
+    switch (p.kv_format) {
+      case 1: return run_item_as<1>(p, b, hk, r0, nr, j0, j1, sc, safe, pm, pl, po);
+      case 2: return run_item_as<2>(p, b, hk, r0, nr, j0, j1, sc, safe, pm, pl, po);
+      default: return run_item_as<0>(p, b, hk, r0, nr, j0, j1, sc, safe, pm, pl, po);
+    }
+  }
+
+  // A 16-bit tile read by at least this many rows is widened once into scratch rather than in
+  // every row's loads.
+  static constexpr int kWidenRows = 4;
+  // How far ahead of the scored key the key and value rows are prefetched.
+  static constexpr int64_t kPrefetchBytes = 2048;
+
+  template <int F>
+  static bool run_item_as(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0,
+                          int64_t j1, Scratch& sc, bool safe, float* pm, float* pl, float* po) {
+    using E = Elem<F>;
     const int64_t D = p.D, Dv = p.Dv, Dp = padded(D), Dvp = padded(Dv);
     const int64_t G = p.H / p.Hk;
     const float qscale = p.scale * kLog2e;
@@ -169,17 +204,28 @@ struct DecodeAttentionKernel {
       sc.brow[r] = p.bias ? p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + i * p.bias_stride[2] : nullptr;
       sc.orow[r] = p.out + b * p.os.b + h * p.os.h + i * p.os.n;
     }
-    const int fmt = p.kv_format;
     // No keys: k and v may be empty buffers with null data (no pointer arithmetic on them).
-    const bool f32 = fmt == 0 && p.Nk > 0, f16 = fmt != 0 && p.Nk > 0;
-    const float* k = f32 ? p.k + b * p.ks.b + hk * p.ks.h : nullptr;
-    const float* v = f32 ? p.v + b * p.vs.b + hk * p.vs.h : nullptr;
-    const uint16_t* k16 = f16 ? p.k16 + b * p.ks.b + hk * p.ks.h : nullptr;
-    const uint16_t* v16 = f16 ? p.v16 + b * p.vs.b + hk * p.vs.h : nullptr;
-    const int64_t esize = fmt ? 2 : 4;  // bytes per stored element
+    const E* k = nullptr;
+    const E* v = nullptr;
+    if (p.Nk > 0) {
+      if constexpr (F == 0) {
+        k = p.k + b * p.ks.b + hk * p.ks.h;
+        v = p.v + b * p.vs.b + hk * p.vs.h;
+      } else {
+        k = p.k16 + b * p.ks.b + hk * p.ks.h;
+        v = p.v16 + b * p.vs.b + hk * p.vs.h;
+      }
+    }
     const uint8_t* mask = p.key_mask ? p.key_mask + b * p.Nk : nullptr;
     const int64_t kend = last + 1 < j1 ? last + 1 : j1;
     const int64_t ks = p.ks.n, vs = p.vs.n;
+    const int64_t kbytes = D * static_cast<int64_t>(sizeof(E)), vbytes = Dv * static_cast<int64_t>(sizeof(E));
+    // Prefetch distance in keys; the row index stays below Nk (this head's rows: valid memory,
+    // and with one thread the next chunk's).
+    int64_t ahead = kPrefetchBytes / (kbytes > 0 ? kbytes : 1);
+    ahead = ahead < 4 ? 4 : ahead > 64 ? 64 : ahead;
+    const bool widen_k = F != 0 && nr >= kWidenRows;
+    const bool widen_v = (F != 0 && nr >= kWidenRows) || Dvp != Dv;
 
     for (int64_t t0 = j0; t0 < kend; t0 += TK) {
       if (cancel_requested()) return false;  // the call is abandoned; its output is never read
@@ -189,29 +235,19 @@ struct DecodeAttentionKernel {
         for (int j = 0; j < nk; ++j) any |= mask[t0 + j];
         if (!any) continue;
       }
-      // A 16-bit cache: this tile's keys and values as float32 rows (values already padded).
-      const float* kt = fmt ? nullptr : k + t0 * ks;
-      int64_t kstride = ks;
-      if (fmt) {
-        for (int64_t j = t0 + TK; j < kend && j < t0 + 2 * TK; ++j) {  // the next tile, while this one converts
-          prefetch_row(k16 + j * ks, D * esize);
-          prefetch_row(v16 + j * vs, Dv * esize);
+      const uint8_t* mt = mask ? mask + t0 : nullptr;
+      const int64_t pf_end = p.Nk - ahead;  // rows t + ahead < Nk
+      // Scores: row-major over the tile, four keys per reduction. Rows after the first read the
+      // tile from L1; the first row's loop prefetches the rows `ahead` keys on.
+      if (widen_k) {
+        for (int64_t j = t0 + ahead; j < t0 + ahead + nk && j < p.Nk; ++j) {
+          prefetch_row(k + j * ks, kbytes);
+          prefetch_row(v + j * vs, vbytes);
         }
-        convert_rows(fmt, k16 + t0 * ks, ks, nk, D, sc.kconv.data(), Dp);
-        convert_rows(fmt, v16 + t0 * vs, vs, nk, Dv, sc.vpad.data(), Dvp);
-        kt = sc.kconv.data();
-        kstride = Dp;
-      }
-      // Scores: each key row is read once for all nr rows.
-      for (int j = 0; j < nk; ++j) {
-        const int64_t jj = t0 + j;
-        if (mask && !mask[jj]) continue;  // excluded below
-        const float* kr = kt + j * kstride;
-        if (!fmt) {
-          if (jj + kPrefetchKeys < kend) prefetch_row(kr + kPrefetchKeys * ks, D * esize);
-          prefetch_row(v + jj * vs, Dv * esize);
-        }
-        for (int r = 0; r < nr; ++r) s[r * TK + j] = dot(qs + r * Dp, kr, D);
+        widen_rows<F>(k + t0 * ks, ks, nk, D, sc.kconv.data(), Dp);
+        score_tile<0>(qs, Dp, nr, sc.kconv.data(), Dp, nk, D, mt, s, false, nullptr, 0, 0, 0, 0);
+      } else {
+        score_tile<F>(qs, Dp, nr, k + t0 * ks, ks, nk, D, mt, s, true, v + t0 * vs, vs, vbytes, ahead, pf_end - t0);
       }
       if (p.bias) {
         const int64_t s3 = p.bias_stride[3];
@@ -228,19 +264,19 @@ struct DecodeAttentionKernel {
       // Exclusions by assignment, after the bias (a masked key's score was never computed).
       for (int r = 0; r < nr; ++r) {
         float* sr = s + r * TK;
-        if (mask)
+        if (mt)
           for (int j = 0; j < nk; ++j)
-            if (!mask[t0 + j]) sr[j] = kNegInf;
-        for (int j = 0; j < nk; ++j)
-          if (t0 + j > sc.lim[r]) sr[j] = kNegInf;
+            if (!mt[j]) sr[j] = kNegInf;
+        const int64_t lim = sc.lim[r] - t0;  // keys j > lim are excluded
+        for (int j = lim + 1 > 0 ? static_cast<int>(lim + 1 < nk ? lim + 1 : nk) : 0; j < nk; ++j) sr[j] = kNegInf;
         for (int j = nk; j < TK; ++j) sr[j] = kNegInf;
       }
       // Online softmax over the tile, one row at a time (the tile's keys run along the vector).
       for (int r = 0; r < nr; ++r) {
         float* sr = s + r * TK;
-        R mt = V::set1(kNegInf);
-        for (int j = 0; j < TK; j += W) mt = V::max(mt, V::load(sr + j));
-        const float tmax = V::hmax(mt);
+        R mx = V::set1(kNegInf);
+        for (int j = 0; j < TK; j += W) mx = V::max(mx, V::load(sr + j));
+        const float tmax = V::hmax(mx);
         const float mo = sc.m[r];
         const float mn = tmax > mo ? tmax : mo;
         // A row that has seen no admissible key keeps max -inf; -FLT_MAX keeps exp2's arguments
@@ -258,22 +294,13 @@ struct DecodeAttentionKernel {
         sc.l[r] = sc.l[r] * alpha + V::hsum(ls);
         sc.m[r] = mn;
       }
-      // Values: a zero-padded copy only when Dv is not a multiple of the vector width.
-      const float* vt = fmt ? sc.vpad.data() : v + t0 * vs;
-      int64_t vstride = fmt ? Dvp : vs;
-      if (!fmt && Dvp != Dv) {
-        float* vp = sc.vpad.data();
-        for (int j = 0; j < nk; ++j)
-          for (int64_t c = 0; c < Dvp; ++c) vp[j * Dvp + c] = c < Dv ? vt[j * vs + c] : 0.f;
-        vt = vp;
-        vstride = Dvp;
+      // Values: widened / zero-padded into scratch when read by many rows or Dv is not whole vectors.
+      if (widen_v) {
+        widen_rows<F>(v + t0 * vs, vs, nk, Dv, sc.vpad.data(), Dvp);
+        pv_tile<0>(sc.vpad.data(), Dvp, nk, nr, Dvp, s, o, sc.alpha, safe);
+      } else {
+        pv_tile<F>(v + t0 * vs, vs, nk, nr, Dvp, s, o, sc.alpha, safe);
       }
-      for (int r = 0; r < nr; ++r)
-        for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
-          const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-          if (safe) pv_chunk<true>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
-          else pv_chunk<false>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
-        }
     }
 
     float check = 0.f;  // stays 0 unless some written value is NaN or +-Inf (x * 0 is then NaN)
@@ -298,6 +325,51 @@ struct DecodeAttentionKernel {
       }
     }
     return !safe && check != 0.f;
+  }
+
+  // s[r * TK + j] = q_r · k_j (q_r = qs + r * Dp) for the nk keys of a tile; a masked key
+  // (mt[j] == 0) is skipped (excluded later). With pf, the first row's loop prefetches the key and
+  // value rows `ahead` keys on while j < pf_lim.
+  template <int F>
+  static inline void score_tile(const float* qs, int64_t Dp, int nr, const Elem<F>* kt, int64_t kstride, int nk,
+                                int64_t D, const uint8_t* mt, float* s, bool pf, const Elem<F>* vt, int64_t vstride,
+                                int64_t vbytes, int64_t ahead, int64_t pf_lim) {
+    const int64_t kbytes = D * static_cast<int64_t>(sizeof(Elem<F>));
+    for (int r = 0; r < nr; ++r) {
+      const float* q = qs + r * Dp;
+      float* sr = s + r * TK;
+      const bool fetch = pf && r == 0;
+      int j = 0;
+      if (!mt)
+        for (; j + 4 <= nk; j += 4) {
+          if (fetch)
+            for (int u = j; u < j + 4 && u < pf_lim; ++u) {
+              prefetch_row(kt + (u + ahead) * kstride, kbytes);
+              prefetch_row(vt + (u + ahead) * vstride, vbytes);
+            }
+          dot4<F>(q, kt + j * kstride, kstride, D, sr + j);
+        }
+      for (; j < nk; ++j) {
+        if (fetch && j < pf_lim) {
+          prefetch_row(kt + (j + ahead) * kstride, kbytes);
+          prefetch_row(vt + (j + ahead) * vstride, vbytes);
+        }
+        if (mt && !mt[j]) continue;
+        sr[j] = dot1<F>(q, kt + j * kstride, D);
+      }
+    }
+  }
+
+  // o_r = alpha_r * o_r + sum_j s_r[j] v_j for the nr rows over the nk values of a tile (Dv = Dvp).
+  template <int F>
+  static inline void pv_tile(const Elem<F>* vt, int64_t vstride, int nk, int nr, int64_t Dvp, const float* s, float* o,
+                             const float* alpha, bool safe) {
+    for (int r = 0; r < nr; ++r)
+      for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
+        const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
+        if (safe) pv_chunk<F, true>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, alpha[r]);
+        else pv_chunk<F, false>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, alpha[r]);
+      }
   }
 
   // out = sum_c 2^(m_c - M) o_c / sum_c 2^(m_c - M) l_c over the chunks c of one row, M = max m_c
