@@ -5,14 +5,17 @@
 // chunk of keys and values once for every query row of a GQA group, keeping an online softmax
 // (Milakov & Gimelshein 2018) per row in base 2 (scale * log2(e) folded into the scaled query),
 // and leaves (max, sum, unnormalised output); merge() combines a row's chunks by their
-// log-sum-exp. Keys are tiled by TK: the scores of a tile for all rows stay in L1, the next
-// keys are prefetched while this tile's dot products run, and this tile's values are prefetched
-// for the P·V pass that follows.
+// log-sum-exp. Keys are tiled (at most TK keys, kTileBytes of float32 keys): the scores of a
+// tile for all rows stay in L1; scores are reduced four keys at a time (V::hsum4), so the
+// horizontal sums cost a quarter of one per key. K and V are read in memory order, one row after
+// another, with no software prefetch: the hardware prefetchers follow the two streams, and
+// prefetch instructions measured slower (they compete with the loads for the load ports).
 //
-// A 16-bit cache (p.kv_format: float16 or bfloat16 bits in p.k16 / p.v16) is converted to float32
-// one tile at a time into per-thread scratch (half the bytes streamed; float32 arithmetic), and the
-// tile then runs the same code as float32 keys and values: the same bits as float32 inputs holding
-// the same values.
+// A 16-bit cache (p.kv_format: float16 or bfloat16 bits in p.k16 / p.v16) is widened to float32
+// in the loads themselves (V::load_bf16 / V::load_f16: half the bytes streamed, float32
+// arithmetic); a tile read by kWidenRows or more rows (GQA groups, prefill) is widened once into
+// per-thread scratch instead. Either way the arithmetic is that of float32 keys and values: the
+// same bits as float32 inputs holding the same values.
 //
 // Semantics are the query-block kernel's (dense_attention_impl.h, flash_block.h): key mask,
 // additive bias with any strides (0 = broadcast, negative = relative-position tables), causal
@@ -39,9 +42,8 @@ template <class V>
 struct DecodeAttentionKernel {
   using R = typename V::R;
   static constexpr int W = V::W;
-  static constexpr int TK = 64;            // keys per tile: a multiple of every vector width
-  static constexpr int NV = 8;             // output vectors per P·V register block
-  static constexpr int kPrefetchKeys = 8;  // how far ahead the key rows are prefetched
+  static constexpr int TK = 64;  // keys per tile at most: a multiple of every vector width
+  static constexpr int NV = 8;   // output vectors per P·V register block
   static constexpr int64_t kMaxRows = DecodePlan::kMaxRows;
   static constexpr float kLog2e = 1.4426950408889634f;
   static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -87,36 +89,27 @@ struct DecodeAttentionKernel {
   }
 
   // s[0..3] = q · k_i for the four key rows k + i * kstride (q zero-padded to whole vectors, k read
-  // only up to D). One accumulator per key and one reduction for four keys.
+  // only up to D). One accumulator per key and one reduction for four keys. The rows are read one
+  // after another (memory order: a strided walk across four rows defeats the L1 prefetcher); the
+  // four dependency chains are independent, so they still overlap.
+  template <int F>
+  static inline R dot_acc(const float* q, const Elem<F>* k, int64_t D) {
+    R a = V::zero();
+    int64_t d = 0;
+    for (; d + W <= D; d += W) a = V::fmadd(V::load(q + d), ld<F>(k + d), a);
+    if (d < D) a = V::fmadd(V::load(q + d), ld_partial<F>(k + d, static_cast<int>(D - d)), a);
+    return a;
+  }
   template <int F>
   static inline void dot4(const float* q, const Elem<F>* k, int64_t kstride, int64_t D, float* s) {
-    R a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
-    const Elem<F>*k0 = k, *k1 = k + kstride, *k2 = k + 2 * kstride, *k3 = k + 3 * kstride;
-    int64_t d = 0;
-    for (; d + W <= D; d += W) {
-      const R qv = V::load(q + d);
-      a0 = V::fmadd(qv, ld<F>(k0 + d), a0);
-      a1 = V::fmadd(qv, ld<F>(k1 + d), a1);
-      a2 = V::fmadd(qv, ld<F>(k2 + d), a2);
-      a3 = V::fmadd(qv, ld<F>(k3 + d), a3);
-    }
-    if (d < D) {
-      const R qv = V::load(q + d);
-      const int n = static_cast<int>(D - d);
-      a0 = V::fmadd(qv, ld_partial<F>(k0 + d, n), a0);
-      a1 = V::fmadd(qv, ld_partial<F>(k1 + d, n), a1);
-      a2 = V::fmadd(qv, ld_partial<F>(k2 + d, n), a2);
-      a3 = V::fmadd(qv, ld_partial<F>(k3 + d, n), a3);
-    }
+    const R a0 = dot_acc<F>(q, k, D), a1 = dot_acc<F>(q, k + kstride, D);
+    const R a2 = dot_acc<F>(q, k + 2 * kstride, D), a3 = dot_acc<F>(q, k + 3 * kstride, D);
     V::hsum4(a0, a1, a2, a3, s);
   }
   // One key, the same bits as its lane of dot4.
   template <int F>
   static inline float dot1(const float* q, const Elem<F>* k, int64_t D) {
-    R a = V::zero();
-    int64_t d = 0;
-    for (; d + W <= D; d += W) a = V::fmadd(V::load(q + d), ld<F>(k + d), a);
-    if (d < D) a = V::fmadd(V::load(q + d), ld_partial<F>(k + d, static_cast<int>(D - d)), a);
+    const R a = dot_acc<F>(q, k, D);
     alignas(16) float s4[4];
     V::hsum4(a, a, a, a, s4);
     return s4[0];
@@ -143,11 +136,6 @@ struct DecodeAttentionKernel {
       if (nvec == N) return pv_block<F, N, kSafe>(p, nk, vt, vstride, o, alpha);
       return pv_chunk<F, kSafe, N - 1>(nvec, p, nk, vt, vstride, o, alpha);
     }
-  }
-
-  static inline void prefetch_row(const void* row, int64_t bytes) {
-    const char* c = static_cast<const char*>(row);
-    for (int64_t d = 0; d < bytes; d += 64) __builtin_prefetch(c + d);
   }
 
   // n rows of d cache values (row stride src_stride) -> float32 rows of dst_stride = padded(d)
@@ -178,8 +166,9 @@ struct DecodeAttentionKernel {
   // A 16-bit tile read by at least this many rows is widened once into scratch rather than in
   // every row's loads.
   static constexpr int kWidenRows = 4;
-  // How far ahead of the scored key the key and value rows are prefetched.
-  static constexpr int64_t kPrefetchBytes = 2048;
+  // A tile holds at most this many bytes of keys (and of values): the key tile, the value tile and
+  // the scores stay in L1 with room to spare.
+  static constexpr int64_t kTileBytes = 8192;
 
   template <int F>
   static bool run_item_as(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0,
@@ -219,35 +208,28 @@ struct DecodeAttentionKernel {
     const uint8_t* mask = p.key_mask ? p.key_mask + b * p.Nk : nullptr;
     const int64_t kend = last + 1 < j1 ? last + 1 : j1;
     const int64_t ks = p.ks.n, vs = p.vs.n;
-    const int64_t kbytes = D * static_cast<int64_t>(sizeof(E)), vbytes = Dv * static_cast<int64_t>(sizeof(E));
-    // Prefetch distance in keys; the row index stays below Nk (this head's rows: valid memory,
-    // and with one thread the next chunk's).
-    int64_t ahead = kPrefetchBytes / (kbytes > 0 ? kbytes : 1);
-    ahead = ahead < 4 ? 4 : ahead > 64 ? 64 : ahead;
     const bool widen_k = F != 0 && nr >= kWidenRows;
     const bool widen_v = (F != 0 && nr >= kWidenRows) || Dvp != Dv;
 
-    for (int64_t t0 = j0; t0 < kend; t0 += TK) {
+    // Keys per tile: at most kTileBytes of float32 keys while >= 16. Counted in float32 for every
+    // format, so a 16-bit cache sums in the same order as float32 inputs holding its values.
+    int tk = TK;
+    while (tk > 16 && tk * D * 4 > kTileBytes) tk /= 2;
+    for (int64_t t0 = j0; t0 < kend; t0 += tk) {
       if (cancel_requested()) return false;  // the call is abandoned; its output is never read
-      const int nk = static_cast<int>(kend - t0 < TK ? kend - t0 : TK);
+      const int nk = static_cast<int>(kend - t0 < tk ? kend - t0 : tk);
       if (mask) {
         int any = 0;
         for (int j = 0; j < nk; ++j) any |= mask[t0 + j];
         if (!any) continue;
       }
       const uint8_t* mt = mask ? mask + t0 : nullptr;
-      const int64_t pf_end = p.Nk - ahead;  // rows t + ahead < Nk
-      // Scores: row-major over the tile, four keys per reduction. Rows after the first read the
-      // tile from L1; the first row's loop prefetches the rows `ahead` keys on.
+      // Scores; a 16-bit tile read by many rows is widened once.
       if (widen_k) {
-        for (int64_t j = t0 + ahead; j < t0 + ahead + nk && j < p.Nk; ++j) {
-          prefetch_row(k + j * ks, kbytes);
-          prefetch_row(v + j * vs, vbytes);
-        }
         widen_rows<F>(k + t0 * ks, ks, nk, D, sc.kconv.data(), Dp);
-        score_tile<0>(qs, Dp, nr, sc.kconv.data(), Dp, nk, D, mt, s, false, nullptr, 0, 0, 0, 0);
+        score_tile<0>(qs, Dp, nr, sc.kconv.data(), Dp, nk, D, mt, s);
       } else {
-        score_tile<F>(qs, Dp, nr, k + t0 * ks, ks, nk, D, mt, s, true, v + t0 * vs, vs, vbytes, ahead, pf_end - t0);
+        score_tile<F>(qs, Dp, nr, k + t0 * ks, ks, nk, D, mt, s);
       }
       if (p.bias) {
         const int64_t s3 = p.bias_stride[3];
@@ -269,13 +251,13 @@ struct DecodeAttentionKernel {
             if (!mt[j]) sr[j] = kNegInf;
         const int64_t lim = sc.lim[r] - t0;  // keys j > lim are excluded
         for (int j = lim + 1 > 0 ? static_cast<int>(lim + 1 < nk ? lim + 1 : nk) : 0; j < nk; ++j) sr[j] = kNegInf;
-        for (int j = nk; j < TK; ++j) sr[j] = kNegInf;
+        for (int j = nk; j < tk; ++j) sr[j] = kNegInf;
       }
       // Online softmax over the tile, one row at a time (the tile's keys run along the vector).
       for (int r = 0; r < nr; ++r) {
         float* sr = s + r * TK;
         R mx = V::set1(kNegInf);
-        for (int j = 0; j < TK; j += W) mx = V::max(mx, V::load(sr + j));
+        for (int j = 0; j < tk; j += W) mx = V::max(mx, V::load(sr + j));
         const float tmax = V::hmax(mx);
         const float mo = sc.m[r];
         const float mn = tmax > mo ? tmax : mo;
@@ -284,7 +266,7 @@ struct DecodeAttentionKernel {
         const float ms = mn > -std::numeric_limits<float>::max() ? mn : -std::numeric_limits<float>::max();
         const R msv = V::set1(ms);
         R ls = V::zero();
-        for (int j = 0; j < TK; j += W) {
+        for (int j = 0; j < tk; j += W) {
           const R pj = exp2_vec<V>(V::sub(V::load(sr + j), msv));
           V::store(sr + j, pj);
           ls = V::add(ls, pj);
@@ -328,35 +310,18 @@ struct DecodeAttentionKernel {
   }
 
   // s[r * TK + j] = q_r · k_j (q_r = qs + r * Dp) for the nk keys of a tile; a masked key
-  // (mt[j] == 0) is skipped (excluded later). With pf, the first row's loop prefetches the key and
-  // value rows `ahead` keys on while j < pf_lim.
+  // (mt[j] == 0) is skipped (excluded later). Rows after the first read the tile from L1.
   template <int F>
   static inline void score_tile(const float* qs, int64_t Dp, int nr, const Elem<F>* kt, int64_t kstride, int nk,
-                                int64_t D, const uint8_t* mt, float* s, bool pf, const Elem<F>* vt, int64_t vstride,
-                                int64_t vbytes, int64_t ahead, int64_t pf_lim) {
-    const int64_t kbytes = D * static_cast<int64_t>(sizeof(Elem<F>));
+                                int64_t D, const uint8_t* mt, float* s) {
     for (int r = 0; r < nr; ++r) {
       const float* q = qs + r * Dp;
       float* sr = s + r * TK;
-      const bool fetch = pf && r == 0;
       int j = 0;
       if (!mt)
-        for (; j + 4 <= nk; j += 4) {
-          if (fetch)
-            for (int u = j; u < j + 4 && u < pf_lim; ++u) {
-              prefetch_row(kt + (u + ahead) * kstride, kbytes);
-              prefetch_row(vt + (u + ahead) * vstride, vbytes);
-            }
-          dot4<F>(q, kt + j * kstride, kstride, D, sr + j);
-        }
-      for (; j < nk; ++j) {
-        if (fetch && j < pf_lim) {
-          prefetch_row(kt + (j + ahead) * kstride, kbytes);
-          prefetch_row(vt + (j + ahead) * vstride, vbytes);
-        }
-        if (mt && !mt[j]) continue;
-        sr[j] = dot1<F>(q, kt + j * kstride, D);
-      }
+        for (; j + 4 <= nk; j += 4) dot4<F>(q, kt + j * kstride, kstride, D, sr + j);
+      for (; j < nk; ++j)
+        if (!mt || mt[j]) sr[j] = dot1<F>(q, kt + j * kstride, D);
     }
   }
 
