@@ -57,8 +57,12 @@ struct VecAvx2 {
   // W 16-bit cache values widened to float32: bfloat16 is the high half of a float32 (zero-extend,
   // shift); float16 converts exactly (F16C vcvtph2ps). The _partial forms read n < W values, rest 0.
   static inline R bf16_bits(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
-  static inline R load_bf16(const uint16_t* p) { return bf16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-  static inline R load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static inline R load_bf16(const uint16_t* p) {
+    return bf16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static inline R load_f16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static inline __m128i load_u16_partial(const uint16_t* p, int n) {
     alignas(16) uint16_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     std::memcpy(t, p, static_cast<size_t>(n > 0 ? (n < 8 ? n : 8) : 0) * 2);
