@@ -94,11 +94,18 @@ struct DecodeAttentionKernel {
   // four dependency chains are independent, so they still overlap.
   template <int F>
   static inline R dot_acc(const float* q, const Elem<F>* k, int64_t D) {
-    R a = V::zero();
+    R a0 = V::zero(), a1 = V::zero();  // two chains: half the FMA latency per key
     int64_t d = 0;
-    for (; d + W <= D; d += W) a = V::fmadd(V::load(q + d), ld<F>(k + d), a);
-    if (d < D) a = V::fmadd(V::load(q + d), ld_partial<F>(k + d, static_cast<int>(D - d)), a);
-    return a;
+    for (; d + 2 * W <= D; d += 2 * W) {
+      a0 = V::fmadd(V::load(q + d), ld<F>(k + d), a0);
+      a1 = V::fmadd(V::load(q + d + W), ld<F>(k + d + W), a1);
+    }
+    if (d + W <= D) {
+      a0 = V::fmadd(V::load(q + d), ld<F>(k + d), a0);
+      d += W;
+    }
+    if (d < D) a1 = V::fmadd(V::load(q + d), ld_partial<F>(k + d, static_cast<int>(D - d)), a1);
+    return V::add(a0, a1);
   }
   template <int F>
   static inline void dot4(const float* q, const Elem<F>* k, int64_t kstride, int64_t D, float* s) {
@@ -166,8 +173,8 @@ struct DecodeAttentionKernel {
   // A 16-bit tile read by at least this many rows is widened once into scratch rather than in
   // every row's loads.
   static constexpr int kWidenRows = 4;
-  // A tile holds at most this many bytes of keys (and of values): the key tile, the value tile and
-  // the scores stay in L1 with room to spare.
+  // A single row's tile holds at most this many bytes of float32 keys (and of values): the key
+  // tile, the value tile and the scores stay in L1 with room to spare.
   static constexpr int64_t kTileBytes = 8192;
 
   template <int F>
@@ -211,10 +218,13 @@ struct DecodeAttentionKernel {
     const bool widen_k = F != 0 && nr >= kWidenRows;
     const bool widen_v = (F != 0 && nr >= kWidenRows) || Dvp != Dv;
 
-    // Keys per tile: at most kTileBytes of float32 keys while >= 16. Counted in float32 for every
-    // format, so a 16-bit cache sums in the same order as float32 inputs holding its values.
+    // Keys per tile: TK, or with one query row per key/value head (streaming, bound by memory) at
+    // most kTileBytes of float32 keys while >= 16 (measured: large-D single rows gain, many rows
+    // lose to the per-tile softmax work). It depends on the shapes only, and counts float32 bytes
+    // for every format, so a 16-bit cache sums in the same order as float32 inputs of its values.
     int tk = TK;
-    while (tk > 16 && tk * D * 4 > kTileBytes) tk /= 2;
+    if (G * p.Nq == 1)
+      while (tk > 16 && tk * D * 4 > kTileBytes) tk /= 2;
     for (int64_t t0 = j0; t0 < kend; t0 += tk) {
       if (cancel_requested()) return false;  // the call is abandoned; its output is never read
       const int nk = static_cast<int>(kend - t0 < tk ? kend - t0 : tk);
@@ -310,18 +320,25 @@ struct DecodeAttentionKernel {
   }
 
   // s[r * TK + j] = q_r · k_j (q_r = qs + r * Dp) for the nk keys of a tile; a masked key
-  // (mt[j] == 0) is skipped (excluded later). Rows after the first read the tile from L1.
+  // (mt[j] == 0) is skipped (excluded later). One row: four keys per reduction, q in registers.
+  // Several rows: key by key, each key row loaded once for all rows (the loads, not the FMAs,
+  // bound a row-major walk there: it reloads q and k for every row), one reduction per score. A
+  // call takes one of the two for all its keys, so masked and unmasked keys sum alike.
   template <int F>
   static inline void score_tile(const float* qs, int64_t Dp, int nr, const Elem<F>* kt, int64_t kstride, int nk,
                                 int64_t D, const uint8_t* mt, float* s) {
-    for (int r = 0; r < nr; ++r) {
-      const float* q = qs + r * Dp;
-      float* sr = s + r * TK;
+    if (nr == 1) {
       int j = 0;
       if (!mt)
-        for (; j + 4 <= nk; j += 4) dot4<F>(q, kt + j * kstride, kstride, D, sr + j);
+        for (; j + 4 <= nk; j += 4) dot4<F>(qs, kt + j * kstride, kstride, D, s + j);
       for (; j < nk; ++j)
-        if (!mt || mt[j]) sr[j] = dot1<F>(q, kt + j * kstride, D);
+        if (!mt || mt[j]) s[j] = dot1<F>(qs, kt + j * kstride, D);
+      return;
+    }
+    for (int j = 0; j < nk; ++j) {
+      if (mt && !mt[j]) continue;
+      const Elem<F>* kr = kt + j * kstride;
+      for (int r = 0; r < nr; ++r) s[r * TK + j] = V::hsum(dot_acc<F>(qs + r * Dp, kr, D));
     }
   }
 
