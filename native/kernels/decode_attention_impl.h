@@ -5,11 +5,12 @@
 // chunk of keys and values once for every query row of a GQA group, keeping an online softmax
 // (Milakov & Gimelshein 2018) per row in base 2 (scale * log2(e) folded into the scaled query),
 // and leaves (max, sum, unnormalised output); merge() combines a row's chunks by their
-// log-sum-exp. Keys are tiled (at most TK keys, kTileBytes of float32 keys): the scores of a
-// tile for all rows stay in L1; scores are reduced four keys at a time (V::hsum4), so the
-// horizontal sums cost a quarter of one per key. K and V are read in memory order, one row after
-// another, with no software prefetch: the hardware prefetchers follow the two streams, and
-// prefetch instructions measured slower (they compete with the loads for the load ports).
+// log-sum-exp. Keys are tiled (TK keys; a single row's tiles at most kTileBytes of float32 keys):
+// the scores of a tile for all rows stay in L1. A single row (the common decode step, bound by
+// memory) reduces four keys' dot products at once (V::hsum4), a quarter of a horizontal sum per
+// key; several rows score key by key, each key row loaded once for all of them. K and V are read
+// in memory order, one row after another, with no software prefetch: the hardware prefetchers
+// follow the two streams, and prefetch instructions measured slower (they take load slots).
 //
 // A 16-bit cache (p.kv_format: float16 or bfloat16 bits in p.k16 / p.v16) is widened to float32
 // in the loads themselves (V::load_bf16 / V::load_f16: half the bytes streamed, float32
