@@ -211,6 +211,8 @@ export interface NativeBinding {
   modelSetWeight(model: NativeModelHandle, name: string, data: Float32Array): void;
   /** The same from a BF16 / F16 tensor's bit patterns: kept in 16 bits by a model of that precision, widened otherwise. */
   modelSetWeight(model: NativeModelHandle, name: string, data: Uint16Array, dtype: 'BF16' | 'F16'): void;
+  /** Bytes of native memory the model's weights occupy. */
+  modelWeightBytes(model: NativeModelHandle): number;
   /** Names of weights still missing; [] means the model is ready (and now immutable). */
   modelFinalize(model: NativeModelHandle): string[];
   /** A copy of one weight, or undefined if the model has none of that name (or it is unset). */

@@ -121,6 +121,11 @@ export class LongT5EncoderModel {
     return buildLongT5EncoderOnnx(this.config, this.weightsForExport(), options);
   }
 
+  /** Bytes of native memory the weights occupy (about half of float32's with precision 'bf16' / 'fp16'). */
+  get weightBytes(): number {
+    return native.modelWeightBytes(this.handle);
+  }
+
   /** Frees the native weights now rather than at garbage collection; later calls throw. */
   dispose(): void {
     native.modelDispose(this.handle);

@@ -220,6 +220,13 @@ Napi::Value ModelGetWeightImpl(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// modelWeightBytes(model) -> bytes of native memory the weights occupy.
+Napi::Value ModelWeightBytesImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw_type(env, "model must be a model handle from modelCreate");
+  return Napi::Number::New(env, static_cast<double>(live_model(env, info[0])->weight_bytes()));
+}
+
 Napi::Value ModelDisposeImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw_type(env, "model must be a model handle from modelCreate");
@@ -371,6 +378,7 @@ Napi::Value ModelSetWeight(const Napi::CallbackInfo& info) { return ModelSetWeig
 Napi::Value ModelFinalize(const Napi::CallbackInfo& info) { return ModelFinalizeImpl(info); }
 Napi::Value ModelGetWeight(const Napi::CallbackInfo& info) { return ModelGetWeightImpl(info); }
 Napi::Value ModelDispose(const Napi::CallbackInfo& info) { return ModelDisposeImpl(info); }
+Napi::Value ModelWeightBytes(const Napi::CallbackInfo& info) { return ModelWeightBytesImpl(info); }
 Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info) { return encode(info, false); }
 Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info) { return encode(info, true); }
 Napi::Value DecoderCreate(const Napi::CallbackInfo& info) { return DecoderCreateImpl(info); }

@@ -230,6 +230,12 @@ std::vector<std::string> LongT5Model::missing_weights() const {
 
 std::vector<std::string> LongT5Model::weight_names() const { return order_; }
 
+int64_t LongT5Model::weight_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& kv : slots_) bytes += static_cast<int64_t>(kv.second.data.size() * sizeof(float));
+  return bytes;
+}
+
 bool LongT5Model::finalize() {
   if (!missing_weights().empty()) return false;
   const std::string A = c_.transient_global ? "TransientGlobalSelfAttention" : "LocalSelfAttention";

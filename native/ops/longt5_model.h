@@ -68,6 +68,8 @@ class LongT5Model {
   // After every weight is set: resolves the per-layer pointers. Returns false if any is missing.
   bool finalize();
   bool ready() const { return ready_; }
+  // Bytes the weights set so far occupy in native memory (packed, plain or 16-bit forms).
+  int64_t weight_bytes() const;
 
   // Encoder: ids [B, N] in [0, vocab), mask [B, N] 0/1 or nullptr (all tokens) -> out [B, N, d_model]
   // (the encoder's last hidden state, after the final norm).
