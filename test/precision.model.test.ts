@@ -7,7 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index';
+import { LongT5EncoderModel, LongT5ForConditionalGeneration, resolveModelConfig } from '../lib/index';
+import { nativeConfig } from '../lib/model/load';
+import { native } from '../lib/native';
 import { ModelCase, loadModelCase, modelCases, relError, writeCheckpoint, writeReducedPrecision } from './helpers/model-fixtures';
 import { bf16, fp16, precisionPaths, withPath, withPathAsync } from './helpers/precision';
 
@@ -191,4 +193,33 @@ test('bad load options are errors naming the option', () => {
   expect(() => LongT5EncoderModel.fromSafetensors(path.join(c.dir, 'model.safetensors'), c.config as never, { precision: 'bf' as never })).toThrow(/options\.precision/);
   expect(() => LongT5ForConditionalGeneration.fromPretrained(c.dir, { precison: 'bf16' } as never)).toThrow(/precison/);
   expect(() => LongT5ForConditionalGeneration.fromPretrained(c.dir, 'bf16' as never)).toThrow(TypeError);
+});
+
+test('the native loader refuses a Uint16Array weight without a 16-bit dtype or of the wrong length', () => {
+  // Native errors come from the addon's realm: compare names, not constructors.
+  const thrown = (f: () => unknown): { name: string; message: string } => {
+    try {
+      f();
+    } catch (e) {
+      return { name: (e as Error).name, message: (e as Error).message };
+    }
+    throw new Error('did not throw');
+  };
+  const c = cases[0];
+  const handle = native.modelCreate(nativeConfig(resolveModelConfig(c.config), true, 'bf16'));
+  try {
+    const [{ name, shape }] = native.modelWeightNames(handle);
+    const n = shape.reduce((a, b) => a * b, 1);
+    expect(thrown(() => native.modelSetWeight(handle, name, new Uint16Array(n), 'F8' as never))).toEqual({
+      name: 'TypeError', message: "modelSetWeight: a Uint16Array weight needs dtype 'BF16' or 'F16'",
+    });
+    expect(thrown(() => (native.modelSetWeight as (...a: unknown[]) => void)(handle, name, new Uint16Array(n))).name).toBe('TypeError');
+    const short = thrown(() => native.modelSetWeight(handle, name, new Uint16Array(n - 1), 'BF16'));
+    expect(short.name).toBe('RangeError');
+    expect(short.message).toContain(`weight '${name}' needs ${n} values, got ${n - 1}`);
+    const bad = thrown(() => native.modelCreate({ ...nativeConfig(resolveModelConfig(c.config), true), precision: 'int4' as never }));
+    expect(bad).toEqual({ name: 'RangeError', message: "precision must be 'fp32', 'bf16' or 'fp16', got 'int4'" });
+  } finally {
+    native.modelDispose(handle);
+  }
 });
