@@ -298,13 +298,14 @@ void LongT5Model::linear(const float* a, int64_t M, int64_t K, const float* w, i
   if (c_.precision == ComputePrecision::kFp32)
     return linear_packed(a, M, K, w, N, c, accumulate, threads, lda, ldc, group_n);
   // 16-bit rows: group_n only shapes the packed form; C's columns are in W's row order either way.
-  // The reduced kernels convert and pack W on every call. With few rows of A (a decode step) that
-  // is the whole cost, so W goes in blocks of rows whose scratch stays small (cache-resident and
-  // reused by the allocator, not fresh pages per call: a decode step ~30 % faster) while leaving
-  // each thread a few 64-column panels per call.
-  int64_t rows = N;
-  if (M <= 64)
-    rows = std::max<int64_t>(128 * std::max(threads, 1), (int64_t(256) << 10) / std::max<int64_t>(2 * K, 1) / 64 * 64);
+  // The reduced kernels convert and pack (emulated: widen) W on every call, into scratch of W's
+  // size. So W goes in blocks of rows: with few rows of A (a decode step) the conversion is the
+  // whole cost, and 256 KiB blocks keep its scratch cache-resident and reused by the allocator
+  // (a step ~30 % faster); otherwise 8 MiB blocks bound the scratch of the large matrices (lm_head)
+  // at a cost of one more conversion of A per block. Each thread keeps a few 64-column panels.
+  const int64_t block_bytes = M <= 64 ? int64_t(256) << 10 : int64_t(8) << 20;
+  const int64_t rows =
+      std::max<int64_t>(128 * std::max(threads, 1), block_bytes / std::max<int64_t>(2 * K, 1) / 64 * 64);
   for (int64_t j0 = 0; j0 < N; j0 += rows) {
     GemmBf16Params g;
     g.g.a = a;
