@@ -48,7 +48,7 @@ export interface NativeDenseArgs {
   threads?: number;                     // 0 or absent = the whole budget
   path?: 'auto' | 'flash' | 'decode';   // tests and benches: force a kernel ('auto' = by Nq)
   kvCapacity?: number;                  // k/v are KVCache storage [B, Hk, kvCapacity, D]: the first Nk rows per head are used
-  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (decode kernel converts per tile)
+  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (the decode kernel widens them in its loads)
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
   precision?: 'fp32' | 'bf16' | 'fp16'; // default 'fp32' (lib/precision.ts)
   // The standard operator's options (lib/attention-options.ts):

@@ -48,6 +48,30 @@ struct VecAvx512 {
   static inline R zero_if_below(R keep, float lo, R x) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(keep, _mm512_set1_ps(lo), _CMP_GE_OQ), x);
   }
+  // Four sums at once, out[i] = sum of lanes of x_i: the decode kernel scores four keys per
+  // reduction (kernels/decode_attention_impl.h). Each lane's order is fixed, so the sum of x
+  // alone is hsum4(x, x, x, x)[0] bit for bit.
+  static inline void hsum4(R a, R b, R c, R d, float* out) {
+    const auto half = [](R x) { return _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1)); };
+    const __m256 ab = _mm256_hadd_ps(half(a), half(b)), cd = _mm256_hadd_ps(half(c), half(d));
+    const __m256 abcd = _mm256_hadd_ps(ab, cd);
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+  }
+  // W 16-bit cache values widened to float32: bfloat16 is the high half of a float32 (zero-extend,
+  // shift); float16 converts exactly (vcvtph2ps). The _partial forms read n < W values, rest 0.
+  static inline R bf16_bits(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  static inline R load_bf16(const uint16_t* p) {
+    return bf16_bits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static inline R load_f16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static inline R load_bf16_partial(const uint16_t* p, int n) {
+    return bf16_bits(_mm256_maskz_loadu_epi16(tail_mask(n), p));
+  }
+  static inline R load_f16_partial(const uint16_t* p, int n) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(n), p));
+  }
   static inline float hsum(R x) { return _mm512_reduce_add_ps(x); }
   static inline float hmax(R x) { return _mm512_reduce_max_ps(x); }
 };
