@@ -58,7 +58,8 @@ struct DenseAttentionKernel {
   // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
   // Rows attend keys [lo, hi] (DenseAttentionParams::key_range), which only move right with the
   // row: tiles before the first row's lo or after the last row's hi are never visited (the
-  // window's O(N * window) cost), and only tiles that straddle a row's bound are masked per score.
+  // window's O(N * window) cost); tiles that straddle a row's bound are banded (FlashBlock::set_band):
+  // only the scores near the rows' ranges are computed, so the cost follows the admissible pairs.
   static bool run_block(const DenseAttentionParams& p, int64_t b, int64_t h, int64_t q0,
                         typename Block::Scratch& scratch, bool safe) {
     const int64_t Nk = p.Nk;
@@ -68,9 +69,11 @@ struct DenseAttentionKernel {
     const float* v = p.v + b * p.vs.b + hk * p.vs.h;
     const uint8_t* mask = p.key_mask ? p.key_mask + b * Nk : nullptr;
     const bool ranged = p.causal || p.has_window() || p.key_lengths;
-    int64_t lo_first, hi_first, lo_last, hi_last;
-    p.key_range(b, q0, lo_first, hi_first);
-    p.key_range(b, q0 + nq - 1, lo_last, hi_last);
+    // Each row's key range (both bounds only move right with the row).
+    int64_t row_lo[BQ], row_hi[BQ];
+    for (int m = 0; m < nq; ++m) p.key_range(b, q0 + m, row_lo[m], row_hi[m]);
+    const int64_t lo_first = row_lo[0], hi_first = row_hi[0], lo_last = row_lo[nq - 1];
+    const int64_t hi_last = row_hi[nq - 1];
     const float cap_units = p.softcap > 0.f ? Block::kLog2e * p.softcap : 0.f;
 
     Block blk(scratch, p.D, p.Dv);
@@ -84,24 +87,26 @@ struct DenseAttentionKernel {
         for (int j = 0; j < nk; ++j) any |= mask[j0 + j];
         if (!any) continue;
       }
-      // Some key of the tile is outside some row's range.
+      // Some key of the tile is outside some row's range: a banded tile (FlashBlock::set_band),
+      // which computes only the scores near each row's range and excludes the rest.
       const bool cut = ranged && (j0 + nk - 1 > hi_first || j0 < lo_last);
+      if (cut) {
+        for (int m = 0; m < nq; ++m) {
+          blk.band_lo[m] = static_cast<int>(std::min<int64_t>(nk, std::max<int64_t>(0, row_lo[m] - j0)));
+          blk.band_hi[m] = static_cast<int>(std::min<int64_t>(nk, std::max<int64_t>(0, row_hi[m] + 1 - j0)));
+        }
+        blk.set_band(nk);
+      } else {
+        blk.clear_band();
+      }
       // Unchanged scores: fuse the max.
       blk.scores(k + j0 * p.ks.n, p.ks.n, nk, !p.bias && !p.position_bias && !mask && !cut && cap_units == 0.f);
-      float* s = blk.S();
       if (cap_units != 0.f) apply_softcap(blk, nk, cap_units);
       if (p.bias) add_bias(p.bias, p.bias_stride, blk, b, h, q0, j0, nk);
       if (p.position_bias) add_bias(p.position_bias, p.position_bias_stride, blk, b, h, q0, j0, nk);
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
-      if (cut)
-        for (int m = 0; m < nq; ++m) {
-          int64_t lo, hi;
-          p.key_range(b, q0 + m, lo, hi);
-          for (int j = 0; j < nk; ++j)
-            if (j0 + j > hi || j0 + j < lo) s[j * BQ + m] = Block::kNegInf;
-        }
       blk.accumulate(v + j0 * p.vs.n, p.vs.n, nk);
     }
     const bool redo = blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
