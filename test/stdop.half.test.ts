@@ -5,6 +5,7 @@ import { attention, attentionAsync } from '../lib/index';
 import { float32ToHalf, halfToFloat32, toBfloat16Bits, toFloat16Bits, HalfTensor } from '../lib/half';
 import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
 import { mulberry32, randomTensor } from './helpers/fixtures';
+import { availableIsas, withIsa } from './helpers/isa';
 import { referenceStandardAttention } from './helpers/standard-reference';
 
 describe('conversions', () => {
@@ -118,6 +119,51 @@ describe('attention() on half tensors', () => {
         if (m.data[i] !== conv(want)) throw new Error(`${type} midpoint after ${i.toString(16)}: ${m.data[i].toString(16)} vs ${conv(want).toString(16)}`);
       }
     });
+
+  // Every ISA's conversions (F16C, AVX-512, NEON or scalar): every pattern comes back, and the
+  // outputs of two-key averages, near every midpoint, are the float32 path's outputs rounded. (Against
+  // the float32 path, not the exact midpoint: the scalar kernel's softmax weights are not exactly 1/2.)
+  for (const isa of availableIsas())
+    for (const type of ['float16', 'bfloat16'] as const)
+      test(`${isa} ${type}: the conversions of every pattern and near every midpoint`, () => withIsa(isa, () => {
+        const n = 65536;
+        const one = (data: Uint16Array) => ({ type, data, dims: [n, 1, data.length / n, 1] });
+        const all = Uint16Array.from({ length: n }, (_, i) => i);
+        const r = attention(one(new Uint16Array(n)), one(new Uint16Array(n)), one(all));
+        const f = halfToFloat32(type, all);
+        for (let i = 0; i < n; i++)
+          if (Number.isNaN(f[i])) expect(Number.isNaN(halfToFloat32(type, Uint16Array.of(r.data[i]))[0])).toBe(true);
+          else if (r.data[i] !== i && !(i === 0x8000 && r.data[i] === 0)) throw new Error(`${type} pattern ${i.toString(16)} came back as ${r.data[i].toString(16)}`);
+        const pairs = new Uint16Array(2 * n);
+        for (let i = 0; i < n; i++) [pairs[2 * i], pairs[2 * i + 1]] = [i, (i + 1) & 0xffff];
+        const m = attention(one(new Uint16Array(n)), one(new Uint16Array(2 * n)), one(pairs));
+        const f32 = (len: number, data = new Float32Array(n * len)) => ({ data, dims: [n, 1, len, 1] });
+        const m32 = attention(f32(1), f32(2), f32(2, halfToFloat32(type, pairs)));
+        const want = float32ToHalf(type, m32.data);
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(m32.data[i])) expect(Number.isNaN(halfToFloat32(type, Uint16Array.of(m.data[i]))[0])).toBe(true);
+          else if (m.data[i] !== want[i]) throw new Error(`${type} average after ${i.toString(16)}: ${m.data[i].toString(16)} vs ${want[i].toString(16)}`);
+        }
+      }));
+
+  // Sizes that are no multiple of any vector width: the conversions' last, partial vector.
+  for (const isa of availableIsas())
+    for (const type of ['float16', 'bfloat16'] as const)
+      test(`${isa} ${type}: odd sizes and tiny values give the float32 path's output, rounded`, () => withIsa(isa, () => {
+        const rng = mulberry32(type === 'float16' ? 21 : 22);
+        const [B, H, Nq, Nk, D] = [1, 3, 7, 5, 3];
+        const make = (dims: number[], scale: number) => {
+          const t = randomTensor(rng, dims);
+          return toHalfTensor(type, { data: t.data.map((x) => x * scale), dims });
+        };
+        // v down to float16's subnormals, so the output's narrowing rounds there too
+        const [q, k, v] = [make([B, H, Nq, D], 1), make([B, H, Nk, D], 1), make([B, H, Nk, D], 2 ** -16)];
+        const f = (t: HalfTensor) => ({ data: halfToFloat32(type, t.data), dims: t.dims.slice() });
+        const r = attention(q, k, v);
+        const r32 = attention(f(q), f(k), f(v));
+        expect(r.data.length % 16).not.toBe(0);
+        expect(Array.from(r.data)).toEqual(Array.from(float32ToHalf(type, r32.data)));
+      }));
 
   test('bad half inputs are TypeErrors/RangeErrors naming the argument', () => {
     const rng = mulberry32(8);

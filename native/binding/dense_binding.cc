@@ -14,9 +14,7 @@
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
 #include "kernels/attention_weights_bf16.h"
-#include "kernels/half.h"
 #include "kernels/relative_bias.h"
-#include "runtime/parallel.h"
 
 namespace ga {
 namespace binding {
@@ -60,20 +58,19 @@ struct DenseJob {
   int64_t out_n = 0;
 
   void convert_half_inputs() {
-    // In chunks across the call's threads: the conversion reads and writes every input element once.
-    for (int i = 0; i < 3; ++i) half_f32[i].resize(static_cast<size_t>(half_n[i]));
-    constexpr int64_t kChunk = 1 << 16;
-    int64_t chunks[4] = {0, 0, 0, 0};
-    for (int i = 0; i < 3; ++i) chunks[i + 1] = chunks[i] + (half_n[i] + kChunk - 1) / kChunk;
-    parallel_items(chunks[3], p.threads, [&](int, ItemCounter& items) {
-      int64_t it;
-      while (items.next(it)) {
-        int i = 0;
-        while (it >= chunks[i + 1]) ++i;
-        const int64_t from = (it - chunks[i]) * kChunk, len = std::min<int64_t>(kChunk, half_n[i] - from);
-        halves_to_floats(half_in[i] + from, len, half_bf16, half_f32[i].data() + from);
-      }
-    });
+    // The dispatched conversion (F16C / AVX-512 / NEON, W values per instruction) across the
+    // call's threads: it reads and writes every input element once.
+    HalfConvertParams c;
+    c.bf16 = half_bf16;
+    c.to_float = true;
+    c.threads = p.threads;
+    for (int i = 0; i < 3; ++i) {
+      half_f32[i].resize(static_cast<size_t>(half_n[i]));
+      c.src16 = half_in[i];
+      c.dst32 = half_f32[i].data();
+      c.n = half_n[i];
+      half_convert(c);
+    }
     p.q = half_f32[0].data();
     p.k = half_f32[1].data();
     p.v = half_f32[2].data();
@@ -82,9 +79,15 @@ struct DenseJob {
   }
 
   void convert_half_output() {
-    std::vector<uint16_t> bits(static_cast<size_t>(out_n));
-    floats_to_halves(out_f32.data(), out_n, half_bf16, bits.data());
-    if (out_n > 0) std::memcpy(half_out, bits.data(), static_cast<size_t>(out_n) * sizeof(uint16_t));
+    // Straight into `out`'s bytes (ceil(n / 2) floats hold the n halves).
+    HalfConvertParams c;
+    c.bf16 = half_bf16;
+    c.to_float = false;
+    c.threads = p.threads;
+    c.src32 = out_f32.data();
+    c.dst16 = reinterpret_cast<uint16_t*>(half_out);
+    c.n = out_n;
+    half_convert(c);
   }
 
   void build_relative_bias() {

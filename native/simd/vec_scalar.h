@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/half.h"
+
 namespace ga {
 
 struct VecScalar {
@@ -52,6 +54,11 @@ struct VecScalar {
   static inline R zero_if_below(R keep, float lo, R x) { return keep >= lo ? x : 0.f; }
   static inline float hsum(R x) { return x; }
   static inline float hmax(R x) { return x; }
+  // One float16 / bfloat16 value <-> float (kernels/half.h).
+  static inline R load_f16(const uint16_t* p) { return half_to_float(*p); }
+  static inline void store_f16(uint16_t* p, R x) { *p = float_to_half(x); }
+  static inline R load_bf16(const uint16_t* p) { return bfloat16_to_float(*p); }
+  static inline void store_bf16(uint16_t* p, R x) { *p = float_to_bfloat16(x); }
 };
 
 }  // namespace ga
