@@ -165,6 +165,35 @@ describe('attention() on half tensors', () => {
         expect(Array.from(r.data)).toEqual(Array.from(float32ToHalf(type, r32.data)));
       }));
 
+  // The prefill kernel widens half rows as it loads them (no float32 copies): every ISA, both layouts,
+  // GQA, Dv != D, one and two threads, a window with a moved diagonal, key lengths, and a NaN key
+  // outside some rows' window (the non-finite-safe recomputation) give the float32 path's bits, rounded.
+  for (const isa of availableIsas())
+    for (const type of ['float16', 'bfloat16'] as const)
+      test(`${isa} ${type}: conversion in the kernel's loads, every layout and option`, () => withIsa(isa, () => {
+        const rng = mulberry32(type === 'float16' ? 31 : 32);
+        const [B, H, Hk, Nq, Nk, D, Dv] = [2, 4, 2, 37, 300, 24, 40];
+        for (const layout of ['bhnd', 'bnhd'] as const)
+          for (const threads of [1, 2]) {
+            const dimsOf = (heads: number, n: number, d: number) => (layout === 'bnhd' ? [B, n, heads, d] : [B, heads, n, d]);
+            const q = toHalfTensor(type, randomTensor(rng, dimsOf(H, Nq, D)));
+            const k = toHalfTensor(type, randomTensor(rng, dimsOf(Hk, Nk, D)));
+            const v = toHalfTensor(type, randomTensor(rng, dimsOf(Hk, Nk, Dv)));
+            k.data[5] = type === 'float16' ? 0x7e00 : 0x7fc0; // NaN in key 0 (both layouts): outside most rows' window
+            const f = (t: HalfTensor) => ({ data: halfToFloat32(type, t.data), dims: t.dims.slice() });
+            for (const opts of [
+              { layout, threads },
+              { layout, threads, causal: true, window: [30, 4] as [number, number], causalOffset: Int32Array.of(200, 250) },
+              { layout, threads, keyLengths: Int32Array.of(300, 123), returnLogSumExp: true },
+            ]) {
+              const r = attention(q, k, v, opts);
+              const r32 = attention(f(q), f(k), f(v), opts);
+              expect(r.type).toBe(type);
+              expect(Array.from(r.data)).toEqual(Array.from(float32ToHalf(type, r32.data)));
+            }
+          }
+      }));
+
   test('bad half inputs are TypeErrors/RangeErrors naming the argument', () => {
     const rng = mulberry32(8);
     const t32 = randomTensor(rng, [1, 2, 3, 4]);

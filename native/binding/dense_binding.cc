@@ -14,6 +14,7 @@
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
 #include "kernels/attention_weights_bf16.h"
+#include "kernels/decode_attention.h"
 #include "kernels/relative_bias.h"
 
 namespace ga {
@@ -112,7 +113,17 @@ struct DenseJob {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
     if (rel_weight) build_relative_bias();
-    if (half) convert_half_inputs();
+    // Half tensors: the prefill kernel widens rows as it loads them (no float32 copies of q, k, v
+    // and out) wherever the float32 call would run it; the other paths convert up front.
+    if (half && precision == Precision::kFp32 && !force_decode && !weights && !scores && !decode_path_applies(p)) {
+      p.half_io = half_bf16 ? 2 : 1;
+      p.q_half = half_in[0];
+      p.k_half = half_in[1];
+      p.v_half = half_in[2];
+      p.out_half = reinterpret_cast<uint16_t*>(half_out);
+    } else if (half) {
+      convert_half_inputs();
+    }
     switch (precision) {
       case Precision::kFp32:
         if (force_decode) decode_attention(p);
@@ -121,7 +132,7 @@ struct DenseJob {
       case Precision::kBf16: dense_attention_bf16(p); break;
       case Precision::kFp16: dense_attention_fp16(p); break;
     }
-    if (half) convert_half_output();
+    if (half && p.half_io == 0) convert_half_output();
     if (weights) {
       if (precision == Precision::kBf16) dense_attention_weights_bf16(p, weights);
       else if (precision == Precision::kFp16) dense_attention_weights_fp16(p, weights);
