@@ -114,8 +114,11 @@ struct DenseJob {
     if (!mask.empty()) p.key_mask = mask.data();
     if (rel_weight) build_relative_bias();
     // Half tensors: the prefill kernel widens rows as it loads them (no float32 copies of q, k, v
-    // and out) wherever the float32 call would run it; the other paths convert up front.
-    if (half && precision == Precision::kFp32 && !force_decode && !weights && !scores && !decode_path_applies(p)) {
+    // and out) wherever the float32 call would run it, and while its per-thread key/value rows (one
+    // head each) take no more memory than float32 copies of k and v would; otherwise, up front.
+    const bool in_kernel = precision == Precision::kFp32 && !force_decode && !weights && !scores &&
+                           !decode_path_applies(p) && p.threads <= p.B * p.Hk;
+    if (half && in_kernel) {
       p.half_io = half_bf16 ? 2 : 1;
       p.q_half = half_in[0];
       p.k_half = half_in[1];
