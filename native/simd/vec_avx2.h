@@ -82,17 +82,10 @@ struct VecAvx2 {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  // W float16 / bfloat16 values <-> floats (F16C, which this ISA requires; kernels/half.h's rules:
-  // widening exact, narrowing rounds to nearest even, NaN stays NaN).
-  static inline R load_f16(const uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
+  // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; F16C, which this ISA requires;
+  // kernels/half.h's rules: widening exact, narrowing rounds to nearest even, NaN stays NaN).
   static inline void store_f16(uint16_t* p, R x) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-  static inline R load_bf16(const uint16_t* p) {
-    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
   }
   static inline void store_bf16(uint16_t* p, R x) {
     const __m256i u = _mm256_castps_si256(x);

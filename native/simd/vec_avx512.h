@@ -74,18 +74,11 @@ struct VecAvx512 {
   }
   static inline float hsum(R x) { return _mm512_reduce_add_ps(x); }
   static inline float hmax(R x) { return _mm512_reduce_max_ps(x); }
-  // W float16 / bfloat16 values <-> floats (the tensors' 16-bit forms; kernels/half.h's rules:
-  // widening exact, narrowing rounds to nearest even, NaN stays NaN).
-  static inline R load_f16(const uint16_t* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
+  // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; the tensors' 16-bit forms;
+  // kernels/half.h's rules: widening exact, narrowing rounds to nearest even, NaN stays NaN).
   static inline void store_f16(uint16_t* p, R x) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
                         _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-  static inline R load_bf16(const uint16_t* p) {
-    const __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
   }
   static inline void store_bf16(uint16_t* p, R x) {
     const __m512i u = _mm512_castps_si512(x);

@@ -69,11 +69,9 @@ struct VecNeon {
   }
   static inline float hsum(R x) { return vaddvq_f32(x); }
   static inline float hmax(R x) { return vmaxvq_f32(x); }
-  // W float16 / bfloat16 values <-> floats (kernels/half.h's rules: widening exact, narrowing
-  // rounds to nearest even (FPCR's default mode), NaN stays NaN).
-  static inline R load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; kernels/half.h's rules: widening
+  // exact, narrowing rounds to nearest even (FPCR's default mode), NaN stays NaN).
   static inline void store_f16(uint16_t* p, R x) { vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(x))); }
-  static inline R load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
   static inline void store_bf16(uint16_t* p, R x) {
     const uint32x4_t u = vreinterpretq_u32_f32(x);
     const uint32x4_t odd = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));

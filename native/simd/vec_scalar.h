@@ -66,9 +66,7 @@ struct VecScalar {
   static inline float hsum(R x) { return x; }
   static inline float hmax(R x) { return x; }
   // One float16 / bfloat16 value <-> float (kernels/half.h).
-  static inline R load_f16(const uint16_t* p) { return half_to_float(*p); }
   static inline void store_f16(uint16_t* p, R x) { *p = float_to_half(x); }
-  static inline R load_bf16(const uint16_t* p) { return bfloat16_to_float(*p); }
   static inline void store_bf16(uint16_t* p, R x) { *p = float_to_bfloat16(x); }
 };
 
