@@ -52,6 +52,12 @@ void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, co
 }
 
 namespace {
+// b's storage, grown to at least n floats (contents undefined).
+float* at_least(AlignedBuffer& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
 // x [B, rows, C] projected by an attention weight, packed or not, into head-major dst.
 void project(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, const float* w_packed, int64_t H,
              int64_t D, float* dst, int threads) {
@@ -70,10 +76,15 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     mask = all_tokens.data();
   }
   const size_t bnhd = static_cast<size_t>(B * N * HD);
-  AlignedBuffer q(bnhd), k(bnhd), v(bnhd), ctx(bnhd);
-  project(p.hidden, B, N, C, p.wq, p.wq_packed, H, D, q.data(), p.threads);
-  project(p.hidden, B, N, C, p.wk, p.wk_packed, H, D, k.data(), p.threads);
-  project(p.hidden, B, N, C, p.wv, p.wv_packed, H, D, v.data(), p.threads);
+  LongT5LayerScratch per_call;
+  LongT5LayerScratch& s = p.scratch ? *p.scratch : per_call;
+  float* q = at_least(s.q, bnhd);
+  float* k = at_least(s.k, bnhd);
+  float* v = at_least(s.v, bnhd);
+  float* ctx = at_least(s.ctx, bnhd);
+  project(p.hidden, B, N, C, p.wq, p.wq_packed, H, D, q, p.threads);
+  project(p.hidden, B, N, C, p.wk, p.wk_packed, H, D, k, p.threads);
+  project(p.hidden, B, N, C, p.wv, p.wv_packed, H, D, v, p.threads);
 
   if (p.kind == LongT5Kind::kFull) {
     // T5 relative bias as a per-head table by distance, T[h][(i - j) + N - 1], read through
@@ -82,10 +93,10 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     AlignedBuffer table(static_cast<size_t>(H * len));
     bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, len, N - 1, true, table.data());
     DenseAttentionParams d;
-    d.q = q.data();
-    d.k = k.data();
-    d.v = v.data();
-    d.out = ctx.data();
+    d.q = q;
+    d.k = k;
+    d.v = v;
+    d.out = ctx;
     d.B = B;
     d.H = H;
     d.Hk = H;
@@ -110,24 +121,23 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     const int64_t G = global ? N / p.global_block_size : 0;
     std::vector<int32_t> block_ids, segment_ids;
     std::vector<uint8_t> global_valid;
-    AlignedBuffer aggregates, gk, gv, gtable;
+    AlignedBuffer gtable;
     TGlobalAttentionParams t;
     if (G > 0) {
       block_ids.resize(static_cast<size_t>(B * N));
       segment_ids.resize(static_cast<size_t>(B * G));
       global_block_ids(mask, B, N, p.global_block_size, block_ids.data(), segment_ids.data());
       global_valid.assign(segment_ids.begin(), segment_ids.end());
-      aggregates.resize(static_cast<size_t>(B * G * C));
-      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon,
-                        aggregates.data());
-      gk.resize(static_cast<size_t>(B * G * HD));
-      gv.resize(static_cast<size_t>(B * G * HD));
-      project(aggregates.data(), B, G, C, p.wk, p.wk_packed, H, D, gk.data(), p.threads);
-      project(aggregates.data(), B, G, C, p.wv, p.wv_packed, H, D, gv.data(), p.threads);
+      float* aggregates = at_least(s.aggregates, static_cast<size_t>(B * G * C));
+      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon, aggregates);
+      float* gk = at_least(s.gk, static_cast<size_t>(B * G * HD));
+      float* gv = at_least(s.gv, static_cast<size_t>(B * G * HD));
+      project(aggregates, B, G, C, p.wk, p.wk_packed, H, D, gk, p.threads);
+      project(aggregates, B, G, C, p.wv, p.wv_packed, H, D, gv, p.threads);
       gtable.resize(static_cast<size_t>(H * (2 * G + 1)));
       bias_by_distance(p.global_rel_bias, H, p.num_buckets, p.max_distance, 2 * G + 1, G, false, gtable.data());
-      t.gk = gk.data();
-      t.gv = gv.data();
+      t.gk = gk;
+      t.gv = gv;
       t.gks = t.gvs = Strides::bhnd(H, G, D);
       t.block_ids = block_ids.data();
       t.global_valid = global_valid.data();
@@ -135,10 +145,10 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     }
     AlignedBuffer ltable(static_cast<size_t>(H * (2 * r + 1)));
     bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, 2 * r + 1, r, false, ltable.data());
-    t.q = q.data();
-    t.k = k.data();
-    t.v = v.data();
-    t.out = ctx.data();
+    t.q = q;
+    t.k = k;
+    t.v = v;
+    t.out = ctx;
     t.qs = t.ks = t.vs = Strides::bhnd(H, N, D);
     t.os = Strides::bnhd(H, N, D);
     t.B = B;
@@ -156,7 +166,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   }
 
   GemmParams o;
-  o.a = ctx.data();
+  o.a = ctx;
   o.lda = HD;
   o.b = p.wo;
   o.ldb = HD;
