@@ -280,8 +280,14 @@ void LongT5Model::feed_forward(float* h, int64_t M, const float* ln, const float
     rms_norm(hb, m, ln, 1.f, n, threads);
     linear(n, m, C, wi0, F, a, false, threads);
     if (wi1) linear(n, m, C, wi1, F, g, false, threads);
-    parallel_chunks(m * F, 16384, threads,
-                    [&](int64_t lo, int64_t hi) { ff_activation(a + lo, g ? g + lo : nullptr, hi - lo, act); });
+    parallel_chunks(m * F, 16384, threads, [&](int64_t lo, int64_t hi) {
+      FfActivationParams f;
+      f.x = a + lo;
+      f.gate = g ? g + lo : nullptr;
+      f.n = hi - lo;
+      f.act = act;
+      t5_ff_activation(f);  // ff_activation's bits, vectorised where the ISA can
+    });
     linear(a, m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
   }
 }
