@@ -8,7 +8,7 @@
 //                      padding, bhnd / bnhd)
 //   block-global, GEMM (C = A·Bᵀ, with accumulate and strided rows), global block ids,
 //   relative-position buckets, global aggregates + RMS norm, block means, the whole LongT5 layer,
-//   the feed-forward activation (every ISA's kernel must give ff_activation's bits exactly).
+//   the feed-forward activation (every ISA's kernel must give ff_activation's bits exactly, with glibc).
 // Finite inputs: each ISA must match the float64 reference (tolerance scaled to the sums);
 // rows with nothing to attend to must be exactly 0. Non-finite inputs (a flag in the input):
 // only "no crash, no sanitizer report" and the exact-zero rows.

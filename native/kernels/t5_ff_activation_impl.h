@@ -1,8 +1,11 @@
 // t5_ff_activation_kernel<V>: ff_activation (kernels/t5_elementwise.cc) with gelu_new's expf
-// vectorised where V can (V::libm_expf). Bit-identical to the scalar function: every float
-// operation is the scalar expression's, in its order, each rounded once (the _round intrinsics
-// below are never fused into FMAs, as plain vector * and + could be under -ffp-contract=fast),
-// and libm_expf gives expf's bits; lanes outside its range go through ff_activation itself.
+// vectorised where V can (V::libm_expf). Bit-identical to the scalar function wherever the C
+// library's expf is glibc's (Linux; every AVX-512 CPU runs its FMA build): every float operation
+// is the scalar expression's, in its order, each rounded once (the _exact operations are never
+// fused into FMAs, as plain vector * and + could be under -ffp-contract=fast), libm_expf gives
+// glibc's expf bits, and lanes outside its range go through ff_activation itself. With another C
+// library the vector lanes keep glibc's expf (about 0.5 ulp) and may differ from the scalar
+// function in the last bit.
 //
 // ODR note: compiled once per ISA with that ISA's flags; templates over V only.
 #pragma once
