@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "dispatch/dispatch.h"
 #include "kernels/dense_attention.h"
@@ -358,7 +359,14 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
     p.scratch = &ws.layer;
     p.threads = threads;
     longt5_layer_forward(p);
+    // q and k are dead until the next layer: the FF's [rows, d_ff] intermediates live in them, so a
+    // workspace holds max(q, intermediate) rather than both (at base dims, from N ~ 5.5k on q is
+    // the larger and the FF adds nothing).
+    std::swap(ws.ff.a, ws.layer.q);
+    std::swap(ws.ff.g, ws.layer.k);
     feed_forward(x, M, l.ln1, l.wi0, l.wi1, l.wo, threads, &ws.ff);
+    std::swap(ws.ff.a, ws.layer.q);
+    std::swap(ws.ff.g, ws.layer.k);
   }
   rms_norm(x, M, enc_final_, 1.f, out, threads);
 }

@@ -35,7 +35,8 @@ struct FfScratch {
 // every forward (~10% of a forward at N = 16k), reused ones nothing.
 struct LongT5EncoderWorkspace {
   AlignedBuffer x;  // the residual stream [B*N, d_model]
-  FfScratch ff;     // ff.n, grown to [B*N, d_model], is also the attention layers' normed input
+  FfScratch ff;     // ff.n, grown to [B*N, d_model], is also the attention layers' normed input;
+                    // ff.a and ff.g stay empty: during the FF they are layer.q and layer.k (encode)
   LongT5LayerScratch layer;
   size_t floats() const {
     return x.size() + ff.n.size() + ff.a.size() + ff.g.size() + layer.q.size() + layer.k.size() + layer.v.size() +
