@@ -328,7 +328,7 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
   if (!ready_) throw std::logic_error("the model's weights are not all loaded");
   const int64_t C = c_.d_model, M = B * N;
   if (M == 0) return;
-  float* x = at_least(ws.x, M * C);
+  float* x = out;  // the residual stream: no buffer of its own, and the final norm runs in place
   float* n = at_least(ws.ff.n, M * C);
   embed(ids, M, x);
   for (const EncoderLayer& l : enc_) {
@@ -368,7 +368,7 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
     std::swap(ws.ff.a, ws.layer.q);
     std::swap(ws.ff.g, ws.layer.k);
   }
-  rms_norm(x, M, enc_final_, 1.f, out, threads);
+  rms_norm(x, M, enc_final_, 1.f, out, threads);  // in place (rms_norm_rows allows out == x)
 }
 
 // ---- decoder ----------------------------------------------------------------------------------

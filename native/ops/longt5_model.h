@@ -33,13 +33,13 @@ struct FfScratch {
 // Everything one encoder forward writes besides its output. The model keeps one between calls
 // (LongT5Model::encode): freshly mapped buffers cost a page fault and a zero-fill per page on
 // every forward (~10% of a forward at N = 16k), reused ones nothing.
+// (The residual stream is the caller's output itself, normed in place at the end.)
 struct LongT5EncoderWorkspace {
-  AlignedBuffer x;  // the residual stream [B*N, d_model]
-  FfScratch ff;     // ff.n, grown to [B*N, d_model], is also the attention layers' normed input;
-                    // ff.a and ff.g stay empty: during the FF they are layer.q and layer.k (encode)
+  FfScratch ff;  // ff.n, grown to [B*N, d_model], is also the attention layers' normed input;
+                 // ff.a and ff.g stay empty: during the FF they are layer.q and layer.k (encode)
   LongT5LayerScratch layer;
   size_t floats() const {
-    return x.size() + ff.n.size() + ff.a.size() + ff.g.size() + layer.q.size() + layer.k.size() + layer.v.size() +
+    return ff.n.size() + ff.a.size() + ff.g.size() + layer.q.size() + layer.k.size() + layer.v.size() +
            layer.ctx.size() + layer.aggregates.size() + layer.gk.size() + layer.gv.size();
   }
 };
@@ -80,8 +80,9 @@ class LongT5Model {
   bool ready() const { return ready_; }
 
   // Encoder: ids [B, N] in [0, vocab), mask [B, N] 0/1 or nullptr (all tokens) -> out [B, N, d_model]
-  // (the encoder's last hidden state, after the final norm). Safe to call concurrently: each call
-  // takes a workspace of its own from the model's pool (see take_workspace).
+  // (the encoder's last hidden state, after the final norm; out also holds the residual stream on
+  // the way, so after an exception its contents are unspecified). Safe to call concurrently: each
+  // call takes a workspace of its own from the model's pool (see take_workspace).
   void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const;
   // The same in a caller's workspace (grown as needed).
   void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads,
