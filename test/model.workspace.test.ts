@@ -7,7 +7,8 @@ import { mulberry32 } from '../lib/random';
 import { loadModelCase } from './helpers/model-fixtures';
 
 const c = loadModelCase('tglobal_tiny_pad');
-const load = () => LongT5EncoderModel.fromSafetensors(path.join(c.dir, 'model.safetensors'), c.config as any);
+const load = (precision: 'fp32' | 'bf16' = 'fp32') =>
+  LongT5EncoderModel.fromSafetensors(path.join(c.dir, 'model.safetensors'), c.config as any, { precision });
 const vocab = c.config.vocab_size as number;
 
 /** B rows of N seeded ids; with `pad`, row b keeps its first N - 3b tokens. */
@@ -75,5 +76,18 @@ test('an aborted call leaves the model right for the next', async () => {
     if (got !== 'AbortError') expect(got).toEqual(fresh[4]);
     expect(Array.from((await run(m, i % CASES.length)).data)).toEqual(fresh[i % CASES.length]);
   }
+  m.dispose();
+});
+
+test('bf16 products reuse the workspace the same way', async () => {
+  const want = CASES.map((k) => {
+    const ref = load('bf16');
+    const { ids, mask } = input(k.seed, k.B, k.N, k.pad);
+    const out = Array.from(ref.encode(ids, { attentionMask: mask }).data);
+    ref.dispose();
+    return out;
+  });
+  const m = load('bf16');
+  for (const i of [4, 1, 0, 3, 2, 4]) expect(Array.from((await run(m, i)).data)).toEqual(want[i]);
   m.dispose();
 });
