@@ -11,6 +11,7 @@
 #include "kernels/packed_attention.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/half_convert.h"
+#include "kernels/t5_ff_activation.h"
 #include "kernels/tglobal_attention.h"
 
 #define GA_DISPATCHED_KERNELS(X)                                                                          \
@@ -21,6 +22,7 @@
   X(gemm_pack_b, int64_t, const GemmPackParams&)                                                          \
   X(tglobal_attention, void, const TGlobalAttentionParams&)                                               \
   X(block_global_attention, void, const BlockGlobalAttentionParams&)                                      \
+  X(t5_ff_activation, void, const FfActivationParams&)                                                    \
   X(fma_peak_gflops, double, double)              /* one thread, this ISA's vectors; argument: seconds */ \
   X(half_convert, void, const HalfConvertParams&) /* float16/bfloat16 tensors <-> float32 */              \
   /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */         \

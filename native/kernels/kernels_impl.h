@@ -12,6 +12,7 @@
 #include "kernels/half_convert_impl.h"
 #include "kernels/kernel_list.h"
 #include "kernels/packed_attention_impl.h"
+#include "kernels/t5_ff_activation_impl.h"
 #include "kernels/tglobal_attention_impl.h"
 
 namespace ga {
