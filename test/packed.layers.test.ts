@@ -6,6 +6,7 @@ import {
   LongT5Attention, LongT5LocalAttention, LongT5TransientGlobalAttention, transientGlobalAttention, transientGlobalAttentionAsync,
 } from '../lib/index';
 import { maxAbsDiff, mulberry32, randomTensor } from './helpers/fixtures';
+import { availableIsas, withIsa } from './helpers/isa';
 
 const rng = mulberry32(31);
 const t = (dims: number[]) => randomTensor(rng, dims);
@@ -51,6 +52,46 @@ describe('LongT5 layers with seqStarts', () => {
     expect(() => layer.forward(hidden, new Uint8Array(T).fill(1), { seqStarts })).toThrow(/mask is not supported with options.seqStarts/);
     expect(() => layer.forward(hidden, undefined, { seqStarts: Int32Array.from([0, 5, T - 1]) })).toThrow(/must end at/);
     expect(() => layer.forward(hidden, undefined, { seqStarts: [0, T] as never })).toThrow(TypeError);
+  });
+});
+
+describe('LongT5 layers with seqStarts: long sequences, work shared across them', () => {
+  // Sequences long enough to be cut into row chunks (>= 2 x 96 rows), others just above and below
+  // the 96-row line under which a sequence's products run whole, empty and one-token ones: the
+  // packed layer spreads their projections and query blocks over the threads, and must still give
+  // each sequence the bits of a call with it alone, under every ISA and thread count.
+  const LONG = [700, 97, 0, 95, 250, 1, 48, 420];
+  const starts = Int32Array.from([0, ...LONG.map(((s) => (x: number) => (s += x))(0))]);
+  const TL = starts[starts.length - 1];
+  const CFG = { d_model: 48, d_kv: 8, num_heads: 4, local_radius: 20, global_block_size: 16, relative_attention_num_buckets: 16, relative_attention_max_distance: 64 };
+  const W = {
+    'q.weight': t([32, 48]), 'k.weight': t([32, 48]), 'v.weight': t([32, 48]), 'o.weight': t([48, 32]),
+    'relative_attention_bias.weight': t([16, 4]), 'global_relative_attention_bias.weight': t([16, 4]), 'global_input_layer_norm.weight': t([48]),
+  };
+  const hidden = t([TL, 48]);
+  const layers = [['tglobal', new LongT5TransientGlobalAttention(CFG, W)], ['local', new LongT5LocalAttention(CFG, W)]] as const;
+
+  test.each(layers)('%s: same bits as per-sequence forward() under every ISA, 1 and 2 threads', (_n, layer) => {
+    for (const isa of availableIsas())
+      withIsa(isa, () => {
+        const want = new Float32Array(TL * 48);
+        for (let s = 0; s < LONG.length; s++)
+          if (LONG[s] > 0)
+            want.set(layer.forward({ data: hidden.data.subarray(starts[s] * 48, starts[s + 1] * 48), dims: [1, LONG[s], 48] }).data, starts[s] * 48);
+        for (const threads of [1, 2]) {
+          const got = layer.forward(hidden, undefined, { seqStarts: starts, threads });
+          expect([isa, threads, maxAbsDiff(got.data, want)]).toEqual([isa, threads, 0]);
+        }
+      });
+  });
+
+  test('accumulates nothing between calls and aborts cleanly', async () => {
+    const layer = layers[0][1];
+    const first = layer.forward(hidden, undefined, { seqStarts: starts }).data.slice();
+    const ac = new AbortController();
+    ac.abort();
+    await expect(layer.forwardAsync(hidden, undefined, { seqStarts: starts, signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(maxAbsDiff(layer.forward(hidden, undefined, { seqStarts: starts }).data, first)).toBe(0);
   });
 });
 
