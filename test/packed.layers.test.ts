@@ -7,6 +7,7 @@ import {
 } from '../lib/index';
 import { maxAbsDiff, mulberry32, randomTensor } from './helpers/fixtures';
 import { availableIsas, withIsa } from './helpers/isa';
+import { native } from '../lib/native';
 
 const rng = mulberry32(31);
 const t = (dims: number[]) => randomTensor(rng, dims);
@@ -122,6 +123,44 @@ describe('TGlobal core with seqStarts', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(transientGlobalAttentionAsync(q, k, v, gk, gv, { ...opts, seqStarts, signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  test('long sequences share the threads (one native job): same bits as per-sequence calls under every ISA, 1 and 2 threads', () => {
+    const LONG = [500, 0, 97, 3, 260, 16];
+    const st = Int32Array.from([0, ...LONG.map(((s) => (x: number) => (s += x))(0))]);
+    const TL = st[st.length - 1];
+    const GL = LONG.map((n) => Math.floor(n / 16));
+    const GLt = GL.reduce((a, b) => a + b, 0);
+    const lq = t([TL, H, D]), lk = t([TL, H, D]), lv = t([TL, H, Dv]), lgk = t([GLt, H, D]), lgv = t([GLt, H, Dv]);
+    const o = { localRadius: 30, globalBlockSize: 16, ...tables };
+    for (const isa of availableIsas())
+      withIsa(isa, () => {
+        const want = new Float32Array(TL * H * Dv);
+        let g0 = 0;
+        for (let s = 0; s < LONG.length; s++) {
+          const N = LONG[s], t0 = st[s];
+          const view = (x: Float32Array, at: number, n: number, d: number) => ({ data: x.subarray(at * H * d, (at + n) * H * d), dims: [1, n, H, d] });
+          if (N > 0)
+            want.set(transientGlobalAttention(view(lq.data, t0, N, D), view(lk.data, t0, N, D), view(lv.data, t0, N, Dv),
+              view(lgk.data, g0, GL[s], D), view(lgv.data, g0, GL[s], Dv), { ...o, layout: 'bnhd' }).data, t0 * H * Dv);
+          g0 += GL[s];
+        }
+        for (const threads of [1, 2]) {
+          const got = transientGlobalAttention(lq, lk, lv, lgk, lgv, { ...o, seqStarts: st, threads });
+          expect([isa, threads, maxAbsDiff(got.data, want)]).toEqual([isa, threads, 0]);
+        }
+      });
+  });
+
+  test('the native batch entry point checks its calls', () => {
+    const one = (d: number) => ({
+      q: new Float32Array(4 * d), k: new Float32Array(4 * d), v: new Float32Array(4 * d), out: new Float32Array(4 * d),
+      globalK: new Float32Array(0), globalV: new Float32Array(0), B: 1, H: 1, N: 4, D: d, Dv: d, G: 0, radius: 1, scale: 1,
+    });
+    expect(() => native.tglobalAttentionBatch({ calls: 'x' as never })).toThrow(/calls must be an array/);
+    expect(() => native.tglobalAttentionBatch({ calls: [one(4), one(8)] })).toThrow(/same D and Dv/);
+    expect(() => native.tglobalAttentionBatch({ calls: [{ ...one(4), q: new Float32Array(3) }] })).toThrow(/q has 3 elements, expected 16/);
+    expect(() => native.tglobalAttentionBatch({ calls: [] })).not.toThrow();
   });
 
   test('bad input', () => {
