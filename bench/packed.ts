@@ -93,15 +93,17 @@ async function measure(title: string, rows: Row[], reps: number, threads: number
       await sleep(row.ort ? GAP_MS : 10);
     }
   const med = (impl: string) => median(wall.get(impl)!);
+  const medCpu = (impl: string) => median(cpu.get(impl)!);
   const ortBest = Math.min(...rows.filter((r) => r.ort).map((r) => med(r.impl)));
+  const ortBestCpu = Math.min(...rows.filter((r) => r.ort).map((r) => medCpu(r.impl)));
+  const ratio = (x: number) => (Number.isFinite(x) ? `${fix(x, 2)}x` : '-');
   const table = formatTable(
-    ['impl', 'wall ms', 'cpu ms', `vs ${base}`, 'ORT best / this'],
+    ['impl', 'wall ms', 'cpu ms', `wall / ${base}`, 'ORT best / this', 'same, cpu'],
     rows.map((r) => [
-      r.impl, ms(med(r.impl)), ms(median(cpu.get(r.impl)!)), `${fix(med(r.impl) / med(base), 2)}x`,
-      Number.isFinite(ortBest) ? `${fix(ortBest / med(r.impl), 2)}x` : '-',
+      r.impl, ms(med(r.impl)), ms(medCpu(r.impl)), ratio(med(r.impl) / med(base)), ratio(ortBest / med(r.impl)), ratio(ortBestCpu / medCpu(r.impl)),
     ]),
   );
-  console.log(`\n${title}, ${threads} thread(s), median of ${reps}`);
+  console.log(`\n${title}, ${threads} thread(s), median of ${reps} (cpu: the whole process's, spinning threads included)`);
   console.log(table);
   for (const n of notes) console.log(`  ${n}`);
   for (const r of rows) await r.runner.release();
