@@ -161,6 +161,15 @@ describe('TGlobal core with seqStarts', () => {
     expect(() => native.tglobalAttentionBatch({ calls: [one(4), one(8)] })).toThrow(/same D and Dv/);
     expect(() => native.tglobalAttentionBatch({ calls: [{ ...one(4), q: new Float32Array(3) }] })).toThrow(/q has 3 elements, expected 16/);
     expect(() => native.tglobalAttentionBatch({ calls: [] })).not.toThrow();
+    // Empty calls anywhere in the batch: the others still get their own rows.
+    const empty = { ...one(4), N: 0, q: new Float32Array(0), k: new Float32Array(0), v: new Float32Array(0), out: new Float32Array(0) };
+    const a = { ...one(4), q: Float32Array.from({ length: 16 }, (_, i) => i / 16), v: Float32Array.from({ length: 16 }, (_, i) => i) };
+    const alone = new Float32Array(16);
+    native.tglobalAttention({ ...a, out: alone });
+    const b = { ...a, out: new Float32Array(16) };
+    native.tglobalAttentionBatch({ calls: [empty, b, empty] });
+    expect(maxAbsDiff(b.out, alone)).toBe(0);
+    expect(alone.some((x) => x !== 0)).toBe(true);
   });
 
   test('bad input', () => {

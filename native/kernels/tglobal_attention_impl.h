@@ -139,13 +139,14 @@ struct TGlobalAttentionKernel {
     if (items == 0) return;
     const TGlobalAttentionParams& p0 = bp.calls[0];
     for_each_query_block<Block>(items, bp.threads, p0.D, p0.Dv, [&](int64_t it, typename Block::Scratch& sc) {
-      int64_t lo = 0, hi = bp.count;  // the call holding item `it`: last with first_item <= it and items > 0
+      // The call holding item `it`: the last with first_item <= it (an empty call's first_item is
+      // the next call's, so the last such call is never an empty one).
+      int64_t lo = 0, hi = bp.count;
       while (hi - lo > 1) {
         const int64_t mid = (lo + hi) / 2;
         if (calls[mid].first_item <= it) lo = mid;
         else hi = mid;
       }
-      while (calls[lo].items == 0 || it >= calls[lo].first_item + calls[lo].items) --lo;  // skip empty calls
       const BatchCall& bc = calls[lo];
       const TGlobalAttentionParams& p = bp.calls[lo];
       const int64_t local = it - bc.first_item, qb = local % bc.nqb, bh = local / bc.nqb;
