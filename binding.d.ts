@@ -130,6 +130,7 @@ export interface NativeLayerArgs {
   threads?: number;
   cancel?: NativeCancelToken;
   seqs?: number; seqStarts?: Int32Array;  // a packed batch: B = 1, N = T, hidden [T, d_model]; no mask
+  precision?: 'fp32' | 'bf16' | 'fp16';   // the products' type (lib/precision.ts); default fp32
 }
 
 // ---- the whole LongT5 model (native/binding/model_binding.cc) ----------------------------------
@@ -145,6 +146,8 @@ export interface NativeModelConfig {
   transientGlobal: boolean; gated: boolean; activation: 'relu' | 'gelu_new'; tied: boolean;
   /** false: the encoder alone (no decoder weights expected). */
   decoder: boolean;
+  /** 'bf16' / 'fp16': matrices held in that 16-bit type and multiplied in it (default 'fp32'). */
+  precision?: 'fp32' | 'bf16' | 'fp16';
 }
 
 export interface NativeEncodeArgs {
@@ -215,6 +218,10 @@ export interface NativeBinding {
   modelWeightNames(model: NativeModelHandle): { name: string; shape: number[] }[];
   /** Copies one weight into native memory (before modelFinalize). */
   modelSetWeight(model: NativeModelHandle, name: string, data: Float32Array): void;
+  /** The same from a BF16 / F16 tensor's bit patterns: kept in 16 bits by a model of that precision, widened otherwise. */
+  modelSetWeight(model: NativeModelHandle, name: string, data: Uint16Array, dtype: 'BF16' | 'F16'): void;
+  /** Bytes of native memory the model's weights occupy. */
+  modelWeightBytes(model: NativeModelHandle): number;
   /** Names of weights still missing; [] means the model is ready (and now immutable). */
   modelFinalize(model: NativeModelHandle): string[];
   /** A copy of one weight, or undefined if the model has none of that name (or it is unset). */

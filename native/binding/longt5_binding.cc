@@ -8,6 +8,7 @@
 #include "binding/args.h"
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
+#include "binding/precision_args.h"
 #include "dispatch/dispatch.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
@@ -198,6 +199,11 @@ Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
     const double eps = get_number(a, "eps");
     if (!(eps >= 0) || !std::isfinite(eps)) throw_range(env, "eps must be a finite number >= 0");
     p.layer_norm_epsilon = static_cast<float>(eps);
+  }
+  switch (read_precision(a)) {  // options.precision: the products' type (ops/compute_precision.h)
+    case Precision::kFp32: p.precision = ComputePrecision::kFp32; break;
+    case Precision::kBf16: p.precision = ComputePrecision::kBf16; break;
+    case Precision::kFp16: p.precision = ComputePrecision::kFp16; break;
   }
   get_mask_opt(a, "mask", BN, job->mask);
   if (has(a, "seqStarts")) {  // packed: B = 1, N = T
