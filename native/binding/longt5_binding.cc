@@ -142,8 +142,9 @@ struct LayerJob {
     p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
     if (!seq_starts) return longt5_layer_forward(p);
-    // (Empty products, d_model or H * d_kv = 0, only happen through the raw binding: one at a time.)
-    if (p.kind != LongT5Kind::kFull && p.d_model > 0 && p.H * p.d_kv > 0)
+    // (Reduced precision and empty products, d_model or H * d_kv = 0 through the raw binding: one
+    // sequence at a time.)
+    if (p.kind != LongT5Kind::kFull && p.precision == ComputePrecision::kFp32 && p.d_model > 0 && p.H * p.d_kv > 0)
       return longt5_layer_forward_packed(p, seq_starts, seqs);
     for (int64_t s = 0; s < seqs; ++s) {
       LongT5LayerParams ps = p;

@@ -11,7 +11,7 @@
 
 namespace ga {
 
-// p.B must be 1 and p.N = T; p.mask must be null; d_model and H * d_kv > 0. seq_starts: [seqs + 1],
+// p.B must be 1 and p.N = T; p.mask must be null; precision fp32; d_model and H * d_kv > 0. seq_starts: [seqs + 1],
 // 0 ... T, non-decreasing.
 void longt5_layer_forward_packed(const LongT5LayerParams& p, const int32_t* seq_starts, int64_t seqs);
 
