@@ -103,6 +103,12 @@ export interface NativeTGlobalArgs {
   cancel?: NativeCancelToken;
 }
 
+export interface NativeTGlobalBatchArgs {
+  calls: NativeTGlobalArgs[];           // each call's own threads and cancel are ignored
+  threads?: number;
+  cancel?: NativeCancelToken;
+}
+
 export interface NativeBlockGlobalArgs {
   q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;   // [B, H, N, D]
   B: number; H: number; N: number; D: number; Dv: number;
@@ -179,6 +185,9 @@ export interface NativeBinding {
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
   tglobalAttention(args: NativeTGlobalArgs): void;
   tglobalAttentionAsync(args: NativeTGlobalArgs): Promise<void>;
+  /** Several TGlobal calls (same D, Dv; no weights) in one job whose threads balance across them (a packed batch). */
+  tglobalAttentionBatch(args: NativeTGlobalBatchArgs): void;
+  tglobalAttentionBatchAsync(args: NativeTGlobalBatchArgs): Promise<void>;
   blockGlobalAttention(args: NativeBlockGlobalArgs): void;
   blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
   globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;

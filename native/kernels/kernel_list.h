@@ -21,6 +21,7 @@
   X(gemm_abt, void, const GemmParams&)                                                                    \
   X(gemm_pack_b, int64_t, const GemmPackParams&)                                                          \
   X(tglobal_attention, void, const TGlobalAttentionParams&)                                               \
+  X(tglobal_attention_batch, void, const TGlobalAttentionBatchParams&)                                    \
   X(block_global_attention, void, const BlockGlobalAttentionParams&)                                      \
   X(t5_ff_activation, void, const FfActivationParams&)                                                    \
   X(fma_peak_gflops, double, double)              /* one thread, this ISA's vectors; argument: seconds */ \

@@ -42,6 +42,10 @@ void tglobal_attention_kernel(const TGlobalAttentionParams& p) {
   TGlobalAttentionKernel<V>::run(p);
 }
 template <class V>
+void tglobal_attention_batch_kernel(const TGlobalAttentionBatchParams& p) {
+  TGlobalAttentionKernel<V>::run_batch(p);
+}
+template <class V>
 void block_global_attention_kernel(const BlockGlobalAttentionParams& p) {
   BlockGlobalAttentionKernel<V>::run(p);
 }
