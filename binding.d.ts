@@ -48,7 +48,7 @@ export interface NativeDenseArgs {
   threads?: number;                     // 0 or absent = the whole budget
   path?: 'auto' | 'flash' | 'decode';   // tests and benches: force a kernel ('auto' = by Nq)
   kvCapacity?: number;                  // k/v are KVCache storage [B, Hk, kvCapacity, D]: the first Nk rows per head are used
-  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (decode kernel converts per tile)
+  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (the decode kernel widens them in its loads)
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
   precision?: 'fp32' | 'bf16' | 'fp16'; // default 'fp32' (lib/precision.ts)
   // The standard operator's options (lib/attention-options.ts):
@@ -103,6 +103,12 @@ export interface NativeTGlobalArgs {
   cancel?: NativeCancelToken;
 }
 
+export interface NativeTGlobalBatchArgs {
+  calls: NativeTGlobalArgs[];           // each call's own threads and cancel are ignored
+  threads?: number;
+  cancel?: NativeCancelToken;
+}
+
 export interface NativeBlockGlobalArgs {
   q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array;   // [B, H, N, D]
   B: number; H: number; N: number; D: number; Dv: number;
@@ -124,6 +130,7 @@ export interface NativeLayerArgs {
   threads?: number;
   cancel?: NativeCancelToken;
   seqs?: number; seqStarts?: Int32Array;  // a packed batch: B = 1, N = T, hidden [T, d_model]; no mask
+  precision?: 'fp32' | 'bf16' | 'fp16';   // the products' type (lib/precision.ts); default fp32
 }
 
 // ---- the whole LongT5 model (native/binding/model_binding.cc) ----------------------------------
@@ -139,6 +146,8 @@ export interface NativeModelConfig {
   transientGlobal: boolean; gated: boolean; activation: 'relu' | 'gelu_new'; tied: boolean;
   /** false: the encoder alone (no decoder weights expected). */
   decoder: boolean;
+  /** 'bf16' / 'fp16': matrices held in that 16-bit type and multiplied in it (default 'fp32'). */
+  precision?: 'fp32' | 'bf16' | 'fp16';
 }
 
 export interface NativeEncodeArgs {
@@ -176,6 +185,9 @@ export interface NativeBinding {
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
   tglobalAttention(args: NativeTGlobalArgs): void;
   tglobalAttentionAsync(args: NativeTGlobalArgs): Promise<void>;
+  /** Several TGlobal calls (same D, Dv; no weights) in one job whose threads balance across them (a packed batch). */
+  tglobalAttentionBatch(args: NativeTGlobalBatchArgs): void;
+  tglobalAttentionBatchAsync(args: NativeTGlobalBatchArgs): Promise<void>;
   blockGlobalAttention(args: NativeBlockGlobalArgs): void;
   blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
   globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;
@@ -206,6 +218,10 @@ export interface NativeBinding {
   modelWeightNames(model: NativeModelHandle): { name: string; shape: number[] }[];
   /** Copies one weight into native memory (before modelFinalize). */
   modelSetWeight(model: NativeModelHandle, name: string, data: Float32Array): void;
+  /** The same from a BF16 / F16 tensor's bit patterns: kept in 16 bits by a model of that precision, widened otherwise. */
+  modelSetWeight(model: NativeModelHandle, name: string, data: Uint16Array, dtype: 'BF16' | 'F16'): void;
+  /** Bytes of native memory the model's weights occupy. */
+  modelWeightBytes(model: NativeModelHandle): number;
   /** Names of weights still missing; [] means the model is ready (and now immutable). */
   modelFinalize(model: NativeModelHandle): string[];
   /** A copy of one weight, or undefined if the model has none of that name (or it is unset). */

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { mulberry32, uniform, type Rng } from '../lib/random';
+import { toBf16 } from '../lib/precision';
 import { writeSafetensors } from '../lib/safetensors';
 
 /** Hugging Face LongT5Config fields of a random checkpoint (a type alias, so it passes where configs are records). */
@@ -108,6 +109,19 @@ function shapeOf(name: string, c: RandomLongT5Config, n: number): number[] {
 }
 
 /** Writes a checkpoint folder (config.json + model.safetensors) as save_pretrained would; returns `dir`. */
+/** The same checkpoint with every tensor stored as BF16 (rounded to nearest even, as torch's .to(torch.bfloat16)). */
+export function writeBf16Checkpoint(dir: string, config: RandomLongT5Config, weights: Map<string, Float32Array>): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'longt5', ...config }, null, 2));
+  const tensors: Record<string, { dtype: 'BF16'; shape: number[]; data: Uint16Array }> = {};
+  for (const [k, v] of weights) {
+    const shape = shapeOf(k, config, v.length);
+    tensors[k] = { dtype: 'BF16', shape, data: toBf16({ data: v, dims: shape }).data };
+  }
+  fs.writeFileSync(path.join(dir, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
+  return dir;
+}
+
 export function writeCheckpoint(dir: string, config: RandomLongT5Config, weights: Map<string, Float32Array>): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'longt5', ...config }, null, 2));

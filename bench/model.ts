@@ -29,6 +29,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
 import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index';
+import { checkPrecision, type Precision } from '../lib/precision';
 import { buildLongT5EncoderOnnx } from '../lib/onnx/longt5-encoder';
 import { mulberry32 } from '../lib/random';
 import { allCores, measureBandwidth, type BandwidthResult } from './common/bandwidth';
@@ -46,7 +47,7 @@ import { createSession, f32, i64, loadOrt, ortLoadError } from './common/ort';
 import { defaultResultPath, writeJson } from './common/results';
 import { median, nowMs, sleep } from './common/stats';
 import { fix, formatTable, ms, sci, wrapNotes, wrapText } from './common/table';
-import { randomConfig, randomWeights, writeCheckpoint, type RandomLongT5Config } from './model-weights';
+import { randomConfig, randomWeights, writeBf16Checkpoint, writeCheckpoint, type RandomLongT5Config } from './model-weights';
 
 export type ModelSize = 'base' | 'tiny';
 
@@ -61,6 +62,8 @@ const SEED = 20261207;
 const GAP_MS = 100;
 /** |ours - ORT| / max|ours| above this marks the point wrong (float32 encoder outputs). */
 const TOLERANCE = 1e-4;
+/** |16-bit - float32| / max|float32| above this marks a reduced-precision point wrong (docs/precision.md). */
+const REDUCED_TOLERANCE = { bf16: 2e-2, fp16: 5e-3 } as const;
 
 /** The goals the bench prints what it measured against (informational on a loaded machine). */
 export const TARGETS = {
@@ -116,6 +119,8 @@ export interface ModelBenchOptions {
   mem: boolean;
   encoder: boolean;
   decode: boolean;
+  /** Reduced precisions whose encoder is measured beside float32 (each point runs them interleaved). */
+  precisions: ReducedPrecision[];
   /** Before each point, wait up to this many seconds for other processes to leave the CPUs. */
   maxWaitS: number;
   /** Result file. */
@@ -136,6 +141,8 @@ weights) and decode steps (tokens/s, bytes per step vs a memory-bandwidth probe)
   --quick           smoke run: small N, few reps and steps
   --no-ort          skip ONNX Runtime       --no-mem      skip the peak-RSS child processes
   --no-encoder      skip the encoder bench  --no-decode   skip the decode bench
+  --precision LIST  also run the encoder in these precisions beside float32 (bf16, fp16; e.g. fp32,bf16):
+                    bf16 loads a BF16 copy of the checkpoint (kept in 16 bits), fp16 rounds at load
   --max-wait S      before each point, wait up to S seconds (default 15, --quick 5; 0 = never) for other
                     processes to leave the CPUs
   --json FILE       result file (default ./global-attention-model-<date>[-quick].json)
@@ -154,6 +161,23 @@ function threadList(s: string): number[] {
   return [...new Set(out)];
 }
 
+type ReducedPrecision = Exclude<Precision, 'fp32'>;
+
+/** --precision: a comma list of fp32 (always measured), bf16, fp16. */
+function precisionList(s: string): ReducedPrecision[] {
+  const out: ReducedPrecision[] = [];
+  for (const x of s.split(',').map((v) => v.trim())) {
+    let p: Precision;
+    try {
+      p = checkPrecision('--precision', x);
+    } catch {
+      throw new RangeError(`--precision: '${x}' is not fp32, bf16 or fp16`);
+    }
+    if (p !== 'fp32' && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
 /** Parses the CLI; 'help' for --help/-h (throws on bad arguments). */
 export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
   const { values } = parseArgs({
@@ -161,7 +185,8 @@ export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
     options: {
       n: { type: 'string' }, 'decode-n': { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, steps: { type: 'string' },
       size: { type: 'string' }, json: { type: 'string' }, quick: { type: 'boolean' }, 'no-ort': { type: 'boolean' }, 'no-mem': { type: 'boolean' },
-      'no-encoder': { type: 'boolean' }, 'no-decode': { type: 'boolean' }, 'max-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'no-encoder': { type: 'boolean' }, 'no-decode': { type: 'boolean' }, 'max-wait': { type: 'string' }, precision: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -182,6 +207,7 @@ export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
     mem: !(values['no-mem'] ?? false),
     encoder: !(values['no-encoder'] ?? false),
     decode: !(values['no-decode'] ?? false),
+    precisions: values.precision !== undefined ? precisionList(values.precision) : [],
     maxWaitS: values['max-wait'] !== undefined ? nonNegative('--max-wait', values['max-wait']) : quick ? 5 : 15,
     json: values.json ?? defaultResultPath('model', quick),
   };
@@ -208,7 +234,9 @@ function ortFeeds(ids: Int32Array): Record<string, Ort.Tensor> {
   return { input_ids: i64(BigInt64Array.from(ids, (x) => BigInt(x)), [1, N]), attention_mask: i64(new BigInt64Array(N).fill(1n), [1, N]) };
 }
 
-type EncImpl = 'ours' | 'ort';
+type EncImpl = 'ours' | 'ort' | 'ours-bf16' | 'ours-fp16';
+const reducedImpl = (p: ReducedPrecision): EncImpl => `ours-${p}`;
+const implPrecision = (impl: EncImpl): Precision => (impl === 'ours-bf16' ? 'bf16' : impl === 'ours-fp16' ? 'fp16' : 'fp32');
 
 /** LongT5EncoderModel.encode (it allocates its output; `out` is the latest one). */
 function oursRunner(model: LongT5EncoderModel, ids: Int32Array, threads: number): Runner {
@@ -257,6 +285,7 @@ function relDiff(a: Float32Array, b: Float32Array): number {
 
 interface ChildSpec {
   impl: EncImpl;
+  /** The checkpoint this impl loads (a BF16 copy for ours-bf16). */
   dir: string;
   size: ModelSize;
   N: number;
@@ -279,6 +308,8 @@ async function memChild(spec: ChildSpec): Promise<EncoderMemory> {
   const runner =
     spec.impl === 'ours'
       ? oursRunner(LongT5EncoderModel.fromPretrained(spec.dir), ids, spec.threads)
+      : spec.impl !== 'ort'
+      ? oursRunner(LongT5EncoderModel.fromPretrained(spec.dir, { precision: implPrecision(spec.impl) }), ids, spec.threads)
       : await ortRunner(path.join(spec.dir, 'encoder.onnx'), ids, c.d_model, spec.threads);
   const loadMs = nowMs() - t0;
   const loaded = readMem();
@@ -303,25 +334,35 @@ export interface EncoderPoint extends HarnessPoint {
   relDiff: number | null;
   /** ORT's / ours' process peak RSS during the first call (fresh processes). */
   rssRatio: number | null;
+  /** Each reduced precision beside float32: ours (fp32) ms / its ms, and max |it - fp32| / max |fp32|. */
+  reduced: Partial<Record<ReducedPrecision, { speedup: number | null; relDiff: number | null }>>;
   error?: string;
 }
 
-async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLongT5Config, dir: string, model: LongT5EncoderModel, onnx: Uint8Array | null, N: number, threads: number): Promise<EncoderPoint> {
+/** The checkpoints: float32 (ours, ORT, fp16) and its BF16 copy (bf16). */
+interface BenchDirs {
+  f32: string;
+  bf16: string;
+}
+const implDir = (d: BenchDirs, impl: EncImpl) => (impl === 'ours-bf16' ? d.bf16 : d.f32);
+
+async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLongT5Config, dirs: BenchDirs, models: Partial<Record<EncImpl, LongT5EncoderModel>>,
+                            onnx: Uint8Array | null, N: number, threads: number): Promise<EncoderPoint> {
   const tag = `[encoder N=${N} T=${threads}]`;
   const ids = benchIds(c, N);
   const flops = encoderFlops(c, N);
-  const impls: EncImpl[] = onnx ? ['ours', 'ort'] : ['ours'];
+  const impls: EncImpl[] = ['ours', ...o.precisions.map(reducedImpl), ...(onnx ? (['ort'] as const) : [])];
   const point: EncoderPoint = {
     N, threads, reps: 0, sharedCores: null, load: null, waitedS: 0, results: {}, memory: {}, gflop: flops / 1e9, modelMs: NaN, oursOverModel: NaN,
-    ortOverModel: null, speedup: null, relDiff: null, rssRatio: null,
+    ortOverModel: null, speedup: null, relDiff: null, rssRatio: null, reduced: {},
   };
   const m = await measurePoint<EncImpl, EncoderMemory>({
     tag, impls, reps: o.reps, gapMs: GAP_MS, maxWaitS: o.maxWaitS, ctx, point,
     flops: () => flops,
-    makeRunner: async (impl) => (impl === 'ours' ? oursRunner(model, ids, threads) : ortRunner(onnx!, ids, c.d_model, threads)),
+    makeRunner: async (impl) => (impl === 'ort' ? ortRunner(onnx!, ids, c.d_model, threads) : oursRunner(models[impl]!, ids, threads)),
     memory: o.mem
       ? (impl) =>
-          measureInChild<ChildSpec, EncoderMemory>(__filename, { impl, dir, size: o.size, N, threads }, (error, nan) => ({
+          measureInChild<ChildSpec, EncoderMemory>(__filename, { impl, dir: implDir(dirs, impl), size: o.size, N, threads }, (error, nan) => ({
             first: nan, second: nan, loadMs: NaN, loadPeakMiB: NaN, readyMiB: NaN, error,
           }), 1_800_000)
       : undefined,
@@ -331,6 +372,13 @@ async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLo
         point.relDiff = relDiff(runners.ours.out, runners.ort.out);
         if (!(point.relDiff <= TOLERANCE)) point.error = `ours and ORT differ: max|diff| / max|ours| = ${point.relDiff}`;
       }
+      for (const p of o.precisions) {
+        const r = runners[reducedImpl(p)];
+        if (!runners.ours || !r) continue;
+        const d = relDiff(runners.ours.out, r.out);
+        point.reduced[p] = { speedup: null, relDiff: d };
+        if (!(d <= REDUCED_TOLERANCE[p])) point.error = [point.error, `${p} and fp32 differ: max|diff| / max|fp32| = ${d}`].filter(Boolean).join('; ');
+      }
     },
   });
   point.results = m.results;
@@ -338,9 +386,15 @@ async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLo
   const ours = m.results.ours, ort = m.results.ort;
   if (ours?.error || ort?.error) point.error = [point.error, ours?.error, ort?.error].filter(Boolean).join('; ');
   if (ours && ort) point.speedup = ort.medianMs / ours.medianMs;
+  for (const p of o.precisions) {
+    const r = m.results[reducedImpl(p)];
+    if (r?.error) point.error = [point.error, r.error].filter(Boolean).join('; ');
+    if (ours && r) (point.reduced[p] ??= { speedup: null, relDiff: null }).speedup = ours.medianMs / r.medianMs;
+  }
   const om = m.memory.ours, rm = m.memory.ort;
   if (om && rm && !om.error && !rm.error) point.rssRatio = rm.first.peakMiB / om.first.peakMiB;
-  progress(`${tag} done: ours ${ms(ours?.medianMs)} ms${ort ? `, ORT ${ms(ort.medianMs)} ms` : ''}`);
+  const red = o.precisions.map((p) => `, ${p} ${ms(m.results[reducedImpl(p)]?.medianMs)} ms`).join('');
+  progress(`${tag} done: ours ${ms(ours?.medianMs)} ms${red}${ort ? `, ORT ${ms(ort.medianMs)} ms` : ''}`);
   return point;
 }
 
@@ -425,6 +479,8 @@ export interface ModelBenchResult {
   flopModel: string;
   decodeBytesModel: string;
   checkpointMB: number;
+  /** Native memory of each encoder model's weights (model.weightBytes), MiB. */
+  weightMiB: Partial<Record<EncImpl, number>>;
   encoder: EncoderPoint[];
   bandwidth: BandwidthResult[];
   decode: DecodePoint[];
@@ -442,7 +498,7 @@ export async function runModelBench(o: ModelBenchOptions, ctx: BenchContext): Pr
     bench: 'model', schema: 1, machine: ctx.machine, fmaPeak: { startup: ctx.startupPeak, best: ctx.bestPeak, rule: FMA_PEAK_RULE }, options: o, config: c,
     flopModel: 'per layer: 4*(2*N*d_model*H*D) + 2*(2*G*d_model*H*D) + 4*H*N*D*((2r+1)+G) + (gated ? 3 : 2)*(2*N*d_model*d_ff); B = 1',
     decodeBytesModel: 'float32: per decoder layer 2*N*H*D (cross K/V) + 2*t*H*D (self cache) + all decoder weights + lm_head (vocab*d_model)',
-    checkpointMB: 0, encoder: [], bandwidth: [], decode: [], targets: TARGETS, wallSeconds: 0,
+    checkpointMB: 0, weightMiB: {}, encoder: [], bandwidth: [], decode: [], targets: TARGETS, wallSeconds: 0,
   };
   try {
     progress(`writing a random ${o.size} checkpoint to ${dir} ...`);
@@ -450,14 +506,21 @@ export async function runModelBench(o: ModelBenchOptions, ctx: BenchContext): Pr
     result.checkpointMB = fs.statSync(path.join(dir, 'model.safetensors')).size / 1e6;
 
     if (o.encoder) {
-      const model = LongT5EncoderModel.fromPretrained(dir);
+      const dirs: BenchDirs = { f32: dir, bf16: path.join(dir, 'bf16') };
+      if (o.precisions.includes('bf16')) {
+        progress(`writing its BF16 copy to ${dirs.bf16} ...`);
+        writeBf16Checkpoint(dirs.bf16, c, randomWeights(c, SEED, { decoder: false }));
+      }
+      const models: Partial<Record<EncImpl, LongT5EncoderModel>> = { ours: LongT5EncoderModel.fromPretrained(dir) };
+      for (const p of o.precisions) models[reducedImpl(p)] = LongT5EncoderModel.fromPretrained(implDir(dirs, reducedImpl(p)), { precision: p });
+      for (const [impl, m] of Object.entries(models)) result.weightMiB[impl as EncImpl] = m.weightBytes / 2 ** 20;
       let onnx: Uint8Array | null = null;
       if (useOrt) {
-        onnx = encoderOnnx(model);
+        onnx = encoderOnnx(models.ours!);
         fs.writeFileSync(path.join(dir, 'encoder.onnx'), onnx);
       }
-      for (const N of o.ns) for (const T of o.threads) result.encoder.push(await encoderPoint(o, ctx, c, dir, model, onnx, N, T));
-      model.dispose();
+      for (const N of o.ns) for (const T of o.threads) result.encoder.push(await encoderPoint(o, ctx, c, dirs, models, onnx, N, T));
+      for (const m of Object.values(models)) m.dispose();
       finishEncoderPoints(result.encoder, ctx.bestPeak);
     }
     if (o.decode) {
@@ -510,13 +573,37 @@ export function formatModelBench(r: ModelBenchResult): string {
         ]),
       ),
     );
-    const load = r.encoder.find((p) => p.memory.ours && !p.memory.ours.error)?.memory.ours;
-    if (load)
+    const precisions = r.options.precisions ?? [];
+    if (precisions.length) {
+      out.push('', 'Encoder at reduced precision, interleaved with float32 (ours) in the same rounds; MiB = peak RSS during one call:');
       out.push(
-        '',
-        `Checkpoint load (LongT5EncoderModel.fromPretrained, fresh process): ${ms(load.loadMs)} ms, peak RSS ${fix(load.loadPeakMiB, 0)} MiB, ` +
-          `${fix(load.readyMiB, 0)} MiB resident after.`,
+        formatTable(
+          ['N', 'T', 'precision', 'ms', 'fp32 ms', 'fp32/this', 'diff vs fp32', 'MiB', 'fp32 MiB'],
+          r.encoder.flatMap((p) =>
+            precisions.map((pr) => {
+              const impl = reducedImpl(pr);
+              return [
+                String(p.N), String(p.threads), pr, ms(p.results[impl]?.medianMs), ms(p.results.ours?.medianMs), fix(p.reduced[pr]?.speedup, 2),
+                sci(p.reduced[pr]?.relDiff), fix(p.memory[impl]?.first.peakMiB, 0), fix(p.memory.ours?.first.peakMiB, 0),
+              ];
+            }),
+          ),
+        ),
       );
+    }
+    for (const impl of ['ours', ...precisions.map(reducedImpl)] as EncImpl[]) {
+      const load = r.encoder.find((p) => p.memory[impl] && !p.memory[impl]!.error)?.memory[impl];
+      const what = impl === 'ours' ? '' : ` (precision ${implPrecision(impl)}${impl === 'ours-bf16' ? ', BF16 checkpoint' : ''})`;
+      const wm = r.weightMiB?.[impl];
+      const weights = wm !== undefined ? `; weights ${fix(wm, wm < 10 ? 2 : 0)} MiB native` : '';
+      if (load)
+        out.push(
+          '',
+          `Checkpoint load${what} (LongT5EncoderModel.fromPretrained, fresh process): ${ms(load.loadMs)} ms, peak RSS ${fix(load.loadPeakMiB, 0)} MiB, ` +
+            `${fix(load.readyMiB, 0)} MiB resident after${weights}.`,
+        );
+      else if (weights) out.push('', `Encoder weights${what}: ${weights.slice(2)}.`);
+    }
     out.push('');
     notes.push('diff = max |ours - ORT| / max |ours| after the warm-up.', ...conditionColumnNotes(), ...conditionWarnings(r.encoder));
     if (r.encoder.some((p) => (p.results.ours?.pctPeak ?? 0) > 100)) notes.push(PEAK_NOTE);

@@ -49,6 +49,10 @@ const positiveInt = (v, name) => {
   if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
   return n;
 };
+const precisionName = (v, name) => {
+  if (v !== 'fp32' && v !== 'bf16' && v !== 'fp16') throw new UsageError(`--${name} must be fp32, bf16 or fp16, got '${v}'`);
+  return v;
+};
 const nonNegativeNumber = (v, name) => {
   const n = Number(v);
   if (v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number >= 0, got '${v}'`);
@@ -224,7 +228,9 @@ async function reportErrors(command, fn) {
 
 async function generate(argv) {
   const { dir, rest, help } = checkpointArg(argv, 'generate');
-  const o = help ? { help } : parseModelOptions(rest, { 'max-new-tokens': positiveInt, 'num-beams': positiveInt, threads: positiveInt, json: 'flag' });
+  const o = help ? { help } : parseModelOptions(rest, {
+    'max-new-tokens': positiveInt, 'num-beams': positiveInt, threads: positiveInt, precision: precisionName, json: 'flag',
+  });
   if (o.help) {
     process.stdout.write(COMMANDS.generate.usage + '\n');
     return 0;
@@ -234,7 +240,7 @@ async function generate(argv) {
   return reportErrors('generate', async (signal) => {
     const lib = loadLibrary();
     const t0 = Date.now();
-    const model = lib.LongT5ForConditionalGeneration.fromPretrained(dir);
+    const model = lib.LongT5ForConditionalGeneration.fromPretrained(dir, { precision: o.precision ?? 'fp32' });
     const t1 = Date.now();
     const options = { attentionMask: batch.attentionMask, maxNewTokens: o['max-new-tokens'] ?? 20, signal };
     if (o['num-beams'] !== undefined) options.numBeams = o['num-beams'];
@@ -254,7 +260,7 @@ async function generate(argv) {
 
 async function encode(argv) {
   const { dir, rest, help } = checkpointArg(argv, 'encode');
-  const o = help ? { help } : parseModelOptions(rest, { threads: positiveInt, json: 'flag' });
+  const o = help ? { help } : parseModelOptions(rest, { threads: positiveInt, precision: precisionName, json: 'flag' });
   if (o.help) {
     process.stdout.write(COMMANDS.encode.usage + '\n');
     return 0;
@@ -264,7 +270,7 @@ async function encode(argv) {
   return reportErrors('encode', async (signal) => {
     const lib = loadLibrary();
     const t0 = Date.now();
-    const model = lib.LongT5EncoderModel.fromPretrained(dir);
+    const model = lib.LongT5EncoderModel.fromPretrained(dir, { precision: o.precision ?? 'fp32' });
     const t1 = Date.now();
     const options = { attentionMask: batch.attentionMask, signal };
     if (o.threads !== undefined) options.threads = o.threads;
@@ -337,7 +343,7 @@ const COMMANDS = {
     summary: 'LongT5 generation from a Hugging Face checkpoint folder: token ids in, ids out',
     usage: [
       'usage: global-attention generate <checkpoint-dir> --ids 1,2,3 [--ids ...] [--max-new-tokens N]',
-      '                                 [--num-beams K] [--threads T] [--json]',
+      '                                 [--num-beams K] [--threads T] [--precision P] [--json]',
       '',
       'Loads a LongT5 checkpoint folder (config.json + model.safetensors, or a sharded',
       'model.safetensors.index.json) and generates from the given encoder token ids. Each --ids is one',
@@ -348,6 +354,8 @@ const COMMANDS = {
       '  --max-new-tokens N   tokens to generate at most (default 20)',
       '  --num-beams K        beam search with K beams (default 1: greedy)',
       '  --threads T          threads to use (default: all cores)',
+      '  --precision P        fp32 (default), bf16 or fp16: the matrix products\' type; bf16/fp16 keep the',
+      '                       weights in 16 bits (a BF16 checkpoint as stored) (docs/precision.md)',
       'Text in and out needs a tokenizer (e.g. @huggingface/tokenizers reading the checkpoint\'s',
       'tokenizer.json); this command takes ids so it needs none.',
     ].join('\n'),
@@ -356,13 +364,14 @@ const COMMANDS = {
   encode: {
     summary: "LongT5 encoder: a checkpoint folder's last hidden state for token ids (shape and checksums)",
     usage: [
-      'usage: global-attention encode <checkpoint-dir> --ids 1,2,3 [--ids ...] [--threads T] [--json]',
+      'usage: global-attention encode <checkpoint-dir> --ids 1,2,3 [--ids ...] [--threads T] [--precision P] [--json]',
       '',
       'Runs the encoder of a LongT5 checkpoint folder (an encoder-only or a full encoder-decoder',
       'checkpoint) on the given token ids (one --ids per batch row, right-padded and masked) and prints',
       'the output shape [B, N, d_model] with a summary over the unpadded positions: sum, mean, rms, min,',
       'max, and per row. --json prints the same as one JSON object.',
       '  --threads T          threads to use (default: all cores)',
+      '  --precision P        fp32 (default), bf16 or fp16 (as for generate)',
     ].join('\n'),
     run: encode,
   },

@@ -32,6 +32,7 @@ export type { EncodeOptions } from './model/encoder';
 export { LongT5ForConditionalGeneration } from './model/conditional-generation';
 export type { ForwardArgs, GenerateOptions } from './model/conditional-generation';
 export type { GeneratedIds } from './model/generation';
+export type { ModelLoadOptions } from './model/load';
 export type { TokenIds, AttentionMask } from './model/inputs';
 export { resolveModelConfig } from './model/config';
 export type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './model/config';

@@ -8,6 +8,7 @@ import { buildLongT5Model, type LongT5OnnxOptions } from './onnx/longt5';
 import { SafetensorsFile, readSafetensors, toFloat32 } from './safetensors';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { checkSeqStarts } from './packed';
+import { Precision, checkPrecision } from './precision';
 import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor, checkThreads, isFloat32Array } from './tensor';
 
 /** Hugging Face LongT5Config fields the layers use; other fields (a config.json has dozens) are ignored. */
@@ -39,6 +40,12 @@ export interface ForwardOptions {
    * a forward() of that sequence alone; no work on padding (there is none: no mask).
    */
   seqStarts?: Int32Array;
+  /**
+   * 'fp32' (default, float32 throughout), 'bf16' or 'fp16' (lib/precision.ts): the q/k/v/o projections
+   * (and the full layer's attention core) multiply in that type with float32 accumulation; the TGlobal and
+   * local attention cores, the global aggregates' norm and the softmax stay float32.
+   */
+  precision?: Precision;
 }
 
 type Kind = 'tglobal' | 'local' | 'full';
@@ -125,7 +132,8 @@ abstract class LongT5AttentionLayer {
 
   private prepare(hidden: Tensor, mask: MaskInput | undefined, options: ForwardOptions | undefined) {
     const c = this.config;
-    const o = checkOptions<ForwardOptions>('options', options, ['out', 'threads', 'seqStarts']);
+    const o = checkOptions<ForwardOptions>('options', options, ['out', 'threads', 'seqStarts', 'precision']);
+    const precision = checkPrecision('options.precision', o.precision);
     const packed = o.seqStarts !== undefined;
     const h = checkTensor('hidden', hidden, packed ? 2 : 3);
     if (packed) h.dims.unshift(1);  // [T, d_model] -> B = 1, N = T
@@ -154,6 +162,7 @@ abstract class LongT5AttentionLayer {
       hidden: h.data, out, wq: w['q.weight'], wk: w['k.weight'], wv: w['v.weight'], wo: w['o.weight'],
       relBias: w['relative_attention_bias.weight'], threads,
     };
+    if (precision !== 'fp32') args.precision = precision;
     if (this.kind === 'tglobal') {
       args.globalRelBias = w['global_relative_attention_bias.weight'];
       args.globalNormWeight = w['global_input_layer_norm.weight'];

@@ -54,6 +54,10 @@ describe('arguments', () => {
     expect(q.maxWaitS).toBe(5);
     expect(q.ort).toBe(false);
     expect(q.reps).toBe(2);
+    expect(q.precisions).toEqual([]);
+    const pr = parseModelArgs(['--precision', 'fp32,bf16,fp16,bf16']);
+    if (pr === 'help') throw new Error('unexpected help');
+    expect(pr.precisions).toEqual(['bf16', 'fp16']);
     expect(parseModelArgs(['--help'])).toBe('help');
     expect(usage).toMatch(/--decode-n/);
   });
@@ -64,6 +68,7 @@ describe('arguments', () => {
     expect(() => parseModelArgs(['--threads', 'x'])).toThrow(/--threads/);
     expect(() => parseModelArgs(['--max-wait', '-1'])).toThrow(/--max-wait/);
     expect(() => parseModelArgs(['--bogus'])).toThrow();
+    expect(() => parseModelArgs(['--precision', 'bf8'])).toThrow(/--precision: 'bf8'/);
   });
 });
 
@@ -81,7 +86,7 @@ test('quick run of the compiled bench (tiny checkpoint, N 64 and 200, one thread
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ga-bench-model-test-'));
   const json = path.join(dir, 'model.json');
   try {
-    const r = spawnSync(process.execPath, [script, '--quick', '--size', 'tiny', '--n', '64,200', '--threads', '1', '--reps', '1', '--steps', '4', '--max-wait', '0', '--json', json], {
+    const r = spawnSync(process.execPath, [script, '--quick', '--size', 'tiny', '--n', '64,200', '--threads', '1', '--reps', '1', '--steps', '4', '--max-wait', '0', '--precision', 'bf16', '--json', json], {
       encoding: 'utf8', timeout: 600_000,
     });
     if (r.status !== 0) throw new Error(`bench exited ${r.status}: ${r.stderr.slice(-3000)}`);
@@ -106,7 +111,15 @@ test('quick run of the compiled bench (tiny checkpoint, N 64 and 200, one thread
         expect(m.loadMs).toBeGreaterThan(0);
       }
       expect(p.rssRatio).toBeCloseTo(p.memory.ort!.first.peakMiB / p.memory.ours!.first.peakMiB, 9);
+      // bf16 beside float32: its own timing and memory child, within the bf16 tolerance of float32.
+      expect(p.results['ours-bf16']!.medianMs).toBeGreaterThan(0);
+      expect(p.reduced.bf16!.relDiff!).toBeGreaterThan(0);
+      expect(p.reduced.bf16!.relDiff!).toBeLessThanOrEqual(2e-2);
+      expect(p.reduced.bf16!.speedup).toBeCloseTo(p.results.ours!.medianMs / p.results['ours-bf16']!.medianMs, 9);
+      expect(p.memory['ours-bf16']!.error).toBeUndefined();
     }
+    expect(r.stdout).toMatch(/Encoder at reduced precision/);
+    expect(res.weightMiB['ours-bf16']!).toBeLessThan(0.6 * res.weightMiB.ours!);
     expect(res.bandwidth).toHaveLength(1);
     expect(res.bandwidth[0].bestGBs).toBeGreaterThan(0);
     expect(res.decode.map((p) => p.N)).toEqual([64, 200]);

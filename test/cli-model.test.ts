@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LongT5EncoderModel } from '../lib/index';
+import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index';
 import { readSafetensors } from '../lib/safetensors';
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'global-attention.js');
@@ -49,6 +49,23 @@ describe('global-attention generate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(f.greedy.map((g, b) => `row ${b}: ${g.join(',')}`));
     expect(r.stderr).toMatch(/^generated \[2, 13\] in \d+ ms/);
+  });
+
+  test('--precision bf16: the library\'s bf16 greedy ids', () => {
+    const f = fixture('tglobal_tiny_pad');
+    const r = cli('generate', f.dir, ...f.rows.flatMap((x) => ['--ids', x.join(',')]), '--max-new-tokens', String(f.maxNewTokens), '--precision', 'bf16', '--json');
+    expect(r.code).toBe(0);
+    const N = Math.max(...f.rows.map((x) => x.length));
+    const ids = new Int32Array(2 * N);
+    const mask = new Int32Array(2 * N);
+    f.rows.forEach((x, b) => {
+      ids.set(x, b * N);
+      mask.fill(1, b * N, b * N + x.length);
+    });
+    const m = LongT5ForConditionalGeneration.fromPretrained(f.dir, { precision: 'bf16' });
+    const g = m.generate({ data: ids, dims: [2, N] }, { attentionMask: { data: mask, dims: [2, N] }, maxNewTokens: f.maxNewTokens });
+    const S = g.dims[1];
+    expect(JSON.parse(r.stdout).ids).toEqual([0, 1].map((b) => Array.from(g.data.subarray(b * S, (b + 1) * S))));
   });
 
   test('beam search runs and returns rows that start with decoder_start_token_id', () => {
@@ -128,6 +145,7 @@ describe('clear errors', () => {
     ['id past the vocabulary', ['generate', f.dir, '--ids', '3,64'], /token id 64 is out of range for vocab_size 64/],
     ['bad --max-new-tokens', ['generate', f.dir, '--ids', '3', '--max-new-tokens', '0'], /--max-new-tokens must be a positive integer/],
     ['unknown option', ['encode', f.dir, '--ids', '3', '--beams', '2'], /unknown argument '--beams'/],
+    ['bad --precision', ['encode', f.dir, '--ids', '3', '--precision', 'bf8'], /--precision must be fp32, bf16 or fp16, got 'bf8'/],
   ];
   test.each(cases)('%s', (_what, args, message) => {
     const r = cli(...args);

@@ -1,8 +1,9 @@
 // A Hugging Face checkpoint's tensors, read one at a time: `model.safetensors`, or the shards a
 // `model.safetensors.index.json` names. Headers are parsed and checked when the checkpoint is
 // opened; each read() copies one tensor from its file (positioned reads) and widens it to
-// float32, so a loader that hands each tensor to the native model and drops it never holds more
-// than the model's own weights plus one tensor.
+// float32 (or, readHalf, keeps a BF16/F16 tensor's 16-bit patterns for a 16-bit model), so a
+// loader that hands each tensor to the native model and drops it never holds more than the
+// model's own weights plus one tensor.
 import * as fs from 'fs';
 import * as path from 'path';
 import { openSafetensors, SafetensorsDtype, SafetensorsReader, toFloat32 } from '../safetensors';
@@ -29,6 +30,8 @@ export interface CheckpointTensors {
   info(name: string): { dtype: SafetensorsDtype; shape: number[] } | undefined;
   /** Reads one tensor (throws an Error naming it if absent or not F32/F16/BF16). */
   read(name: string): CheckpointTensor;
+  /** Reads a BF16 or F16 tensor's bit patterns as they are (throws for other dtypes). */
+  readHalf(name: string): { dtype: 'BF16' | 'F16'; shape: number[]; data: Uint16Array };
   /** Closes the files. Reads after close throw. */
   close(): void;
 }
@@ -51,6 +54,14 @@ function fromReaders(source: string, readers: SafetensorsReader[], where: Map<st
       if (!WEIGHT_DTYPES.includes(t.dtype))
         throw new Error(`checkpoint ${r.path}: tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16 or BF16`);
       return { dtype: t.dtype as CheckpointDtype, shape: t.shape, data: toFloat32(t, name) };
+    },
+    readHalf: (name) => {
+      if (!open) throw new Error(`checkpoint ${source} is closed`);
+      const r = where.get(name);
+      if (!r) throw new Error(`checkpoint ${source}: tensor '${name}' is missing`);
+      const t = r.read(name);
+      if (t.dtype !== 'BF16' && t.dtype !== 'F16') throw new Error(`checkpoint ${r.path}: tensor '${name}' has dtype ${t.dtype}, not BF16 or F16`);
+      return { dtype: t.dtype, shape: t.shape, data: t.data as Uint16Array };
     },
     close: () => {
       if (!open) return;

@@ -13,7 +13,8 @@ import { EncodeOptions, encodeArgs, encoderWeights, runEncode, runEncodeAsync } 
 import { abortError, checkSignal, watchAbort } from './abort';
 import { beamSearch, greedySearch, runSearch, runSearchAsync, GeneratedIds, Search } from './generation';
 import { AttentionMask, TokenIds, checkAttentionMask, checkTokenIds } from './inputs';
-import { loadPretrained, loadSafetensors } from './load';
+import { ModelLoadOptions, loadPretrained, loadSafetensors } from './load';
+import type { Precision } from '../precision';
 
 export interface ForwardArgs {
   /** Encoder token ids [B, N] (not needed when encoderOutput is given). */
@@ -59,23 +60,26 @@ interface Prepared {
 export class LongT5ForConditionalGeneration {
   /** The resolved configuration (HF field names, defaults applied). */
   readonly config: Readonly<ResolvedLongT5ModelConfig>;
+  /** The products' precision, chosen at load (options.precision): 'fp32', 'bf16' or 'fp16'. */
+  readonly precision: Precision;
   private readonly handle: NativeModelHandle;
 
-  private constructor(config: ResolvedLongT5ModelConfig, handle: NativeModelHandle) {
+  private constructor(config: ResolvedLongT5ModelConfig, handle: NativeModelHandle, precision: Precision) {
     this.config = Object.freeze({ ...config, eos_token_ids: Object.freeze([...config.eos_token_ids]) as number[] });
     this.handle = handle;
+    this.precision = precision;
   }
 
   /** A Hugging Face checkpoint folder: config.json + model.safetensors (or a sharded model.safetensors.index.json). */
-  static fromPretrained(dir: string): LongT5ForConditionalGeneration {
-    const { config, handle } = loadPretrained(dir, true);
-    return new LongT5ForConditionalGeneration(config, handle);
+  static fromPretrained(dir: string, options?: ModelLoadOptions): LongT5ForConditionalGeneration {
+    const { config, handle, precision } = loadPretrained(dir, true, options);
+    return new LongT5ForConditionalGeneration(config, handle, precision);
   }
 
   /** One .safetensors file (or a shard index .json) with HF names, and the config (config.json's fields). */
-  static fromSafetensors(path: string, config: LongT5ModelConfig): LongT5ForConditionalGeneration {
-    const r = loadSafetensors(path, config, true);
-    return new LongT5ForConditionalGeneration(r.config, r.handle);
+  static fromSafetensors(path: string, config: LongT5ModelConfig, options?: ModelLoadOptions): LongT5ForConditionalGeneration {
+    const r = loadSafetensors(path, config, true, options);
+    return new LongT5ForConditionalGeneration(r.config, r.handle, r.precision);
   }
 
   /** The encoder's last hidden state [B, N, d_model]. */
@@ -291,6 +295,11 @@ export class LongT5ForConditionalGeneration {
    */
   toOnnx(options?: LongT5OnnxOptions): Uint8Array {
     return buildLongT5EncoderOnnx(this.config, this.weightsForExport(), options);
+  }
+
+  /** Bytes of native memory the weights occupy (about half of float32's with precision 'bf16' / 'fp16'). */
+  get weightBytes(): number {
+    return native.modelWeightBytes(this.handle);
   }
 
   /** Frees the native weights now rather than at garbage collection; later calls throw. */

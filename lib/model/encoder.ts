@@ -9,7 +9,8 @@ import { Tensor, checkOptions, checkThreads, checkedProduct } from '../tensor';
 import type { LongT5ModelConfig, ResolvedLongT5ModelConfig } from './config';
 import { abortError, checkSignal, watchAbort } from './abort';
 import { AttentionMask, TokenIds, checkAttentionMask, checkTokenIds } from './inputs';
-import { loadPretrained, loadSafetensors } from './load';
+import { ModelLoadOptions, loadPretrained, loadSafetensors } from './load';
+import type { Precision } from '../precision';
 
 export interface EncodeOptions {
   /** [B, N] 1 = token, 0 = padding (default: every position is a token). */
@@ -74,23 +75,26 @@ export function encoderWeights(handle: NativeModelHandle): Map<string, Float32Ar
 export class LongT5EncoderModel {
   /** The resolved configuration (HF field names, defaults applied). */
   readonly config: Readonly<ResolvedLongT5ModelConfig>;
+  /** The products' precision, chosen at load (options.precision): 'fp32', 'bf16' or 'fp16'. */
+  readonly precision: Precision;
   private readonly handle: NativeModelHandle;
 
-  private constructor(config: ResolvedLongT5ModelConfig, handle: NativeModelHandle) {
+  private constructor(config: ResolvedLongT5ModelConfig, handle: NativeModelHandle, precision: Precision) {
     this.config = Object.freeze({ ...config, eos_token_ids: Object.freeze([...config.eos_token_ids]) as number[] });
     this.handle = handle;
+    this.precision = precision;
   }
 
   /** A Hugging Face checkpoint folder: config.json + model.safetensors (or a sharded index). Decoder weights, if any, are ignored. */
-  static fromPretrained(dir: string): LongT5EncoderModel {
-    const { config, handle } = loadPretrained(dir, false);
-    return new LongT5EncoderModel(config, handle);
+  static fromPretrained(dir: string, options?: ModelLoadOptions): LongT5EncoderModel {
+    const { config, handle, precision } = loadPretrained(dir, false, options);
+    return new LongT5EncoderModel(config, handle, precision);
   }
 
   /** One .safetensors file (or a model.safetensors.index.json) with HF names, and the config (config.json's fields). */
-  static fromSafetensors(path: string, config: LongT5ModelConfig): LongT5EncoderModel {
-    const r = loadSafetensors(path, config, false);
-    return new LongT5EncoderModel(r.config, r.handle);
+  static fromSafetensors(path: string, config: LongT5ModelConfig, options?: ModelLoadOptions): LongT5EncoderModel {
+    const r = loadSafetensors(path, config, false, options);
+    return new LongT5EncoderModel(r.config, r.handle, r.precision);
   }
 
   /** inputIds [B, N] -> the last hidden state [B, N, d_model]. Rows at padding positions are finite but meaningless (as in HF). */
@@ -115,6 +119,11 @@ export class LongT5EncoderModel {
    */
   toOnnx(options?: LongT5OnnxOptions): Uint8Array {
     return buildLongT5EncoderOnnx(this.config, this.weightsForExport(), options);
+  }
+
+  /** Bytes of native memory the weights occupy (about half of float32's with precision 'bf16' / 'fp16'). */
+  get weightBytes(): number {
+    return native.modelWeightBytes(this.handle);
   }
 
   /** Frees the native weights now rather than at garbage collection; later calls throw. */

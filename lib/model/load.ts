@@ -6,12 +6,32 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeModelConfig, NativeModelHandle } from '../../binding';
 import { native } from '../native';
+import { Precision, checkPrecision } from '../precision';
+import { checkOptions } from '../tensor';
 import { CheckpointTensors, loadCheckpointTensors } from './checkpoint';
 import { ResolvedLongT5ModelConfig, resolveModelConfig } from './config';
 
 export const CONFIG_FILE = 'config.json';
 
-export function nativeConfig(c: ResolvedLongT5ModelConfig, decoder: boolean): NativeModelConfig {
+/** Options of fromPretrained / fromSafetensors. */
+export interface ModelLoadOptions {
+  /**
+   * 'fp32' (default: float32 throughout, as Hugging Face's float32 model), 'bf16' or 'fp16': every matrix
+   * (attention projections, feed-forward, lm_head, the embedding table) is held in that 16-bit type — half
+   * the memory; a BF16 / F16 checkpoint's tensors are kept as stored, never widened — and multiplied in it
+   * with float32 accumulation. Norms, softmax, activations, residuals and the attention cores stay float32.
+   * Fixed at load: encode/forward/generate run at the model's precision (lib/precision.ts, docs/precision.md).
+   */
+  precision?: Precision;
+}
+
+/** Checks fromPretrained / fromSafetensors options; returns the precision. */
+export function checkLoadOptions(options: unknown): Precision {
+  const o = checkOptions<ModelLoadOptions>('options', options, ['precision']);
+  return checkPrecision('options.precision', o.precision);
+}
+
+export function nativeConfig(c: ResolvedLongT5ModelConfig, decoder: boolean, precision: Precision = 'fp32'): NativeModelConfig {
   return {
     vocab: c.vocab_size, dModel: c.d_model, dKv: c.d_kv, heads: c.num_heads, dFf: c.d_ff,
     encoderLayers: c.num_layers, decoderLayers: c.num_decoder_layers,
@@ -19,6 +39,7 @@ export function nativeConfig(c: ResolvedLongT5ModelConfig, decoder: boolean): Na
     numBuckets: c.relative_attention_num_buckets, maxDistance: c.relative_attention_max_distance,
     eps: c.layer_norm_epsilon, transientGlobal: c.encoder_attention_type === 'transient-global',
     gated: c.is_gated_act, activation: c.dense_act_fn, tied: c.tie_word_embeddings, decoder,
+    ...(precision !== 'fp32' ? { precision } : {}),
   };
 }
 
@@ -57,9 +78,10 @@ function missingHint(c: ResolvedLongT5ModelConfig, name: string, t: CheckpointTe
  * Creates the native model and fills it from `tensors` (closed afterwards, also on failure).
  * decoder false: the encoder half only (decoder tensors in the checkpoint are ignored).
  */
-export function loadNativeModel(c: ResolvedLongT5ModelConfig, tensors: CheckpointTensors, decoder: boolean): NativeModelHandle {
+export function loadNativeModel(c: ResolvedLongT5ModelConfig, tensors: CheckpointTensors, decoder: boolean,
+                                precision: Precision = 'fp32'): NativeModelHandle {
   const src = tensors.source;
-  const handle = native.modelCreate(nativeConfig(c, decoder));
+  const handle = native.modelCreate(nativeConfig(c, decoder, precision));
   try {
     // A checkpoint with more blocks than the config says contradicts it (HF would drop weights silently).
     const names = tensors.names();
@@ -84,7 +106,13 @@ export function loadNativeModel(c: ResolvedLongT5ModelConfig, tensors: Checkpoin
         throw new Error(
           `checkpoint ${src}: tensor '${from}' has shape [${info.shape.join(', ')}] but the config needs [${shape.join(', ')}] (${shapeFields(c, name)})`,
         );
-      native.modelSetWeight(handle, name, tensors.read(from).data);
+      // A 16-bit model takes a 16-bit tensor's patterns as they are (kept, or converted natively): no float32 copy.
+      if (precision !== 'fp32' && (info.dtype === 'BF16' || info.dtype === 'F16')) {
+        const t = tensors.readHalf(from);
+        native.modelSetWeight(handle, name, t.data, t.dtype);
+      } else {
+        native.modelSetWeight(handle, name, tensors.read(from).data);
+      }
     }
     const missing = native.modelFinalize(handle);
     if (missing.length > 0) throw new Error(`checkpoint ${src}: tensors missing: ${missing.join(', ')}`);
@@ -122,14 +150,16 @@ export function readConfigFile(dir: string): ResolvedLongT5ModelConfig {
 }
 
 /** fromPretrained's loading: config.json + the folder's weights. */
-export function loadPretrained(dir: string, decoder: boolean): { config: ResolvedLongT5ModelConfig; handle: NativeModelHandle } {
+export function loadPretrained(dir: string, decoder: boolean, options?: unknown): { config: ResolvedLongT5ModelConfig; handle: NativeModelHandle; precision: Precision } {
+  const precision = checkLoadOptions(options);
   const config = readConfigFile(dir);
-  return { config, handle: loadNativeModel(config, loadCheckpointTensors(dir), decoder) };
+  return { config, handle: loadNativeModel(config, loadCheckpointTensors(dir), decoder, precision), precision };
 }
 
 /** fromSafetensors' loading: one .safetensors file (or a shard index) + a config object. */
-export function loadSafetensors(file: string, config: unknown, decoder: boolean): { config: ResolvedLongT5ModelConfig; handle: NativeModelHandle } {
+export function loadSafetensors(file: string, config: unknown, decoder: boolean, options?: unknown): { config: ResolvedLongT5ModelConfig; handle: NativeModelHandle; precision: Precision } {
   if (typeof file !== 'string' || file === '') throw new TypeError('path must be a non-empty string (a .safetensors file)');
+  const precision = checkLoadOptions(options);
   const c = resolveModelConfig(config);
-  return { config: c, handle: loadNativeModel(c, loadCheckpointTensors(file), decoder) };
+  return { config: c, handle: loadNativeModel(c, loadCheckpointTensors(file), decoder, precision), precision };
 }

@@ -91,6 +91,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tglobalAttention", Napi::Function::New(env, Guarded<TGlobalAttentionSync>, "tglobalAttention"));
   exports.Set("tglobalAttentionAsync",
               Napi::Function::New(env, Guarded<TGlobalAttentionAsync>, "tglobalAttentionAsync"));
+  exports.Set("tglobalAttentionBatch",
+              Napi::Function::New(env, Guarded<TGlobalAttentionBatchSync>, "tglobalAttentionBatch"));
+  exports.Set("tglobalAttentionBatchAsync",
+              Napi::Function::New(env, Guarded<TGlobalAttentionBatchAsync>, "tglobalAttentionBatchAsync"));
   exports.Set("blockGlobalAttention",
               Napi::Function::New(env, Guarded<BlockGlobalAttentionSync>, "blockGlobalAttention"));
   exports.Set("blockGlobalAttentionAsync",
@@ -119,6 +123,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("modelFinalize", Napi::Function::New(env, Guarded<ModelFinalize>, "modelFinalize"));
   exports.Set("modelGetWeight", Napi::Function::New(env, Guarded<ModelGetWeight>, "modelGetWeight"));
   exports.Set("modelDispose", Napi::Function::New(env, Guarded<ModelDispose>, "modelDispose"));
+  exports.Set("modelWeightBytes", Napi::Function::New(env, Guarded<ModelWeightBytes>, "modelWeightBytes"));
   exports.Set("modelEncode", Napi::Function::New(env, Guarded<ModelEncodeSync>, "modelEncode"));
   exports.Set("modelEncodeAsync", Napi::Function::New(env, Guarded<ModelEncodeAsync>, "modelEncodeAsync"));
   exports.Set("decoderCreate", Napi::Function::New(env, Guarded<DecoderCreate>, "decoderCreate"));

@@ -8,10 +8,12 @@
 #include "binding/args.h"
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
+#include "binding/precision_args.h"
 #include "dispatch/dispatch.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
 #include "ops/longt5_layer.h"
+#include "ops/longt5_layer_packed.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -131,13 +133,19 @@ struct LayerJob {
   std::vector<uint8_t> mask;
   int want_threads = 0;
   // A packed batch (hidden [T, d_model]): sequence s is rows [seq_starts[s], seq_starts[s+1]),
-  // computed as a B = 1 call of its own (same bits as calling it alone; no padding anywhere).
+  // with the same bits as a B = 1 call of its own (no padding anywhere). TGlobal and local layers
+  // share each step's work across the sequences (ops/longt5_layer_packed.h); full attention runs
+  // them one after another.
   const int32_t* seq_starts = nullptr;
   int64_t seqs = 0;
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
     if (!seq_starts) return longt5_layer_forward(p);
+    // (Reduced precision and empty products, d_model or H * d_kv = 0 through the raw binding: one
+    // sequence at a time.)
+    if (p.kind != LongT5Kind::kFull && p.precision == ComputePrecision::kFp32 && p.d_model > 0 && p.H * p.d_kv > 0)
+      return longt5_layer_forward_packed(p, seq_starts, seqs);
     for (int64_t s = 0; s < seqs; ++s) {
       LongT5LayerParams ps = p;
       ps.B = 1;
@@ -192,6 +200,11 @@ Napi::Value layer_forward(const Napi::CallbackInfo& info, bool async) {
     const double eps = get_number(a, "eps");
     if (!(eps >= 0) || !std::isfinite(eps)) throw_range(env, "eps must be a finite number >= 0");
     p.layer_norm_epsilon = static_cast<float>(eps);
+  }
+  switch (read_precision(a)) {  // options.precision: the products' type (ops/compute_precision.h)
+    case Precision::kFp32: p.precision = ComputePrecision::kFp32; break;
+    case Precision::kBf16: p.precision = ComputePrecision::kBf16; break;
+    case Precision::kFp16: p.precision = ComputePrecision::kFp16; break;
   }
   get_mask_opt(a, "mask", BN, job->mask);
   if (has(a, "seqStarts")) {  // packed: B = 1, N = T

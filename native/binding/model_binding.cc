@@ -12,6 +12,7 @@
 #include "binding/args.h"
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
+#include "binding/precision_args.h"
 #include "ops/longt5_model.h"
 
 namespace ga {
@@ -91,7 +92,8 @@ std::shared_ptr<std::vector<int32_t>> read_ids(Napi::Object a, const char* key, 
 }
 
 // modelCreate({vocab, dModel, dKv, heads, dFf, encoderLayers, decoderLayers, localRadius,
-// globalBlockSize, numBuckets, maxDistance, eps, transientGlobal, gated, activation, tied, decoder})
+// globalBlockSize, numBuckets, maxDistance, eps, transientGlobal, gated, activation, tied, decoder,
+// precision?}): precision 'bf16' / 'fp16' holds the matrices in 16 bits and multiplies in that type.
 Napi::Value ModelCreateImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object a = require_object(info, 0, "arguments");
@@ -122,6 +124,11 @@ Napi::Value ModelCreateImpl(const Napi::CallbackInfo& info) {
   c.gated = get_bool(a, "gated", false);
   c.tied = get_bool(a, "tied", false);
   c.decoder = get_bool(a, "decoder", true);
+  switch (read_precision(a)) {
+    case Precision::kFp32: c.precision = ComputePrecision::kFp32; break;
+    case Precision::kBf16: c.precision = ComputePrecision::kBf16; break;
+    case Precision::kFp16: c.precision = ComputePrecision::kFp16; break;
+  }
   Napi::Value act = a.Get("activation");
   if (!act.IsString()) throw_type(env, "activation must be 'relu' or 'gelu_new'");
   const std::string s = act.As<Napi::String>().Utf8Value();
@@ -153,7 +160,9 @@ Napi::Value ModelWeightNamesImpl(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// modelSetWeight(model, name, Float32Array): copies the values into the model (before finalize).
+// modelSetWeight(model, name, Float32Array | Uint16Array, dtype?): copies the values into the model
+// (before finalize). A Uint16Array holds 'BF16' or 'F16' bit patterns (dtype says which): kept as
+// they are by a model of that precision, widened exactly otherwise.
 Napi::Value ModelSetWeightImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[1].IsString()) throw_type(env, "modelSetWeight(model, name, data)");
@@ -166,6 +175,17 @@ Napi::Value ModelSetWeightImpl(const Napi::CallbackInfo& info) {
   holder.Set("data", info[2]);
   int64_t n = 1;
   for (int64_t d : *shape) n *= d;
+  if (info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array) {
+    const std::string dtype = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+    if (dtype != "BF16" && dtype != "F16")
+      throw_type(env, "modelSetWeight: a Uint16Array weight needs dtype 'BF16' or 'F16'");
+    auto d16 = info[2].As<Napi::Uint16Array>();
+    if (static_cast<int64_t>(d16.ElementLength()) != n)
+      throw_range(env, "weight '" + name + "' needs " + std::to_string(n) + " values, got " +
+                           std::to_string(d16.ElementLength()) + " (a detached buffer has none)");
+    m->set_weight16(name, d16.Data(), n, dtype == "BF16" ? ComputePrecision::kBf16 : ComputePrecision::kFp16);
+    return env.Undefined();
+  }
   const float* data = get_f32(holder, "data", n);
   m->set_weight(name, data, n);
   return env.Undefined();
@@ -198,6 +218,13 @@ Napi::Value ModelGetWeightImpl(const Napi::CallbackInfo& info) {
   // Matrices are held packed (ops/longt5_model.h): copy_weight unpacks into the new array.
   if (!m->copy_weight(name, out.Data())) return env.Undefined();
   return out;
+}
+
+// modelWeightBytes(model) -> bytes of native memory the weights occupy.
+Napi::Value ModelWeightBytesImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw_type(env, "model must be a model handle from modelCreate");
+  return Napi::Number::New(env, static_cast<double>(live_model(env, info[0])->weight_bytes()));
 }
 
 Napi::Value ModelDisposeImpl(const Napi::CallbackInfo& info) {
@@ -351,6 +378,7 @@ Napi::Value ModelSetWeight(const Napi::CallbackInfo& info) { return ModelSetWeig
 Napi::Value ModelFinalize(const Napi::CallbackInfo& info) { return ModelFinalizeImpl(info); }
 Napi::Value ModelGetWeight(const Napi::CallbackInfo& info) { return ModelGetWeightImpl(info); }
 Napi::Value ModelDispose(const Napi::CallbackInfo& info) { return ModelDisposeImpl(info); }
+Napi::Value ModelWeightBytes(const Napi::CallbackInfo& info) { return ModelWeightBytesImpl(info); }
 Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info) { return encode(info, false); }
 Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info) { return encode(info, true); }
 Napi::Value DecoderCreate(const Napi::CallbackInfo& info) { return DecoderCreateImpl(info); }

@@ -1,10 +1,12 @@
 #include "ops/longt5_layer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "dispatch/dispatch.h"
 #include "runtime/aligned_buffer.h"
+#include "runtime/parallel.h"
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
@@ -51,12 +53,52 @@ void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, co
   }
 }
 
+void project_heads_reduced(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, const uint16_t* w16,
+                           int64_t H, int64_t D, float* dst, ComputePrecision p, int threads) {
+  const int64_t M = B * rows, HD = H * D;
+  if (M == 0 || HD == 0) return;
+  // The reduced GEMMs take plain rows and no column groups: one product for all heads (A rounded
+  // once, not once per head) into token-major rows, then each head's columns to their block.
+  AlignedBuffer tmp(static_cast<size_t>(M * HD));
+  GemmBf16Params g;
+  g.g.a = x;
+  g.g.lda = C;
+  g.g.b = w16 ? nullptr : w;
+  g.b16 = w16;
+  g.g.ldb = C;
+  g.g.c = tmp.data();
+  g.g.ldc = HD;
+  g.g.M = M;
+  g.g.N = HD;
+  g.g.K = C;
+  g.g.threads = threads;
+  gemm_abt_reduced(p, g);
+  const float* t = tmp.data();
+  parallel_items(B * H, threads, [&](int, ItemCounter& it) {
+    int64_t bh;
+    while (it.next(bh)) {
+      const int64_t b = bh / H, h = bh % H;
+      for (int64_t i = 0; i < rows; ++i)
+        std::memcpy(dst + (bh * rows + i) * D, t + (b * rows + i) * HD + h * D, static_cast<size_t>(D) * sizeof(float));
+    }
+  });
+}
+
 namespace {
-// x [B, rows, C] projected by an attention weight, packed or not, into head-major dst.
-void project(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, const float* w_packed, int64_t H,
-             int64_t D, float* dst, int threads) {
-  if (w_packed) project_heads_packed(x, B, rows, C, w_packed, H, D, dst, threads);
-  else project_heads(x, B, rows, C, w, H, D, dst, threads);
+// b's storage, grown to at least n floats (contents undefined).
+float* at_least(AlignedBuffer& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+// x [B, rows, C] projected by an attention weight (packed, plain or 16-bit) into head-major dst.
+void project(const LongT5LayerParams& p, const float* x, int64_t rows, const float* w, const float* w_packed,
+             const uint16_t* w16, float* dst) {
+  const int64_t B = p.B, C = p.d_model, H = p.H, D = p.d_kv;
+  if (p.precision != ComputePrecision::kFp32)
+    project_heads_reduced(x, B, rows, C, w, w16, H, D, dst, p.precision, p.threads);
+  else if (w_packed) project_heads_packed(x, B, rows, C, w_packed, H, D, dst, p.threads);
+  else project_heads(x, B, rows, C, w, H, D, dst, p.threads);
 }
 }  // namespace
 
@@ -70,10 +112,15 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     mask = all_tokens.data();
   }
   const size_t bnhd = static_cast<size_t>(B * N * HD);
-  AlignedBuffer q(bnhd), k(bnhd), v(bnhd), ctx(bnhd);
-  project(p.hidden, B, N, C, p.wq, p.wq_packed, H, D, q.data(), p.threads);
-  project(p.hidden, B, N, C, p.wk, p.wk_packed, H, D, k.data(), p.threads);
-  project(p.hidden, B, N, C, p.wv, p.wv_packed, H, D, v.data(), p.threads);
+  LongT5LayerScratch per_call;
+  LongT5LayerScratch& s = p.scratch ? *p.scratch : per_call;
+  float* q = at_least(s.q, bnhd);
+  float* k = at_least(s.k, bnhd);
+  float* v = at_least(s.v, bnhd);
+  float* ctx = at_least(s.ctx, bnhd);
+  project(p, p.hidden, N, p.wq, p.wq_packed, p.wq16, q);
+  project(p, p.hidden, N, p.wk, p.wk_packed, p.wk16, k);
+  project(p, p.hidden, N, p.wv, p.wv_packed, p.wv16, v);
 
   if (p.kind == LongT5Kind::kFull) {
     // T5 relative bias as a per-head table by distance, T[h][(i - j) + N - 1], read through
@@ -82,10 +129,10 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     AlignedBuffer table(static_cast<size_t>(H * len));
     bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, len, N - 1, true, table.data());
     DenseAttentionParams d;
-    d.q = q.data();
-    d.k = k.data();
-    d.v = v.data();
-    d.out = ctx.data();
+    d.q = q;
+    d.k = k;
+    d.v = v;
+    d.out = ctx;
     d.B = B;
     d.H = H;
     d.Hk = H;
@@ -103,31 +150,32 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     d.bias_stride[2] = 1;
     d.bias_stride[3] = -1;
     d.threads = p.threads;
-    dense_attention(d);
+    if (p.precision == ComputePrecision::kBf16) dense_attention_bf16(d);
+    else if (p.precision == ComputePrecision::kFp16) dense_attention_fp16(d);
+    else dense_attention(d);
   } else {
     const bool global = p.kind == LongT5Kind::kTransientGlobal;
     const int64_t r = capped_radius(p.local_radius, N);
     const int64_t G = global ? N / p.global_block_size : 0;
     std::vector<int32_t> block_ids, segment_ids;
     std::vector<uint8_t> global_valid;
-    AlignedBuffer aggregates, gk, gv, gtable;
+    AlignedBuffer gtable;
     TGlobalAttentionParams t;
     if (G > 0) {
       block_ids.resize(static_cast<size_t>(B * N));
       segment_ids.resize(static_cast<size_t>(B * G));
       global_block_ids(mask, B, N, p.global_block_size, block_ids.data(), segment_ids.data());
       global_valid.assign(segment_ids.begin(), segment_ids.end());
-      aggregates.resize(static_cast<size_t>(B * G * C));
-      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon,
-                        aggregates.data());
-      gk.resize(static_cast<size_t>(B * G * HD));
-      gv.resize(static_cast<size_t>(B * G * HD));
-      project(aggregates.data(), B, G, C, p.wk, p.wk_packed, H, D, gk.data(), p.threads);
-      project(aggregates.data(), B, G, C, p.wv, p.wv_packed, H, D, gv.data(), p.threads);
+      float* aggregates = at_least(s.aggregates, static_cast<size_t>(B * G * C));
+      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon, aggregates);
+      float* gk = at_least(s.gk, static_cast<size_t>(B * G * HD));
+      float* gv = at_least(s.gv, static_cast<size_t>(B * G * HD));
+      project(p, aggregates, G, p.wk, p.wk_packed, p.wk16, gk);
+      project(p, aggregates, G, p.wv, p.wv_packed, p.wv16, gv);
       gtable.resize(static_cast<size_t>(H * (2 * G + 1)));
       bias_by_distance(p.global_rel_bias, H, p.num_buckets, p.max_distance, 2 * G + 1, G, false, gtable.data());
-      t.gk = gk.data();
-      t.gv = gv.data();
+      t.gk = gk;
+      t.gv = gv;
       t.gks = t.gvs = Strides::bhnd(H, G, D);
       t.block_ids = block_ids.data();
       t.global_valid = global_valid.data();
@@ -135,10 +183,10 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     }
     AlignedBuffer ltable(static_cast<size_t>(H * (2 * r + 1)));
     bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, 2 * r + 1, r, false, ltable.data());
-    t.q = q.data();
-    t.k = k.data();
-    t.v = v.data();
-    t.out = ctx.data();
+    t.q = q;
+    t.k = k;
+    t.v = v;
+    t.out = ctx;
     t.qs = t.ks = t.vs = Strides::bhnd(H, N, D);
     t.os = Strides::bnhd(H, N, D);
     t.B = B;
@@ -155,8 +203,25 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     tglobal_attention(t);
   }
 
+  if (p.precision != ComputePrecision::kFp32) {
+    GemmBf16Params o;
+    o.g.a = ctx;
+    o.g.lda = HD;
+    o.g.b = p.wo16 ? nullptr : p.wo;
+    o.b16 = p.wo16;
+    o.g.ldb = HD;
+    o.g.c = p.out;
+    o.g.ldc = C;
+    o.g.M = B * N;
+    o.g.N = C;
+    o.g.K = HD;
+    o.g.accumulate = p.accumulate_out;
+    o.g.threads = p.threads;
+    gemm_abt_reduced(p.precision, o);
+    return;
+  }
   GemmParams o;
-  o.a = ctx.data();
+  o.a = ctx;
   o.lda = HD;
   o.b = p.wo;
   o.ldb = HD;

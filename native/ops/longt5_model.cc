@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "dispatch/dispatch.h"
 #include "kernels/dense_attention.h"
@@ -15,10 +16,16 @@
 namespace ga {
 namespace {
 
+// b's storage, grown to at least n floats (contents undefined).
+float* at_least(AlignedBuffer& b, int64_t n) {
+  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
+
 // C[M, N] (+)= A[M, K] · W[N, K]ᵀ with contiguous rows (lda = K, ldc = N unless given), W packed
 // by gemm_pack_b in groups of group_n rows (0: one group); C's columns stay in W's row order.
-void linear(const float* a, int64_t M, int64_t K, const float* w_packed, int64_t N, float* c, bool accumulate,
-            int threads, int64_t lda = -1, int64_t ldc = -1, int64_t group_n = 0) {
+void linear_packed(const float* a, int64_t M, int64_t K, const float* w_packed, int64_t N, float* c, bool accumulate,
+                   int threads, int64_t lda, int64_t ldc, int64_t group_n) {
   GemmParams g;
   g.a = a;
   g.lda = lda < 0 ? K : lda;
@@ -105,7 +112,9 @@ LongT5Model::LongT5Model(const LongT5ModelConfig& config) : c_(config) {
 void LongT5Model::expect(const std::string& name, std::vector<int64_t> shape, int64_t pack_group) {
   Slot& s = slots_[name];
   s.shape = std::move(shape);
-  s.pack_group = pack_group;
+  // 16-bit precision: every matrix a product reads, and the embedding table, as 16-bit rows.
+  s.half = c_.precision != ComputePrecision::kFp32 && (pack_group > 0 || name == "shared.weight");
+  s.pack_group = s.half ? 0 : pack_group;
   order_.push_back(name);
 }
 
@@ -123,7 +132,11 @@ void LongT5Model::set_weight(const std::string& name, const float* data, int64_t
   if (n != want)
     throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " +
                                 std::to_string(n));
-  if (s.pack_group > 0) {
+  if (s.half) {
+    s.data.resize(static_cast<size_t>((n + 1) / 2));
+    uint16_t* dst = reinterpret_cast<uint16_t*>(s.data.data());
+    for (int64_t i = 0; i < n; ++i) dst[i] = round_to_16(c_.precision, data[i]);
+  } else if (s.pack_group > 0) {
     // Straight from the caller's values into the packed form: no plain copy is ever held.
     GemmPackParams pp;
     pp.b = data;
@@ -144,12 +157,37 @@ void LongT5Model::set_weight(const std::string& name, const float* data, int64_t
   ready_ = false;
 }
 
+void LongT5Model::set_weight16(const std::string& name, const uint16_t* data, int64_t n, ComputePrecision type) {
+  auto it = slots_.find(name);
+  if (it == slots_.end()) throw std::invalid_argument("the model has no weight named '" + name + "'");
+  Slot& s = it->second;
+  if (!s.half || type != c_.precision) {
+    std::vector<float> wide(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) wide[static_cast<size_t>(i)] = widen_16(type, data[i]);
+    return set_weight(name, wide.data(), n);
+  }
+  int64_t want = 1;
+  for (int64_t d : s.shape) want *= d;
+  if (n != want)
+    throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " +
+                                std::to_string(n));
+  s.data.resize(static_cast<size_t>((n + 1) / 2));
+  if (n > 0) std::memcpy(s.data.data(), data, static_cast<size_t>(n) * sizeof(uint16_t));
+  s.set = true;
+  ready_ = false;
+}
+
 bool LongT5Model::copy_weight(const std::string& name, float* out) const {
   auto it = slots_.find(name);
   if (it == slots_.end() || !it->second.set) return false;
   const Slot& s = it->second;
   int64_t n = 1;
   for (int64_t d : s.shape) n *= d;
+  if (s.half) {
+    const uint16_t* src = reinterpret_cast<const uint16_t*>(s.data.data());
+    for (int64_t i = 0; i < n; ++i) out[i] = widen_16(c_.precision, src[i]);
+    return true;
+  }
   if (s.pack_group <= 0) {
     if (n > 0) std::memcpy(out, s.data.data(), static_cast<size_t>(n) * sizeof(float));
     return true;
@@ -175,6 +213,12 @@ const float* LongT5Model::get(const std::string& name) const {
 
 void LongT5Model::embed(const int32_t* ids, int64_t n, float* out) const {
   const int64_t C = c_.d_model, P = kGemmPackWidth;
+  if (c_.precision != ComputePrecision::kFp32) {  // 16-bit rows, widened
+    const uint16_t* table = half16(shared_);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < C; ++k) out[i * C + k] = widen_16(c_.precision, table[ids[i] * C + k]);
+    return;
+  }
   if (!shared_packed_) return embedding_gather(shared_, C, ids, n, out);
   // Row id of the packed tied table (one group): panel id / P, column id % P, k stride P.
   for (int64_t i = 0; i < n; ++i) {
@@ -192,6 +236,12 @@ std::vector<std::string> LongT5Model::missing_weights() const {
 }
 
 std::vector<std::string> LongT5Model::weight_names() const { return order_; }
+
+int64_t LongT5Model::weight_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& kv : slots_) bytes += static_cast<int64_t>(kv.second.data.size() * sizeof(float));
+  return bytes;
+}
 
 bool LongT5Model::finalize() {
   if (!missing_weights().empty()) return false;
@@ -250,6 +300,42 @@ bool LongT5Model::finalize() {
   return true;
 }
 
+void LongT5Model::linear(const float* a, int64_t M, int64_t K, const float* w, int64_t N, float* c, bool accumulate,
+                         int threads, int64_t lda, int64_t ldc, int64_t group_n) const {
+  if (c_.precision == ComputePrecision::kFp32)
+    return linear_packed(a, M, K, w, N, c, accumulate, threads, lda, ldc, group_n);
+  // 16-bit rows: group_n only shapes the packed form; C's columns are in W's row order either way.
+  // The reduced kernels convert and pack (emulated: widen) W on every call, into scratch of W's
+  // size. So W goes in blocks of rows: with few rows of A (a decode step) the conversion is the
+  // whole cost, and 256 KiB blocks keep its scratch cache-resident and reused by the allocator
+  // (a step ~30 % faster); otherwise 8 MiB blocks bound the scratch of the large matrices (lm_head)
+  // at a cost of one more conversion of A per block. Each thread keeps a few 64-column panels.
+  const int64_t block_bytes = M <= 64 ? int64_t(256) << 10 : int64_t(8) << 20;
+  const int64_t rows =
+      std::max<int64_t>(128 * std::max(threads, 1), block_bytes / std::max<int64_t>(2 * K, 1) / 64 * 64);
+  for (int64_t j0 = 0; j0 < N; j0 += rows) {
+    GemmBf16Params g;
+    g.g.a = a;
+    g.g.lda = lda < 0 ? K : lda;
+    g.b16 = half16(w) + j0 * K;
+    g.g.ldb = K;
+    g.g.c = c + j0;
+    g.g.ldc = ldc < 0 ? N : ldc;
+    g.g.M = M;
+    g.g.N = std::min(rows, N - j0);
+    g.g.K = K;
+    g.g.accumulate = accumulate;
+    g.g.threads = threads;
+    gemm_abt_reduced(c_.precision, g);
+  }
+}
+
+void LongT5Model::project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H,
+                                int64_t D, float* dst, int threads) const {
+  if (c_.precision == ComputePrecision::kFp32) project_heads_packed(x, B, rows, C, w, H, D, dst, threads);
+  else project_heads_reduced(x, B, rows, C, nullptr, half16(w), H, D, dst, c_.precision, threads);
+}
+
 void LongT5Model::rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const {
   const int64_t C = c_.d_model;
   parallel_chunks(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(C, 1)), threads,
@@ -257,36 +343,75 @@ void LongT5Model::rms_norm(const float* x, int64_t M, const float* w, float scal
 }
 
 void LongT5Model::feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1,
-                               const float* wo, int threads) const {
+                               const float* wo, int threads, FfScratch* scratch) const {
   const int64_t C = c_.d_model, F = c_.d_ff;
   // Row blocks keep the [rows, d_ff] intermediates small (16 MiB each at most) whatever N is; a
   // block of >= 1024 rows is still a large GEMM, so the products lose nothing.
   const int64_t rows = std::min<int64_t>(M, std::max<int64_t>(1024, (int64_t(1) << 22) / std::max<int64_t>(F, 1)));
-  AlignedBuffer n(static_cast<size_t>(rows * C)), a(static_cast<size_t>(rows * F)), g;
-  if (wi1) g.resize(static_cast<size_t>(rows * F));
+  FfScratch per_call;
+  FfScratch& s = scratch ? *scratch : per_call;
+  float* n = at_least(s.n, rows * C);
+  float* a = at_least(s.a, rows * F);
+  float* g = wi1 ? at_least(s.g, rows * F) : nullptr;
   const FfActivation act = c_.act;
   for (int64_t r0 = 0; r0 < M; r0 += rows) {
     const int64_t m = std::min(rows, M - r0);
     float* hb = h + r0 * C;
-    rms_norm(hb, m, ln, 1.f, n.data(), threads);
-    linear(n.data(), m, C, wi0, F, a.data(), false, threads);
-    if (wi1) linear(n.data(), m, C, wi1, F, g.data(), false, threads);
-    float* ap = a.data();
-    const float* gp = wi1 ? g.data() : nullptr;
-    parallel_chunks(m * F, 16384, threads,
-                    [&](int64_t lo, int64_t hi) { ff_activation(ap + lo, gp ? gp + lo : nullptr, hi - lo, act); });
-    linear(a.data(), m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
+    rms_norm(hb, m, ln, 1.f, n, threads);
+    linear(n, m, C, wi0, F, a, false, threads);
+    if (wi1) linear(n, m, C, wi1, F, g, false, threads);
+    parallel_chunks(m * F, 16384, threads, [&](int64_t lo, int64_t hi) {
+      FfActivationParams f;
+      f.x = a + lo;
+      f.gate = g ? g + lo : nullptr;
+      f.n = hi - lo;
+      f.act = act;
+      t5_ff_activation(f);  // ff_activation's bits, vectorised where the ISA can
+    });
+    linear(a, m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
   }
+}
+
+std::unique_ptr<LongT5EncoderWorkspace> LongT5Model::take_workspace() const {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (idle_.empty()) return std::make_unique<LongT5EncoderWorkspace>();
+  std::unique_ptr<LongT5EncoderWorkspace> ws = std::move(idle_.back());
+  idle_.pop_back();
+  return ws;
+}
+
+void LongT5Model::give_back(std::unique_ptr<LongT5EncoderWorkspace> ws) const {
+  std::unique_ptr<LongT5EncoderWorkspace> drop;  // freed after the lock is released
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (idle_.size() < kIdleWorkspaces) {
+    idle_.push_back(std::move(ws));
+    return;
+  }
+  // Full: keep the larger of ws and the smallest idle one.
+  auto smallest = std::min_element(idle_.begin(), idle_.end(),
+                                   [](const auto& a, const auto& b) { return a->floats() < b->floats(); });
+  if (ws->floats() > (*smallest)->floats()) std::swap(ws, *smallest);
+  drop = std::move(ws);
 }
 
 void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const {
   if (!ready_) throw std::logic_error("the model's weights are not all loaded");
+  if (B * N == 0) return;
+  std::unique_ptr<LongT5EncoderWorkspace> ws = take_workspace();
+  encode(ids, mask, B, N, out, threads, *ws);  // an exception (abort, bad_alloc) frees ws with this frame
+  give_back(std::move(ws));
+}
+
+void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads,
+                         LongT5EncoderWorkspace& ws) const {
+  if (!ready_) throw std::logic_error("the model's weights are not all loaded");
   const int64_t C = c_.d_model, M = B * N;
   if (M == 0) return;
-  AlignedBuffer x(static_cast<size_t>(M * C)), n(static_cast<size_t>(M * C));
-  embed(ids, M, x.data());
+  float* x = out;  // the residual stream: no buffer of its own, and the final norm runs in place
+  float* n = at_least(ws.ff.n, M * C);
+  embed(ids, M, x);
   for (const EncoderLayer& l : enc_) {
-    rms_norm(x.data(), M, l.ln0, 1.f, n.data(), threads);
+    rms_norm(x, M, l.ln0, 1.f, n, threads);
     LongT5LayerParams p;
     p.kind = c_.transient_global ? LongT5Kind::kTransientGlobal : LongT5Kind::kLocal;
     p.B = B;
@@ -299,22 +424,38 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
     p.num_buckets = c_.num_buckets;
     p.max_distance = c_.max_distance;
     p.layer_norm_epsilon = c_.eps;
-    p.hidden = n.data();
+    p.hidden = n;
     p.mask = mask;
-    p.wq_packed = l.q;
-    p.wk_packed = l.k;
-    p.wv_packed = l.v;
-    p.wo_packed = l.o;
+    p.precision = c_.precision;
+    if (c_.precision == ComputePrecision::kFp32) {
+      p.wq_packed = l.q;
+      p.wk_packed = l.k;
+      p.wv_packed = l.v;
+      p.wo_packed = l.o;
+    } else {
+      p.wq16 = half16(l.q);
+      p.wk16 = half16(l.k);
+      p.wv16 = half16(l.v);
+      p.wo16 = half16(l.o);
+    }
     p.rel_bias = enc_rel_bias_;
     p.global_rel_bias = enc_global_rel_bias_;
     p.global_norm_weight = l.global_norm;
-    p.out = x.data();
+    p.out = x;
     p.accumulate_out = true;  // residual: x += attention(rms(x))
+    p.scratch = &ws.layer;
     p.threads = threads;
     longt5_layer_forward(p);
-    feed_forward(x.data(), M, l.ln1, l.wi0, l.wi1, l.wo, threads);
+    // q and k are dead until the next layer: the FF's [rows, d_ff] intermediates live in them, so a
+    // workspace holds max(q, intermediate) rather than both (at base dims, from N ~ 5.5k on q is
+    // the larger and the FF adds nothing).
+    std::swap(ws.ff.a, ws.layer.q);
+    std::swap(ws.ff.g, ws.layer.k);
+    feed_forward(x, M, l.ln1, l.wi0, l.wi1, l.wo, threads, &ws.ff);
+    std::swap(ws.ff.a, ws.layer.q);
+    std::swap(ws.ff.g, ws.layer.k);
   }
-  rms_norm(x.data(), M, enc_final_, 1.f, out, threads);
+  rms_norm(x, M, enc_final_, 1.f, out, threads);  // in place (rms_norm_rows allows out == x)
 }
 
 // ---- decoder ----------------------------------------------------------------------------------
@@ -332,8 +473,8 @@ LongT5DecoderSession::LongT5DecoderSession(std::shared_ptr<const LongT5Model> mo
   for (const LongT5Model::DecoderLayer& l : m_->decoder_layers()) {
     cross_k_.emplace_back(static_cast<size_t>(B * N * HD));
     cross_v_.emplace_back(static_cast<size_t>(B * N * HD));
-    project_heads_packed(enc, B, N, C, l.ck, H, D, cross_k_.back().data(), threads);
-    project_heads_packed(enc, B, N, C, l.cv, H, D, cross_v_.back().data(), threads);
+    m_->project_heads(enc, B, N, C, l.ck, H, D, cross_k_.back().data(), threads);
+    m_->project_heads(enc, B, N, C, l.cv, H, D, cross_v_.back().data(), threads);
   }
   self_k_.resize(m_->decoder_layers().size());
   self_v_.resize(m_->decoder_layers().size());

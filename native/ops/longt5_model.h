@@ -10,17 +10,47 @@
 // weight. q/k/v are packed in groups of d_kv rows (one per head) so one product writes head-major
 // keys/values. The packed layout is ISA-independent (kernels/gemm.h): switching the active ISA
 // needs no repacking. copy_weight unpacks on demand (the rare export path).
+//
+// Precision (config.precision, fixed at construction): in bf16/fp16 the same matrices and the
+// embedding table are held instead as plain [out, in] rows of that 16-bit type (half the memory;
+// a BF16/F16 checkpoint's tensor of the same type is copied as is, others are rounded once, by
+// the kernels' rule), and every product runs through gemm_abt_bf16/_fp16. Norms, activations,
+// residuals, the attention cores (TGlobal/local: no reduced kernel yet; the decoder's: a reduced
+// kernel would re-round the whole cache every step) and the caches stay float32.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "kernels/t5_elementwise.h"
+#include "ops/compute_precision.h"
+#include "ops/longt5_layer.h"
 #include "runtime/aligned_buffer.h"
 
 namespace ga {
+
+// The feed-forward's buffers: the normed input of a row block [rows, d_model] and its [rows, d_ff]
+// intermediates. Buffers only grow; contents undefined between calls.
+struct FfScratch {
+  AlignedBuffer n, a, g;
+};
+
+// Everything one encoder forward writes besides its output. The model keeps one between calls
+// (LongT5Model::encode): freshly mapped buffers cost a page fault and a zero-fill per page on
+// every forward (~10% of a forward at N = 16k), reused ones nothing.
+// (The residual stream is the caller's output itself, normed in place at the end.)
+struct LongT5EncoderWorkspace {
+  FfScratch ff;  // ff.n, grown to [B*N, d_model], is also the attention layers' normed input;
+                 // ff.a and ff.g stay empty: during the FF they are layer.q and layer.k (encode)
+  LongT5LayerScratch layer;
+  size_t floats() const {
+    return ff.n.size() + ff.a.size() + ff.g.size() + layer.q.size() + layer.k.size() + layer.v.size() +
+           layer.ctx.size() + layer.aggregates.size() + layer.gk.size() + layer.gv.size();
+  }
+};
 
 struct LongT5ModelConfig {
   int64_t vocab = 0, d_model = 0, d_kv = 0, heads = 0, d_ff = 0;
@@ -31,8 +61,9 @@ struct LongT5ModelConfig {
   bool transient_global = true;  // encoder attention: TGlobal, else local
   bool gated = true;             // FF: act(wi_0 x) * (wi_1 x), else act(wi x)
   FfActivation act = FfActivation::kGeluNew;
-  bool tied = false;    // lm_head = shared (output scaled by d_model^-0.5)
-  bool decoder = true;  // false: the encoder alone (LongT5EncoderModel)
+  bool tied = false;                                     // lm_head = shared (output scaled by d_model^-0.5)
+  bool decoder = true;                                   // false: the encoder alone (LongT5EncoderModel)
+  ComputePrecision precision = ComputePrecision::kFp32;  // of the products, and how matrices are held
 };
 
 class LongT5Model {
@@ -46,6 +77,9 @@ class LongT5Model {
   // Copies n floats into the named weight, packing the matrices products read (n must equal its
   // element count; the caller checks the shape against weight_shape first). Throws std::bad_alloc.
   void set_weight(const std::string& name, const float* data, int64_t n);
+  // The same from 16-bit values of type `type` (a BF16 or F16 checkpoint tensor): copied as they are
+  // into a 16-bit weight of the same type, else widened (exactly) and stored as set_weight does.
+  void set_weight16(const std::string& name, const uint16_t* data, int64_t n, ComputePrecision type);
   // Writes the named weight's values in its logical [out, in] layout (unpacking a packed one) to
   // out (its element count of floats); false if absent or not yet set.
   bool copy_weight(const std::string& name, float* out) const;
@@ -56,13 +90,21 @@ class LongT5Model {
   // After every weight is set: resolves the per-layer pointers. Returns false if any is missing.
   bool finalize();
   bool ready() const { return ready_; }
+  // Bytes the weights set so far occupy in native memory (packed, plain or 16-bit forms).
+  int64_t weight_bytes() const;
 
   // Encoder: ids [B, N] in [0, vocab), mask [B, N] 0/1 or nullptr (all tokens) -> out [B, N, d_model]
-  // (the encoder's last hidden state, after the final norm).
+  // (the encoder's last hidden state, after the final norm; out also holds the residual stream on
+  // the way, so after an exception its contents are unspecified). Safe to call concurrently: each
+  // call takes a workspace of its own from the model's pool (see take_workspace).
   void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const;
+  // The same in a caller's workspace (grown as needed).
+  void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads,
+              LongT5EncoderWorkspace& ws) const;
 
   // Matrices (q k v o wi0 wi1 wo; sq.. co) point at packed forms: q/k/v in groups of d_kv rows,
-  // the rest in one group. Norm weights are plain vectors.
+  // the rest in one group; in a 16-bit precision at 16-bit rows instead (half16()). Norm weights
+  // are plain vectors.
   struct EncoderLayer {
     const float *ln0, *q, *k, *v, *o, *global_norm, *ln1, *wi0, *wi1, *wo;
   };
@@ -75,21 +117,40 @@ class LongT5Model {
   const float* lm_head() const { return lm_head_; }  // packed, one group of vocab rows
   const float* decoder_rel_bias() const { return dec_rel_bias_; }
   const float* decoder_final_norm() const { return dec_final_; }
-  // h [M, C] += FF(rms(h, ln)) for a layer's packed FF weights, in row blocks (scratch of at most ~2 x 16 MiB).
+  // A matrix pointer of a 16-bit model (EncoderLayer etc.) as what it holds: 16-bit rows.
+  static const uint16_t* half16(const float* w) { return reinterpret_cast<const uint16_t*>(w); }
+  // C[M, N] (+)= A[M, K] · W[N, K]ᵀ for one of the model's matrices, at the model's precision (lda = K,
+  // ldc = N unless given; group_n: W's packing groups, fp32 only; C's columns stay in W's row order).
+  void linear(const float* a, int64_t M, int64_t K, const float* w, int64_t N, float* c, bool accumulate, int threads,
+              int64_t lda = -1, int64_t ldc = -1, int64_t group_n = 0) const;
+  // x [B, rows, C] · Wᵀ into head-major dst [B, H, rows, D] for a q/k/v matrix, at the model's precision.
+  void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
+                     float* dst, int threads) const;
+  // h [M, C] += FF(rms(h, ln)) for a layer's packed FF weights, in row blocks (scratch of at most ~2 x 16 MiB,
+  // in `scratch` when given, else allocated per call).
   void feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1, const float* wo,
-                    int threads) const;
+                    int threads, FfScratch* scratch = nullptr) const;
   void rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const;
 
  private:
   struct Slot {
     std::vector<int64_t> shape;
-    AlignedBuffer data;      // plain, or gemm_pack_b's form when pack_group > 0
+    AlignedBuffer data;      // plain, or gemm_pack_b's form when pack_group > 0, or 16-bit rows when half
     int64_t pack_group = 0;  // rows per packed group (d_kv for q/k/v, shape[0] otherwise); 0: plain
+    bool half = false;       // 16-bit [out, in] rows of config.precision's type (no packing)
     bool set = false;
   };
   // pack_group: see Slot (0: kept plain).
   void expect(const std::string& name, std::vector<int64_t> shape, int64_t pack_group = 0);
   const float* get(const std::string& name) const;
+  // The encoder's workspace pool: a call takes an idle workspace (or a new, empty one) and gives
+  // it back when it completes; one that ends by an exception (cancellation, out of memory) is
+  // freed instead, so an aborted call leaves no memory behind. At most kIdleWorkspaces stay idle
+  // (the largest): a lone caller reuses its buffers, concurrent callers never share one, and the
+  // memory kept between calls is one forward's scratch at the largest size seen, freed with the model.
+  static constexpr size_t kIdleWorkspaces = 1;
+  std::unique_ptr<LongT5EncoderWorkspace> take_workspace() const;
+  void give_back(std::unique_ptr<LongT5EncoderWorkspace> ws) const;
 
   LongT5ModelConfig c_;
   std::map<std::string, Slot> slots_;
@@ -105,6 +166,8 @@ class LongT5Model {
   const float* lm_head_ = nullptr;
   std::vector<EncoderLayer> enc_;
   std::vector<DecoderLayer> dec_;
+  mutable std::mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<LongT5EncoderWorkspace>> idle_;  // guarded by pool_mu_
 };
 
 // One generation's decoder state for R = B * beams rows (row r belongs to encoder row r / beams).
@@ -126,6 +189,11 @@ class LongT5DecoderSession {
 
  private:
   void reserve(int64_t needed);
+  // The session's products run at the model's precision.
+  void linear(const float* a, int64_t M, int64_t K, const float* w, int64_t N, float* c, bool accumulate, int threads,
+              int64_t lda = -1, int64_t ldc = -1, int64_t group_n = 0) const {
+    m_->linear(a, M, K, w, N, c, accumulate, threads, lda, ldc, group_n);
+  }
 
   std::shared_ptr<const LongT5Model> m_;
   int64_t B_, N_, beams_, R_;
