@@ -15,8 +15,8 @@
 // embedding table are held instead as plain [out, in] rows of that 16-bit type (half the memory;
 // a BF16/F16 checkpoint's tensor of the same type is copied as is, others are rounded once, by
 // the kernels' rule), and every product runs through gemm_abt_bf16/_fp16. Norms, activations,
-// residuals, the attention cores (TGlobal/local: no reduced kernel yet; the decoder's: a reduced
-// kernel would re-round the whole cache every step) and the caches stay float32.
+// residuals, the decoder's attention cores (a reduced kernel would re-round the whole cache every
+// step) and the caches stay float32; the encoder's cores run at the layer's precision.
 #pragma once
 #include <cstdint>
 #include <map>
