@@ -25,20 +25,20 @@ struct GemmBf16PackedEmulatedKernel {
 
   static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-  // panels 16-bit pair panels (Kp pairs rows) to gemm_pack_b's float panels of K rows.
+  // panels 16-bit pair panels (Kp pairs rows) to gemm_pack_b's float panels of K rows: each pair
+  // row's even and odd halves to two float rows (fixed-length loops the compiler vectorises).
   static void widen_panels(const uint16_t* src, int64_t panels, int64_t K, float* dst) {
     const int64_t Kp = (K + 1) / 2 * 2;
-    float row[2 * P];
     for (int64_t pn = 0; pn < panels; ++pn) {
       const uint16_t* s = src + pn * Kp * P;
       float* d = dst + pn * K * P;
-      for (int64_t kp = 0; kp < Kp / 2; ++kp) {
-        Rounding::widen_row(s + kp * 2 * P, row, 2 * P);
-        const int64_t k = 2 * kp;
-        for (int jj = 0; jj < P; ++jj) d[k * P + jj] = row[2 * jj];
-        if (k + 1 < K)
-          for (int jj = 0; jj < P; ++jj) d[(k + 1) * P + jj] = row[2 * jj + 1];
-      }
+      for (int64_t k = 0; k + 1 < K; k += 2, s += 2 * P, d += 2 * P)
+        for (int jj = 0; jj < P; ++jj) {
+          d[jj] = Rounding::to_float(s[2 * jj]);
+          d[P + jj] = Rounding::to_float(s[2 * jj + 1]);
+        }
+      if (K & 1)
+        for (int jj = 0; jj < P; ++jj) d[jj] = Rounding::to_float(s[2 * jj]);
     }
   }
 
