@@ -227,10 +227,16 @@ void LongT5Model::embed(const int32_t* ids, int64_t n, float* out) const {
   const int64_t C = c_.d_model, P = kGemmPackWidth;
   if (c_.precision != ComputePrecision::kFp32) {  // 16-bit rows (or the packed tied table), widened
     const uint16_t* table = half16(shared_);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < C; ++k)
-        out[i * C + k] = widen_16(c_.precision,
-                                  table[shared_packed_ ? gemm_packed16_index(ids[i], k, C, c_.vocab) : ids[i] * C + k]);
+    for (int64_t i = 0; i < n; ++i) {
+      float* o = out + i * C;
+      if (!shared_packed_) {
+        for (int64_t k = 0; k < C; ++k) o[k] = widen_16(c_.precision, table[ids[i] * C + k]);
+        continue;
+      }
+      // gemm_pack_b16's one group: row id's pair k/2 at panel id / 16, column id % 16 (a pair stride of 32).
+      const uint16_t* col = table + gemm_packed16_index(ids[i], 0, C, c_.vocab);
+      for (int64_t k = 0; k < C; ++k) o[k] = widen_16(c_.precision, col[(k >> 1) * 2 * kGemmPack16Width + (k & 1)]);
+    }
     return;
   }
   if (!shared_packed_) return embedding_gather(shared_, C, ids, n, out);
