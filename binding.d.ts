@@ -48,7 +48,7 @@ export interface NativeDenseArgs {
   threads?: number;                     // 0 or absent = the whole budget
   path?: 'auto' | 'flash' | 'decode';   // tests and benches: force a kernel ('auto' = by Nq)
   kvCapacity?: number;                  // k/v are KVCache storage [B, Hk, kvCapacity, D]: the first Nk rows per head are used
-  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (decode kernel converts per tile)
+  kvFormat?: 'float16' | 'bfloat16';    // with kvCapacity: k/v are Uint16Array storage (the decode kernel widens them in its loads)
   cancel?: NativeCancelToken;           // async: stops the call when set (cancelToken)
   precision?: 'fp32' | 'bf16' | 'fp16'; // default 'fp32' (lib/precision.ts)
   // The standard operator's options (lib/attention-options.ts):
@@ -99,6 +99,12 @@ export interface NativeTGlobalArgs {
   globalBias?: Float32Array;            // [H, 2G+1] by (m - blockIds[i] + G); needs blockIds
   blockIds?: Int32Array;                // [B, N]
   weights?: Float32Array;               // optional output [B, H, N, N + G]: local columns, then globals
+  threads?: number;
+  cancel?: NativeCancelToken;
+}
+
+export interface NativeTGlobalBatchArgs {
+  calls: NativeTGlobalArgs[];           // each call's own threads and cancel are ignored
   threads?: number;
   cancel?: NativeCancelToken;
 }
@@ -179,6 +185,9 @@ export interface NativeBinding {
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
   tglobalAttention(args: NativeTGlobalArgs): void;
   tglobalAttentionAsync(args: NativeTGlobalArgs): Promise<void>;
+  /** Several TGlobal calls (same D, Dv; no weights) in one job whose threads balance across them (a packed batch). */
+  tglobalAttentionBatch(args: NativeTGlobalBatchArgs): void;
+  tglobalAttentionBatchAsync(args: NativeTGlobalBatchArgs): Promise<void>;
   blockGlobalAttention(args: NativeBlockGlobalArgs): void;
   blockGlobalAttentionAsync(args: NativeBlockGlobalArgs): Promise<void>;
   globalBlockIds(args: { mask?: NativeMask; B: number; N: number; g: number; blockIds: Int32Array; segmentIds: Int32Array }): void;

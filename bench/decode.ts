@@ -8,7 +8,11 @@
 //
 //   node dist/bench/decode.js [--threads 1,2] [--reps 30] [--json FILE]
 //
-// Prints a table per shape and thread count: median ms, GB/s read, % of the probe, ratio to ORT.
+// Prints a table per shape and thread count: median ms, GB/s read, % of the probe, ratio to ORT;
+// then the ratios the decode targets are judged by (ORT best / ours with one thread, % of the
+// probe, two threads / one thread, 16-bit cache / float32 cache), each against its target.
+// The implementations run in a rotated order each round, so none always runs first after ORT's
+// pause (a cold start: idle core, caches and TLB holding the previous call's data).
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
@@ -27,6 +31,8 @@ const SHAPES: Shape[] = [
   { name: 'Nq=1 Nk=16384 H=8 D=64', B: 1, H: 8, Hk: 8, Nq: 1, Nk: 16384, D: 64 },
   { name: 'Nq=1 Nk=4096 H=32 D=128', B: 1, H: 32, Hk: 32, Nq: 1, Nk: 4096, D: 128 },
 ];
+/** The done-when targets of the decode path (ratios; percent for the probe). */
+const TARGETS = { vsOrt1T: 2, ofProbePct: 65, twoVsOneThread: 1.6, halfVsFloatCache: 1.7, vsOrtLargeHeads: 1.5 };
 /** ORT's intra-op threads spin ~50 ms after a run: pause so they do not steal a core from the next call. */
 const GAP_MS = 60;
 const SEED = 4242;
@@ -77,6 +83,54 @@ async function runner(impl: Impl, s: Shape, x: { q: Float32Array; k: Float32Arra
   return { out, run: () => session.run(feeds, fetches), release: () => session.release() };
 }
 
+/** The last-level cache size in bytes (Linux sysfs), or NaN. */
+function lastLevelCacheBytes(): number {
+  try {
+    const dir = '/sys/devices/system/cpu/cpu0/cache';
+    let best = NaN, level = 0;
+    for (const idx of fs.readdirSync(dir).filter((d) => d.startsWith('index'))) {
+      const l = Number(fs.readFileSync(`${dir}/${idx}/level`, 'utf8'));
+      const m = /^(\d+)([KMG]?)/.exec(fs.readFileSync(`${dir}/${idx}/size`, 'utf8').trim());
+      if (m && l > level) {
+        level = l;
+        best = Number(m[1]) * ({ '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 } as Record<string, number>)[m[2]];
+      }
+    }
+    return best;
+  } catch {
+    return NaN;
+  }
+}
+
+/** One line per decode target: the measured ratio, the target, and whether it is met. */
+function targetLines(medians: Map<string, number>, threadList: number[], probe: number): string[] {
+  const lines: string[] = [];
+  const get = (s: Shape, threads: number, impl: Impl) => medians.get(`${s.name} ${threads} ${impl}`) ?? NaN;
+  const line = (what: string, value: number, target: number, unit = 'x') => {
+    if (!Number.isFinite(value)) return;
+    const v = unit === '%' ? `${fix(value, 0)}%` : `${fix(value, 2)}x`;
+    const t = unit === '%' ? `${target}%` : `${target}x`;
+    lines.push(`  ${what}: ${v} (target >= ${t}: ${value >= target ? 'met' : 'NOT met'})`);
+  };
+  for (const s of SHAPES) {
+    const large = s.D >= 128;
+    for (const threads of threadList) {
+      const ours = get(s, threads, 'ours');
+      const ort = Math.min(get(s, threads, 'ortMHA'), get(s, threads, 'ortAttention'));
+      const t = `${s.name}, ${threads}T`;
+      if (threads === 1 || large) line(`${t}: ORT best / ours`, ort / ours, large ? TARGETS.vsOrtLargeHeads : TARGETS.vsOrt1T);
+      if (threads === 1 && !large) line(`${t}: ours, GB/s of the one-thread probe`, (100 * bytesRead(s) / (ours * 1e6)) / probe, TARGETS.ofProbePct, '%');
+      if (!large) {
+        line(`${t}: float32 cache / bfloat16 cache`, ours / get(s, threads, 'oursBf16Cache'), TARGETS.halfVsFloatCache);
+        line(`${t}: float32 cache / float16 cache`, ours / get(s, threads, 'oursF16Cache'), TARGETS.halfVsFloatCache);
+      }
+    }
+    if (!large && threadList.includes(1) && threadList.includes(2))
+      line(`${s.name}: ours 1T / 2T`, get(s, 1, 'ours') / get(s, 2, 'ours'), TARGETS.twoVsOneThread);
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { threads: { type: 'string' }, reps: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
@@ -90,7 +144,12 @@ async function main(): Promise<void> {
   else console.log(`warning: onnxruntime-node not available (${ortLoadError()}); ours only`);
   const probe = bandwidthProbe();
   console.log(`decode bench: ${info().isa}, ${info().hardwareThreads} hardware threads; memory-bandwidth probe (1 thread, memcmp): ${fix(probe, 1)} GB/s`);
+  const llc = lastLevelCacheBytes();
+  const fits = SHAPES.filter((sh) => bytesRead(sh, 'oursBf16Cache') <= llc).map((sh) => sh.name);
+  if (fits.length)
+    console.log(`note: the last-level cache holds ${(llc / 2 ** 20).toFixed(0)} MiB; a 16-bit cache of ${fits.join(', ')} fits in it, so repeated calls may be partly served from it (faster than memory)`);
   const results: unknown[] = [];
+  const medians = new Map<string, number>(); // `${shape} ${threads} ${impl}` -> median ms
   for (const s of SHAPES) {
     const n = s.B * s.H * s.Nq * s.D, nk = s.B * s.Hk * s.Nk * s.D;
     const x = { q: randomNormal(n, SEED), k: randomNormal(nk, SEED + 1), v: randomNormal(nk, SEED + 2) };
@@ -99,7 +158,8 @@ async function main(): Promise<void> {
       for (const impl of impls) runners.set(impl, await runner(impl, s, x, threads));
       const times = new Map<Impl, number[]>(impls.map((i) => [i, []]));
       for (let r = 0; r < reps + 3; r++)
-        for (const impl of impls) {
+        for (let i = 0; i < impls.length; i++) {
+          const impl = impls[(i + r) % impls.length];
           const run = runners.get(impl)!;
           const t = nowMs();
           await run.run();
@@ -111,6 +171,7 @@ async function main(): Promise<void> {
       const ortBest = Math.min(...impls.filter((i) => i.startsWith('ort')).map((i) => median(times.get(i)!)));
       for (const impl of impls) {
         const m = median(times.get(impl)!);
+        medians.set(`${s.name} ${threads} ${impl}`, m);
         const gbs = bytesRead(s, impl) / (m * 1e6);
         const err = maxAbsDiff(runners.get(impl)!.out, ours);
         rows.push([impl, ms(m), fix(gbs, 1), `${fix((100 * gbs) / probe, 0)}%`, Number.isFinite(ortBest) ? `${fix(ortBest / m, 2)}x` : '-', err.toExponential(1)]);
@@ -121,7 +182,9 @@ async function main(): Promise<void> {
       for (const r of runners.values()) await r.release();
     }
   }
-  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ isa: info().isa, probeGbPerS: probe, results }, null, 2) + '\n');
+  const targets = targetLines(medians, threadList, probe);
+  console.log(`\ntargets (side by side in this run; medians):\n${targets.join('\n')}`);
+  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ isa: info().isa, probeGbPerS: probe, results, targets }, null, 2) + '\n');
 }
 
 main().catch((e) => {

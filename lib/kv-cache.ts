@@ -4,7 +4,7 @@
 // are views over the storage usable as attention()'s k and v without copying (the kernels read
 // the first `length` rows of each head with the capacity's strides). With `dtype: 'float16'` or
 // 'bfloat16' the storage holds half the bytes (rounded to nearest even on append) and the decode
-// kernel converts each tile to float32 as it streams it: half the memory traffic of a decode step.
+// kernel widens them to float32 in its vector loads: half the memory traffic of a decode step.
 import { Tensor, checkSize, checkTensor, checkedProduct, describe } from './tensor';
 
 /** How a KVCache stores its keys and values. */

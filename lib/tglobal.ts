@@ -1,6 +1,6 @@
 // LongT5 transient-global attention (docs/ARCHITECTURE.md §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
-import type { NativeBlockGlobalArgs, NativeTGlobalArgs } from '../binding';
+import type { NativeBlockGlobalArgs, NativeTGlobalArgs, NativeTGlobalBatchArgs } from '../binding';
 import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
 import { hasSeqStarts, preparePackedTGlobal } from './packed';
@@ -202,6 +202,17 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
 }
 
 /**
+ * A packed batch's native calls: one per non-empty sequence, checked and built as a call with that
+ * sequence alone ([1, N, H, ·] 'bnhd' views writing its rows of the output), run as one job whose
+ * threads take query blocks of every sequence (longest first) instead of one sequence at a time.
+ */
+function packedBatchArgs(p: ReturnType<typeof preparePackedTGlobal<TransientGlobalAttentionOptions>>): NativeTGlobalBatchArgs {
+  const calls = p.slices.map((s) => prepareTGlobal(s.q, s.k, s.v, s.globalK, s.globalV, { ...p.rest, layout: 'bnhd', out: s.out }).args)
+    .filter((a) => a.out.length > 0);
+  return { calls, threads: calls[0]?.threads };
+}
+
+/**
  * The fused TGlobal core (docs/ARCHITECTURE.md §1.2 steps 4–5, before Wo): query i attends to local keys |i − j| <= r and to
  * every valid global token, with T5 relative biases looked up from the small per-head tables. Returns [B,H,N,Dv]
  * (or [B,N,H,Dv] with layout 'bnhd').
@@ -213,9 +224,10 @@ export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, global
                                          options: TransientGlobalAttentionOptions): AttentionResult;
 export function transientGlobalAttention(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor,
                                          options: TransientGlobalAttentionOptions): AttentionResult {
-  if (hasSeqStarts(options)) {  // packed: each sequence as a call of its own, into its rows of the output
+  if (hasSeqStarts(options)) {  // packed: each sequence a call of its own, all in one native job
     const p = preparePackedTGlobal(q, k, v, globalK, globalV, options);
-    for (const s of p.slices) transientGlobalAttention(s.q, s.k, s.v, s.globalK, s.globalV, { ...p.rest, layout: 'bnhd', out: s.out });
+    const batch = packedBatchArgs(p);
+    if (batch.calls.length > 0) native.tglobalAttentionBatch(batch);
     return { data: p.out, dims: p.dims };
   }
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, options);
@@ -234,8 +246,8 @@ export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Ten
   const [o, signal] = takeSignal('options', options);
   if (hasSeqStarts(o)) {
     const p = preparePackedTGlobal(q, k, v, globalK, globalV, o);
-    for (const s of p.slices)
-      await transientGlobalAttentionAsync(s.q, s.k, s.v, s.globalK, s.globalV, { ...p.rest, layout: 'bnhd', out: s.out, signal });
+    const batch = packedBatchArgs(p);
+    if (batch.calls.length > 0) await runCancellable(signal, batch, (a) => native.tglobalAttentionBatchAsync(a));
     return { data: p.out, dims: p.dims };
   }
   const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, o as TransientGlobalAttentionOptions);

@@ -29,6 +29,12 @@ const hidden = t([4, 8192, 256]);
 const gk = t([1, 8, N / 16, 64]);
 const radius = 2047;  // a wide window: the TGlobal core must run long
 const x = t([4096, 2048]);
+// Packed batches of mixed lengths: 8 sequences up to 4096 tokens (q = k = v), and the layer's
+// hidden [4 * 8192, 256] cut into 5 sequences.
+const packedStarts = Int32Array.from([0, 64, 192, 448, 960, 1984, 4032, 7104, 11200]);
+const packedQ = t([11200, 8, 64]);
+const packedHidden = { data: hidden.data, dims: [4 * 8192, 256] };
+const layerStarts = Int32Array.from([0, 100, 8292, 16484, 24676, 32768]);
 const w = t([4096, 2048]);
 
 type Start = (signal?: AbortSignal) => Promise<unknown>;
@@ -38,6 +44,21 @@ const ENTRY_POINTS: [string, Start][] = [
   ['blockGlobalAttentionAsync', (signal) => blockGlobalAttentionAsync(big.q, big.k, big.v, { blockSize: N, signal })],
   ['linearAsync', (signal) => linearAsync(x, w, { signal })],
   ['layer.forwardAsync', (signal) => layer.forwardAsync(hidden, undefined, { signal })],
+  ['attentionAsync (packed batch)', (signal) => attentionAsync(packedQ, packedQ, packedQ, { layout: 'packed', seqStarts: packedStarts, signal })],
+  ['layer.forwardAsync (packed batch)', (signal) => layer.forwardAsync(packedHidden, undefined, { seqStarts: layerStarts, signal })],
+];
+
+// One thread, one huge head: the abort must still be seen within a tile of keys, not after a whole
+// query block (~1.6 GFLOP each here: many ms on a loaded core). ~1.1 TFLOP per call.
+const HUGE = 65536;
+const huge = t([1, 1, HUGE, 64]);
+const hugeG = t([1, 1, HUGE / 16, 64]);
+const ONE_THREAD_HUGE: [string, Start][] = [
+  ['attentionAsync', (signal) => attentionAsync(huge, huge, huge, { threads: 1, signal })],
+  ['attentionAsync (packed batch)', (signal) => attentionAsync({ data: huge.data, dims: [HUGE, 1, 64] }, { data: huge.data, dims: [HUGE, 1, 64] },
+    { data: huge.data, dims: [HUGE, 1, 64] }, { layout: 'packed', seqStarts: Int32Array.from([0, HUGE]), threads: 1, signal })],
+  ['transientGlobalAttentionAsync', (signal) => transientGlobalAttentionAsync(huge, huge, huge, hugeG, hugeG,
+    { localRadius: HUGE, globalBlockSize: 16, threads: 1, signal })],
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,6 +106,12 @@ describe('aborting a running call', () => {
   test.each(ENTRY_POINTS)(`%s rejects with an AbortError within ${REJECT_WITHIN_MS} ms`, async (_name, start) => {
     const r = await abortAfter(start, 100);
     expect(r.error).toBeInstanceOf(Error);
+    expect((r.error as Error).name).toBe('AbortError');
+    expect(r.ms).toBeLessThan(REJECT_WITHIN_MS);
+  });
+
+  test.each(ONE_THREAD_HUGE)(`%s on one thread, B=1 H=1 N=${HUGE}: rejects within ${REJECT_WITHIN_MS} ms`, async (_name, start) => {
+    const r = await abortAfter(start, 100);
     expect((r.error as Error).name).toBe('AbortError');
     expect(r.ms).toBeLessThan(REJECT_WITHIN_MS);
   });

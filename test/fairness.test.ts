@@ -2,7 +2,7 @@
 // gives one back between items as soon as another call waits, so a short call queued behind it
 // finishes in about its own time (not after the long call), and the long call's result is
 // unchanged (items do not depend on the thread count). Many concurrent calls all complete.
-import { attention, attentionAsync, info, setThreads } from '../lib/index';
+import { LongT5TransientGlobalAttention, attention, attentionAsync, info, setThreads } from '../lib/index';
 import { maxAbsDiff, mulberry32, randomTensor } from './helpers/fixtures';
 
 const rng = mulberry32(5);
@@ -47,4 +47,30 @@ test('16 concurrent calls of mixed sizes all complete with the right results', a
   });
   const results = await Promise.all(calls.map((c) => attentionAsync(c.q, c.k, c.v, { threads: c.threads })));
   results.forEach((r, i) => expect(maxAbsDiff(r.data, attention(calls[i].q, calls[i].k, calls[i].v).data)).toBe(0));
+}, 120_000);
+
+test('a packed layer call whose helper gives its thread away mid-call still computes every row (nested GEMMs finish)', async () => {
+  // The packed layer runs each row chunk's GEMM as a whole call on one thread inside its region; a
+  // helper may give its slot to a waiting call only between those chunks, never inside one (a GEMM
+  // that stopped early would leave rows unwritten). Short calls keep arriving while it runs.
+  const C = 256;
+  const w = (r: number, c: number) => t([r, c]);
+  const layer = new LongT5TransientGlobalAttention(
+    { d_model: C, d_kv: 32, num_heads: 8, local_radius: 127, global_block_size: 16, relative_attention_num_buckets: 32, relative_attention_max_distance: 128 },
+    { 'q.weight': w(256, C), 'k.weight': w(256, C), 'v.weight': w(256, C), 'o.weight': w(C, 256),
+      'relative_attention_bias.weight': w(32, 8), 'global_relative_attention_bias.weight': w(32, 8), 'global_input_layer_norm.weight': t([C]) },
+  );
+  const seqStarts = Int32Array.from([0, 3000, 3100, 7000, 7050, 12000]);
+  const hidden = t([12000, C]);
+  const want = layer.forward(hidden, undefined, { seqStarts }).data;
+  const short = { q: t([1, 2, 128, 32]), k: t([1, 2, 128, 32]), v: t([1, 2, 128, 32]) };
+  let done = false;
+  const longP = layer.forwardAsync(hidden, undefined, { seqStarts, threads: 2 }).finally(() => { done = true; });
+  let shorts = 0;
+  while (!done) {
+    await attentionAsync(short.q, short.k, short.v, { threads: 1 });
+    shorts++;
+  }
+  expect(shorts).toBeGreaterThan(0);
+  expect(maxAbsDiff((await longP).data, want)).toBe(0);
 }, 120_000);

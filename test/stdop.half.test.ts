@@ -5,6 +5,7 @@ import { attention, attentionAsync } from '../lib/index';
 import { float32ToHalf, halfToFloat32, toBfloat16Bits, toFloat16Bits, HalfTensor } from '../lib/half';
 import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
 import { mulberry32, randomTensor } from './helpers/fixtures';
+import { availableIsas, withIsa } from './helpers/isa';
 import { referenceStandardAttention } from './helpers/standard-reference';
 
 describe('conversions', () => {
@@ -118,6 +119,80 @@ describe('attention() on half tensors', () => {
         if (m.data[i] !== conv(want)) throw new Error(`${type} midpoint after ${i.toString(16)}: ${m.data[i].toString(16)} vs ${conv(want).toString(16)}`);
       }
     });
+
+  // Every ISA's conversions (F16C, AVX-512, NEON or scalar): every pattern comes back, and the
+  // outputs of two-key averages, near every midpoint, are the float32 path's outputs rounded. (Against
+  // the float32 path, not the exact midpoint: the scalar kernel's softmax weights are not exactly 1/2.)
+  for (const isa of availableIsas())
+    for (const type of ['float16', 'bfloat16'] as const)
+      test(`${isa} ${type}: the conversions of every pattern and near every midpoint`, () => withIsa(isa, () => {
+        const n = 65536;
+        const one = (data: Uint16Array) => ({ type, data, dims: [n, 1, data.length / n, 1] });
+        const all = Uint16Array.from({ length: n }, (_, i) => i);
+        const r = attention(one(new Uint16Array(n)), one(new Uint16Array(n)), one(all));
+        const f = halfToFloat32(type, all);
+        for (let i = 0; i < n; i++)
+          if (Number.isNaN(f[i])) expect(Number.isNaN(halfToFloat32(type, Uint16Array.of(r.data[i]))[0])).toBe(true);
+          else if (r.data[i] !== i && !(i === 0x8000 && r.data[i] === 0)) throw new Error(`${type} pattern ${i.toString(16)} came back as ${r.data[i].toString(16)}`);
+        const pairs = new Uint16Array(2 * n);
+        for (let i = 0; i < n; i++) [pairs[2 * i], pairs[2 * i + 1]] = [i, (i + 1) & 0xffff];
+        const m = attention(one(new Uint16Array(n)), one(new Uint16Array(2 * n)), one(pairs));
+        const f32 = (len: number, data = new Float32Array(n * len)) => ({ data, dims: [n, 1, len, 1] });
+        const m32 = attention(f32(1), f32(2), f32(2, halfToFloat32(type, pairs)));
+        const want = float32ToHalf(type, m32.data);
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(m32.data[i])) expect(Number.isNaN(halfToFloat32(type, Uint16Array.of(m.data[i]))[0])).toBe(true);
+          else if (m.data[i] !== want[i]) throw new Error(`${type} average after ${i.toString(16)}: ${m.data[i].toString(16)} vs ${want[i].toString(16)}`);
+        }
+      }));
+
+  // Sizes that are no multiple of any vector width: the conversions' last, partial vector.
+  for (const isa of availableIsas())
+    for (const type of ['float16', 'bfloat16'] as const)
+      test(`${isa} ${type}: odd sizes and tiny values give the float32 path's output, rounded`, () => withIsa(isa, () => {
+        const rng = mulberry32(type === 'float16' ? 21 : 22);
+        const [B, H, Nq, Nk, D] = [1, 3, 7, 5, 3];
+        const make = (dims: number[], scale: number) => {
+          const t = randomTensor(rng, dims);
+          return toHalfTensor(type, { data: t.data.map((x) => x * scale), dims });
+        };
+        // v down to float16's subnormals, so the output's narrowing rounds there too
+        const [q, k, v] = [make([B, H, Nq, D], 1), make([B, H, Nk, D], 1), make([B, H, Nk, D], 2 ** -16)];
+        const f = (t: HalfTensor) => ({ data: halfToFloat32(type, t.data), dims: t.dims.slice() });
+        const r = attention(q, k, v);
+        const r32 = attention(f(q), f(k), f(v));
+        expect(r.data.length % 16).not.toBe(0);
+        expect(Array.from(r.data)).toEqual(Array.from(float32ToHalf(type, r32.data)));
+      }));
+
+  // The prefill kernel widens half rows as it loads them (no float32 copies): every ISA, both layouts,
+  // GQA, Dv != D, one and two threads, a window with a moved diagonal, key lengths, and a NaN key
+  // outside some rows' window (the non-finite-safe recomputation) give the float32 path's bits, rounded.
+  for (const isa of availableIsas())
+    for (const type of ['float16', 'bfloat16'] as const)
+      test(`${isa} ${type}: conversion in the kernel's loads, every layout and option`, () => withIsa(isa, () => {
+        const rng = mulberry32(type === 'float16' ? 31 : 32);
+        const [B, H, Hk, Nq, Nk, D, Dv] = [2, 4, 2, 37, 300, 24, 40];
+        for (const layout of ['bhnd', 'bnhd'] as const)
+          for (const threads of [1, 2]) {
+            const dimsOf = (heads: number, n: number, d: number) => (layout === 'bnhd' ? [B, n, heads, d] : [B, heads, n, d]);
+            const q = toHalfTensor(type, randomTensor(rng, dimsOf(H, Nq, D)));
+            const k = toHalfTensor(type, randomTensor(rng, dimsOf(Hk, Nk, D)));
+            const v = toHalfTensor(type, randomTensor(rng, dimsOf(Hk, Nk, Dv)));
+            k.data[5] = type === 'float16' ? 0x7e00 : 0x7fc0; // NaN in key 0 (both layouts): outside most rows' window
+            const f = (t: HalfTensor) => ({ data: halfToFloat32(type, t.data), dims: t.dims.slice() });
+            for (const opts of [
+              { layout, threads },
+              { layout, threads, causal: true, window: [30, 4] as [number, number], causalOffset: Int32Array.of(200, 250) },
+              { layout, threads, keyLengths: Int32Array.of(300, 123), returnLogSumExp: true },
+            ]) {
+              const r = attention(q, k, v, opts);
+              const r32 = attention(f(q), f(k), f(v), opts);
+              expect(r.type).toBe(type);
+              expect(Array.from(r.data)).toEqual(Array.from(float32ToHalf(type, r32.data)));
+            }
+          }
+      }));
 
   test('bad half inputs are TypeErrors/RangeErrors naming the argument', () => {
     const rng = mulberry32(8);

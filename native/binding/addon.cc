@@ -91,6 +91,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tglobalAttention", Napi::Function::New(env, Guarded<TGlobalAttentionSync>, "tglobalAttention"));
   exports.Set("tglobalAttentionAsync",
               Napi::Function::New(env, Guarded<TGlobalAttentionAsync>, "tglobalAttentionAsync"));
+  exports.Set("tglobalAttentionBatch",
+              Napi::Function::New(env, Guarded<TGlobalAttentionBatchSync>, "tglobalAttentionBatch"));
+  exports.Set("tglobalAttentionBatchAsync",
+              Napi::Function::New(env, Guarded<TGlobalAttentionBatchAsync>, "tglobalAttentionBatchAsync"));
   exports.Set("blockGlobalAttention",
               Napi::Function::New(env, Guarded<BlockGlobalAttentionSync>, "blockGlobalAttention"));
   exports.Set("blockGlobalAttentionAsync",

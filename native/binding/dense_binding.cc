@@ -14,9 +14,8 @@
 #include "dispatch/dispatch.h"
 #include "kernels/attention_weights.h"
 #include "kernels/attention_weights_bf16.h"
-#include "kernels/half.h"
+#include "kernels/decode_attention.h"
 #include "kernels/relative_bias.h"
-#include "runtime/parallel.h"
 
 namespace ga {
 namespace binding {
@@ -60,20 +59,19 @@ struct DenseJob {
   int64_t out_n = 0;
 
   void convert_half_inputs() {
-    // In chunks across the call's threads: the conversion reads and writes every input element once.
-    for (int i = 0; i < 3; ++i) half_f32[i].resize(static_cast<size_t>(half_n[i]));
-    constexpr int64_t kChunk = 1 << 16;
-    int64_t chunks[4] = {0, 0, 0, 0};
-    for (int i = 0; i < 3; ++i) chunks[i + 1] = chunks[i] + (half_n[i] + kChunk - 1) / kChunk;
-    parallel_items(chunks[3], p.threads, [&](int, ItemCounter& items) {
-      int64_t it;
-      while (items.next(it)) {
-        int i = 0;
-        while (it >= chunks[i + 1]) ++i;
-        const int64_t from = (it - chunks[i]) * kChunk, len = std::min<int64_t>(kChunk, half_n[i] - from);
-        halves_to_floats(half_in[i] + from, len, half_bf16, half_f32[i].data() + from);
-      }
-    });
+    // The dispatched conversion (F16C / AVX-512 / NEON, W values per instruction) across the
+    // call's threads: it reads and writes every input element once.
+    HalfConvertParams c;
+    c.bf16 = half_bf16;
+    c.to_float = true;
+    c.threads = p.threads;
+    for (int i = 0; i < 3; ++i) {
+      half_f32[i].resize(static_cast<size_t>(half_n[i]));
+      c.src16 = half_in[i];
+      c.dst32 = half_f32[i].data();
+      c.n = half_n[i];
+      half_convert(c);
+    }
     p.q = half_f32[0].data();
     p.k = half_f32[1].data();
     p.v = half_f32[2].data();
@@ -82,9 +80,15 @@ struct DenseJob {
   }
 
   void convert_half_output() {
-    std::vector<uint16_t> bits(static_cast<size_t>(out_n));
-    floats_to_halves(out_f32.data(), out_n, half_bf16, bits.data());
-    if (out_n > 0) std::memcpy(half_out, bits.data(), static_cast<size_t>(out_n) * sizeof(uint16_t));
+    // Straight into `out`'s bytes (ceil(n / 2) floats hold the n halves).
+    HalfConvertParams c;
+    c.bf16 = half_bf16;
+    c.to_float = false;
+    c.threads = p.threads;
+    c.src32 = out_f32.data();
+    c.dst16 = reinterpret_cast<uint16_t*>(half_out);
+    c.n = out_n;
+    half_convert(c);
   }
 
   void build_relative_bias() {
@@ -109,7 +113,20 @@ struct DenseJob {
     p.threads = threads;
     if (!mask.empty()) p.key_mask = mask.data();
     if (rel_weight) build_relative_bias();
-    if (half) convert_half_inputs();
+    // Half tensors: the prefill kernel widens rows as it loads them (no float32 copies of q, k, v
+    // and out) wherever the float32 call would run it, and while its per-thread key/value rows (one
+    // head each) take no more memory than float32 copies of k and v would; otherwise, up front.
+    const bool in_kernel = precision == Precision::kFp32 && !force_decode && !weights && !scores &&
+                           !decode_path_applies(p) && p.threads <= p.B * p.Hk;
+    if (half && in_kernel) {
+      p.half_io = half_bf16 ? 2 : 1;
+      p.q_half = half_in[0];
+      p.k_half = half_in[1];
+      p.v_half = half_in[2];
+      p.out_half = reinterpret_cast<uint16_t*>(half_out);
+    } else if (half) {
+      convert_half_inputs();
+    }
     switch (precision) {
       case Precision::kFp32:
         if (force_decode) decode_attention(p);
@@ -118,7 +135,7 @@ struct DenseJob {
       case Precision::kBf16: dense_attention_bf16(p); break;
       case Precision::kFp16: dense_attention_fp16(p); break;
     }
-    if (half) convert_half_output();
+    if (half && p.half_io == 0) convert_half_output();
     if (weights) {
       if (precision == Precision::kBf16) dense_attention_weights_bf16(p, weights);
       else if (precision == Precision::kFp16) dense_attention_weights_fp16(p, weights);

@@ -9,6 +9,8 @@ Napi::Value DenseAttentionSync(const Napi::CallbackInfo& info);
 Napi::Value DenseAttentionAsync(const Napi::CallbackInfo& info);
 Napi::Value TGlobalAttentionSync(const Napi::CallbackInfo& info);
 Napi::Value TGlobalAttentionAsync(const Napi::CallbackInfo& info);
+Napi::Value TGlobalAttentionBatchSync(const Napi::CallbackInfo& info);
+Napi::Value TGlobalAttentionBatchAsync(const Napi::CallbackInfo& info);
 Napi::Value BlockGlobalAttentionSync(const Napi::CallbackInfo& info);
 Napi::Value BlockGlobalAttentionAsync(const Napi::CallbackInfo& info);
 Napi::Value GlobalBlockIds(const Napi::CallbackInfo& info);

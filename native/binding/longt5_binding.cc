@@ -13,6 +13,7 @@
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
 #include "ops/longt5_layer.h"
+#include "ops/longt5_layer_packed.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -132,13 +133,19 @@ struct LayerJob {
   std::vector<uint8_t> mask;
   int want_threads = 0;
   // A packed batch (hidden [T, d_model]): sequence s is rows [seq_starts[s], seq_starts[s+1]),
-  // computed as a B = 1 call of its own (same bits as calling it alone; no padding anywhere).
+  // with the same bits as a B = 1 call of its own (no padding anywhere). TGlobal and local layers
+  // share each step's work across the sequences (ops/longt5_layer_packed.h); full attention runs
+  // them one after another.
   const int32_t* seq_starts = nullptr;
   int64_t seqs = 0;
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
     if (!seq_starts) return longt5_layer_forward(p);
+    // (Reduced precision and empty products, d_model or H * d_kv = 0 through the raw binding: one
+    // sequence at a time.)
+    if (p.kind != LongT5Kind::kFull && p.precision == ComputePrecision::kFp32 && p.d_model > 0 && p.H * p.d_kv > 0)
+      return longt5_layer_forward_packed(p, seq_starts, seqs);
     for (int64_t s = 0; s < seqs; ++s) {
       LongT5LayerParams ps = p;
       ps.B = 1;

@@ -1,8 +1,10 @@
 // transientGlobalAttention / blockGlobalAttention (sync + async): read and check the argument
 // object, fill the plain C++ params, run here or on a worker thread.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "binding/args.h"
 #include "binding/async_job.h"
@@ -38,11 +40,8 @@ struct TGlobalJob {
   }
 };
 
-Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
-  Napi::Env env = info.Env();
-  Napi::Object a = require_object(info, 0, "arguments");
-  auto job = std::make_shared<TGlobalJob>();
-  auto buffers = std::make_shared<CallBuffers>(async);
+// Reads and checks one call's arguments into job (its buffers registered with `buffers`).
+void read_tglobal(Napi::Env env, Napi::Object a, CallBuffers* buffers, TGlobalJob* job) {
   TGlobalAttentionParams& p = job->p;
   p.B = get_size(a, "B");
   p.H = get_size(a, "H");
@@ -79,6 +78,68 @@ Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
       if (p.block_ids[i] < -1 || p.block_ids[i] >= p.G) throw_range(env, "blockIds must lie in [-1, G)");
   }
   if (has(a, "weights")) job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
+  if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
+}
+
+Napi::Value tglobal(const Napi::CallbackInfo& info, bool async) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  auto job = std::make_shared<TGlobalJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
+  read_tglobal(env, a, buffers.get(), job.get());
+  return run_job(
+      env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
+      read_cancel_token(a));
+}
+
+// Several TGlobal calls (a packed batch's sequences) as one job: their query blocks share the
+// threads in one region, longest calls first (kernels/tglobal_attention.h), each call's output
+// the same bits as alone. No weights.
+struct TGlobalBatchJob {
+  std::vector<TGlobalJob> calls;
+  int want_threads = 0;
+  void operator()(int threads) {
+    std::vector<TGlobalAttentionParams> ps;
+    ps.reserve(calls.size());
+    for (TGlobalJob& c : calls) {
+      if (!c.mask.empty()) c.p.mask = c.mask.data();
+      if (!c.valid.empty()) c.p.global_valid = c.valid.data();
+      c.p.threads = threads;
+      ps.push_back(c.p);
+    }
+    auto cost = [](const TGlobalAttentionParams& p) {
+      return p.B * p.H * p.N * (std::min<int64_t>(2 * p.radius + 1, p.N) + p.G);
+    };
+    std::stable_sort(ps.begin(), ps.end(), [&](const TGlobalAttentionParams& x, const TGlobalAttentionParams& y) {
+      return cost(x) > cost(y);
+    });
+    TGlobalAttentionBatchParams bp;
+    bp.calls = ps.data();
+    bp.count = static_cast<int64_t>(ps.size());
+    bp.threads = threads;
+    tglobal_attention_batch(bp);
+  }
+};
+
+Napi::Value tglobal_batch(const Napi::CallbackInfo& info, bool async) {
+  Napi::Env env = info.Env();
+  Napi::Object a = require_object(info, 0, "arguments");
+  Napi::Value cv = a.Get("calls");
+  if (!cv.IsArray()) throw_type(env, "calls must be an array of transient-global attention arguments");
+  Napi::Array list = cv.As<Napi::Array>();
+  auto job = std::make_shared<TGlobalBatchJob>();
+  auto buffers = std::make_shared<CallBuffers>(async);
+  job->calls.resize(list.Length());
+  int64_t D = -1, Dv = -1;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value e = list.Get(i);
+    if (!e.IsObject()) throw_type(env, "calls[" + std::to_string(i) + "] must be an object");
+    TGlobalJob& c = job->calls[i];
+    read_tglobal(env, e.As<Napi::Object>(), buffers.get(), &c);
+    if (c.weights) throw_range(env, "calls[" + std::to_string(i) + "]: no weights in a batch");
+    if (D < 0) D = c.p.D, Dv = c.p.Dv;
+    if (c.p.D != D || c.p.Dv != Dv) throw_range(env, "every call of a batch must have the same D and Dv");
+  }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   return run_job(
       env, async, "transient-global attention", buffers, job->want_threads, [job](int threads) { (*job)(threads); },
@@ -136,6 +197,8 @@ Napi::Value block_global(const Napi::CallbackInfo& info, bool async) {
 
 Napi::Value TGlobalAttentionSync(const Napi::CallbackInfo& info) { return tglobal(info, false); }
 Napi::Value TGlobalAttentionAsync(const Napi::CallbackInfo& info) { return tglobal(info, true); }
+Napi::Value TGlobalAttentionBatchSync(const Napi::CallbackInfo& info) { return tglobal_batch(info, false); }
+Napi::Value TGlobalAttentionBatchAsync(const Napi::CallbackInfo& info) { return tglobal_batch(info, true); }
 Napi::Value BlockGlobalAttentionSync(const Napi::CallbackInfo& info) { return block_global(info, false); }
 Napi::Value BlockGlobalAttentionAsync(const Napi::CallbackInfo& info) { return block_global(info, true); }
 

@@ -7,7 +7,8 @@
 //   TGlobal core      (local window, global tokens with validity, block ids, both bias tables,
 //                      padding, bhnd / bnhd)
 //   block-global, GEMM (C = A·Bᵀ, with accumulate and strided rows), global block ids,
-//   relative-position buckets, global aggregates + RMS norm, block means, the whole LongT5 layer.
+//   relative-position buckets, global aggregates + RMS norm, block means, the whole LongT5 layer,
+//   the feed-forward activation (every ISA's kernel must give ff_activation's bits exactly, with glibc).
 // Finite inputs: each ISA must match the float64 reference (tolerance scaled to the sums);
 // rows with nothing to attend to must be exactly 0. Non-finite inputs (a flag in the input):
 // only "no crash, no sanitizer report" and the exact-zero rows.
@@ -28,6 +29,7 @@
 #include "kernels/dense_attention.h"
 #include "kernels/gemm.h"
 #include "kernels/longt5_blocks.h"
+#include "kernels/t5_elementwise.h"
 #include "ops/longt5_layer.h"
 #include "kernels/tglobal_attention.h"
 
@@ -520,6 +522,33 @@ void fuzz_layer(Reader& r, bool special) {
   ga::set_active_isa(keep);
 }
 
+// ---- the feed-forward activation: every ISA gives ff_activation's bits --------------------
+void fuzz_ff_activation(Reader& r, bool special) {
+  const int64_t n = r.range(0, 80);
+  const float scale = static_cast<float>(r.range(1, 48));  // up to |x| = 96: expf's own range edges
+  const bool gated = r.flag();
+  const ga::FfActivation act = r.flag() ? ga::FfActivation::kRelu : ga::FfActivation::kGeluNew;
+  Buf<float> x0(n), gate(gated ? n : 0), want(n), got(n);
+  fill(r, x0, special);
+  fill(r, gate, special);
+  for (int64_t k = 0; k < n; ++k) want[k] = x0[k] = x0[k] * scale;
+  ga::ff_activation(want.data(), gate.data(), n, act);
+  for (const std::string& isa : isas()) {
+    for (int64_t k = 0; k < n; ++k) got[k] = x0[k];
+    ga::FfActivationParams p;
+    p.x = got.data();
+    p.gate = gate.data();
+    p.n = n;
+    p.act = act;
+    table(isa).t5_ff_activation(p);
+    // Bits, except a NaN's payload (which operand's NaN an op returns may follow the compiler's
+    // operand order).
+    for (int64_t k = 0; k < n; ++k)
+      if (std::memcmp(&got[k], &want[k], sizeof(float)) != 0 && !(got[k] != got[k] && want[k] != want[k]))
+        die("ff activation: not ff_activation's bits", isa);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -527,13 +556,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reader r{data, size};
   const uint8_t sel = r.byte();
   const bool special = (sel & 0x80) != 0;  // non-finite values allowed: only crashes / zero rows are checked
-  switch (sel % 6) {
+  switch (sel % 7) {
     case 0: fuzz_dense(r, special); break;
     case 1: fuzz_tglobal(r, special); break;
     case 2: fuzz_gemm(r, special); break;
     case 3: fuzz_blocks(r, special); break;
     case 4: fuzz_block_global(r, special); break;
-    default: fuzz_layer(r, special); break;
+    case 5: fuzz_layer(r, special); break;
+    default: fuzz_ff_activation(r, special); break;
   }
   return 0;
 }

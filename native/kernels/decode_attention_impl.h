@@ -5,14 +5,18 @@
 // chunk of keys and values once for every query row of a GQA group, keeping an online softmax
 // (Milakov & Gimelshein 2018) per row in base 2 (scale * log2(e) folded into the scaled query),
 // and leaves (max, sum, unnormalised output); merge() combines a row's chunks by their
-// log-sum-exp. Keys are tiled by TK: the scores of a tile for all rows stay in L1, the next
-// keys are prefetched while this tile's dot products run, and this tile's values are prefetched
-// for the P·V pass that follows.
+// log-sum-exp. Keys are tiled (TK keys; a single row's tiles at most kTileBytes of float32 keys):
+// the scores of a tile for all rows stay in L1. A single row (the common decode step, bound by
+// memory) reduces four keys' dot products at once (V::hsum4), a quarter of a horizontal sum per
+// key; several rows score key by key, each key row loaded once for all of them. K and V are read
+// in memory order, one row after another, with no software prefetch: the hardware prefetchers
+// follow the two streams, and prefetch instructions measured slower (they take load slots).
 //
-// A 16-bit cache (p.kv_format: float16 or bfloat16 bits in p.k16 / p.v16) is converted to float32
-// one tile at a time into per-thread scratch (half the bytes streamed; float32 arithmetic), and the
-// tile then runs the same code as float32 keys and values: the same bits as float32 inputs holding
-// the same values.
+// A 16-bit cache (p.kv_format: float16 or bfloat16 bits in p.k16 / p.v16) is widened to float32
+// in the loads themselves (V::load_bf16 / V::load_f16: half the bytes streamed, float32
+// arithmetic); a tile read by kWidenRows or more rows (GQA groups, prefill) is widened once into
+// per-thread scratch instead. Either way the arithmetic is that of float32 keys and values: the
+// same bits as float32 inputs holding the same values.
 //
 // Semantics are the query-block kernel's (dense_attention_impl.h, flash_block.h): key mask,
 // additive bias with any strides (0 = broadcast, negative = relative-position tables), causal
@@ -24,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/decode_attention.h"
@@ -38,9 +43,8 @@ template <class V>
 struct DecodeAttentionKernel {
   using R = typename V::R;
   static constexpr int W = V::W;
-  static constexpr int TK = 64;            // keys per tile: a multiple of every vector width
-  static constexpr int NV = 8;             // output vectors per P·V register block
-  static constexpr int kPrefetchKeys = 8;  // how far ahead the key rows are prefetched
+  static constexpr int TK = 64;  // keys per tile at most: a multiple of every vector width
+  static constexpr int NV = 8;   // output vectors per P·V register block
   static constexpr int64_t kMaxRows = DecodePlan::kMaxRows;
   static constexpr float kLog2e = 1.4426950408889634f;
   static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -48,11 +52,11 @@ struct DecodeAttentionKernel {
 
   static int64_t padded(int64_t n) { return (n + W - 1) / W * W; }
 
-  // Per-thread scratch, allocated before the parallel region.
+  // Per-thread scratch, allocated before the parallel region. kconv/vpad hold one tile of keys /
+  // values widened to float32 where a tile is read by many rows or Dv is not whole vectors.
   struct Scratch {
     AlignedBuffer q, s, o, vpad, tmp, kconv;
     float m[kMaxRows], l[kMaxRows], alpha[kMaxRows];
-    const float* qrow[kMaxRows];
     const float* brow[kMaxRows];
     float* orow[kMaxRows];
     int64_t lim[kMaxRows];  // last admissible key of the row (causal), else Nk - 1
@@ -68,80 +72,90 @@ struct DecodeAttentionKernel {
     return tmp[0];
   }
 
-  // q·k over D (q zero-padded to whole vectors, k read only up to D).
-  static inline float dot(const float* q, const float* k, int64_t D) {
-    R a0 = V::zero(), a1 = V::zero();
+  // Cache element formats (p.kv_format): 0 float32, 1 float16, 2 bfloat16. Loads widen to float32
+  // in registers, so a 16-bit cache streams half the bytes and runs the float32 arithmetic.
+  template <int F>
+  using Elem = typename std::conditional<F == 0, float, uint16_t>::type;
+  template <int F>
+  static inline R ld(const Elem<F>* p) {
+    if constexpr (F == 0) return V::load(p);
+    else if constexpr (F == 1) return V::load_f16(p);
+    else return V::load_bf16(p);
+  }
+  template <int F>
+  static inline R ld_partial(const Elem<F>* p, int n) {
+    if constexpr (F == 0) return V::load_partial(p, n);
+    else if constexpr (F == 1) return V::load_f16_partial(p, n);
+    else return V::load_bf16_partial(p, n);
+  }
+
+  // s[0..3] = q · k_i for the four key rows k + i * kstride (q zero-padded to whole vectors, k read
+  // only up to D). One accumulator per key and one reduction for four keys. The rows are read one
+  // after another (memory order: a strided walk across four rows defeats the L1 prefetcher); the
+  // four dependency chains are independent, so they still overlap.
+  template <int F>
+  static inline R dot_acc(const float* q, const Elem<F>* k, int64_t D) {
+    R a0 = V::zero(), a1 = V::zero();  // two chains: half the FMA latency per key
     int64_t d = 0;
     for (; d + 2 * W <= D; d += 2 * W) {
-      a0 = V::fmadd(V::load(q + d), V::load(k + d), a0);
-      a1 = V::fmadd(V::load(q + d + W), V::load(k + d + W), a1);
+      a0 = V::fmadd(V::load(q + d), ld<F>(k + d), a0);
+      a1 = V::fmadd(V::load(q + d + W), ld<F>(k + d + W), a1);
     }
     if (d + W <= D) {
-      a0 = V::fmadd(V::load(q + d), V::load(k + d), a0);
+      a0 = V::fmadd(V::load(q + d), ld<F>(k + d), a0);
       d += W;
     }
-    if (d < D) a1 = V::fmadd(V::load(q + d), V::load_partial(k + d, static_cast<int>(D - d)), a1);
-    return V::hsum(V::add(a0, a1));
+    if (d < D) a1 = V::fmadd(V::load(q + d), ld_partial<F>(k + d, static_cast<int>(D - d)), a1);
+    return V::add(a0, a1);
+  }
+  template <int F>
+  static inline void dot4(const float* q, const Elem<F>* k, int64_t kstride, int64_t D, float* s) {
+    const R a0 = dot_acc<F>(q, k, D), a1 = dot_acc<F>(q, k + kstride, D);
+    const R a2 = dot_acc<F>(q, k + 2 * kstride, D), a3 = dot_acc<F>(q, k + 3 * kstride, D);
+    V::hsum4(a0, a1, a2, a3, s);
+  }
+  // One key, the same bits as its lane of dot4.
+  template <int F>
+  static inline float dot1(const float* q, const Elem<F>* k, int64_t D) {
+    const R a = dot_acc<F>(q, k, D);
+    alignas(16) float s4[4];
+    V::hsum4(a, a, a, a, s4);
+    return s4[0];
   }
 
   // o[0, NVV*W) = alpha * o + sum_j p[j] * v[j]; kSafe skips zero weights (0 * NaN is NaN).
-  template <int NVV, bool kSafe>
-  static inline void pv_block(const float* p, int nk, const float* vt, int64_t vstride, float* o, float alpha) {
+  template <int F, int NVV, bool kSafe>
+  static inline void pv_block(const float* p, int nk, const Elem<F>* vt, int64_t vstride, float* o, float alpha) {
     R acc[NVV];
     const R a = V::set1(alpha);
     for (int v = 0; v < NVV; ++v) acc[v] = V::mul(a, V::load(o + v * W));
     for (int j = 0; j < nk; ++j) {
       if (kSafe && p[j] == 0.f) continue;
       const R pb = V::set1(p[j]);
-      for (int v = 0; v < NVV; ++v) acc[v] = V::fmadd(pb, V::load(vt + j * vstride + v * W), acc[v]);
+      for (int v = 0; v < NVV; ++v) acc[v] = V::fmadd(pb, ld<F>(vt + j * vstride + v * W), acc[v]);
     }
     for (int v = 0; v < NVV; ++v) V::store(o + v * W, acc[v]);
   }
 
-  template <bool kSafe, int N = NV>
-  static inline void pv_chunk(int nvec, const float* p, int nk, const float* vt, int64_t vstride, float* o,
+  template <int F, bool kSafe, int N = NV>
+  static inline void pv_chunk(int nvec, const float* p, int nk, const Elem<F>* vt, int64_t vstride, float* o,
                               float alpha) {
     if constexpr (N >= 1) {
-      if (nvec == N) return pv_block<N, kSafe>(p, nk, vt, vstride, o, alpha);
-      return pv_chunk<kSafe, N - 1>(nvec, p, nk, vt, vstride, o, alpha);
+      if (nvec == N) return pv_block<F, N, kSafe>(p, nk, vt, vstride, o, alpha);
+      return pv_chunk<F, kSafe, N - 1>(nvec, p, nk, vt, vstride, o, alpha);
     }
   }
 
-  static void prefetch_row(const void* row, int64_t bytes) {
-    const char* c = static_cast<const char*>(row);
-    for (int64_t d = 0; d < bytes; d += 64) __builtin_prefetch(c + d);
-  }
-
-  // IEEE half -> float: the exponent and mantissa moved into place and scaled by 2^112 (exact for
-  // normal and subnormal halves), Inf/NaN restored, then the sign. Branch-free, so it vectorises.
-  static inline float f16_to_f32(uint16_t h) {
-    uint32_t bits = static_cast<uint32_t>(h & 0x7fffu) << 13;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    f *= 5.192296858534828e33f;  // 2^112
-    std::memcpy(&bits, &f, 4);
-    if ((h & 0x7c00u) == 0x7c00u) bits |= 0x7f800000u;  // Inf / NaN
-    bits |= static_cast<uint32_t>(h & 0x8000u) << 16;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-  static inline float bf16_to_f32(uint16_t h) {
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-  // n rows of d 16-bit values (row stride src_stride) -> float rows of stride dst_stride.
-  static void convert_rows(int format, const uint16_t* src, int64_t src_stride, int n, int64_t d, float* dst,
-                           int64_t dst_stride) {
+  // n rows of d cache values (row stride src_stride) -> float32 rows of dst_stride = padded(d)
+  // (zero-padded), whole vectors at a time.
+  template <int F>
+  static void widen_rows(const Elem<F>* src, int64_t src_stride, int n, int64_t d, float* dst, int64_t dst_stride) {
     for (int j = 0; j < n; ++j) {
-      const uint16_t* s = src + j * src_stride;
+      const Elem<F>* s = src + j * src_stride;
       float* o = dst + j * dst_stride;
-      if (format == 1)
-        for (int64_t c = 0; c < d; ++c) o[c] = f16_to_f32(s[c]);
-      else
-        for (int64_t c = 0; c < d; ++c) o[c] = bf16_to_f32(s[c]);
-      for (int64_t c = d; c < dst_stride; ++c) o[c] = 0.f;
+      int64_t c = 0;
+      for (; c + W <= d; c += W) V::store(o + c, ld<F>(s + c));
+      if (c < d) V::store(o + c, ld_partial<F>(s + c, static_cast<int>(d - c)));
     }
   }
 
@@ -150,6 +164,24 @@ struct DecodeAttentionKernel {
   // Returns whether a value it wrote is not finite in the unguarded pass (recompute with safe).
   static bool run_item(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0, int64_t j1,
                        Scratch& sc, bool safe, float* pm, float* pl, float* po) {
+    switch (p.kv_format) {
+      case 1: return run_item_as<1>(p, b, hk, r0, nr, j0, j1, sc, safe, pm, pl, po);
+      case 2: return run_item_as<2>(p, b, hk, r0, nr, j0, j1, sc, safe, pm, pl, po);
+      default: return run_item_as<0>(p, b, hk, r0, nr, j0, j1, sc, safe, pm, pl, po);
+    }
+  }
+
+  // A 16-bit tile read by at least this many rows is widened once into scratch rather than in
+  // every row's loads.
+  static constexpr int kWidenRows = 4;
+  // A single row's tile holds at most this many bytes of float32 keys (and of values): the key
+  // tile, the value tile and the scores stay in L1 with room to spare.
+  static constexpr int64_t kTileBytes = 8192;
+
+  template <int F>
+  static bool run_item_as(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0,
+                          int64_t j1, Scratch& sc, bool safe, float* pm, float* pl, float* po) {
+    using E = Elem<F>;
     const int64_t D = p.D, Dv = p.Dv, Dp = padded(D), Dvp = padded(Dv);
     const int64_t G = p.H / p.Hk;
     const float qscale = p.scale * kLog2e;
@@ -169,49 +201,46 @@ struct DecodeAttentionKernel {
       sc.brow[r] = p.bias ? p.bias + b * p.bias_stride[0] + h * p.bias_stride[1] + i * p.bias_stride[2] : nullptr;
       sc.orow[r] = p.out + b * p.os.b + h * p.os.h + i * p.os.n;
     }
-    const int fmt = p.kv_format;
     // No keys: k and v may be empty buffers with null data (no pointer arithmetic on them).
-    const bool f32 = fmt == 0 && p.Nk > 0, f16 = fmt != 0 && p.Nk > 0;
-    const float* k = f32 ? p.k + b * p.ks.b + hk * p.ks.h : nullptr;
-    const float* v = f32 ? p.v + b * p.vs.b + hk * p.vs.h : nullptr;
-    const uint16_t* k16 = f16 ? p.k16 + b * p.ks.b + hk * p.ks.h : nullptr;
-    const uint16_t* v16 = f16 ? p.v16 + b * p.vs.b + hk * p.vs.h : nullptr;
-    const int64_t esize = fmt ? 2 : 4;  // bytes per stored element
+    const E* k = nullptr;
+    const E* v = nullptr;
+    if (p.Nk > 0) {
+      if constexpr (F == 0) {
+        k = p.k + b * p.ks.b + hk * p.ks.h;
+        v = p.v + b * p.vs.b + hk * p.vs.h;
+      } else {
+        k = p.k16 + b * p.ks.b + hk * p.ks.h;
+        v = p.v16 + b * p.vs.b + hk * p.vs.h;
+      }
+    }
     const uint8_t* mask = p.key_mask ? p.key_mask + b * p.Nk : nullptr;
     const int64_t kend = last + 1 < j1 ? last + 1 : j1;
     const int64_t ks = p.ks.n, vs = p.vs.n;
+    const bool widen_k = F != 0 && nr >= kWidenRows;
+    const bool widen_v = (F != 0 && nr >= kWidenRows) || Dvp != Dv;
 
-    for (int64_t t0 = j0; t0 < kend; t0 += TK) {
+    // Keys per tile: TK, or with one query row per key/value head (streaming, bound by memory) at
+    // most kTileBytes of float32 keys while >= 16 (measured: large-D single rows gain, many rows
+    // lose to the per-tile softmax work). It depends on the shapes only, and counts float32 bytes
+    // for every format, so a 16-bit cache sums in the same order as float32 inputs of its values.
+    int tk = TK;
+    if (G * p.Nq == 1)
+      while (tk > 16 && tk * D * 4 > kTileBytes) tk /= 2;
+    for (int64_t t0 = j0; t0 < kend; t0 += tk) {
       if (cancel_requested()) return false;  // the call is abandoned; its output is never read
-      const int nk = static_cast<int>(kend - t0 < TK ? kend - t0 : TK);
+      const int nk = static_cast<int>(kend - t0 < tk ? kend - t0 : tk);
       if (mask) {
         int any = 0;
         for (int j = 0; j < nk; ++j) any |= mask[t0 + j];
         if (!any) continue;
       }
-      // A 16-bit cache: this tile's keys and values as float32 rows (values already padded).
-      const float* kt = fmt ? nullptr : k + t0 * ks;
-      int64_t kstride = ks;
-      if (fmt) {
-        for (int64_t j = t0 + TK; j < kend && j < t0 + 2 * TK; ++j) {  // the next tile, while this one converts
-          prefetch_row(k16 + j * ks, D * esize);
-          prefetch_row(v16 + j * vs, Dv * esize);
-        }
-        convert_rows(fmt, k16 + t0 * ks, ks, nk, D, sc.kconv.data(), Dp);
-        convert_rows(fmt, v16 + t0 * vs, vs, nk, Dv, sc.vpad.data(), Dvp);
-        kt = sc.kconv.data();
-        kstride = Dp;
-      }
-      // Scores: each key row is read once for all nr rows.
-      for (int j = 0; j < nk; ++j) {
-        const int64_t jj = t0 + j;
-        if (mask && !mask[jj]) continue;  // excluded below
-        const float* kr = kt + j * kstride;
-        if (!fmt) {
-          if (jj + kPrefetchKeys < kend) prefetch_row(kr + kPrefetchKeys * ks, D * esize);
-          prefetch_row(v + jj * vs, Dv * esize);
-        }
-        for (int r = 0; r < nr; ++r) s[r * TK + j] = dot(qs + r * Dp, kr, D);
+      const uint8_t* mt = mask ? mask + t0 : nullptr;
+      // Scores; a 16-bit tile read by many rows is widened once.
+      if (widen_k) {
+        widen_rows<F>(k + t0 * ks, ks, nk, D, sc.kconv.data(), Dp);
+        score_tile<0>(qs, Dp, nr, sc.kconv.data(), Dp, nk, D, mt, s);
+      } else {
+        score_tile<F>(qs, Dp, nr, k + t0 * ks, ks, nk, D, mt, s);
       }
       if (p.bias) {
         const int64_t s3 = p.bias_stride[3];
@@ -228,19 +257,19 @@ struct DecodeAttentionKernel {
       // Exclusions by assignment, after the bias (a masked key's score was never computed).
       for (int r = 0; r < nr; ++r) {
         float* sr = s + r * TK;
-        if (mask)
+        if (mt)
           for (int j = 0; j < nk; ++j)
-            if (!mask[t0 + j]) sr[j] = kNegInf;
-        for (int j = 0; j < nk; ++j)
-          if (t0 + j > sc.lim[r]) sr[j] = kNegInf;
-        for (int j = nk; j < TK; ++j) sr[j] = kNegInf;
+            if (!mt[j]) sr[j] = kNegInf;
+        const int64_t lim = sc.lim[r] - t0;  // keys j > lim are excluded
+        for (int j = lim + 1 > 0 ? static_cast<int>(lim + 1 < nk ? lim + 1 : nk) : 0; j < nk; ++j) sr[j] = kNegInf;
+        for (int j = nk; j < tk; ++j) sr[j] = kNegInf;
       }
       // Online softmax over the tile, one row at a time (the tile's keys run along the vector).
       for (int r = 0; r < nr; ++r) {
         float* sr = s + r * TK;
-        R mt = V::set1(kNegInf);
-        for (int j = 0; j < TK; j += W) mt = V::max(mt, V::load(sr + j));
-        const float tmax = V::hmax(mt);
+        R mx = V::set1(kNegInf);
+        for (int j = 0; j < tk; j += W) mx = V::max(mx, V::load(sr + j));
+        const float tmax = V::hmax(mx);
         const float mo = sc.m[r];
         const float mn = tmax > mo ? tmax : mo;
         // A row that has seen no admissible key keeps max -inf; -FLT_MAX keeps exp2's arguments
@@ -248,7 +277,7 @@ struct DecodeAttentionKernel {
         const float ms = mn > -std::numeric_limits<float>::max() ? mn : -std::numeric_limits<float>::max();
         const R msv = V::set1(ms);
         R ls = V::zero();
-        for (int j = 0; j < TK; j += W) {
+        for (int j = 0; j < tk; j += W) {
           const R pj = exp2_vec<V>(V::sub(V::load(sr + j), msv));
           V::store(sr + j, pj);
           ls = V::add(ls, pj);
@@ -258,22 +287,13 @@ struct DecodeAttentionKernel {
         sc.l[r] = sc.l[r] * alpha + V::hsum(ls);
         sc.m[r] = mn;
       }
-      // Values: a zero-padded copy only when Dv is not a multiple of the vector width.
-      const float* vt = fmt ? sc.vpad.data() : v + t0 * vs;
-      int64_t vstride = fmt ? Dvp : vs;
-      if (!fmt && Dvp != Dv) {
-        float* vp = sc.vpad.data();
-        for (int j = 0; j < nk; ++j)
-          for (int64_t c = 0; c < Dvp; ++c) vp[j * Dvp + c] = c < Dv ? vt[j * vs + c] : 0.f;
-        vt = vp;
-        vstride = Dvp;
+      // Values: widened / zero-padded into scratch when read by many rows or Dv is not whole vectors.
+      if (widen_v) {
+        widen_rows<F>(v + t0 * vs, vs, nk, Dv, sc.vpad.data(), Dvp);
+        pv_tile<0>(sc.vpad.data(), Dvp, nk, nr, Dvp, s, o, sc.alpha, safe);
+      } else {
+        pv_tile<F>(v + t0 * vs, vs, nk, nr, Dvp, s, o, sc.alpha, safe);
       }
-      for (int r = 0; r < nr; ++r)
-        for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
-          const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-          if (safe) pv_chunk<true>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
-          else pv_chunk<false>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, sc.alpha[r]);
-        }
     }
 
     float check = 0.f;  // stays 0 unless some written value is NaN or +-Inf (x * 0 is then NaN)
@@ -298,6 +318,41 @@ struct DecodeAttentionKernel {
       }
     }
     return !safe && check != 0.f;
+  }
+
+  // s[r * TK + j] = q_r · k_j (q_r = qs + r * Dp) for the nk keys of a tile; a masked key
+  // (mt[j] == 0) is skipped (excluded later). One row: four keys per reduction, q in registers.
+  // Several rows: key by key, each key row loaded once for all rows (the loads, not the FMAs,
+  // bound a row-major walk there: it reloads q and k for every row), one reduction per score. A
+  // call takes one of the two for all its keys, so masked and unmasked keys sum alike.
+  template <int F>
+  static inline void score_tile(const float* qs, int64_t Dp, int nr, const Elem<F>* kt, int64_t kstride, int nk,
+                                int64_t D, const uint8_t* mt, float* s) {
+    if (nr == 1) {
+      int j = 0;
+      if (!mt)
+        for (; j + 4 <= nk; j += 4) dot4<F>(qs, kt + j * kstride, kstride, D, s + j);
+      for (; j < nk; ++j)
+        if (!mt || mt[j]) s[j] = dot1<F>(qs, kt + j * kstride, D);
+      return;
+    }
+    for (int j = 0; j < nk; ++j) {
+      if (mt && !mt[j]) continue;
+      const Elem<F>* kr = kt + j * kstride;
+      for (int r = 0; r < nr; ++r) s[r * TK + j] = V::hsum(dot_acc<F>(qs + r * Dp, kr, D));
+    }
+  }
+
+  // o_r = alpha_r * o_r + sum_j s_r[j] v_j for the nr rows over the nk values of a tile (Dv = Dvp).
+  template <int F>
+  static inline void pv_tile(const Elem<F>* vt, int64_t vstride, int nk, int nr, int64_t Dvp, const float* s, float* o,
+                             const float* alpha, bool safe) {
+    for (int r = 0; r < nr; ++r)
+      for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
+        const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
+        if (safe) pv_chunk<F, true>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, alpha[r]);
+        else pv_chunk<F, false>(nvec, s + r * TK, nk, vt + c0, vstride, o + r * Dvp + c0, alpha[r]);
+      }
   }
 
   // out = sum_c 2^(m_c - M) o_c / sum_c 2^(m_c - M) l_c over the chunks c of one row, M = max m_c

@@ -42,6 +42,15 @@ struct DenseAttentionParams {
   const uint16_t* k16 = nullptr;
   const uint16_t* v16 = nullptr;
 
+  // float16 / bfloat16 q, k, v and out (the standard operator's 16-bit tensors; 0 = float32): the
+  // prefill kernel reads q_half, k_half, v_half (element strides qs, ks, vs) instead of q, k, v,
+  // widening rows as it loads them, and writes out_half (strides os) instead of out.
+  int half_io = 0;  // 0 float32, 1 float16, 2 bfloat16
+  const uint16_t* q_half = nullptr;
+  const uint16_t* k_half = nullptr;
+  const uint16_t* v_half = nullptr;
+  uint16_t* out_half = nullptr;
+
   // ---- The standard operator's options (ONNX Attention). Defaults leave the above unchanged. ----
   // softcap > 0: every score s = scale * q.k becomes softcap * tanh(s / softcap), before the bias
   // and the masks are applied (the operator's order, so excluded keys stay excluded).
@@ -85,7 +94,7 @@ struct DenseAttentionParams {
 // decode kernel) must route such calls to dense_attention.
 static inline bool needs_prefill_kernel(const DenseAttentionParams& p) {
   return p.softcap > 0.f || p.causal_offset != DenseAttentionParams::kDefaultOffset || p.causal_offsets ||
-         p.has_window() || p.key_lengths || p.lse || p.position_bias;
+         p.has_window() || p.key_lengths || p.lse || p.position_bias || p.half_io != 0;
 }
 
 }  // namespace ga

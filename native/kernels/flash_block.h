@@ -10,7 +10,7 @@
 // O[m][:] += sum_j S[j][m] * V[j][:] broadcasts S and streams V rows. Softmax runs in base 2:
 // scale * log2(e) is folded into QT.
 //
-// Use: begin() -> for each key tile { scores(); add biases; exclude keys; accumulate(); } -> finish().
+// Use: begin() -> for each key tile { [set_band();] scores(); add biases; exclude keys; accumulate(); } -> finish().
 //
 // The bias protocol: callers add biases only through the add_bias*() methods (or tables built
 // with bias_units()), never by writing S. The methods convert a bias to the block's base-2 units
@@ -86,11 +86,18 @@ struct FlashBlock {
     nq = n;
     safe = safe_mode;
     fused_max = false;
+    banded = false;
     rows = (nq + QCOL - 1) / QCOL * QCOL;
     float* qt = sc.qt.data();
     const float qscale = scale * kLog2e;
+    // Row by row: contiguous reads of q (a strided read per element measured ~6% of a windowed
+    // call, whose blocks visit few keys).
+    for (int m = 0; m < nq; ++m) {
+      const float* qm = q + m * q_stride;
+      for (int64_t d = 0; d < D; ++d) qt[d * BQ + m] = qm[d] * qscale;
+    }
     for (int64_t d = 0; d < D; ++d)
-      for (int m = 0; m < BQ; ++m) qt[d * BQ + m] = m < nq ? q[m * q_stride + d] * qscale : 0.f;
+      for (int m = nq; m < BQ; ++m) qt[d * BQ + m] = 0.f;
     float* o = sc.o.data();
     for (int64_t i = 0; i < BQ * Dvp; ++i) o[i] = 0.f;
     float* st = sc.stats.data();
@@ -102,35 +109,52 @@ struct FlashBlock {
 
   // S[j][m0..m0+QCOL) for NK keys starting at kp (row stride ks); kMax also folds the NK scores
   // into the tile's running maximum tmax[m0..m0+QCOL) while they are still in registers.
-  template <int NK, bool kMax>
+  // NQ <= QV query vectors (a banded tile's edge needs fewer than the whole micro-tile).
+  template <int NK, bool kMax, int NQ = QV>
   static inline void qk_tile(const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax) {
-    R acc[NK][QV];
+    R acc[NK][NQ];
     for (int a = 0; a < NK; ++a)
-      for (int v = 0; v < QV; ++v) acc[a][v] = V::zero();
+      for (int v = 0; v < NQ; ++v) acc[a][v] = V::zero();
 #pragma GCC unroll 2
     for (int64_t d = 0; d < D; ++d) {
-      R qv[QV];
-      for (int v = 0; v < QV; ++v) qv[v] = V::load(qt + d * BQ + v * W);
+      R qv[NQ];
+      for (int v = 0; v < NQ; ++v) qv[v] = V::load(qt + d * BQ + v * W);
       for (int a = 0; a < NK; ++a) {
         const R kb = V::set1(kp[a * ks + d]);
-        for (int v = 0; v < QV; ++v) acc[a][v] = V::fmadd(kb, qv[v], acc[a][v]);
+        for (int v = 0; v < NQ; ++v) acc[a][v] = V::fmadd(kb, qv[v], acc[a][v]);
       }
     }
     for (int a = 0; a < NK; ++a)
-      for (int v = 0; v < QV; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
+      for (int v = 0; v < NQ; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
     if constexpr (kMax)
-      for (int v = 0; v < QV; ++v) {
+      for (int v = 0; v < NQ; ++v) {
         R m = V::load(tmax + v * W);
         for (int a = 0; a < NK; ++a) m = V::max(m, acc[a][v]);
         V::store(tmax + v * W, m);
       }
   }
 
-  template <bool kMax, int N = KR - 1>
+  template <bool kMax, int N = KR - 1, int NQ = QV>
   static inline void qk_tail(int nk, const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax) {
     if constexpr (N >= 1) {
-      if (nk == N) return qk_tile<N, kMax>(kp, ks, D, qt, s, tmax);
-      return qk_tail<kMax, N - 1>(nk, kp, ks, D, qt, s, tmax);
+      if (nk == N) return qk_tile<N, kMax, NQ>(kp, ks, D, qt, s, tmax);
+      return qk_tail<kMax, N - 1, NQ>(nk, kp, ks, D, qt, s, tmax);
+    }
+  }
+
+  // Scores of keys [0, nk) (row stride ks) for NQ query vectors (qt, s already offset to them).
+  template <int NQ>
+  static inline void qk_span(const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s) {
+    int j = 0;
+    for (; j + KR <= nk; j += KR) qk_tile<KR, false, NQ>(k + j * ks, ks, D, qt, s + j * BQ, nullptr);
+    if (j < nk) qk_tail<false, KR - 1, NQ>(nk - j, k + j * ks, ks, D, qt, s + j * BQ, nullptr);
+  }
+
+  template <int N = QV>
+  static inline void qk_span_n(int nq_vecs, const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s) {
+    if constexpr (N >= 1) {
+      if (nq_vecs == N) return qk_span<N>(k, ks, nk, D, qt, s);
+      return qk_span_n<N - 1>(nq_vecs, k, ks, nk, D, qt, s);
     }
   }
 
@@ -139,9 +163,13 @@ struct FlashBlock {
   // (tile_max()) and accumulate() skips its max pass. Not in safe mode (max's NaN handling is
   // order-dependent; safe mode keeps the plain pass).
   void scores(const float* k, int64_t ks, int nk, bool with_max = false) {
+    // An aborted call stops within a tile, not a block (one block streams all its keys: with one
+    // huge head and one thread, ~1.6 GFLOP at N = 65536). Cancelled unwinds to parallel_items,
+    // which rethrows it after the region; the block's partial output is never read.
+    throw_if_cancelled();
     float* s = sc.s.data();
     float* tmax = tile_max();
-    fused_max = with_max && !safe;
+    fused_max = with_max && !safe && !banded;
     if (fused_max)
       for (int m = 0; m < BQ; ++m) tmax[m] = kNegInf;
     if (D == 0) {  // empty dot products (qt and k may be empty buffers)
@@ -150,7 +178,8 @@ struct FlashBlock {
         for (int m = 0; m < BQ; ++m) tmax[m] = nk > 0 ? 0.f : kNegInf;
       return;
     }
-    if (fused_max) scores_impl<true>(k, ks, nk, s, tmax);
+    if (banded) scores_band(k, ks);
+    else if (fused_max) scores_impl<true>(k, ks, nk, s, tmax);
     else scores_impl<false>(k, ks, nk, s, tmax);
   }
 
@@ -161,6 +190,93 @@ struct FlashBlock {
       int j = 0;
       for (; j + KR <= nk; j += KR) qk_tile<KR, kMax>(k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
       if (j < nk) qk_tail<kMax>(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
+    }
+  }
+
+  // ---- Banded tiles: a sliding window's or a causal diagonal's edge runs through the tile ----
+  //
+  // The caller sets row m's admissible keys of the next tile, [band_lo[m], band_hi[m]) (empty when
+  // lo >= hi; rows >= nq are set empty here), then calls set_band(nk) before scores(). Per vector
+  // of W queries, scores() then computes only the keys some row of that vector attends; accumulate()
+  // first excludes (-inf) every score of a QK micro-tile's key span that its row may not attend
+  // (after the caller's biases and masks), runs the softmax over that span only and P·V over each
+  // PV row group's span only. Scores outside a micro-tile's span are never read. A windowed call
+  // thus costs its admissible (i, j) pairs plus the edges of W-query vectors, not whole tiles.
+  // clear_band() (or begin()) returns to whole tiles.
+  static constexpr int kVecs = BQ / W, kGroups = BQ / QCOL, kPvGroups = BQ / MR;
+  bool banded = false;
+  int band_lo[BQ], band_hi[BQ];
+  int vec_lo[kVecs], vec_hi[kVecs];        // per query vector: the union of its rows' spans
+  int grp_lo[kGroups], grp_hi[kGroups];    // per QK micro-tile (QCOL queries)
+  int pv_lo[kPvGroups], pv_hi[kPvGroups];  // per PV row group (MR queries)
+
+  void set_band(int nk) {
+    banded = true;
+    for (int m = nq; m < BQ; ++m) {
+      band_lo[m] = nk;
+      band_hi[m] = 0;
+    }
+    // The union of rows [m0, m0 + n): min lo, max hi over its non-empty rows (empty rows are
+    // (nk, 0) or otherwise lo >= hi, and do not widen it).
+    auto span = [&](int m0, int n, int& lo, int& hi) {
+      lo = nk;
+      hi = 0;
+      for (int m = m0; m < m0 + n; ++m)
+        if (band_lo[m] < band_hi[m]) {
+          lo = band_lo[m] < lo ? band_lo[m] : lo;
+          hi = band_hi[m] > hi ? band_hi[m] : hi;
+        }
+    };
+    for (int v = 0; v < kVecs; ++v) span(v * W, W, vec_lo[v], vec_hi[v]);
+    for (int g = 0; g < kGroups; ++g) span(g * QCOL, QCOL, grp_lo[g], grp_hi[g]);
+    for (int r = 0; r < kPvGroups; ++r) span(r * MR, MR, pv_lo[r], pv_hi[r]);
+  }
+  void clear_band() { banded = false; }
+
+  // scores() of a banded tile: per QK micro-tile, its key span is cut where a vector's span
+  // starts or ends; each piece runs the micro-kernel over the contiguous vectors that need it.
+  void scores_band(const float* k, int64_t ks) {
+    const float* qt = sc.qt.data();
+    float* s = sc.s.data();
+    for (int c = 0; c < rows; c += QCOL) {
+      const int v0 = c / W;
+      int cuts[2 * QV], ncut = 0;
+      for (int v = 0; v < QV; ++v)
+        if (vec_lo[v0 + v] < vec_hi[v0 + v]) {
+          cuts[ncut++] = vec_lo[v0 + v];
+          cuts[ncut++] = vec_hi[v0 + v];
+        }
+      for (int a = 1; a < ncut; ++a)  // insertion sort (at most 2 * QV cuts)
+        for (int b = a; b > 0 && cuts[b - 1] > cuts[b]; --b) {
+          const int t = cuts[b];
+          cuts[b] = cuts[b - 1];
+          cuts[b - 1] = t;
+        }
+      for (int a = 0; a + 1 < ncut; ++a) {
+        const int j0 = cuts[a], j1 = cuts[a + 1];
+        if (j0 == j1) continue;
+        int va = QV, vb = 0;  // the vectors whose span holds [j0, j1)
+        for (int v = 0; v < QV; ++v)
+          if (vec_lo[v0 + v] <= j0 && j1 <= vec_hi[v0 + v]) {
+            va = v < va ? v : va;
+            vb = v + 1;
+          }
+        if (va >= vb) continue;
+        qk_span_n(vb - va, k + j0 * ks, ks, j1 - j0, D, qt + c + va * W, s + j0 * BQ + c + va * W);
+      }
+    }
+  }
+
+  // Excludes, in every QK micro-tile's key span, the scores its rows may not attend (rows >= nq
+  // included: their vector's scores may not have been computed).
+  void mask_band() {
+    float* s = sc.s.data();
+    for (int m = 0; m < rows; ++m) {
+      const int g = m / QCOL, glo = grp_lo[g], ghi = grp_hi[g];
+      int lo = band_lo[m], hi = band_hi[m];
+      if (lo >= hi) lo = hi = ghi;  // nothing admissible: exclude the whole span
+      for (int j = glo; j < lo && j < ghi; ++j) s[j * BQ + m] = kNegInf;
+      for (int j = hi > glo ? hi : glo; j < ghi; ++j) s[j * BQ + m] = kNegInf;
     }
   }
 
@@ -263,13 +379,16 @@ struct FlashBlock {
     // latency each), so one vector at a time would be latency-bound; QV independent chains are
     // not. rows is a whole number of QK micro-tiles, i.e. of QV vectors. Per lane, the order of
     // operations is unchanged.
+    if (banded) mask_band();
     for (int c = 0; c < rows; c += QCOL) {
+      // The keys this micro-tile's rows may attend (banded: its span; the rest is never read).
+      const int ja = banded ? grp_lo[c / QCOL] : 0, jb = banded ? grp_hi[c / QCOL] : nk;
       R mt[QV], ms[QV], ls[QV];
       if (fused_max) {
         for (int v = 0; v < QV; ++v) mt[v] = V::load(tile_max() + c + v * W);
       } else {
         for (int v = 0; v < QV; ++v) mt[v] = V::set1(kNegInf);
-        for (int j = 0; j < nk; ++j)
+        for (int j = ja; j < jb; ++j)
           for (int v = 0; v < QV; ++v) mt[v] = V::max(mt[v], V::load(s + j * BQ + c + v * W));
       }
       for (int v = 0; v < QV; ++v) {
@@ -282,7 +401,7 @@ struct FlashBlock {
         V::store(mrow + c + v * W, mn);
         ls[v] = V::zero();
       }
-      for (int j = 0; j < nk; ++j)
+      for (int j = ja; j < jb; ++j)
         for (int v = 0; v < QV; ++v) {
           const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
           V::store(s + j * BQ + c + v * W, pj);
@@ -302,12 +421,22 @@ struct FlashBlock {
       vstride = Dvp;
     }
     float* o = sc.o.data();
-    for (int r0 = 0; r0 < rows; r0 += MR)
+    for (int r0 = 0; r0 < rows; r0 += MR) {
+      // Banded: only the keys some row of the group attends (the others' weights are 0).
+      int ja = 0, jn = nk;
+      if (banded) {
+        ja = pv_lo[r0 / MR];
+        jn = pv_hi[r0 / MR] > ja ? pv_hi[r0 / MR] - ja : 0;
+        if (jn == 0) ja = 0;  // O *= alpha only
+      }
+      const float* sr = s + ja * BQ + r0;
+      const float* vr = vt + ja * vstride;
       for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
         const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-        if (safe) pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
-        else pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        if (safe) pv_chunk<true>(nvec, sr, jn, vr + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        else pv_chunk<false>(nvec, sr, jn, vr + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
       }
+    }
   }
 
   // out[m] = O[m] / l[m] for the nq real queries (row stride out_stride); a query with no
@@ -316,18 +445,34 @@ struct FlashBlock {
   bool finish(float* out, int64_t out_stride, const uint8_t* keep = nullptr) {
     const float* o = sc.o.data();
     const float* lrow = sc.stats.data() + BQ;
-    float check = 0.f;  // stays 0 unless some written value is NaN or +-Inf (x * 0 is then NaN)
+    // Lanes stay 0 unless some written value is NaN or +-Inf (x * 0 is then NaN). Vectors, not a
+    // scalar sum: that serial add chain measured ~5% of a windowed call.
+    const R zero = V::zero();
+    R check = zero;
     for (int m = 0; m < nq; ++m) {
       const float l = lrow[m];
-      const bool zero = l == 0.f || (keep && !keep[m]);  // NaN inputs stay NaN
-      const float inv = zero ? 0.f : 1.f / l;
+      const bool drop = l == 0.f || (keep && !keep[m]);  // NaN inputs stay NaN
+      const R inv = V::set1(drop ? 0.f : 1.f / l);
       float* orow = out + m * out_stride;
-      for (int64_t c = 0; c < Dv; ++c) {
-        orow[c] = zero ? 0.f : o[m * Dvp + c] * inv;
-        check += orow[c] * 0.f;
+      const float* om = o + m * Dvp;
+      int64_t c = 0;
+      for (; c + W <= Dv; c += W) {
+        const R x = drop ? zero : V::mul(V::load(om + c), inv);
+        V::store(orow + c, x);
+        check = V::add(check, V::mul(x, zero));
+      }
+      if (c < Dv) {
+        const int n = static_cast<int>(Dv - c);
+        const R x = drop ? zero : V::mul(V::load_partial(om + c, n), inv);
+        V::store_partial(orow + c, x, n);
+        check = V::add(check, V::mul(x, zero));
       }
     }
-    return !safe && check != 0.f;
+    float lanes[W];
+    V::store(lanes, check);
+    bool bad = false;
+    for (int i = 0; i < W; ++i) bad |= lanes[i] != 0.f;
+    return !safe && bad;
   }
 };
 

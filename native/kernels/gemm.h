@@ -18,6 +18,14 @@ namespace ga {
 // Columns per packed panel: the ISA-independent panel width (k stride) of packed B.
 constexpr int kGemmPackWidth = 16;
 
+// Row independence: with M >= kGemmRowsAnyM rows (or with b_packed, at any M), each row of C is
+// computed by the same register-tile code on the same numbers whatever M, the row's position and
+// the thread count (K is blocked the same way for every row). So a product over rows [r0, r1) of A
+// gives the same bits as those rows of the product over all of A, as long as both have at least
+// this many rows (below it a dot-product kernel with another summation order may run). Callers
+// that split a product across work items (a packed batch's sequences) rely on it.
+constexpr int64_t kGemmRowsAnyM = 96;
+
 struct GemmParams {
   const float* a = nullptr;  // [M, K], row stride lda
   const float* b = nullptr;  // [N, K], row stride ldb (ignored when b_packed is set)

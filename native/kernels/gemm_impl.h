@@ -56,6 +56,7 @@ struct GemmKernel {
   // ~ 48-56 on AVX-512). Its tile is DR rows of A x DN rows of B, sized like the register tile's
   // accumulator budget (24 on 32-register ISAs, 12-16 otherwise).
   static constexpr int kDotRows = 2 * MR * NV;
+  static_assert(kDotRows <= kGemmRowsAnyM, "gemm.h promises the tile path from kGemmRowsAnyM rows");
   static constexpr int DR = MR * NV >= 24 ? 4 : 2;
   static constexpr int DN = 4;
 

@@ -1,6 +1,7 @@
 // float16 (IEEE binary16) and bfloat16 <-> float32, scalar and exact: half -> float is exact,
 // float -> half rounds to nearest, ties to even (overflow to +-Inf, NaN stays a quiet NaN).
-// The binding converts half tensors with these before and after the float32 kernels.
+// The scalar backend (simd/vec_scalar.h) converts with these; the SIMD backends follow the same
+// rules (kernels/half_convert.h).
 #pragma once
 #include <cstdint>
 #include <cstring>

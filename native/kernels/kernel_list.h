@@ -11,24 +11,29 @@
 #include "kernels/packed_attention.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_bf16_packed.h"
+#include "kernels/half_convert.h"
+#include "kernels/t5_ff_activation.h"
 #include "kernels/tglobal_attention.h"
 
-#define GA_DISPATCHED_KERNELS(X)                                                                  \
-  X(dense_attention, void, const DenseAttentionParams&)                                           \
-  X(decode_attention, void, const DenseAttentionParams&) /* any Nq */                             \
-  X(packed_attention, void, const PackedAttentionParams&)                                         \
-  X(gemm_abt, void, const GemmParams&)                                                            \
-  X(gemm_pack_b, int64_t, const GemmPackParams&)                                                  \
-  X(tglobal_attention, void, const TGlobalAttentionParams&)                                       \
-  X(block_global_attention, void, const BlockGlobalAttentionParams&)                              \
-  X(fma_peak_gflops, double, double) /* one thread, this ISA's vectors; argument: seconds */      \
-  /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */ \
-  X(gemm_abt_bf16, void, const GemmBf16Params&)                                                   \
-  X(dense_attention_bf16, void, const DenseAttentionParams&)                                      \
-  X(gemm_abt_bf16_packed, void, const GemmPacked16Params&) /* B by gemm_pack_b16 */               \
-  /* float16 products, float32 accumulation: emulated (no native set yet) */                      \
-  X(gemm_abt_fp16, void, const GemmBf16Params&)                                                   \
-  X(gemm_abt_fp16_packed, void, const GemmPacked16Params&)                                        \
+#define GA_DISPATCHED_KERNELS(X)                                                                          \
+  X(dense_attention, void, const DenseAttentionParams&)                                                   \
+  X(decode_attention, void, const DenseAttentionParams&) /* any Nq */                                     \
+  X(packed_attention, void, const PackedAttentionParams&)                                                 \
+  X(gemm_abt, void, const GemmParams&)                                                                    \
+  X(gemm_pack_b, int64_t, const GemmPackParams&)                                                          \
+  X(tglobal_attention, void, const TGlobalAttentionParams&)                                               \
+  X(tglobal_attention_batch, void, const TGlobalAttentionBatchParams&)                                    \
+  X(block_global_attention, void, const BlockGlobalAttentionParams&)                                      \
+  X(t5_ff_activation, void, const FfActivationParams&)                                                    \
+  X(fma_peak_gflops, double, double)              /* one thread, this ISA's vectors; argument: seconds */ \
+  X(half_convert, void, const HalfConvertParams&) /* float16/bfloat16 tensors <-> float32 */              \
+  /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */         \
+  X(gemm_abt_bf16, void, const GemmBf16Params&)                                                           \
+  X(dense_attention_bf16, void, const DenseAttentionParams&)                                              \
+  X(gemm_abt_bf16_packed, void, const GemmPacked16Params&) /* B by gemm_pack_b16 */                       \
+  /* float16 products, float32 accumulation: emulated (no native set yet) */                              \
+  X(gemm_abt_fp16, void, const GemmBf16Params&)                                                           \
+  X(gemm_abt_fp16_packed, void, const GemmPacked16Params&)                                                \
   X(dense_attention_fp16, void, const DenseAttentionParams&)
 
 namespace ga {

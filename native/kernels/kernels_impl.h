@@ -10,8 +10,10 @@
 #include "kernels/gemm_bf16_impl.h"
 #include "kernels/gemm_bf16_packed_impl.h"
 #include "kernels/gemm_impl.h"
+#include "kernels/half_convert_impl.h"
 #include "kernels/kernel_list.h"
 #include "kernels/packed_attention_impl.h"
+#include "kernels/t5_ff_activation_impl.h"
 #include "kernels/tglobal_attention_impl.h"
 
 namespace ga {
@@ -41,12 +43,20 @@ void tglobal_attention_kernel(const TGlobalAttentionParams& p) {
   TGlobalAttentionKernel<V>::run(p);
 }
 template <class V>
+void tglobal_attention_batch_kernel(const TGlobalAttentionBatchParams& p) {
+  TGlobalAttentionKernel<V>::run_batch(p);
+}
+template <class V>
 void block_global_attention_kernel(const BlockGlobalAttentionParams& p) {
   BlockGlobalAttentionKernel<V>::run(p);
 }
 template <class V>
 double fma_peak_gflops_kernel(double seconds) {
   return fma_peak_gflops<V>(seconds);
+}
+template <class V>
+void half_convert_kernel(const HalfConvertParams& p) {
+  HalfConvertKernel<V>::run(p);
 }
 // The emulated bfloat16 kernels (native ones: kernels/reduced_precision_list.h).
 template <class V>

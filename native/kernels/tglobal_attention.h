@@ -26,6 +26,17 @@ struct TGlobalAttentionParams {
   int threads = 1;
 };
 
+// Several independent TGlobal calls (e.g. the sequences of a packed batch, each a B = 1 call) as
+// one parallel region: the items are all their query blocks, taken in the calls' order (callers
+// put the most expensive first), so threads balance by tokens across the calls instead of
+// meeting at a barrier after each. Every item runs the same code on the same numbers as its call
+// alone, so each call's output has the same bits. All calls share D and Dv.
+struct TGlobalAttentionBatchParams {
+  const TGlobalAttentionParams* calls = nullptr;
+  int64_t count = 0;
+  int threads = 1;
+};
+
 // Seed variant: each token attends to the tokens of its own block plus its block's global token.
 struct BlockGlobalAttentionParams {
   const float* q = nullptr;  // [B, H, N, D] contiguous

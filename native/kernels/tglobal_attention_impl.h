@@ -14,6 +14,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/flash_block.h"
 #include "kernels/longt5_blocks.h"
@@ -114,6 +115,44 @@ struct TGlobalAttentionKernel {
       }
     }
     return blk.finish(p.out + b * p.os.b + h * p.os.h + i0 * p.os.n, p.os.n, mask ? mask + i0 : nullptr);
+  }
+
+  // One call's share of a batch (TGlobalAttentionBatchParams): its tables and its items.
+  struct BatchCall {
+    Tables t;
+    int64_t first_item = 0, items = 0, nqb = 0;
+  };
+
+  static void run_batch(const TGlobalAttentionBatchParams& bp) {
+    std::vector<BatchCall> calls(static_cast<size_t>(bp.count));
+    int64_t items = 0;
+    for (int64_t c = 0; c < bp.count; ++c) {
+      const TGlobalAttentionParams& p = bp.calls[c];
+      BatchCall& bc = calls[c];
+      bc.first_item = items;
+      if (p.B == 0 || p.H == 0 || p.N == 0 || p.Dv == 0) continue;
+      build_tables(p, bc.t);
+      bc.nqb = (p.N + BQ - 1) / BQ;
+      bc.items = p.B * p.H * bc.nqb;
+      items += bc.items;
+    }
+    if (items == 0) return;
+    const TGlobalAttentionParams& p0 = bp.calls[0];
+    for_each_query_block<Block>(items, bp.threads, p0.D, p0.Dv, [&](int64_t it, typename Block::Scratch& sc) {
+      // The call holding item `it`: the last with first_item <= it (an empty call's first_item is
+      // the next call's, so the last such call is never an empty one).
+      int64_t lo = 0, hi = bp.count;
+      while (hi - lo > 1) {
+        const int64_t mid = (lo + hi) / 2;
+        if (calls[mid].first_item <= it) lo = mid;
+        else hi = mid;
+      }
+      const BatchCall& bc = calls[lo];
+      const TGlobalAttentionParams& p = bp.calls[lo];
+      const int64_t local = it - bc.first_item, qb = local % bc.nqb, bh = local / bc.nqb;
+      const int64_t b = bh / p.H, h = bh % p.H;
+      if (run_block(p, bc.t, b, h, qb * BQ, sc, false)) run_block(p, bc.t, b, h, qb * BQ, sc, true);
+    });
   }
 
   static void run(const TGlobalAttentionParams& params) {

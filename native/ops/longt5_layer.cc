@@ -104,6 +104,12 @@ void project_heads_reduced(const float* x, int64_t B, int64_t rows, int64_t C, c
 }
 
 namespace {
+// b's storage, grown to at least n floats (contents undefined).
+float* at_least(AlignedBuffer& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
 // x [B, rows, C] projected by an attention weight (packed, plain or 16-bit) into head-major dst.
 void project(const LongT5LayerParams& p, const float* x, int64_t rows, const float* w, const float* w_packed,
              const uint16_t* w16, const uint16_t* w16_packed, float* dst) {
@@ -127,10 +133,15 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     mask = all_tokens.data();
   }
   const size_t bnhd = static_cast<size_t>(B * N * HD);
-  AlignedBuffer q(bnhd), k(bnhd), v(bnhd), ctx(bnhd);
-  project(p, p.hidden, N, p.wq, p.wq_packed, p.wq16, p.wq16_packed, q.data());
-  project(p, p.hidden, N, p.wk, p.wk_packed, p.wk16, p.wk16_packed, k.data());
-  project(p, p.hidden, N, p.wv, p.wv_packed, p.wv16, p.wv16_packed, v.data());
+  LongT5LayerScratch per_call;
+  LongT5LayerScratch& s = p.scratch ? *p.scratch : per_call;
+  float* q = at_least(s.q, bnhd);
+  float* k = at_least(s.k, bnhd);
+  float* v = at_least(s.v, bnhd);
+  float* ctx = at_least(s.ctx, bnhd);
+  project(p, p.hidden, N, p.wq, p.wq_packed, p.wq16, p.wq16_packed, q);
+  project(p, p.hidden, N, p.wk, p.wk_packed, p.wk16, p.wk16_packed, k);
+  project(p, p.hidden, N, p.wv, p.wv_packed, p.wv16, p.wv16_packed, v);
 
   if (p.kind == LongT5Kind::kFull) {
     // T5 relative bias as a per-head table by distance, T[h][(i - j) + N - 1], read through
@@ -139,10 +150,10 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     AlignedBuffer table(static_cast<size_t>(H * len));
     bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, len, N - 1, true, table.data());
     DenseAttentionParams d;
-    d.q = q.data();
-    d.k = k.data();
-    d.v = v.data();
-    d.out = ctx.data();
+    d.q = q;
+    d.k = k;
+    d.v = v;
+    d.out = ctx;
     d.B = B;
     d.H = H;
     d.Hk = H;
@@ -169,24 +180,23 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     const int64_t G = global ? N / p.global_block_size : 0;
     std::vector<int32_t> block_ids, segment_ids;
     std::vector<uint8_t> global_valid;
-    AlignedBuffer aggregates, gk, gv, gtable;
+    AlignedBuffer gtable;
     TGlobalAttentionParams t;
     if (G > 0) {
       block_ids.resize(static_cast<size_t>(B * N));
       segment_ids.resize(static_cast<size_t>(B * G));
       global_block_ids(mask, B, N, p.global_block_size, block_ids.data(), segment_ids.data());
       global_valid.assign(segment_ids.begin(), segment_ids.end());
-      aggregates.resize(static_cast<size_t>(B * G * C));
-      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon,
-                        aggregates.data());
-      gk.resize(static_cast<size_t>(B * G * HD));
-      gv.resize(static_cast<size_t>(B * G * HD));
-      project(p, aggregates.data(), G, p.wk, p.wk_packed, p.wk16, p.wk16_packed, gk.data());
-      project(p, aggregates.data(), G, p.wv, p.wv_packed, p.wv16, p.wv16_packed, gv.data());
+      float* aggregates = at_least(s.aggregates, static_cast<size_t>(B * G * C));
+      global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon, aggregates);
+      float* gk = at_least(s.gk, static_cast<size_t>(B * G * HD));
+      float* gv = at_least(s.gv, static_cast<size_t>(B * G * HD));
+      project(p, aggregates, G, p.wk, p.wk_packed, p.wk16, p.wk16_packed, gk);
+      project(p, aggregates, G, p.wv, p.wv_packed, p.wv16, p.wv16_packed, gv);
       gtable.resize(static_cast<size_t>(H * (2 * G + 1)));
       bias_by_distance(p.global_rel_bias, H, p.num_buckets, p.max_distance, 2 * G + 1, G, false, gtable.data());
-      t.gk = gk.data();
-      t.gv = gv.data();
+      t.gk = gk;
+      t.gv = gv;
       t.gks = t.gvs = Strides::bhnd(H, G, D);
       t.block_ids = block_ids.data();
       t.global_valid = global_valid.data();
@@ -194,10 +204,10 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     }
     AlignedBuffer ltable(static_cast<size_t>(H * (2 * r + 1)));
     bias_by_distance(p.rel_bias, H, p.num_buckets, p.max_distance, 2 * r + 1, r, false, ltable.data());
-    t.q = q.data();
-    t.k = k.data();
-    t.v = v.data();
-    t.out = ctx.data();
+    t.q = q;
+    t.k = k;
+    t.v = v;
+    t.out = ctx;
     t.qs = t.ks = t.vs = Strides::bhnd(H, N, D);
     t.os = Strides::bnhd(H, N, D);
     t.B = B;
@@ -216,7 +226,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
 
   if (p.precision != ComputePrecision::kFp32 && p.wo16_packed) {
     GemmPacked16Params o;
-    o.g.a = ctx.data();
+    o.g.a = ctx;
     o.g.lda = HD;
     o.b16_packed = p.wo16_packed;
     o.g.c = p.out;
@@ -231,7 +241,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   }
   if (p.precision != ComputePrecision::kFp32) {
     GemmBf16Params o;
-    o.g.a = ctx.data();
+    o.g.a = ctx;
     o.g.lda = HD;
     o.g.b = p.wo16 ? nullptr : p.wo;
     o.b16 = p.wo16;
@@ -247,7 +257,7 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     return;
   }
   GemmParams o;
-  o.a = ctx.data();
+  o.a = ctx;
   o.lda = HD;
   o.b = p.wo;
   o.ldb = HD;

@@ -5,10 +5,18 @@
 #include <cstdint>
 
 #include "ops/compute_precision.h"
+#include "runtime/aligned_buffer.h"
 
 namespace ga {
 
 enum class LongT5Kind { kTransientGlobal, kLocal, kFull };
+
+// The large per-forward buffers (q, k, v, context: B*N*H*d_kv floats each; the global tokens'
+// aggregates and keys/values). A caller that runs many forwards (the model's encoder) keeps one
+// and passes it in, so no forward maps and zero-fills fresh pages; buffers only grow.
+struct LongT5LayerScratch {
+  AlignedBuffer q, k, v, ctx, aggregates, gk, gv;
+};
 
 struct LongT5LayerParams {
   LongT5Kind kind = LongT5Kind::kTransientGlobal;
@@ -49,6 +57,7 @@ struct LongT5LayerParams {
   const float* global_norm_weight = nullptr;  // [d_model] (TGlobal)
   float* out = nullptr;                       // [B, N, d_model]
   bool accumulate_out = false;                // out += the layer's output (the model's residual add)
+  LongT5LayerScratch* scratch = nullptr;      // reused buffers; nullptr: allocated (and freed) per call
   int threads = 1;
 };
 
@@ -69,7 +78,8 @@ void project_heads_reduced(const float* x, int64_t B, int64_t rows, int64_t C, c
 void project_heads_packed16(const float* x, int64_t B, int64_t rows, int64_t C, const uint16_t* w16_packed, int64_t H,
                             int64_t D, float* dst, ComputePrecision p, int threads);
 
-// Throws std::bad_alloc when scratch (4 x B*N*H*d_kv floats plus global tensors) can't be had.
+// Throws std::bad_alloc when scratch (4 x B*N*H*d_kv floats plus global tensors) can't be had
+// (a p.scratch that could not grow keeps its old buffers or none; its contents are undefined).
 void longt5_layer_forward(const LongT5LayerParams& p);
 
 }  // namespace ga

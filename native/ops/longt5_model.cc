@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "dispatch/dispatch.h"
 #include "kernels/dense_attention.h"
@@ -14,6 +15,12 @@
 
 namespace ga {
 namespace {
+
+// b's storage, grown to at least n floats (contents undefined).
+float* at_least(AlignedBuffer& b, int64_t n) {
+  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
 
 // C[M, N] (+)= A[M, K] · W[N, K]ᵀ with contiguous rows (lda = K, ldc = N unless given), W packed
 // by gemm_pack_b in groups of group_n rows (0: one group); C's columns stay in W's row order.
@@ -352,36 +359,75 @@ void LongT5Model::rms_norm(const float* x, int64_t M, const float* w, float scal
 }
 
 void LongT5Model::feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1,
-                               const float* wo, int threads) const {
+                               const float* wo, int threads, FfScratch* scratch) const {
   const int64_t C = c_.d_model, F = c_.d_ff;
   // Row blocks keep the [rows, d_ff] intermediates small (16 MiB each at most) whatever N is; a
   // block of >= 1024 rows is still a large GEMM, so the products lose nothing.
   const int64_t rows = std::min<int64_t>(M, std::max<int64_t>(1024, (int64_t(1) << 22) / std::max<int64_t>(F, 1)));
-  AlignedBuffer n(static_cast<size_t>(rows * C)), a(static_cast<size_t>(rows * F)), g;
-  if (wi1) g.resize(static_cast<size_t>(rows * F));
+  FfScratch per_call;
+  FfScratch& s = scratch ? *scratch : per_call;
+  float* n = at_least(s.n, rows * C);
+  float* a = at_least(s.a, rows * F);
+  float* g = wi1 ? at_least(s.g, rows * F) : nullptr;
   const FfActivation act = c_.act;
   for (int64_t r0 = 0; r0 < M; r0 += rows) {
     const int64_t m = std::min(rows, M - r0);
     float* hb = h + r0 * C;
-    rms_norm(hb, m, ln, 1.f, n.data(), threads);
-    linear(n.data(), m, C, wi0, F, a.data(), false, threads);
-    if (wi1) linear(n.data(), m, C, wi1, F, g.data(), false, threads);
-    float* ap = a.data();
-    const float* gp = wi1 ? g.data() : nullptr;
-    parallel_chunks(m * F, 16384, threads,
-                    [&](int64_t lo, int64_t hi) { ff_activation(ap + lo, gp ? gp + lo : nullptr, hi - lo, act); });
-    linear(a.data(), m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
+    rms_norm(hb, m, ln, 1.f, n, threads);
+    linear(n, m, C, wi0, F, a, false, threads);
+    if (wi1) linear(n, m, C, wi1, F, g, false, threads);
+    parallel_chunks(m * F, 16384, threads, [&](int64_t lo, int64_t hi) {
+      FfActivationParams f;
+      f.x = a + lo;
+      f.gate = g ? g + lo : nullptr;
+      f.n = hi - lo;
+      f.act = act;
+      t5_ff_activation(f);  // ff_activation's bits, vectorised where the ISA can
+    });
+    linear(a, m, F, wo, C, hb, true, threads);  // residual: h += wo(...)
   }
+}
+
+std::unique_ptr<LongT5EncoderWorkspace> LongT5Model::take_workspace() const {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (idle_.empty()) return std::make_unique<LongT5EncoderWorkspace>();
+  std::unique_ptr<LongT5EncoderWorkspace> ws = std::move(idle_.back());
+  idle_.pop_back();
+  return ws;
+}
+
+void LongT5Model::give_back(std::unique_ptr<LongT5EncoderWorkspace> ws) const {
+  std::unique_ptr<LongT5EncoderWorkspace> drop;  // freed after the lock is released
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (idle_.size() < kIdleWorkspaces) {
+    idle_.push_back(std::move(ws));
+    return;
+  }
+  // Full: keep the larger of ws and the smallest idle one.
+  auto smallest = std::min_element(idle_.begin(), idle_.end(),
+                                   [](const auto& a, const auto& b) { return a->floats() < b->floats(); });
+  if (ws->floats() > (*smallest)->floats()) std::swap(ws, *smallest);
+  drop = std::move(ws);
 }
 
 void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const {
   if (!ready_) throw std::logic_error("the model's weights are not all loaded");
+  if (B * N == 0) return;
+  std::unique_ptr<LongT5EncoderWorkspace> ws = take_workspace();
+  encode(ids, mask, B, N, out, threads, *ws);  // an exception (abort, bad_alloc) frees ws with this frame
+  give_back(std::move(ws));
+}
+
+void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads,
+                         LongT5EncoderWorkspace& ws) const {
+  if (!ready_) throw std::logic_error("the model's weights are not all loaded");
   const int64_t C = c_.d_model, M = B * N;
   if (M == 0) return;
-  AlignedBuffer x(static_cast<size_t>(M * C)), n(static_cast<size_t>(M * C));
-  embed(ids, M, x.data());
+  float* x = out;  // the residual stream: no buffer of its own, and the final norm runs in place
+  float* n = at_least(ws.ff.n, M * C);
+  embed(ids, M, x);
   for (const EncoderLayer& l : enc_) {
-    rms_norm(x.data(), M, l.ln0, 1.f, n.data(), threads);
+    rms_norm(x, M, l.ln0, 1.f, n, threads);
     LongT5LayerParams p;
     p.kind = c_.transient_global ? LongT5Kind::kTransientGlobal : LongT5Kind::kLocal;
     p.B = B;
@@ -394,7 +440,7 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
     p.num_buckets = c_.num_buckets;
     p.max_distance = c_.max_distance;
     p.layer_norm_epsilon = c_.eps;
-    p.hidden = n.data();
+    p.hidden = n;
     p.mask = mask;
     p.precision = c_.precision;
     if (c_.precision == ComputePrecision::kFp32) {
@@ -411,13 +457,21 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
     p.rel_bias = enc_rel_bias_;
     p.global_rel_bias = enc_global_rel_bias_;
     p.global_norm_weight = l.global_norm;
-    p.out = x.data();
+    p.out = x;
     p.accumulate_out = true;  // residual: x += attention(rms(x))
+    p.scratch = &ws.layer;
     p.threads = threads;
     longt5_layer_forward(p);
-    feed_forward(x.data(), M, l.ln1, l.wi0, l.wi1, l.wo, threads);
+    // q and k are dead until the next layer: the FF's [rows, d_ff] intermediates live in them, so a
+    // workspace holds max(q, intermediate) rather than both (at base dims, from N ~ 5.5k on q is
+    // the larger and the FF adds nothing).
+    std::swap(ws.ff.a, ws.layer.q);
+    std::swap(ws.ff.g, ws.layer.k);
+    feed_forward(x, M, l.ln1, l.wi0, l.wi1, l.wo, threads, &ws.ff);
+    std::swap(ws.ff.a, ws.layer.q);
+    std::swap(ws.ff.g, ws.layer.k);
   }
-  rms_norm(x.data(), M, enc_final_, 1.f, out, threads);
+  rms_norm(x, M, enc_final_, 1.f, out, threads);  // in place (rms_norm_rows allows out == x)
 }
 
 // ---- decoder ----------------------------------------------------------------------------------

@@ -23,14 +23,36 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "kernels/t5_elementwise.h"
 #include "ops/compute_precision.h"
+#include "ops/longt5_layer.h"
 #include "runtime/aligned_buffer.h"
 
 namespace ga {
+
+// The feed-forward's buffers: the normed input of a row block [rows, d_model] and its [rows, d_ff]
+// intermediates. Buffers only grow; contents undefined between calls.
+struct FfScratch {
+  AlignedBuffer n, a, g;
+};
+
+// Everything one encoder forward writes besides its output. The model keeps one between calls
+// (LongT5Model::encode): freshly mapped buffers cost a page fault and a zero-fill per page on
+// every forward (~10% of a forward at N = 16k), reused ones nothing.
+// (The residual stream is the caller's output itself, normed in place at the end.)
+struct LongT5EncoderWorkspace {
+  FfScratch ff;  // ff.n, grown to [B*N, d_model], is also the attention layers' normed input;
+                 // ff.a and ff.g stay empty: during the FF they are layer.q and layer.k (encode)
+  LongT5LayerScratch layer;
+  size_t floats() const {
+    return ff.n.size() + ff.a.size() + ff.g.size() + layer.q.size() + layer.k.size() + layer.v.size() +
+           layer.ctx.size() + layer.aggregates.size() + layer.gk.size() + layer.gv.size();
+  }
+};
 
 struct LongT5ModelConfig {
   int64_t vocab = 0, d_model = 0, d_kv = 0, heads = 0, d_ff = 0;
@@ -74,8 +96,13 @@ class LongT5Model {
   int64_t weight_bytes() const;
 
   // Encoder: ids [B, N] in [0, vocab), mask [B, N] 0/1 or nullptr (all tokens) -> out [B, N, d_model]
-  // (the encoder's last hidden state, after the final norm).
+  // (the encoder's last hidden state, after the final norm; out also holds the residual stream on
+  // the way, so after an exception its contents are unspecified). Safe to call concurrently: each
+  // call takes a workspace of its own from the model's pool (see take_workspace).
   void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads) const;
+  // The same in a caller's workspace (grown as needed).
+  void encode(const int32_t* ids, const uint8_t* mask, int64_t B, int64_t N, float* out, int threads,
+              LongT5EncoderWorkspace& ws) const;
 
   // Matrices (q k v o wi0 wi1 wo; sq.. co) point at packed forms: q/k/v in groups of d_kv rows,
   // the rest in one group; in a 16-bit precision at gemm_pack_b16's form instead (half16()). Norm weights
@@ -101,9 +128,10 @@ class LongT5Model {
   // x [B, rows, C] · Wᵀ into head-major dst [B, H, rows, D] for a q/k/v matrix, at the model's precision.
   void project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H, int64_t D,
                      float* dst, int threads) const;
-  // h [M, C] += FF(rms(h, ln)) for a layer's packed FF weights, in row blocks (scratch of at most ~2 x 16 MiB).
+  // h [M, C] += FF(rms(h, ln)) for a layer's packed FF weights, in row blocks (scratch of at most ~2 x 16 MiB,
+  // in `scratch` when given, else allocated per call).
   void feed_forward(float* h, int64_t M, const float* ln, const float* wi0, const float* wi1, const float* wo,
-                    int threads) const;
+                    int threads, FfScratch* scratch = nullptr) const;
   void rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const;
 
  private:
@@ -120,6 +148,14 @@ class LongT5Model {
   const float* get(const std::string& name) const;
   // Stores n 16-bit values of config.precision's type into a half slot (packing a matrix).
   void store_half(const std::string& name, Slot& s, const uint16_t* data, int64_t n);
+  // The encoder's workspace pool: a call takes an idle workspace (or a new, empty one) and gives
+  // it back when it completes; one that ends by an exception (cancellation, out of memory) is
+  // freed instead, so an aborted call leaves no memory behind. At most kIdleWorkspaces stay idle
+  // (the largest): a lone caller reuses its buffers, concurrent callers never share one, and the
+  // memory kept between calls is one forward's scratch at the largest size seen, freed with the model.
+  static constexpr size_t kIdleWorkspaces = 1;
+  std::unique_ptr<LongT5EncoderWorkspace> take_workspace() const;
+  void give_back(std::unique_ptr<LongT5EncoderWorkspace> ws) const;
 
   LongT5ModelConfig c_;
   std::map<std::string, Slot> slots_;
@@ -135,6 +171,8 @@ class LongT5Model {
   const float* lm_head_ = nullptr;
   std::vector<EncoderLayer> enc_;
   std::vector<DecoderLayer> dec_;
+  mutable std::mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<LongT5EncoderWorkspace>> idle_;  // guarded by pool_mu_
 };
 
 // One generation's decoder state for R = B * beams rows (row r belongs to encoder row r / beams).

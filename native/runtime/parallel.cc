@@ -22,6 +22,12 @@ thread_local ThreadLease* tl_lease = nullptr;
 // Set by parallel_items in each helper thread (tid > 0) of a region under a lease: that thread
 // may give its slot back to a waiting call instead of taking another item.
 thread_local ThreadLease* tl_yield_lease = nullptr;
+// parallel_items bodies this thread is running (> 0: a nested parallel_items runs serially).
+thread_local int tl_region_depth = 0;
+struct RegionDepth {
+  RegionDepth() { ++tl_region_depth; }
+  ~RegionDepth() { --tl_region_depth; }
+};
 
 int budget_locked() {
   if (g_budget <= 0) g_budget = hardware_threads();
@@ -59,6 +65,7 @@ std::atomic<int> g_waiting_hint{0};  // g_waiting, readable without the lock
 using detail::g_waiting_hint;
 
 ThreadLease* current_lease() { return tl_lease; }
+bool in_parallel_items() { return tl_region_depth > 0; }
 
 bool yield_helper_slot() {
   if (tl_yield_lease == nullptr || !tl_yield_lease->yield_one()) return false;
@@ -127,13 +134,16 @@ int ThreadLease::regrow() {
 
 void parallel_items(int64_t n_items, int threads, const std::function<void(int, ItemCounter&)>& body) {
   if (n_items <= 0) return;
-  int t = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_items)));
+  int t = in_parallel_items() ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_items)));
   // Under a lease, never more threads than it holds now (it may have given some back).
   ThreadLease* lease = current_lease();
   if (lease != nullptr && t > 1) t = std::max(1, std::min(t, lease->regrow()));
   ItemCounter counter(n_items);
   if (t == 1) {
-    body(0, counter);
+    {
+      RegionDepth depth;
+      body(0, counter);
+    }
     throw_if_cancelled();
     return;
   }
@@ -150,6 +160,7 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
     CancelScope scope(token);                    // kernels poll cancel_requested() in every thread
     tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
     try {
+      RegionDepth depth;
       body(tid, counter);
     } catch (...) {
       std::lock_guard<std::mutex> lk(err_mu);

@@ -55,14 +55,19 @@ bool yield_helper_slot();
 // The lease the calling thread's call holds (nullptr outside run_job's lease).
 ThreadLease* current_lease();
 
+// Whether the calling thread is running a parallel_items body (a nested parallel_items then runs
+// on this thread alone and hands out all its items).
+bool in_parallel_items();
+
 // Hands out item indices; none once the call's cancel token (runtime/cancel.h) is set, and none
-// to a helper thread whose slot went to a waiting call (fairness, above).
+// to a helper thread whose slot went to a waiting call (fairness, above) — except in a nested
+// region, whose items must all run (the helper yields between the outer region's items).
 class ItemCounter {
  public:
-  explicit ItemCounter(int64_t n) : n_(n), cancel_(current_cancel_token()) {}
+  explicit ItemCounter(int64_t n) : n_(n), cancel_(current_cancel_token()), may_yield_(!in_parallel_items()) {}
   bool next(int64_t& i) {
     if (cancel_ != nullptr && cancel_->cancelled()) return false;
-    if (threads_wanted_elsewhere() && yield_helper_slot()) return false;
+    if (may_yield_ && threads_wanted_elsewhere() && yield_helper_slot()) return false;
     i = next_.fetch_add(1, std::memory_order_relaxed);
     return i < n_;
   }
@@ -70,10 +75,13 @@ class ItemCounter {
  private:
   int64_t n_;
   const CancelToken* cancel_;
+  bool may_yield_;
   std::atomic<int64_t> next_{0};
 };
 
-// body(tid, counter): tid in [0, threads). Threads actually used = min(threads, n_items).
+// body(tid, counter): tid in [0, threads). Threads actually used = min(threads, n_items); one
+// when called from inside another region's body (nested: e.g. a packed batch's per-sequence GEMM
+// jobs, each a whole call on one thread).
 // The calling thread's cancel token is current in every thread of the region; if it is set,
 // parallel_items throws Cancelled after the region (on the calling thread).
 void parallel_items(int64_t n_items, int threads, const std::function<void(int, ItemCounter&)>& body);

@@ -2,6 +2,7 @@
 #pragma once
 #include <immintrin.h>
 #include <cstdint>
+#include <cstring>
 
 namespace ga {
 
@@ -46,6 +47,29 @@ struct VecAvx2 {
   static inline R zero_if_below(R keep, float lo, R x) {
     return _mm256_and_ps(_mm256_cmp_ps(keep, _mm256_set1_ps(lo), _CMP_GE_OQ), x);
   }
+  // Four sums at once, out[i] = sum of lanes of x_i: the decode kernel scores four keys per
+  // reduction (kernels/decode_attention_impl.h). Each lane's order is fixed, so the sum of x
+  // alone is hsum4(x, x, x, x)[0] bit for bit.
+  static inline void hsum4(R a, R b, R c, R d, float* out) {
+    const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+  }
+  // W 16-bit cache values widened to float32: bfloat16 is the high half of a float32 (zero-extend,
+  // shift); float16 converts exactly (F16C vcvtph2ps). The _partial forms read n < W values, rest 0.
+  static inline R bf16_bits(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+  static inline R load_bf16(const uint16_t* p) {
+    return bf16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static inline R load_f16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static inline __m128i load_u16_partial(const uint16_t* p, int n) {
+    alignas(16) uint16_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(t, p, static_cast<size_t>(n > 0 ? (n < 8 ? n : 8) : 0) * 2);
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(t));
+  }
+  static inline R load_bf16_partial(const uint16_t* p, int n) { return bf16_bits(load_u16_partial(p, n)); }
+  static inline R load_f16_partial(const uint16_t* p, int n) { return _mm256_cvtph_ps(load_u16_partial(p, n)); }
   static inline float hsum(R x) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -57,6 +81,21 @@ struct VecAvx2 {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; F16C, which this ISA requires;
+  // kernels/half.h's rules: widening exact, narrowing rounds to nearest even, NaN stays NaN).
+  static inline void store_f16(uint16_t* p, R x) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  static inline void store_bf16(uint16_t* p, R x) {
+    const __m256i u = _mm256_castps_si256(x);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
+    const __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));  // NaN: quiet
+    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    const __m256i v = _mm256_blendv_epi8(r, q, nan);  // every lane < 2^16: packus keeps it
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                     _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
   }
 };
 

@@ -46,8 +46,40 @@ struct VecNeon {
     uint32x4_t m = vcgeq_f32(keep, vdupq_n_f32(lo));
     return vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(x)));
   }
+  // Four sums at once, out[i] = sum of lanes of x_i: the decode kernel scores four keys per
+  // reduction (kernels/decode_attention_impl.h). Each lane's order is fixed, so the sum of x
+  // alone is hsum4(x, x, x, x)[0] bit for bit.
+  static inline void hsum4(R a, R b, R c, R d, float* out) {
+    vst1q_f32(out, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
+  }
+  // W 16-bit cache values widened to float32: bfloat16 is the high half of a float32 (shift left
+  // long); float16 converts exactly (fcvtl). The _partial forms read n < W values, rest 0.
+  static inline R load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+  static inline R load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  static inline uint16x4_t load_u16_partial(const uint16_t* p, int n) {
+    uint16_t t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n && i < 4; ++i) t[i] = p[i];
+    return vld1_u16(t);
+  }
+  static inline R load_bf16_partial(const uint16_t* p, int n) {
+    return vreinterpretq_f32_u32(vshll_n_u16(load_u16_partial(p, n), 16));
+  }
+  static inline R load_f16_partial(const uint16_t* p, int n) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(load_u16_partial(p, n)));
+  }
   static inline float hsum(R x) { return vaddvq_f32(x); }
   static inline float hmax(R x) { return vmaxvq_f32(x); }
+  // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; kernels/half.h's rules: widening
+  // exact, narrowing rounds to nearest even (FPCR's default mode), NaN stays NaN).
+  static inline void store_f16(uint16_t* p, R x) { vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(x))); }
+  static inline void store_bf16(uint16_t* p, R x) {
+    const uint32x4_t u = vreinterpretq_u32_f32(x);
+    const uint32x4_t odd = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    const uint32x4_t r = vshrq_n_u32(vaddq_u32(u, vaddq_u32(odd, vdupq_n_u32(0x7fff))), 16);
+    const uint32x4_t q = vorrq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(0x40));  // NaN: quiet
+    const uint32x4_t ok = vceqq_f32(x, x);                                  // all ones unless NaN
+    vst1_u16(p, vmovn_u32(vbslq_u32(ok, r, q)));
+  }
 };
 
 }  // namespace ga

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/half.h"
+
 namespace ga {
 
 struct VecScalar {
@@ -50,8 +52,22 @@ struct VecScalar {
   }
   // x where keep >= lo, else 0.
   static inline R zero_if_below(R keep, float lo, R x) { return keep >= lo ? x : 0.f; }
+  // The decode kernel's four-key reduction and 16-bit cache loads (see vec_avx512.h).
+  static inline void hsum4(R a, R b, R c, R d, float* out) {
+    out[0] = a;
+    out[1] = b;
+    out[2] = c;
+    out[3] = d;
+  }
+  static inline R load_bf16(const uint16_t* p) { return bfloat16_to_float(*p); }
+  static inline R load_f16(const uint16_t* p) { return half_to_float(*p); }
+  static inline R load_bf16_partial(const uint16_t* p, int n) { return n > 0 ? bfloat16_to_float(*p) : 0.f; }
+  static inline R load_f16_partial(const uint16_t* p, int n) { return n > 0 ? half_to_float(*p) : 0.f; }
   static inline float hsum(R x) { return x; }
   static inline float hmax(R x) { return x; }
+  // One float16 / bfloat16 value <-> float (kernels/half.h).
+  static inline void store_f16(uint16_t* p, R x) { *p = float_to_half(x); }
+  static inline void store_bf16(uint16_t* p, R x) { *p = float_to_bfloat16(x); }
 };
 
 }  // namespace ga

@@ -4,10 +4,12 @@
 // under every ISA; and cancellation (runtime/cancel.h): a set token stops a call, which throws
 // Cancelled, and an unset one changes nothing.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "dispatch/dispatch.h"
 #include "kernels/dense_attention.h"
+#include "kernels/half.h"
 #include "runtime/cancel.h"
 #include "runtime/parallel.h"
 #include "tests/test_util.h"
@@ -112,6 +114,40 @@ GA_TEST(decode_attention_negative_stride_bias_every_isa) {
         CHECK_MSG(worst_flash < 2e-6, "%s causal=%d Nk=%lld: decode vs query blocks %g", isa.c_str(), causal,
                   (long long)Nk, worst_flash);
       }
+  }
+  ga::set_active_isa(before);
+}
+
+// A float16 / bfloat16 cache (kv_format) is widened in the kernel's loads (or per tile when many
+// rows share it): the same bits as float32 keys and values holding the same values, under every
+// ISA, with head sizes that leave a partial vector and with one row or a GQA group.
+GA_TEST(decode_attention_16bit_cache_same_bits_as_float32_every_isa) {
+  const std::string before = ga::active_isa().name;
+  for (const auto& isa : ga::available_isas()) {
+    ga::set_active_isa(isa);
+    for (const int format : {1, 2})
+      for (const int64_t D : {18, 64})
+        for (const int64_t H : {2, 8}) {  // Hk = 1: 2 or 8 rows per key/value head
+          Problem pr = make(1, H, 1, 1, 300, D, false, 11 + D + H);
+          std::vector<uint16_t> k16(pr.k.size()), v16(pr.v.size());
+          for (size_t i = 0; i < pr.k.size(); ++i) {
+            k16[i] = format == 1 ? ga::float_to_half(pr.k[i]) : ga::float_to_bfloat16(pr.k[i]);
+            v16[i] = format == 1 ? ga::float_to_half(pr.v[i]) : ga::float_to_bfloat16(pr.v[i]);
+            pr.k[i] = format == 1 ? ga::half_to_float(k16[i]) : ga::bfloat16_to_float(k16[i]);
+            pr.v[i] = format == 1 ? ga::half_to_float(v16[i]) : ga::bfloat16_to_float(v16[i]);
+          }
+          ga::dense_attention(pr.p);
+          const std::vector<float> f32 = pr.out;
+          pr.p.k = pr.p.v = nullptr;
+          pr.p.kv_format = format;
+          pr.p.k16 = k16.data();
+          pr.p.v16 = v16.data();
+          pr.out.assign(pr.out.size(), -1.f);
+          ga::dense_attention(pr.p);
+          CHECK_MSG(std::memcmp(f32.data(), pr.out.data(), f32.size() * 4) == 0,
+                    "%s format=%d D=%lld H=%lld: 16-bit cache differs from float32", isa.c_str(), format, (long long)D,
+                    (long long)H);
+        }
   }
   ga::set_active_isa(before);
 }
