@@ -8,6 +8,7 @@
 #include "kernels/dense_attention_impl.h"
 #include "kernels/fma_peak_impl.h"
 #include "kernels/gemm_bf16_impl.h"
+#include "kernels/gemm_bf16_packed_impl.h"
 #include "kernels/gemm_impl.h"
 #include "kernels/half_convert_impl.h"
 #include "kernels/kernel_list.h"
@@ -64,6 +65,10 @@ void gemm_abt_bf16_kernel(const GemmBf16Params& p) {
   GemmBf16EmulatedKernel<V>::run(p);
 }
 template <class V>
+void gemm_abt_bf16_packed_kernel(const GemmPacked16Params& p) {
+  GemmBf16PackedEmulatedKernel<V>::run(p);
+}
+template <class V>
 void dense_attention_bf16_kernel(const DenseAttentionParams& p) {
   DenseAttentionBf16Kernel<V, false>::run(p);
 }
@@ -75,6 +80,10 @@ void tglobal_attention_bf16_kernel(const TGlobalAttentionParams& p) {
 template <class V>
 void gemm_abt_fp16_kernel(const GemmBf16Params& p) {
   GemmBf16EmulatedKernel<V, Fp16<V>>::run(p);
+}
+template <class V>
+void gemm_abt_fp16_packed_kernel(const GemmPacked16Params& p) {
+  GemmBf16PackedEmulatedKernel<V, Fp16<V>>::run(p);
 }
 template <class V>
 void dense_attention_fp16_kernel(const DenseAttentionParams& p) {
