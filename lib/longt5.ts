@@ -42,8 +42,8 @@ export interface ForwardOptions {
   seqStarts?: Int32Array;
   /**
    * 'fp32' (default, float32 throughout), 'bf16' or 'fp16' (lib/precision.ts): the q/k/v/o projections
-   * (and the full layer's attention core) multiply in that type with float32 accumulation; the TGlobal and
-   * local attention cores, the global aggregates' norm and the softmax stay float32.
+   * and the attention cores (full, TGlobal, local) multiply in that type with float32 accumulation; the
+   * global aggregates' norm and the softmax stay float32.
    */
   precision?: Precision;
 }

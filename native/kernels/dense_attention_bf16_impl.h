@@ -18,58 +18,18 @@ namespace ga {
 template <class V, bool kNative, class Rounding = Bf16<V>>
 struct DenseAttentionBf16Kernel {
   using Block = FlashBlockBf16<V, 2 * V::kQkVecs * V::W, kNative, Rounding>;
-  using B16 = Bf16<V>;
   static constexpr int BQ = Block::BQ;
   static constexpr int BK = Block::BK;
 
-  // Per-head rounded copies of K and V and their strides (elements of their own type).
+  // Per-head rounded copies of K and V (FlashBlockBf16::Operand).
   struct Heads {
-    AlignedBuffer k, v;
-    int64_t k_head = 0, k_row = 0, v_head = 0, v_row = 0;
+    typename Block::Operand k, v;
   };
-  static uint16_t* u16(AlignedBuffer& b) { return reinterpret_cast<uint16_t*>(b.data()); }
 
   static void convert(const DenseAttentionParams& p, Heads& h) {
-    const int64_t heads = p.B * p.Hk, Nk = p.Nk, D = p.D, Dv = p.Dv;
-    if constexpr (kNative) {
-      const int64_t Dp = Block::even(D), Dvp = Block::padded(Dv), Nkp = Block::even(Nk);
-      h.k_row = Dp;
-      h.k_head = Nk * Dp;
-      h.v_row = 2 * Dvp;  // one pair of keys
-      h.v_head = Nkp / 2 * 2 * Dvp;
-      h.k.resize(static_cast<size_t>((heads * h.k_head + 1) / 2));
-      h.v.resize(static_cast<size_t>((heads * h.v_head + 1) / 2));
-    } else {
-      h.k_row = D;
-      h.k_head = Nk * D;
-      h.v_row = Dv;
-      h.v_head = Nk * Dv;
-      h.k.resize(static_cast<size_t>(heads * h.k_head));
-      h.v.resize(static_cast<size_t>(heads * h.v_head));
-    }
-    parallel_items(heads, p.threads < 1 ? 1 : p.threads, [&](int, ItemCounter& it) {
-      int64_t bh;
-      while (it.next(bh)) {
-        const int64_t b = bh / p.Hk, hk = bh % p.Hk;
-        const float* k = p.k + b * p.ks.b + hk * p.ks.h;
-        const float* v = p.v + b * p.vs.b + hk * p.vs.h;
-        if constexpr (kNative) {
-          uint16_t* kd = u16(h.k) + bh * h.k_head;
-          for (int64_t j = 0; j < Nk; ++j)
-            for (int64_t d = 0; d < h.k_row; ++d) kd[j * h.k_row + d] = d < D ? B16::from_float(k[j * p.ks.n + d]) : 0;
-          uint16_t* vd = u16(h.v) + bh * h.v_head;
-          const int64_t Dvp = h.v_row / 2;
-          for (int64_t j = 0; j < Block::even(Nk); ++j)
-            for (int64_t c = 0; c < Dvp; ++c)
-              vd[(j / 2) * h.v_row + 2 * c + (j & 1)] = j < Nk && c < Dv ? B16::from_float(v[j * p.vs.n + c]) : 0;
-        } else {
-          float* kd = h.k.data() + bh * h.k_head;
-          for (int64_t j = 0; j < Nk; ++j) Rounding::round_row(k + j * p.ks.n, kd + j * D, D);
-          float* vd = h.v.data() + bh * h.v_head;
-          for (int64_t j = 0; j < Nk; ++j) Rounding::round_row(v + j * p.vs.n, vd + j * Dv, Dv);
-        }
-      }
-    });
+    const typename Block::OperandSource src[2] = {{&h.k, false, p.k, p.Nk, p.D, p.ks.n, p.ks.b, p.ks.h},
+                                                  {&h.v, true, p.v, p.Nk, p.Dv, p.vs.n, p.vs.b, p.vs.h}};
+    Block::make_operands(src, 2, p.B * p.Hk, p.Hk, p.threads);
   }
 
   static void add_bias(const DenseAttentionParams& p, Block& blk, int64_t b, int64_t h, int64_t q0, int64_t j0,
@@ -100,8 +60,7 @@ struct DenseAttentionBf16Kernel {
       }
       const bool cut = p.causal && j0 + nk - 1 > q0 + coff;
       const bool plain = !p.bias && !mask && !cut;
-      if constexpr (kNative) blk.scores(u16(hd.k) + bh * hd.k_head + j0 * hd.k_row, hd.k_row, nk, plain);
-      else blk.scores(hd.k.data() + bh * hd.k_head + j0 * hd.k_row, hd.k_row, nk, plain);
+      blk.scores(hd.k.at(bh, j0), hd.k.row, nk, plain);
       float* s = blk.S();
       if (p.bias) add_bias(p, blk, b, h, q0, j0, nk);
       if (mask)
@@ -111,8 +70,7 @@ struct DenseAttentionBf16Kernel {
         for (int j = 0; j < nk; ++j)
           for (int m = 0; m < nq; ++m)
             if (j0 + j > q0 + m + coff) s[j * BQ + m] = Block::kNegInf;
-      if constexpr (kNative) blk.accumulate(u16(hd.v) + bh * hd.v_head + (j0 / 2) * hd.v_row, hd.v_row, nk);
-      else blk.accumulate(hd.v.data() + bh * hd.v_head + j0 * hd.v_row, hd.v_row, nk);
+      blk.accumulate(hd.v.at(bh, j0), hd.v.row, nk);
     }
     return blk.finish(p.out + b * p.os.b + h * p.os.h + q0 * p.os.n, p.os.n);
   }

@@ -13,8 +13,8 @@
 //    native arithmetic up to the order of float32 additions.
 //  * kNative = true, V with bfloat16 pair operations (simd/vec_avx512bf16.h): Q is kept as pairs
 //    along D, QT2[dp][m] = (Q[m][2dp], Q[m][2dp+1]); a QK micro-tile broadcasts K's pair and does
-//    one dot-pair per query vector per two dims. P is converted to pairs along keys,
-//    P2[jp][m] = (P[2jp][m], P[2jp+1][m]), and V arrives pair-interleaved (VI[jp][c] =
+//    one dot-pair per query vector per two dims. P is rounded straight into pairs along keys in
+//    its exp2 pass, P2[jp][m] = (P[2jp][m], P[2jp+1][m]), and V arrives pair-interleaved (VI[jp][c] =
 //    (V[2jp][c], V[2jp+1][c])), so P·V is one dot-pair per output vector per two keys. In safe
 //    mode a zero weight's half of the V pair is cleared first (0 x NaN must not leak), with the
 //    same instructions otherwise, so rows without non-finite inputs stay bit-identical.
@@ -61,6 +61,95 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
 
   static uint16_t* u16(AlignedBuffer& b) { return reinterpret_cast<uint16_t*>(b.data()); }
 
+  // Keys and values as scores() and accumulate() read them: rounded copies, made once per call
+  // and head (O(N·D), against the O(N²·D) products). Emulated: float32 rows of the rounded
+  // values. Native: keys as bfloat16 rows padded to an even D; values pair-interleaved along
+  // keys, pair row jp = (V[2jp][c], V[2jp+1][c]) for c < Dvp, zero padded (columns to Dvp, keys to
+  // an even count), so a value tile must start at an even key.
+  using Elem = typename std::conditional<kNative, uint16_t, float>::type;
+  struct Operand {
+    AlignedBuffer buf;
+    int64_t head = 0, row = 0;  // strides in Elem; a native value row holds a pair of keys
+    bool pairs = false;
+    const Elem* data() const { return reinterpret_cast<const Elem*>(buf.data()); }
+    Elem* data() { return reinterpret_cast<Elem*>(buf.data()); }
+    // Key j of head bh (j even for native values).
+    const Elem* at(int64_t bh, int64_t j) const { return data() + bh * head + (pairs ? j / 2 : j) * row; }
+  };
+
+  // One tensor make_operands() rounds into *o: heads x n rows of dim values (values: dim is Dv);
+  // head bh = (b, h), b = bh / hn, h = bh % hn, starts at x + b * sb + h * sh, rows stride apart.
+  struct OperandSource {
+    Operand* o;
+    bool values;
+    const float* x;
+    int64_t n, dim, stride, sb, sh;
+  };
+
+  // All the sources in one parallel region (an item per source and head: one barrier, not one
+  // per tensor).
+  static void make_operands(const OperandSource* src, int count, int64_t heads, int64_t hn, int threads) {
+    for (int i = 0; i < count; ++i) {
+      Operand& o = *src[i].o;
+      const int64_t n = src[i].n, dim = src[i].dim;
+      o.pairs = kNative && src[i].values;
+      if constexpr (kNative) {
+        o.row = src[i].values ? 2 * Base::padded(dim) : even(dim);
+        o.head = src[i].values ? even(n) / 2 * o.row : n * o.row;
+      } else {
+        o.row = dim;
+        o.head = n * dim;
+      }
+      const size_t elems = static_cast<size_t>(heads * o.head);
+      o.buf.resize(kNative ? (elems + 1) / 2 : elems);
+    }
+    parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
+      int64_t item;
+      while (it.next(item)) {
+        const OperandSource& s = src[item % count];
+        const int64_t bh = item / count;
+        const float* x = s.x + (bh / hn) * s.sb + (bh % hn) * s.sh;
+        Elem* d = s.o->data() + bh * s.o->head;
+        if constexpr (kNative) {
+          if (s.values) value_pairs(x, s.stride, s.n, s.dim, d, s.o->row);
+          else key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
+        } else {
+          for (int64_t r = 0; r < s.n; ++r) Rounding::round_row(x + r * s.stride, d + r * s.dim, s.dim);
+        }
+      }
+    });
+  }
+
+  // Native: n rows of D values (row stride ks) as bfloat16 rows of kd_row >= D values, zero
+  // padded. 2W values per vector conversion; the rest one by one (the same rounding).
+  static void key_rows(const float* k, int64_t ks, int64_t n, int64_t D, uint16_t* kd, int64_t kd_row) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kr = k + j * ks;
+      uint16_t* dr = kd + j * kd_row;
+      int64_t d = 0;
+      for (; d + 2 * W <= D; d += 2 * W)
+        V::store_pairs(dr + d, V::cvt_contiguous(V::load(kr + d), V::load(kr + d + W)));
+      for (; d < kd_row; ++d) dr[d] = d < D ? B16::from_float(kr[d]) : 0;
+    }
+  }
+
+  // Native: n rows of Dv values (row stride vs) pair-interleaved along keys (Operand above).
+  static void value_pairs(const float* v, int64_t vs, int64_t n, int64_t Dv, uint16_t* vd, int64_t vd_row) {
+    const int64_t Dvp = vd_row / 2;
+    for (int64_t jp = 0; jp < even(n) / 2; ++jp) {
+      const float* ve = v + 2 * jp * vs;
+      const bool has_odd = 2 * jp + 1 < n;
+      uint16_t* dr = vd + jp * vd_row;
+      int64_t c = 0;
+      for (; c + W <= Dv; c += W)
+        V::store_pairs(dr + 2 * c, V::cvt_interleaved(V::load(ve + c), has_odd ? V::load(ve + vs + c) : V::zero()));
+      for (; c < Dvp; ++c) {
+        dr[2 * c] = c < Dv ? B16::from_float(ve[c]) : 0;
+        dr[2 * c + 1] = has_odd && c < Dv ? B16::from_float(ve[vs + c]) : 0;
+      }
+    }
+  }
+
   // Base::begin, then Q·scale·log2(e) rounded to bfloat16 (and, native, laid out as pairs).
   void begin(const float* q, int64_t q_stride, int n, float scale, bool safe_mode = false) {
     Base::begin(q, q_stride, n, scale, safe_mode);
@@ -68,12 +157,13 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     const int64_t D = this->D;
     if constexpr (kNative) {
       uint16_t* q2 = u16(sc2.qt2);
-      for (int64_t dp = 0; dp < even(D) / 2; ++dp)
-        for (int m = 0; m < BQ; ++m) {
-          const int64_t d0 = 2 * dp, d1 = 2 * dp + 1;
-          q2[(dp * BQ + m) * 2] = B16::from_float(qt[d0 * BQ + m]);
-          q2[(dp * BQ + m) * 2 + 1] = d1 < D ? B16::from_float(qt[d1 * BQ + m]) : 0;
-        }
+      for (int64_t dp = 0; dp < even(D) / 2; ++dp) {
+        const float* q0 = qt + 2 * dp * BQ;
+        const bool has_odd = 2 * dp + 1 < D;
+        for (int m = 0; m < BQ; m += W)
+          V::store_pairs(q2 + (dp * BQ + m) * 2,
+                         V::cvt_interleaved(V::load(q0 + m), has_odd ? V::load(q0 + BQ + m) : V::zero()));
+      }
     } else {
       Rounding::round_row(qt, qt, D * BQ);
     }
@@ -109,14 +199,15 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     R acc[NK][QV];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) acc[a][v] = V::zero();
-    for (int64_t dp = 0; dp < npairs; ++dp) {
+    int64_t dp = 0;
+    do {  // npairs >= 1 (scores() handles D == 0): a do-loop keeps acc in registers throughout
       P qv[QV];
       for (int v = 0; v < QV; ++v) qv[v] = V::load_pairs(q2 + (dp * BQ + v * W) * 2);
       for (int a = 0; a < NK; ++a) {
         const P kb = V::set1_pair(kp + a * ks + 2 * dp);
         for (int v = 0; v < QV; ++v) acc[a][v] = V::dot_pairs(acc[a][v], kb, qv[v]);
       }
-    }
+    } while (++dp < npairs);
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < QV; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
     if constexpr (kMax)
@@ -147,19 +238,17 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     }
   }
 
-  // P rounded to bfloat16 in place: W lanes at a time natively, else one by one (same rounding).
+  // Emulated: x rounded lane by lane (the rule the native conversions implement).
   static inline R round_vec(R x, float* tmp) {
-    if constexpr (kNative) {
-      return V::round_bf16(x);
-    } else {
-      V::store(tmp, x);
-      for (int i = 0; i < W; ++i) tmp[i] = Rounding::round(tmp[i]);
-      return V::load(tmp);
-    }
+    V::store(tmp, x);
+    for (int i = 0; i < W; ++i) tmp[i] = Rounding::round(tmp[i]);
+    return V::load(tmp);
   }
 
   // The online-softmax update of FlashBlock::accumulate over the tile's nk scores, with P
-  // rounded to bfloat16 before it is summed and applied.
+  // rounded to bfloat16 before it is summed and applied. Emulated: P replaces S (float32).
+  // Native: P goes straight to the P·V operand, pairs along keys (see accumulate()), in the same
+  // pass as its exp2: S is not written back and read again.
   void softmax_update(int nk) {
     float* s = this->sc.s.data();
     float* mrow = this->sc.stats.data();
@@ -183,12 +272,34 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
         V::store(mrow + c + v * W, mn);
         ls[v] = V::zero();
       }
-      for (int j = 0; j < nk; ++j)
-        for (int v = 0; v < QV; ++v) {
-          const R pj = round_vec(exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v])), tmp);
-          V::store(s + j * BQ + c + v * W, pj);
-          ls[v] = V::add(ls[v], pj);
-        }
+      if constexpr (kNative) {
+        // Per lane the sum adds P[0], P[1], ... in order, as the emulated path does.
+        uint16_t* p2 = u16(sc2.p2);
+        int j = 0;
+        for (; j + 2 <= nk; j += 2)
+          for (int v = 0; v < QV; ++v) {
+            const float* sj = s + j * BQ + c + v * W;
+            const R pe = exp2_vec<V>(V::sub(V::load(sj), ms[v]));
+            const R po = exp2_vec<V>(V::sub(V::load(sj + BQ), ms[v]));
+            const typename V::P pr = V::cvt_interleaved(pe, po);
+            V::store_pairs(p2 + ((j / 2) * BQ + c + v * W) * 2, pr);
+            ls[v] = V::add(V::add(ls[v], V::even_f32(pr)), V::odd_f32(pr));
+          }
+        if (j < nk)  // an odd last key: its pair's second half is a zero weight
+          for (int v = 0; v < QV; ++v) {
+            const R pe = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
+            const typename V::P pr = V::cvt_interleaved(pe, V::zero());
+            V::store_pairs(p2 + ((j / 2) * BQ + c + v * W) * 2, pr);
+            ls[v] = V::add(ls[v], V::even_f32(pr));
+          }
+      } else {
+        for (int j = 0; j < nk; ++j)
+          for (int v = 0; v < QV; ++v) {
+            const R pj = round_vec(exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v])), tmp);
+            V::store(s + j * BQ + c + v * W, pj);
+            ls[v] = V::add(ls[v], pj);
+          }
+      }
       for (int v = 0; v < QV; ++v)
         V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
     }
@@ -201,10 +312,10 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   void accumulate(const VT* v, int64_t vs, int nk) {
     softmax_update(nk);
     const int64_t Dv = this->Dv, Dvp = this->Dvp;
-    float* s = this->sc.s.data();
     float* o = this->sc.o.data();
     const float* alpha = this->sc.stats.data() + 2 * BQ;
     if constexpr (!kNative) {
+      const float* s = this->sc.s.data();
       const float* vt = v;
       int64_t vstride = vs;
       if (Dvp != Dv) {  // zero-padded copy, as FlashBlock::accumulate
@@ -222,17 +333,9 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
           else Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
         }
     } else {
-      // P pairs along keys (P is bfloat16-exact already, so this conversion is exact).
-      uint16_t* p2 = u16(sc2.p2);
+      const uint16_t* p2 = u16(sc2.p2);  // P pairs along keys, written by softmax_update()
       const int npairs = (nk + 1) / 2;
-      for (int jp = 0; jp < npairs; ++jp) {
-        const bool has_odd = 2 * jp + 1 < nk;
-        for (int m = 0; m < this->rows; m += W) {
-          const R e = V::load(s + 2 * jp * BQ + m);
-          const R od = has_odd ? V::load(s + (2 * jp + 1) * BQ + m) : V::zero();
-          V::store_pairs(p2 + (jp * BQ + m) * 2, V::cvt_interleaved(e, od));
-        }
-      }
+      if (npairs == 0) return;  // no key: alpha is 1, or 0 with O still 0 (no key seen yet)
       for (int r0 = 0; r0 < this->rows; r0 += MR)
         for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
@@ -256,7 +359,8 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       const R a = V::set1(alpha[r]);
       for (int v = 0; v < NVV; ++v) acc[r][v] = V::mul(a, V::load(o + r * Dvp + v * W));
     }
-    for (int jp = 0; jp < npairs; ++jp) {
+    int jp = 0;
+    do {  // npairs >= 1 (accumulate()): a do-loop keeps acc in registers throughout
       P vv[NVV];
       for (int v = 0; v < NVV; ++v) vv[v] = V::load_pairs(vt + jp * vstride + v * 2 * W);
       for (int r = 0; r < MR; ++r) {
@@ -272,7 +376,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
         }
         for (int v = 0; v < NVV; ++v) acc[r][v] = V::dot_pairs(acc[r][v], pb, vv[v]);
       }
-    }
+    } while (++jp < npairs);
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < NVV; ++v) V::store(o + r * Dvp + v * W, acc[r][v]);
   }

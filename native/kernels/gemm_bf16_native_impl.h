@@ -90,14 +90,15 @@ struct GemmBf16NativeKernel {
     for (int i = 0; i < ROWS; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
     const int64_t npairs = Kp / 2;
-    for (int64_t kp = 0; kp < npairs; ++kp) {
+    int64_t kp = 0;
+    do {  // npairs >= 1 (run() returns early for K == 0): a do-loop keeps acc in registers throughout
       P bv[NV];
       for (int v = 0; v < NV; ++v) bv[v] = V::load_pairs(bp + kp * 2 * NR + v * 2 * W);
       for (int i = 0; i < ROWS; ++i) {
         const P ab = V::set1_pair(a + i * Kp + 2 * kp);
         for (int v = 0; v < NV; ++v) acc[i][v] = V::dot_pairs(acc[i][v], ab, bv[v]);
       }
-    }
+    } while (++kp < npairs);
     if (cols == NR) {
       for (int i = 0; i < ROWS; ++i)
         for (int v = 0; v < NV; ++v) {

@@ -42,14 +42,15 @@ struct GemmBf16PackedNativeKernel {
     for (int i = 0; i < ROWS; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
     const int64_t npairs = Kp / 2;
-    for (int64_t kp = 0; kp < npairs; ++kp) {
+    int64_t kp = 0;
+    do {  // npairs >= 1 (run() returns early for K == 0): a do-loop keeps acc in registers throughout
       P b[NV];
       for (int v = 0; v < NV; ++v) b[v] = V::load_pairs(bv[v] + kp * PS);
       for (int i = 0; i < ROWS; ++i) {
         const P ab = V::set1_pair(a + i * Kp + 2 * kp);
         for (int v = 0; v < NV; ++v) acc[i][v] = V::dot_pairs(acc[i][v], ab, b[v]);
       }
-    }
+    } while (++kp < npairs);
     if (cols == NR) {
       for (int i = 0; i < ROWS; ++i)
         for (int v = 0; v < NV; ++v) {

@@ -14,6 +14,7 @@
 #include "kernels/kernel_list.h"
 #include "kernels/packed_attention_impl.h"
 #include "kernels/t5_ff_activation_impl.h"
+#include "kernels/tglobal_attention_bf16_impl.h"
 #include "kernels/tglobal_attention_impl.h"
 
 namespace ga {
@@ -71,6 +72,10 @@ template <class V>
 void dense_attention_bf16_kernel(const DenseAttentionParams& p) {
   DenseAttentionBf16Kernel<V, false>::run(p);
 }
+template <class V>
+void tglobal_attention_bf16_kernel(const TGlobalAttentionParams& p) {
+  TGlobalAttentionBf16Kernel<V, false>::run(p);
+}
 // The emulated float16 kernels (kernels/fp16.h): the same code with float16 rounding.
 template <class V>
 void gemm_abt_fp16_kernel(const GemmBf16Params& p) {
@@ -83,6 +88,10 @@ void gemm_abt_fp16_packed_kernel(const GemmPacked16Params& p) {
 template <class V>
 void dense_attention_fp16_kernel(const DenseAttentionParams& p) {
   DenseAttentionBf16Kernel<V, false, Fp16<V>>::run(p);
+}
+template <class V>
+void tglobal_attention_fp16_kernel(const TGlobalAttentionParams& p) {
+  TGlobalAttentionBf16Kernel<V, false, Fp16<V>>::run(p);
 }
 
 }  // namespace ga

@@ -11,9 +11,13 @@
 // >= W tokens and aligned), so it is a broadcast; otherwise a scalar fallback.
 //
 // Thread contract: one work item = (b, h, query block), for_each_query_block (flash_block.h).
+//
+// Block: FlashBlock, or FlashBlockBf16 for the bfloat16 kernel (kernels/tglobal_attention_bf16_impl.h),
+// which reads rounded copies of the keys and values (Heads below) and otherwise runs this code.
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/flash_block.h"
@@ -22,10 +26,10 @@
 
 namespace ga {
 
-template <class V>
+// One QK micro-column per block: the local band costs (BQ + 2r) keys for 2r + 1 useful ones.
+template <class V, class Block_ = FlashBlock<V, V::kQkVecs * V::W>>
 struct TGlobalAttentionKernel {
-  // One QK micro-column per block: the local band costs (BQ + 2r) keys for 2r + 1 useful ones.
-  using Block = FlashBlock<V, V::kQkVecs * V::W>;
+  using Block = Block_;
   using R = typename V::R;
   static constexpr int W = V::W;
   static constexpr int BQ = Block::BQ;
@@ -53,9 +57,22 @@ struct TGlobalAttentionKernel {
       }
   }
 
+  // One (b, h)'s keys and values as the block reads them: key row j at k + j * ks; the values of
+  // a tile from key j0 at vtile(). float32: the caller's tensors. pairs (native bfloat16): values
+  // are pair-interleaved along keys (FlashBlockBf16::Operand), so value tiles start at even keys.
+  template <class KT, class VT>
+  struct Heads {
+    const KT *k = nullptr, *gk = nullptr;
+    const VT *v = nullptr, *gv = nullptr;
+    int64_t ks = 0, vs = 0, gks = 0, gvs = 0;
+    bool pairs = false;
+    const VT* vtile(const VT* base, int64_t stride, int64_t j0) const { return base + (pairs ? j0 / 2 : j0) * stride; }
+  };
+
   // One block of queries; returns whether a fast pass wrote a non-finite row (flash_block.h).
-  static bool run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
-                        typename Block::Scratch& scratch, bool safe) {
+  template <class KT, class VT>
+  static bool run_block(const TGlobalAttentionParams& p, const Tables& t, const Heads<KT, VT>& hd, int64_t b, int64_t h,
+                        int64_t i0, typename Block::Scratch& scratch, bool safe) {
     const int64_t N = p.N, r = t.radius, G = p.G;
     const int nq = static_cast<int>(std::min<int64_t>(BQ, N - i0));
     const uint8_t* mask = p.mask ? p.mask + b * N : nullptr;
@@ -63,25 +80,24 @@ struct TGlobalAttentionKernel {
     blk.begin(p.q + b * p.qs.b + h * p.qs.h + i0 * p.qs.n, p.qs.n, nq, p.scale, safe);
     const int rows = blk.rows;
 
-    // (1) Local band.
-    const float* k = p.k + b * p.ks.b + h * p.ks.h;
-    const float* v = p.v + b * p.vs.b + h * p.vs.h;
+    // (1) Local band. Pairs: from an even key; an extra key i0 - r - 1 lies outside every query's
+    // window (its ext entry is -inf).
     const float* ext = t.ext.data() + h * t.ext_len + BQ;  // ext[t], t may be negative
-    const int64_t jlo = std::max<int64_t>(0, i0 - r), jhi = std::min<int64_t>(N, i0 + nq + r);
+    int64_t jlo = std::max<int64_t>(0, i0 - r);
+    if (hd.pairs) jlo -= jlo & 1;
+    const int64_t jhi = std::min<int64_t>(N, i0 + nq + r);
     for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
       const int nk = static_cast<int>(std::min<int64_t>(BK, jhi - j0));
-      blk.scores(k + j0 * p.ks.n, p.ks.n, nk);
+      blk.scores(hd.k + j0 * hd.ks, hd.ks, nk);
       for (int j = 0; j < nk; ++j) blk.add_bias_units(j, ext + (i0 - (j0 + j) + r));
       if (mask)
         for (int j = 0; j < nk; ++j)
           if (!mask[j0 + j]) blk.exclude_key(j);
-      blk.accumulate(v + j0 * p.vs.n, p.vs.n, nk);
+      blk.accumulate(hd.vtile(hd.v, hd.vs, j0), hd.vs, nk);
     }
 
     // (2) Global tokens.
     if (G > 0) {
-      const float* gk = p.gk + b * p.gks.b + h * p.gks.h;
-      const float* gv = p.gv + b * p.gvs.b + h * p.gvs.h;
       const uint8_t* valid = p.global_valid ? p.global_valid + b * G : nullptr;
       const float* gb = p.global_bias ? p.global_bias + h * (2 * G + 1) + G : nullptr;  // gb[m - id]
       int32_t ids[BQ];
@@ -96,7 +112,7 @@ struct TGlobalAttentionKernel {
           for (int j = 0; j < nk; ++j) any |= valid[m0 + j];
           if (!any) continue;
         }
-        blk.scores(gk + m0 * p.gks.n, p.gks.n, nk);
+        blk.scores(hd.gk + m0 * hd.gks, hd.gks, nk);
         if (gb)
           for (int c = 0; c < rows; c += W) {
             bool uniform = true;
@@ -111,10 +127,29 @@ struct TGlobalAttentionKernel {
         if (valid)
           for (int j = 0; j < nk; ++j)
             if (!valid[m0 + j]) blk.exclude_key(j);
-        blk.accumulate(gv + m0 * p.gvs.n, p.gvs.n, nk);
+        blk.accumulate(hd.vtile(hd.gv, hd.gvs, m0), hd.gvs, nk);
       }
     }
     return blk.finish(p.out + b * p.os.b + h * p.os.h + i0 * p.os.n, p.os.n, mask ? mask + i0 : nullptr);
+  }
+
+  // float32: (b, h) reads the caller's tensors.
+  static Heads<float, float> heads_of(const TGlobalAttentionParams& p, int64_t b, int64_t h) {
+    static_assert(std::is_same<Block, FlashBlock<V, Block::BQ>>::value, "reduced-precision blocks read rounded copies");
+    Heads<float, float> hd;
+    hd.k = p.k + b * p.ks.b + h * p.ks.h;
+    hd.v = p.v + b * p.vs.b + h * p.vs.h;
+    hd.ks = p.ks.n, hd.vs = p.vs.n;
+    if (p.G > 0) {
+      hd.gk = p.gk + b * p.gks.b + h * p.gks.h;
+      hd.gv = p.gv + b * p.gvs.b + h * p.gvs.h;
+      hd.gks = p.gks.n, hd.gvs = p.gvs.n;
+    }
+    return hd;
+  }
+  static bool run_block(const TGlobalAttentionParams& p, const Tables& t, int64_t b, int64_t h, int64_t i0,
+                        typename Block::Scratch& scratch, bool safe) {
+    return run_block(p, t, heads_of(p, b, h), b, h, i0, scratch, safe);
   }
 
   // One call's share of a batch (TGlobalAttentionBatchParams): its tables and its items.
@@ -155,17 +190,23 @@ struct TGlobalAttentionKernel {
     });
   }
 
-  static void run(const TGlobalAttentionParams& params) {
-    if (params.B == 0 || params.H == 0 || params.N == 0 || params.Dv == 0) return;
-    const TGlobalAttentionParams& p = params;
+  // heads(b, h) -> Heads<KT, VT>: where (b, h) reads its keys and values.
+  template <class HeadsOf>
+  static void run_with(const TGlobalAttentionParams& p, HeadsOf heads) {
+    if (p.B == 0 || p.H == 0 || p.N == 0 || p.Dv == 0) return;
     Tables t;
     build_tables(p, t);
     const int64_t nqb = (p.N + BQ - 1) / BQ;
     for_each_query_block<Block>(p.B * p.H * nqb, p.threads, p.D, p.Dv, [&](int64_t it, typename Block::Scratch& sc) {
       const int64_t qb = it % nqb, bh = it / nqb;
       const int64_t b = bh / p.H, h = bh % p.H;
-      if (run_block(p, t, b, h, qb * BQ, sc, false)) run_block(p, t, b, h, qb * BQ, sc, true);
+      const auto hd = heads(b, h);
+      if (run_block(p, t, hd, b, h, qb * BQ, sc, false)) run_block(p, t, hd, b, h, qb * BQ, sc, true);
     });
+  }
+
+  static void run(const TGlobalAttentionParams& p) {
+    run_with(p, [&](int64_t b, int64_t h) { return heads_of(p, b, h); });
   }
 };
 

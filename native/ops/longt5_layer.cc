@@ -221,7 +221,9 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     t.mask = mask;
     t.local_bias = ltable.data();
     t.threads = p.threads;
-    tglobal_attention(t);
+    if (p.precision == ComputePrecision::kBf16) tglobal_attention_bf16(t);
+    else if (p.precision == ComputePrecision::kFp16) tglobal_attention_fp16(t);
+    else tglobal_attention(t);
   }
 
   if (p.precision != ComputePrecision::kFp32 && p.wo16_packed) {

@@ -39,8 +39,8 @@ struct LongT5LayerParams {
   const float* wo_packed = nullptr;
   // Precision of the products. bf16/fp16: the projections by gemm_abt_bf16/_fp16 from wq..wo
   // (rounded per call) or from wq16..wo16 (the weights' rows in that type's bits, held by a 16-bit
-  // model); the full-attention core by dense_attention_bf16/_fp16. The TGlobal and local cores stay
-  // float32 (no reduced-precision kernel for them yet).
+  // model); the attention cores by dense_attention_bf16/_fp16 (full) and tglobal_attention_bf16/_fp16
+  // (TGlobal and local).
   ComputePrecision precision = ComputePrecision::kFp32;
   const uint16_t* wq16 = nullptr;  // [H*d_kv, d_model]
   const uint16_t* wk16 = nullptr;

@@ -17,8 +17,8 @@
 // the same groups (kernels/gemm_bf16_packed.h: ISA-independent too), and every product runs
 // through gemm_abt_bf16_packed/_fp16_packed, which neither convert nor repack them; the embedding
 // table is plain 16-bit rows (packed when it is the tied lm_head). Norms, activations,
-// residuals, the attention cores (TGlobal/local: no reduced kernel yet; the decoder's: a reduced
-// kernel would re-round the whole cache every step) and the caches stay float32.
+// residuals, the decoder's attention cores (a reduced kernel would re-round the whole cache every
+// step) and the caches stay float32; the encoder's cores run at the layer's precision.
 #pragma once
 #include <cstdint>
 #include <map>

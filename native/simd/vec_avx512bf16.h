@@ -28,20 +28,22 @@ struct VecAvx512Bf16 : VecAvx512 {
   static inline R dot_pairs(R acc, P a, P b) { return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b); }
   // 2W bfloat16 in order: lo's W values, then hi's W (vcvtne2ps2bf16: round to nearest even).
   static inline P cvt_contiguous(R lo, R hi) { return (P)_mm512_cvtne2ps_pbh(hi, lo); }
-  // W pairs: pair i = (even[i], odd[i]).
+  // W pairs: pair i = (even[i], odd[i]). One two-source conversion (even's W values, then odd's)
+  // and one word permute that interleaves them: 2 instructions where converting each source and
+  // widening took 6.
   static inline P cvt_interleaved(R even, R odd) {
-    const __m512i e = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even));
-    const __m512i o = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd));
-    return _mm512_or_si512(e, _mm512_slli_epi32(o, 16));
+    const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(odd, even);
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                                6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, both);
   }
+  // The pairs' first (even) and second (odd) halves as float32 (exact: a bfloat16 is the top
+  // half of its float32).
+  static inline R even_f32(P x) { return _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)); }
+  static inline R odd_f32(P x) { return _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(-65536))); }
   // x with each pair's halves kept where keep's matching 16 bits are set (0x0000ffff: low only).
   static inline P mask_pairs(P x, uint32_t keep) {
     return _mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(keep)));
-  }
-  // x rounded to the nearest bfloat16, as float32 (exactly Bf16<V>::round lane by lane).
-  static inline R round_bf16(R x) {
-    const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
   }
 };
 

@@ -46,10 +46,9 @@ struct VecNeonBf16 : VecNeon {
   static inline P cvt_interleaved(R even, R odd) {
     return vorrq_u32(vshrq_n_u32(rounded_bits(even), 16), vandq_u32(rounded_bits(odd), vdupq_n_u32(0xffff0000u)));
   }
+  static inline R even_f32(P x) { return vreinterpretq_f32_u32(vshlq_n_u32(x, 16)); }
+  static inline R odd_f32(P x) { return vreinterpretq_f32_u32(vandq_u32(x, vdupq_n_u32(0xffff0000u))); }
   static inline P mask_pairs(P x, uint32_t keep) { return vandq_u32(x, vdupq_n_u32(keep)); }
-  static inline R round_bf16(R x) {
-    return vreinterpretq_f32_u32(vandq_u32(rounded_bits(x), vdupq_n_u32(0xffff0000u)));
-  }
 };
 
 }  // namespace ga

@@ -6,12 +6,14 @@
 // rounding rule, e.g. truncation, moves nearly all of them by ~1e-3), and all within
 // 2^-8 x max|v| (every weight one step off). Shapes cover odd D and Dv (pair and vector padding), odd key counts (the
 // zero key of the last pair), grouped-query heads, a key mask, the causal cut and a bias.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "dispatch/dispatch.h"
 #include "kernels/dense_attention.h"
+#include "kernels/tglobal_attention.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -95,6 +97,115 @@ GA_TEST(bf16_dense_attention_paths_agree) {
           CHECK_MSG(far * 20 <= out.size() && diff <= std::ldexp(1.0, -8),
                     "%s vs %s Nq=%lld Nk=%lld D=%lld: max %g, %zu of %zu beyond 1e-5", label.c_str(),
                     first_label.c_str(), (long long)s.Nq, (long long)s.Nk, (long long)s.D, diff, far, out.size());
+        }
+      }
+  }
+  ga::set_active_isa(keep_isa);
+  ga::set_reduced_precision_isa("auto");
+}
+
+// The same agreement for the transient-global core (ga::tglobal_attention_bf16; and
+// tglobal_attention_fp16 within 5e-3 x max|out|): local band (odd
+// and even radius: the native kernel starts its band at an even key), global tokens with their
+// bias, block ids and validity, a token mask, odd D and Dv, no global tokens. Rows here weigh up to
+// 2r + 1 + G keys, so each weight is small and |out| too: a probability moved across a bfloat16
+// rounding boundary shows at ~1e-5 x max|out| more often than in the dense shapes; agreement is
+// checked at 1e-4 (another rounding rule moves nearly all outputs by ~1e-3).
+struct TGlobalShape {
+  int64_t B, H, N, D, Dv, radius, g;
+  bool mask, bias;
+};
+
+GA_TEST(bf16_tglobal_attention_paths_agree) {
+  const TGlobalShape shapes[] = {{1, 2, 200, 64, 64, 127, 16, false, true},
+                                 {2, 3, 77, 13, 7, 5, 8, true, true},
+                                 {1, 1, 50, 33, 17, 4, 64, false, false},
+                                 {1, 2, 300, 32, 48, 31, 16, true, false}};
+  const std::string keep_isa = ga::active_isa().name;
+  for (const TGlobalShape& s : shapes) {
+    const int64_t G = s.N / s.g;
+    Rng r(static_cast<uint64_t>(s.N * 13 + s.radius * 5 + s.D));
+    std::vector<float> q(s.B * s.H * s.N * s.D), k(q.size()), v(s.B * s.H * s.N * s.Dv);
+    std::vector<float> gk(s.B * s.H * G * s.D + 1), gv(s.B * s.H * G * s.Dv + 1);
+    for (auto* t : {&q, &k, &gk})
+      for (auto& x : *t) x = r.uniform(-2.f, 2.f);
+    for (auto* t : {&v, &gv})
+      for (auto& x : *t) x = r.uniform(-1.f, 1.f);
+    std::vector<float> local_bias(s.H * (2 * s.radius + 1)), global_bias(s.H * (2 * G + 1));
+    for (auto* t : {&local_bias, &global_bias})
+      for (auto& x : *t) x = r.uniform(-1.f, 1.f);
+    std::vector<uint8_t> mask(s.B * s.N, 1), valid(s.B * G + 1, 1);
+    if (s.mask) {
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 7 == 3) ? 0 : 1;
+      for (size_t i = 0; i < valid.size(); ++i) valid[i] = (i % 4 == 1) ? 0 : 1;
+    }
+    std::vector<int32_t> block_ids(s.B * s.N);
+    for (size_t i = 0; i < block_ids.size(); ++i)
+      block_ids[i] = static_cast<int32_t>(std::min<int64_t>((i % s.N) / s.g, G > 0 ? G - 1 : -1));
+    ga::TGlobalAttentionParams p;
+    p.q = q.data(), p.k = k.data(), p.v = v.data(), p.gk = gk.data(), p.gv = gv.data();
+    p.qs = p.ks = ga::Strides::bhnd(s.H, s.N, s.D);
+    p.vs = p.os = ga::Strides::bhnd(s.H, s.N, s.Dv);
+    p.gks = ga::Strides::bhnd(s.H, G, s.D);
+    p.gvs = ga::Strides::bhnd(s.H, G, s.Dv);
+    p.B = s.B, p.H = s.H, p.N = s.N, p.D = s.D, p.Dv = s.Dv, p.G = G, p.radius = s.radius;
+    p.scale = 1.f / std::sqrt(static_cast<float>(s.D));  // scores of the dense test's size
+    if (s.mask) p.mask = mask.data(), p.global_valid = valid.data();
+    if (s.bias && G > 0) p.block_ids = block_ids.data(), p.global_bias = global_bias.data();
+    if (s.bias) p.local_bias = local_bias.data();
+    p.threads = 2;
+    std::vector<float> f32(s.B * s.H * s.N * s.Dv);
+    p.out = f32.data();
+    ga::set_active_isa("scalar");
+    ga::tglobal_attention(p);
+    double scale = 0;
+    for (float x : f32) scale = std::fmax(scale, std::fabs(x));
+    std::vector<float> first;
+    std::string first_label;
+    std::vector<std::string> rps{"emulated"};
+    for (const std::string& n : ga::available_reduced_precision_isas()) rps.push_back(n);
+    for (const std::string& isa : ga::available_isas())
+      for (const std::string& rp : rps) {
+        ga::set_active_isa(isa);
+        ga::set_reduced_precision_isa(rp);
+        const std::string label = isa + "/" + ga::active_reduced_precision_isa();
+        std::vector<float> out(f32.size(), 7.f);
+        p.out = out.data();
+        ga::tglobal_attention_bf16(p);
+        double err = 0, diff = 0;
+        size_t far = 0, masked_nonzero = 0;
+        for (size_t i = 0; i < out.size(); ++i) {
+          err = std::fmax(err, std::fabs(out[i] - f32[i]));
+          if (f32[i] == 0.f && out[i] != 0.f) ++masked_nonzero;  // padded queries output exactly 0
+          if (!first.empty()) {
+            const double d = std::fabs(out[i] - first[i]);
+            diff = std::fmax(diff, d);
+            if (!(d <= 1e-4 * scale)) ++far;
+          }
+          if (!std::isfinite(out[i])) err = INFINITY;
+        }
+        CHECK_MSG(err <= 2e-2 * scale && err > 0 && masked_nonzero == 0,
+                  "%s N=%lld r=%lld D=%lld: error vs fp32 %g (max|out| %g), %zu zero rows not zero", label.c_str(),
+                  (long long)s.N, (long long)s.radius, (long long)s.D, err, scale, masked_nonzero);
+        if (rp == "emulated") {  // float16 products (emulated only): within 5e-3 x max|out|
+          std::vector<float> h(f32.size(), 7.f);
+          p.out = h.data();
+          ga::tglobal_attention_fp16(p);
+          double herr = 0;
+          for (size_t i = 0; i < h.size(); ++i) {
+            herr = std::fmax(herr, std::fabs(h[i] - f32[i]));
+            if (!std::isfinite(h[i]) || (f32[i] == 0.f && h[i] != 0.f)) herr = INFINITY;
+          }
+          CHECK_MSG(herr <= 5e-3 * scale && herr > 0, "%s fp16 N=%lld r=%lld: error vs fp32 %g (max|out| %g)",
+                    label.c_str(), (long long)s.N, (long long)s.radius, herr, scale);
+        }
+        if (first.empty()) {
+          first = out;
+          first_label = label;
+        } else {
+          CHECK_MSG(far * 20 <= out.size() && diff <= std::ldexp(1.0, -8),
+                    "%s vs %s N=%lld r=%lld D=%lld: max %g, %zu of %zu beyond 1e-4", label.c_str(), first_label.c_str(),
+                    (long long)s.N, (long long)s.radius, (long long)s.D, diff, far, out.size());
         }
       }
   }
