@@ -10,6 +10,7 @@
 #include "kernels/gemm.h"
 #include "kernels/packed_attention.h"
 #include "kernels/gemm_bf16.h"
+#include "kernels/gemm_bf16_packed.h"
 #include "kernels/half_convert.h"
 #include "kernels/t5_ff_activation.h"
 #include "kernels/tglobal_attention.h"
@@ -29,8 +30,10 @@
   /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */         \
   X(gemm_abt_bf16, void, const GemmBf16Params&)                                                           \
   X(dense_attention_bf16, void, const DenseAttentionParams&)                                              \
+  X(gemm_abt_bf16_packed, void, const GemmPacked16Params&) /* B by gemm_pack_b16 */                       \
   /* float16 products, float32 accumulation: emulated (no native set yet) */                              \
   X(gemm_abt_fp16, void, const GemmBf16Params&)                                                           \
+  X(gemm_abt_fp16_packed, void, const GemmPacked16Params&)                                                \
   X(dense_attention_fp16, void, const DenseAttentionParams&)
 
 namespace ga {

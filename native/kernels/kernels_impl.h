@@ -8,6 +8,7 @@
 #include "kernels/dense_attention_impl.h"
 #include "kernels/fma_peak_impl.h"
 #include "kernels/gemm_bf16_impl.h"
+#include "kernels/gemm_bf16_packed_impl.h"
 #include "kernels/gemm_impl.h"
 #include "kernels/half_convert_impl.h"
 #include "kernels/kernel_list.h"
@@ -63,6 +64,10 @@ void gemm_abt_bf16_kernel(const GemmBf16Params& p) {
   GemmBf16EmulatedKernel<V>::run(p);
 }
 template <class V>
+void gemm_abt_bf16_packed_kernel(const GemmPacked16Params& p) {
+  GemmBf16PackedEmulatedKernel<V>::run(p);
+}
+template <class V>
 void dense_attention_bf16_kernel(const DenseAttentionParams& p) {
   DenseAttentionBf16Kernel<V, false>::run(p);
 }
@@ -70,6 +75,10 @@ void dense_attention_bf16_kernel(const DenseAttentionParams& p) {
 template <class V>
 void gemm_abt_fp16_kernel(const GemmBf16Params& p) {
   GemmBf16EmulatedKernel<V, Fp16<V>>::run(p);
+}
+template <class V>
+void gemm_abt_fp16_packed_kernel(const GemmPacked16Params& p) {
+  GemmBf16PackedEmulatedKernel<V, Fp16<V>>::run(p);
 }
 template <class V>
 void dense_attention_fp16_kernel(const DenseAttentionParams& p) {

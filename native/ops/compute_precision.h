@@ -10,6 +10,7 @@
 #include "kernels/bf16.h"
 #include "kernels/fp16.h"
 #include "kernels/gemm_bf16.h"
+#include "kernels/gemm_bf16_packed.h"
 
 namespace ga {
 
@@ -27,6 +28,11 @@ inline float widen_16(ComputePrecision p, uint16_t h) {
 inline void gemm_abt_reduced(ComputePrecision p, const GemmBf16Params& g) {
   if (p == ComputePrecision::kFp16) gemm_abt_fp16(g);
   else gemm_abt_bf16(g);
+}
+// The same with B packed once by gemm_pack_b16 (kernels/gemm_bf16_packed.h).
+inline void gemm_abt_reduced_packed(ComputePrecision p, const GemmPacked16Params& g) {
+  if (p == ComputePrecision::kFp16) gemm_abt_fp16_packed(g);
+  else gemm_abt_bf16_packed(g);
 }
 
 }  // namespace ga

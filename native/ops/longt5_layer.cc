@@ -53,6 +53,25 @@ void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, co
   }
 }
 
+void project_heads_packed16(const float* x, int64_t B, int64_t rows, int64_t C, const uint16_t* w16_packed, int64_t H,
+                            int64_t D, float* dst, ComputePrecision p, int threads) {
+  for (int64_t b = 0; b < B; ++b) {
+    GemmPacked16Params g;
+    g.g.a = x + b * rows * C;
+    g.g.lda = C;
+    g.b16_packed = w16_packed;
+    g.g.b_group_n = D;
+    g.g.c_group_stride = rows * D;  // head h's [rows, D] block
+    g.g.c = dst + b * H * rows * D;
+    g.g.ldc = D;
+    g.g.M = rows;
+    g.g.N = H * D;
+    g.g.K = C;
+    g.g.threads = threads;
+    gemm_abt_reduced_packed(p, g);
+  }
+}
+
 void project_heads_reduced(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, const uint16_t* w16,
                            int64_t H, int64_t D, float* dst, ComputePrecision p, int threads) {
   const int64_t M = B * rows, HD = H * D;
@@ -93,9 +112,11 @@ float* at_least(AlignedBuffer& b, size_t n) {
 
 // x [B, rows, C] projected by an attention weight (packed, plain or 16-bit) into head-major dst.
 void project(const LongT5LayerParams& p, const float* x, int64_t rows, const float* w, const float* w_packed,
-             const uint16_t* w16, float* dst) {
+             const uint16_t* w16, const uint16_t* w16_packed, float* dst) {
   const int64_t B = p.B, C = p.d_model, H = p.H, D = p.d_kv;
-  if (p.precision != ComputePrecision::kFp32)
+  if (p.precision != ComputePrecision::kFp32 && w16_packed)
+    project_heads_packed16(x, B, rows, C, w16_packed, H, D, dst, p.precision, p.threads);
+  else if (p.precision != ComputePrecision::kFp32)
     project_heads_reduced(x, B, rows, C, w, w16, H, D, dst, p.precision, p.threads);
   else if (w_packed) project_heads_packed(x, B, rows, C, w_packed, H, D, dst, p.threads);
   else project_heads(x, B, rows, C, w, H, D, dst, p.threads);
@@ -118,9 +139,9 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   float* k = at_least(s.k, bnhd);
   float* v = at_least(s.v, bnhd);
   float* ctx = at_least(s.ctx, bnhd);
-  project(p, p.hidden, N, p.wq, p.wq_packed, p.wq16, q);
-  project(p, p.hidden, N, p.wk, p.wk_packed, p.wk16, k);
-  project(p, p.hidden, N, p.wv, p.wv_packed, p.wv16, v);
+  project(p, p.hidden, N, p.wq, p.wq_packed, p.wq16, p.wq16_packed, q);
+  project(p, p.hidden, N, p.wk, p.wk_packed, p.wk16, p.wk16_packed, k);
+  project(p, p.hidden, N, p.wv, p.wv_packed, p.wv16, p.wv16_packed, v);
 
   if (p.kind == LongT5Kind::kFull) {
     // T5 relative bias as a per-head table by distance, T[h][(i - j) + N - 1], read through
@@ -170,8 +191,8 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
       global_aggregates(p.hidden, B, N, C, block_ids.data(), G, p.global_norm_weight, p.layer_norm_epsilon, aggregates);
       float* gk = at_least(s.gk, static_cast<size_t>(B * G * HD));
       float* gv = at_least(s.gv, static_cast<size_t>(B * G * HD));
-      project(p, aggregates, G, p.wk, p.wk_packed, p.wk16, gk);
-      project(p, aggregates, G, p.wv, p.wv_packed, p.wv16, gv);
+      project(p, aggregates, G, p.wk, p.wk_packed, p.wk16, p.wk16_packed, gk);
+      project(p, aggregates, G, p.wv, p.wv_packed, p.wv16, p.wv16_packed, gv);
       gtable.resize(static_cast<size_t>(H * (2 * G + 1)));
       bias_by_distance(p.global_rel_bias, H, p.num_buckets, p.max_distance, 2 * G + 1, G, false, gtable.data());
       t.gk = gk;
@@ -203,6 +224,21 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     tglobal_attention(t);
   }
 
+  if (p.precision != ComputePrecision::kFp32 && p.wo16_packed) {
+    GemmPacked16Params o;
+    o.g.a = ctx;
+    o.g.lda = HD;
+    o.b16_packed = p.wo16_packed;
+    o.g.c = p.out;
+    o.g.ldc = C;
+    o.g.M = B * N;
+    o.g.N = C;
+    o.g.K = HD;
+    o.g.accumulate = p.accumulate_out;
+    o.g.threads = p.threads;
+    gemm_abt_reduced_packed(p.precision, o);
+    return;
+  }
   if (p.precision != ComputePrecision::kFp32) {
     GemmBf16Params o;
     o.g.a = ctx;

@@ -45,7 +45,13 @@ struct LongT5LayerParams {
   const uint16_t* wq16 = nullptr;  // [H*d_kv, d_model]
   const uint16_t* wk16 = nullptr;
   const uint16_t* wv16 = nullptr;
-  const uint16_t* wo16 = nullptr;             // [d_model, H*d_kv]
+  const uint16_t* wo16 = nullptr;  // [d_model, H*d_kv]
+  // The same 16-bit weights packed once by gemm_pack_b16 (q/k/v in H groups of d_kv rows, o in one
+  // group; a 16-bit model's form): used instead of wq16..wo16 when set.
+  const uint16_t* wq16_packed = nullptr;
+  const uint16_t* wk16_packed = nullptr;
+  const uint16_t* wv16_packed = nullptr;
+  const uint16_t* wo16_packed = nullptr;
   const float* rel_bias = nullptr;            // [num_buckets, H]
   const float* global_rel_bias = nullptr;     // [num_buckets, H] (TGlobal)
   const float* global_norm_weight = nullptr;  // [d_model] (TGlobal)
@@ -67,6 +73,10 @@ void project_heads_packed(const float* x, int64_t B, int64_t rows, int64_t C, co
 // 16-bit type (w16). One product over all heads, then a copy into the head-major layout.
 void project_heads_reduced(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, const uint16_t* w16,
                            int64_t H, int64_t D, float* dst, ComputePrecision p, int threads);
+
+// The same with W packed by gemm_pack_b16 in H groups of D rows, products in precision p (not kFp32).
+void project_heads_packed16(const float* x, int64_t B, int64_t rows, int64_t C, const uint16_t* w16_packed, int64_t H,
+                            int64_t D, float* dst, ComputePrecision p, int threads);
 
 // Throws std::bad_alloc when scratch (4 x B*N*H*d_kv floats plus global tensors) can't be had
 // (a p.scratch that could not grow keeps its old buffers or none; its contents are undefined).

@@ -112,9 +112,10 @@ LongT5Model::LongT5Model(const LongT5ModelConfig& config) : c_(config) {
 void LongT5Model::expect(const std::string& name, std::vector<int64_t> shape, int64_t pack_group) {
   Slot& s = slots_[name];
   s.shape = std::move(shape);
-  // 16-bit precision: every matrix a product reads, and the embedding table, as 16-bit rows.
+  // 16-bit precision: every matrix a product reads (packed by gemm_pack_b16), and the embedding
+  // table (16-bit rows, or packed when it is also the tied lm_head), in the 16-bit type.
   s.half = c_.precision != ComputePrecision::kFp32 && (pack_group > 0 || name == "shared.weight");
-  s.pack_group = s.half ? 0 : pack_group;
+  s.pack_group = pack_group;
   order_.push_back(name);
 }
 
@@ -133,9 +134,9 @@ void LongT5Model::set_weight(const std::string& name, const float* data, int64_t
     throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " +
                                 std::to_string(n));
   if (s.half) {
-    s.data.resize(static_cast<size_t>((n + 1) / 2));
-    uint16_t* dst = reinterpret_cast<uint16_t*>(s.data.data());
-    for (int64_t i = 0; i < n; ++i) dst[i] = round_to_16(c_.precision, data[i]);
+    std::vector<uint16_t> h(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) h[static_cast<size_t>(i)] = round_to_16(c_.precision, data[i]);
+    return store_half(name, s, h.data(), n);
   } else if (s.pack_group > 0) {
     // Straight from the caller's values into the packed form: no plain copy is ever held.
     GemmPackParams pp;
@@ -171,8 +172,19 @@ void LongT5Model::set_weight16(const std::string& name, const uint16_t* data, in
   if (n != want)
     throw std::invalid_argument("weight '" + name + "' needs " + std::to_string(want) + " values, got " +
                                 std::to_string(n));
-  s.data.resize(static_cast<size_t>((n + 1) / 2));
-  if (n > 0) std::memcpy(s.data.data(), data, static_cast<size_t>(n) * sizeof(uint16_t));
+  store_half(name, s, data, n);
+}
+
+void LongT5Model::store_half(const std::string& name, Slot& s, const uint16_t* data, int64_t n) {
+  if (s.pack_group > 0) {  // straight into the packed form, as set_weight does for float32
+    const int64_t N = s.shape[0], K = s.shape[1], size = gemm_packed16_size(N, K, s.pack_group);
+    if (size < 0) throw std::invalid_argument("weight '" + name + "' cannot be packed in groups of its rows");
+    s.data.resize(static_cast<size_t>((size + 1) / 2));
+    gemm_pack_b16(data, N, K, K, s.pack_group, reinterpret_cast<uint16_t*>(s.data.data()));
+  } else {
+    s.data.resize(static_cast<size_t>((n + 1) / 2));
+    if (n > 0) std::memcpy(s.data.data(), data, static_cast<size_t>(n) * sizeof(uint16_t));
+  }
   s.set = true;
   ready_ = false;
 }
@@ -185,7 +197,14 @@ bool LongT5Model::copy_weight(const std::string& name, float* out) const {
   for (int64_t d : s.shape) n *= d;
   if (s.half) {
     const uint16_t* src = reinterpret_cast<const uint16_t*>(s.data.data());
-    for (int64_t i = 0; i < n; ++i) out[i] = widen_16(c_.precision, src[i]);
+    if (s.pack_group <= 0) {
+      for (int64_t i = 0; i < n; ++i) out[i] = widen_16(c_.precision, src[i]);
+    } else {
+      const int64_t N = s.shape[0], K = s.shape[1];
+      for (int64_t j = 0; j < N; ++j)
+        for (int64_t k = 0; k < K; ++k)
+          out[j * K + k] = widen_16(c_.precision, src[gemm_packed16_index(j, k, K, s.pack_group)]);
+    }
     return true;
   }
   if (s.pack_group <= 0) {
@@ -213,10 +232,18 @@ const float* LongT5Model::get(const std::string& name) const {
 
 void LongT5Model::embed(const int32_t* ids, int64_t n, float* out) const {
   const int64_t C = c_.d_model, P = kGemmPackWidth;
-  if (c_.precision != ComputePrecision::kFp32) {  // 16-bit rows, widened
+  if (c_.precision != ComputePrecision::kFp32) {  // 16-bit rows (or the packed tied table), widened
     const uint16_t* table = half16(shared_);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < C; ++k) out[i * C + k] = widen_16(c_.precision, table[ids[i] * C + k]);
+    for (int64_t i = 0; i < n; ++i) {
+      float* o = out + i * C;
+      if (!shared_packed_) {
+        for (int64_t k = 0; k < C; ++k) o[k] = widen_16(c_.precision, table[ids[i] * C + k]);
+        continue;
+      }
+      // gemm_pack_b16's one group: row id's pair k/2 at panel id / 16, column id % 16 (a pair stride of 32).
+      const uint16_t* col = table + gemm_packed16_index(ids[i], 0, C, c_.vocab);
+      for (int64_t k = 0; k < C; ++k) o[k] = widen_16(c_.precision, col[(k >> 1) * 2 * kGemmPack16Width + (k & 1)]);
+    }
     return;
   }
   if (!shared_packed_) return embedding_gather(shared_, C, ids, n, out);
@@ -304,36 +331,25 @@ void LongT5Model::linear(const float* a, int64_t M, int64_t K, const float* w, i
                          int threads, int64_t lda, int64_t ldc, int64_t group_n) const {
   if (c_.precision == ComputePrecision::kFp32)
     return linear_packed(a, M, K, w, N, c, accumulate, threads, lda, ldc, group_n);
-  // 16-bit rows: group_n only shapes the packed form; C's columns are in W's row order either way.
-  // The reduced kernels convert and pack (emulated: widen) W on every call, into scratch of W's
-  // size. So W goes in blocks of rows: with few rows of A (a decode step) the conversion is the
-  // whole cost, and 256 KiB blocks keep its scratch cache-resident and reused by the allocator
-  // (a step ~30 % faster); otherwise 8 MiB blocks bound the scratch of the large matrices (lm_head)
-  // at a cost of one more conversion of A per block. Each thread keeps a few 64-column panels.
-  const int64_t block_bytes = M <= 64 ? int64_t(256) << 10 : int64_t(8) << 20;
-  const int64_t rows =
-      std::max<int64_t>(128 * std::max(threads, 1), block_bytes / std::max<int64_t>(2 * K, 1) / 64 * 64);
-  for (int64_t j0 = 0; j0 < N; j0 += rows) {
-    GemmBf16Params g;
-    g.g.a = a;
-    g.g.lda = lda < 0 ? K : lda;
-    g.b16 = half16(w) + j0 * K;
-    g.g.ldb = K;
-    g.g.c = c + j0;
-    g.g.ldc = ldc < 0 ? N : ldc;
-    g.g.M = M;
-    g.g.N = std::min(rows, N - j0);
-    g.g.K = K;
-    g.g.accumulate = accumulate;
-    g.g.threads = threads;
-    gemm_abt_reduced(c_.precision, g);
-  }
+  GemmPacked16Params g;  // W packed by gemm_pack_b16 in groups of group_n rows
+  g.g.a = a;
+  g.g.lda = lda < 0 ? K : lda;
+  g.b16_packed = half16(w);
+  g.g.b_group_n = group_n;
+  g.g.c = c;
+  g.g.ldc = ldc < 0 ? N : ldc;
+  g.g.M = M;
+  g.g.N = N;
+  g.g.K = K;
+  g.g.accumulate = accumulate;
+  g.g.threads = threads;
+  gemm_abt_reduced_packed(c_.precision, g);
 }
 
 void LongT5Model::project_heads(const float* x, int64_t B, int64_t rows, int64_t C, const float* w, int64_t H,
                                 int64_t D, float* dst, int threads) const {
   if (c_.precision == ComputePrecision::kFp32) project_heads_packed(x, B, rows, C, w, H, D, dst, threads);
-  else project_heads_reduced(x, B, rows, C, nullptr, half16(w), H, D, dst, c_.precision, threads);
+  else project_heads_packed16(x, B, rows, C, half16(w), H, D, dst, c_.precision, threads);
 }
 
 void LongT5Model::rms_norm(const float* x, int64_t M, const float* w, float scale, float* out, int threads) const {
@@ -433,10 +449,10 @@ void LongT5Model::encode(const int32_t* ids, const uint8_t* mask, int64_t B, int
       p.wv_packed = l.v;
       p.wo_packed = l.o;
     } else {
-      p.wq16 = half16(l.q);
-      p.wk16 = half16(l.k);
-      p.wv16 = half16(l.v);
-      p.wo16 = half16(l.o);
+      p.wq16_packed = half16(l.q);
+      p.wk16_packed = half16(l.k);
+      p.wv16_packed = half16(l.v);
+      p.wo16_packed = half16(l.o);
     }
     p.rel_bias = enc_rel_bias_;
     p.global_rel_bias = enc_global_rel_bias_;

@@ -11,10 +11,12 @@
 // keys/values. The packed layout is ISA-independent (kernels/gemm.h): switching the active ISA
 // needs no repacking. copy_weight unpacks on demand (the rare export path).
 //
-// Precision (config.precision, fixed at construction): in bf16/fp16 the same matrices and the
-// embedding table are held instead as plain [out, in] rows of that 16-bit type (half the memory;
-// a BF16/F16 checkpoint's tensor of the same type is copied as is, others are rounded once, by
-// the kernels' rule), and every product runs through gemm_abt_bf16/_fp16. Norms, activations,
+// Precision (config.precision, fixed at construction): in bf16/fp16 the same matrices are held
+// instead in that 16-bit type (half the memory; a BF16/F16 checkpoint's tensor of the same type is
+// copied as is, others are rounded once, by the kernels' rule), packed once by gemm_pack_b16 in
+// the same groups (kernels/gemm_bf16_packed.h: ISA-independent too), and every product runs
+// through gemm_abt_bf16_packed/_fp16_packed, which neither convert nor repack them; the embedding
+// table is plain 16-bit rows (packed when it is the tied lm_head). Norms, activations,
 // residuals, the attention cores (TGlobal/local: no reduced kernel yet; the decoder's: a reduced
 // kernel would re-round the whole cache every step) and the caches stay float32.
 #pragma once
@@ -103,7 +105,7 @@ class LongT5Model {
               LongT5EncoderWorkspace& ws) const;
 
   // Matrices (q k v o wi0 wi1 wo; sq.. co) point at packed forms: q/k/v in groups of d_kv rows,
-  // the rest in one group; in a 16-bit precision at 16-bit rows instead (half16()). Norm weights
+  // the rest in one group; in a 16-bit precision at gemm_pack_b16's form instead (half16()). Norm weights
   // are plain vectors.
   struct EncoderLayer {
     const float *ln0, *q, *k, *v, *o, *global_norm, *ln1, *wi0, *wi1, *wo;
@@ -117,10 +119,10 @@ class LongT5Model {
   const float* lm_head() const { return lm_head_; }  // packed, one group of vocab rows
   const float* decoder_rel_bias() const { return dec_rel_bias_; }
   const float* decoder_final_norm() const { return dec_final_; }
-  // A matrix pointer of a 16-bit model (EncoderLayer etc.) as what it holds: 16-bit rows.
+  // A matrix pointer of a 16-bit model (EncoderLayer etc.) as what it holds: packed 16-bit values.
   static const uint16_t* half16(const float* w) { return reinterpret_cast<const uint16_t*>(w); }
   // C[M, N] (+)= A[M, K] · W[N, K]ᵀ for one of the model's matrices, at the model's precision (lda = K,
-  // ldc = N unless given; group_n: W's packing groups, fp32 only; C's columns stay in W's row order).
+  // ldc = N unless given; group_n: W's packing groups; C's columns stay in W's row order).
   void linear(const float* a, int64_t M, int64_t K, const float* w, int64_t N, float* c, bool accumulate, int threads,
               int64_t lda = -1, int64_t ldc = -1, int64_t group_n = 0) const;
   // x [B, rows, C] · Wᵀ into head-major dst [B, H, rows, D] for a q/k/v matrix, at the model's precision.
@@ -135,14 +137,17 @@ class LongT5Model {
  private:
   struct Slot {
     std::vector<int64_t> shape;
-    AlignedBuffer data;      // plain, or gemm_pack_b's form when pack_group > 0, or 16-bit rows when half
+    AlignedBuffer data;      // plain, or gemm_pack_b's form when pack_group > 0; when half, 16-bit values:
+                             // [out, in] rows, or gemm_pack_b16's form when pack_group > 0
     int64_t pack_group = 0;  // rows per packed group (d_kv for q/k/v, shape[0] otherwise); 0: plain
-    bool half = false;       // 16-bit [out, in] rows of config.precision's type (no packing)
+    bool half = false;       // held in config.precision's 16-bit type
     bool set = false;
   };
   // pack_group: see Slot (0: kept plain).
   void expect(const std::string& name, std::vector<int64_t> shape, int64_t pack_group = 0);
   const float* get(const std::string& name) const;
+  // Stores n 16-bit values of config.precision's type into a half slot (packing a matrix).
+  void store_half(const std::string& name, Slot& s, const uint16_t* data, int64_t n);
   // The encoder's workspace pool: a call takes an idle workspace (or a new, empty one) and gives
   // it back when it completes; one that ends by an exception (cancellation, out of memory) is
   // freed instead, so an aborted call leaves no memory behind. At most kIdleWorkspaces stay idle
