@@ -132,15 +132,16 @@ struct FlashBlock {
     R acc[NK][NQ];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < NQ; ++v) acc[a][v] = V::zero();
+    int64_t d = 0;
 #pragma GCC unroll 2
-    for (int64_t d = 0; d < D; ++d) {
+    do {  // D >= 1 (scores() handles D == 0): a do-loop keeps acc in registers throughout
       R qv[NQ];
       for (int v = 0; v < NQ; ++v) qv[v] = V::load(qt + d * BQ + v * W);
       for (int a = 0; a < NK; ++a) {
         const R kb = V::set1(kp[a * ks + d]);
         for (int v = 0; v < NQ; ++v) acc[a][v] = V::fmadd(kb, qv[v], acc[a][v]);
       }
-    }
+    } while (++d < D);
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < NQ; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
     if constexpr (kMax)
