@@ -132,9 +132,12 @@ struct FlashBlock {
     R acc[NK][NQ];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < NQ; ++v) acc[a][v] = V::zero();
+    // D >= 1 (scores() handles D == 0): a do-loop keeps acc in registers throughout; around a
+    // possibly-empty loop GCC 12 kept it in stack slots (zeroed, spilled and reloaded per call).
+    // (GCC ignores an unroll pragma on a do-loop; unrolled by 2 via for + an assumption, measured
+    // no faster.)
     int64_t d = 0;
-#pragma GCC unroll 2
-    do {  // D >= 1 (scores() handles D == 0): a do-loop keeps acc in registers throughout
+    do {
       R qv[NQ];
       for (int v = 0; v < NQ; ++v) qv[v] = V::load(qt + d * BQ + v * W);
       for (int a = 0; a < NK; ++a) {
