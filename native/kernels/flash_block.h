@@ -132,15 +132,19 @@ struct FlashBlock {
     R acc[NK][NQ];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < NQ; ++v) acc[a][v] = V::zero();
-#pragma GCC unroll 2
-    for (int64_t d = 0; d < D; ++d) {
+    // D >= 1 (scores() handles D == 0): a do-loop keeps acc in registers throughout; around a
+    // possibly-empty loop GCC 12 kept it in stack slots (zeroed, spilled and reloaded per call).
+    // (GCC ignores an unroll pragma on a do-loop; unrolled by 2 via for + an assumption, measured
+    // no faster.)
+    int64_t d = 0;
+    do {
       R qv[NQ];
       for (int v = 0; v < NQ; ++v) qv[v] = V::load(qt + d * BQ + v * W);
       for (int a = 0; a < NK; ++a) {
         const R kb = V::set1(kp[a * ks + d]);
         for (int v = 0; v < NQ; ++v) acc[a][v] = V::fmadd(kb, qv[v], acc[a][v]);
       }
-    }
+    } while (++d < D);
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < NQ; ++v) V::store(s + a * BQ + v * W, acc[a][v]);
     if constexpr (kMax)
@@ -309,15 +313,30 @@ struct FlashBlock {
   }
 
   // Excludes, in every QK micro-tile's key span, the scores its rows may not attend (rows >= nq
-  // included: their vector's scores may not have been computed).
+  // included: their vector's scores may not have been computed). A vector of W rows at a time,
+  // over the keys where some lane is excluded: [glo, max lo) and [min hi, ghi) (a row with
+  // lo >= hi widens both to the whole span); V::fill_outside keeps the admissible lanes' scores.
   void mask_band() {
     float* s = sc.s.data();
-    for (int m = 0; m < rows; ++m) {
-      const int g = m / QCOL, glo = grp_lo[g], ghi = grp_hi[g];
-      int lo = band_lo[m], hi = band_hi[m];
-      if (lo >= hi) lo = hi = ghi;  // nothing admissible: exclude the whole span
-      for (int j = glo; j < lo && j < ghi; ++j) s[j * BQ + m] = kNegInf;
-      for (int j = hi > glo ? hi : glo; j < ghi; ++j) s[j * BQ + m] = kNegInf;
+    for (int m0 = 0; m0 < rows; m0 += W) {
+      const int g = m0 / QCOL, glo = grp_lo[g], ghi = grp_hi[g];
+      float lof[W], hif[W];
+      int lo_max = glo, hi_min = ghi;
+      for (int l = 0; l < W; ++l) {
+        const int lo = band_lo[m0 + l], hi = band_hi[m0 + l];
+        lof[l] = static_cast<float>(lo);  // tile-local key indices: exact in float
+        hif[l] = static_cast<float>(hi);
+        lo_max = lo > lo_max ? lo : lo_max;
+        hi_min = hi < hi_min ? hi : hi_min;
+      }
+      const R lo = V::load(lof), hi = V::load(hif);
+      const auto exclude = [&](int j) {
+        float* p = s + j * BQ + m0;
+        V::store(p, V::fill_outside(V::load(p), V::set1(static_cast<float>(j)), lo, hi, kNegInf));
+      };
+      const int head_end = lo_max < ghi ? lo_max : ghi;
+      for (int j = glo; j < head_end; ++j) exclude(j);
+      for (int j = hi_min > head_end ? hi_min : head_end; j < ghi; ++j) exclude(j);
     }
   }
 

@@ -47,6 +47,11 @@ struct VecAvx2 {
   static inline R zero_if_below(R keep, float lo, R x) {
     return _mm256_and_ps(_mm256_cmp_ps(keep, _mm256_set1_ps(lo), _CMP_GE_OQ), x);
   }
+  // x where lo <= at < hi, else fill (see vec_avx512.h).
+  static inline R fill_outside(R x, R at, R lo, R hi, float fill) {
+    const R out = _mm256_or_ps(_mm256_cmp_ps(at, lo, _CMP_LT_OQ), _mm256_cmp_ps(at, hi, _CMP_GE_OQ));
+    return _mm256_blendv_ps(x, _mm256_set1_ps(fill), out);
+  }
   // Four sums at once, out[i] = sum of lanes of x_i: the decode kernel scores four keys per
   // reduction (kernels/decode_attention_impl.h). Each lane's order is fixed, so the sum of x
   // alone is hsum4(x, x, x, x)[0] bit for bit.

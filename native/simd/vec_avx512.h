@@ -48,6 +48,12 @@ struct VecAvx512 {
   static inline R zero_if_below(R keep, float lo, R x) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(keep, _mm512_set1_ps(lo), _CMP_GE_OQ), x);
   }
+  // x where lo <= at < hi, else fill (lane-wise; a lane with lo >= hi always gets fill): a banded
+  // tile's exclusion (kernels/flash_block.h mask_band), one masked move per vector.
+  static inline R fill_outside(R x, R at, R lo, R hi, float fill) {
+    const __mmask16 out = _mm512_cmp_ps_mask(at, lo, _CMP_LT_OQ) | _mm512_cmp_ps_mask(at, hi, _CMP_GE_OQ);
+    return _mm512_mask_mov_ps(x, out, _mm512_set1_ps(fill));
+  }
   // Four sums at once, out[i] = sum of lanes of x_i: the decode kernel scores four keys per
   // reduction (kernels/decode_attention_impl.h). Each lane's order is fixed, so the sum of x
   // alone is hsum4(x, x, x, x)[0] bit for bit.

@@ -46,6 +46,11 @@ struct VecNeon {
     uint32x4_t m = vcgeq_f32(keep, vdupq_n_f32(lo));
     return vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(x)));
   }
+  // x where lo <= at < hi, else fill (see vec_avx512.h).
+  static inline R fill_outside(R x, R at, R lo, R hi, float fill) {
+    const uint32x4_t out = vorrq_u32(vcltq_f32(at, lo), vcgeq_f32(at, hi));
+    return vbslq_f32(out, vdupq_n_f32(fill), x);
+  }
   // Four sums at once, out[i] = sum of lanes of x_i: the decode kernel scores four keys per
   // reduction (kernels/decode_attention_impl.h). Each lane's order is fixed, so the sum of x
   // alone is hsum4(x, x, x, x)[0] bit for bit.

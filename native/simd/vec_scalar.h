@@ -52,6 +52,8 @@ struct VecScalar {
   }
   // x where keep >= lo, else 0.
   static inline R zero_if_below(R keep, float lo, R x) { return keep >= lo ? x : 0.f; }
+  // x where lo <= at < hi, else fill.
+  static inline R fill_outside(R x, R at, R lo, R hi, float fill) { return at < lo || at >= hi ? fill : x; }
   // The decode kernel's four-key reduction and 16-bit cache loads (see vec_avx512.h).
   static inline void hsum4(R a, R b, R c, R d, float* out) {
     out[0] = a;
