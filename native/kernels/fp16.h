@@ -7,8 +7,9 @@
 //
 // from_float / to_float are the rule in plain C++; the row and vector forms use V's conversions
 // (V::store_f16 / V::load_f16: F16C's vcvtps2ph / vcvtph2ps, NEON's FCVTN / FCVTL, the scalar
-// backend's kernels/half.h), which implement the same rule bit for bit (tests/test_fp16_vector.cc),
-// so the emulated fp16 kernels do not widen or round one value at a time through branches.
+// backend's kernels/half.h), which implement the same rule bit for bit (tests/test_fp16_vector.cc)
+// except that widening quiets a signalling NaN, which only ever enters products (quieted there
+// anyway): so the emulated fp16 kernels do not widen or round one value at a time through branches.
 //
 // ODR note: a class template over V (kernels/bf16.h); Fp16<void> (ops/compute_precision.h) may use
 // only from_float / to_float / round.
