@@ -90,14 +90,31 @@ struct FlashBlock {
     rows = (nq + QCOL - 1) / QCOL * QCOL;
     float* qt = sc.qt.data();
     const float qscale = scale * kLog2e;
-    // Row by row: contiguous reads of q (a strided read per element measured ~6% of a windowed
-    // call, whose blocks visit few keys).
-    for (int m = 0; m < nq; ++m) {
-      const float* qm = q + m * q_stride;
-      for (int64_t d = 0; d < D; ++d) qt[d * BQ + m] = qm[d] * qscale;
+    // W x W tiles: W contiguous row loads, scaled, transposed in registers (V::transpose), W
+    // vector stores (a store per element measured ~6% of a windowed call, whose blocks visit
+    // few keys). Rows >= nq are zeros; the last D % W columns go element by element.
+    const R qs = V::set1(qscale);
+    const int64_t Dw = D / W * W;
+    for (int m0 = 0; m0 < BQ; m0 += W) {
+      const int n = nq - m0;  // real rows of this vector
+      float* qt0 = qt + m0;
+      if (n <= 0) {
+        for (int64_t d = 0; d < D; ++d) V::store(qt0 + d * BQ, V::zero());
+        continue;
+      }
+      const float* q0 = q + m0 * q_stride;
+      for (int64_t d0 = 0; d0 < Dw; d0 += W) {
+        R x[W];
+        if (n >= W)
+          for (int r = 0; r < W; ++r) x[r] = V::mul(V::load(q0 + r * q_stride + d0), qs);
+        else
+          for (int r = 0; r < W; ++r) x[r] = r < n ? V::mul(V::load(q0 + r * q_stride + d0), qs) : V::zero();
+        V::transpose(x);
+        for (int c = 0; c < W; ++c) V::store(qt0 + (d0 + c) * BQ, x[c]);
+      }
+      for (int64_t d = Dw; d < D; ++d)
+        for (int r = 0; r < W; ++r) qt0[d * BQ + r] = r < n ? q0[r * q_stride + d] * qscale : 0.f;
     }
-    for (int64_t d = 0; d < D; ++d)
-      for (int m = nq; m < BQ; ++m) qt[d * BQ + m] = 0.f;
     float* o = sc.o.data();
     for (int64_t i = 0; i < BQ * Dvp; ++i) o[i] = 0.f;
     float* st = sc.stats.data();
@@ -187,9 +204,33 @@ struct FlashBlock {
   void scores_impl(const float* k, int64_t ks, int nk, float* s, float* tmax) {
     const float* qt = sc.qt.data();
     for (int c = 0; c < rows; c += QCOL) {
+      // A block's last micro-tile may hold fewer real query vectors (e.g. 64 = 1024 - 10 * 96
+      // rows in a block of 96): only those are computed; the others' scores are 0 (what their
+      // zero query rows would give), so the softmax that follows reads finite values.
+      const int nvec = (nq - c + W - 1) / W;
+      if (nvec >= QV) {
+        int j = 0;
+        for (; j + KR <= nk; j += KR) qk_tile<KR, kMax>(k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
+        if (j < nk) qk_tail<kMax>(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
+        continue;
+      }
+      scores_part<kMax>(nvec, k, ks, nk, D, qt + c, s + c, tmax + c);
+      for (int j = 0; j < nk; ++j)
+        for (int v = nvec; v < QV; ++v) V::store(s + j * BQ + c + v * W, V::zero());
+      if (kMax)
+        for (int v = nvec; v < QV; ++v) V::store(tmax + c + v * W, nk > 0 ? V::zero() : V::set1(kNegInf));
+    }
+  }
+
+  // scores_impl's micro-tile of nvec < QV query vectors (qt, s, tmax already offset to it).
+  template <bool kMax, int N = QV - 1>
+  static inline void scores_part(int nvec, const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s,
+                                 float* tmax) {
+    if constexpr (N >= 1) {
+      if (nvec != N) return scores_part<kMax, N - 1>(nvec, k, ks, nk, D, qt, s, tmax);
       int j = 0;
-      for (; j + KR <= nk; j += KR) qk_tile<KR, kMax>(k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
-      if (j < nk) qk_tail<kMax>(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
+      for (; j + KR <= nk; j += KR) qk_tile<KR, kMax, N>(k + j * ks, ks, D, qt, s + j * BQ, tmax);
+      if (j < nk) qk_tail<kMax, KR - 1, N>(nk - j, k + j * ks, ks, D, qt, s + j * BQ, tmax);
     }
   }
 
@@ -421,7 +462,8 @@ struct FlashBlock {
       vstride = Dvp;
     }
     float* o = sc.o.data();
-    for (int r0 = 0; r0 < rows; r0 += MR) {
+    // Row groups with a real query only (rows >= nq are never read; see scores_impl).
+    for (int r0 = 0; r0 < nq; r0 += MR) {
       // Banded: only the keys some row of the group attends (the others' weights are 0).
       int ja = 0, jn = nk;
       if (banded) {

@@ -70,6 +70,25 @@ struct VecAvx2 {
   }
   static inline R load_bf16_partial(const uint16_t* p, int n) { return bf16_bits(load_u16_partial(p, n)); }
   static inline R load_f16_partial(const uint16_t* p, int n) { return _mm256_cvtph_ps(load_u16_partial(p, n)); }
+  // x[r] lane c -> x[c] lane r: the 8 x 8 tile transposed in registers (FlashBlock::begin packs
+  // Q this way). Pairs, then quads within 128-bit lanes, then the two lanes swapped across.
+  static inline void transpose(R (&x)[W]) {
+    R a[W], b[W];
+    for (int i = 0; i < W; i += 2) {
+      a[i] = _mm256_unpacklo_ps(x[i], x[i + 1]);
+      a[i + 1] = _mm256_unpackhi_ps(x[i], x[i + 1]);
+    }
+    for (int i = 0; i < W; i += 4) {  // b[i + c] lane k: rows i..i+3 of column 4k + c
+      b[i] = _mm256_shuffle_ps(a[i], a[i + 2], 0x44);
+      b[i + 1] = _mm256_shuffle_ps(a[i], a[i + 2], 0xEE);
+      b[i + 2] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0x44);
+      b[i + 3] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; ++c) {
+      x[c] = _mm256_permute2f128_ps(b[c], b[4 + c], 0x20);
+      x[4 + c] = _mm256_permute2f128_ps(b[c], b[4 + c], 0x31);
+    }
+  }
   static inline float hsum(R x) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -133,6 +133,30 @@ struct VecAvx512 {
     y = _mm512_fmadd_pd(z, r2, y);
     return _mm512_cvt_roundpd_ps(_mm512_mul_round_pd(y, s, kRn), kRn);
   }
+  // x[r] lane c -> x[c] lane r: the 16 x 16 tile transposed in registers (FlashBlock::begin packs
+  // Q this way). Pairs, then quads within 128-bit lanes, then two 4 x 4 transposes of the lanes.
+  static inline void transpose(R (&x)[W]) {
+    R a[W], b[W];
+    for (int i = 0; i < W; i += 2) {
+      a[i] = _mm512_unpacklo_ps(x[i], x[i + 1]);  // per lane: r_i[0] r_i+1[0] r_i[1] r_i+1[1]
+      a[i + 1] = _mm512_unpackhi_ps(x[i], x[i + 1]);
+    }
+    for (int i = 0; i < W; i += 4) {  // b[i + c] lane k: rows i..i+3 of column 4k + c
+      b[i] = _mm512_shuffle_ps(a[i], a[i + 2], 0x44);
+      b[i + 1] = _mm512_shuffle_ps(a[i], a[i + 2], 0xEE);
+      b[i + 2] = _mm512_shuffle_ps(a[i + 1], a[i + 3], 0x44);
+      b[i + 3] = _mm512_shuffle_ps(a[i + 1], a[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; ++c) {  // column 4k + c gathers lane k of b[c], b[4 + c], b[8 + c], b[12 + c]
+      const R c0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x88), c1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xDD);
+      const R c2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x88);
+      const R c3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xDD);
+      x[c] = _mm512_shuffle_f32x4(c0, c2, 0x88);
+      x[4 + c] = _mm512_shuffle_f32x4(c1, c3, 0x88);
+      x[8 + c] = _mm512_shuffle_f32x4(c0, c2, 0xDD);
+      x[12 + c] = _mm512_shuffle_f32x4(c1, c3, 0xDD);
+    }
+  }
   static inline float hsum(R x) { return _mm512_reduce_add_ps(x); }
   static inline float hmax(R x) { return _mm512_reduce_max_ps(x); }
   // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; the tensors' 16-bit forms;

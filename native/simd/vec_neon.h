@@ -67,6 +67,16 @@ struct VecNeon {
   static inline R load_f16_partial(const uint16_t* p, int n) {
     return vcvt_f32_f16(vreinterpret_f16_u16(load_u16_partial(p, n)));
   }
+  // x[r] lane c -> x[c] lane r: the 4 x 4 tile transposed in registers (FlashBlock::begin packs
+  // Q this way).
+  static inline void transpose(R (&x)[W]) {
+    const float32x4x2_t t01 = vtrnq_f32(x[0], x[1]);  // val[0]: r0[0] r1[0] r0[2] r1[2]
+    const float32x4x2_t t23 = vtrnq_f32(x[2], x[3]);
+    x[0] = vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0]));
+    x[1] = vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1]));
+    x[2] = vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0]));
+    x[3] = vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1]));
+  }
   static inline float hsum(R x) { return vaddvq_f32(x); }
   static inline float hmax(R x) { return vmaxvq_f32(x); }
   // W floats narrowed to float16 / bfloat16 (widening: load_f16 / load_bf16 above; kernels/half.h's rules: widening

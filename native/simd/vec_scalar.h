@@ -63,6 +63,8 @@ struct VecScalar {
   static inline R load_f16(const uint16_t* p) { return half_to_float(*p); }
   static inline R load_bf16_partial(const uint16_t* p, int n) { return n > 0 ? bfloat16_to_float(*p) : 0.f; }
   static inline R load_f16_partial(const uint16_t* p, int n) { return n > 0 ? half_to_float(*p) : 0.f; }
+  // A W x W tile transposed in registers (FlashBlock::begin): one lane, nothing moves.
+  static inline void transpose(R (&)[W]) {}
   static inline float hsum(R x) { return x; }
   static inline float hmax(R x) { return x; }
   // One float16 / bfloat16 value <-> float (kernels/half.h).
