@@ -98,13 +98,14 @@ export interface NativeTGlobalArgs {
   localBias?: Float32Array;             // [H, 2r+1] by (j - i + r)
   globalBias?: Float32Array;            // [H, 2G+1] by (m - blockIds[i] + G); needs blockIds
   blockIds?: Int32Array;                // [B, N]
-  weights?: Float32Array;               // optional output [B, H, N, N + G]: local columns, then globals
+  weights?: Float32Array;               // optional output [B, H, N, N + G]: local columns, then globals (fp32 only)
+  precision?: 'fp32' | 'bf16' | 'fp16'; // the products' type (lib/precision.ts); default fp32
   threads?: number;
   cancel?: NativeCancelToken;
 }
 
 export interface NativeTGlobalBatchArgs {
-  calls: NativeTGlobalArgs[];           // each call's own threads and cancel are ignored
+  calls: NativeTGlobalArgs[];           // each call's own threads and cancel are ignored; one precision for all
   threads?: number;
   cancel?: NativeCancelToken;
 }

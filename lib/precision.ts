@@ -1,4 +1,4 @@
-// Compute precision (options.precision on attention() and linear()): 'fp32' (default, float32
+// Compute precision (options.precision on attention(), linear() and transientGlobalAttention()): 'fp32' (default, float32
 // throughout), 'bf16' (products of bfloat16-rounded inputs, softmax and accumulation in
 // float32) or 'fp16' (the same with IEEE float16 rounding: emulated on every CPU for now, slower
 // than float32; products of float16 values are exact in float32 too). bf16 runs on a native reduced-precision kernel set where the CPU has one

@@ -4,6 +4,7 @@ import type { NativeBlockGlobalArgs, NativeTGlobalArgs, NativeTGlobalBatchArgs }
 import { AbortOptions, runCancellable, takeSignal } from './abort';
 import { native } from './native';
 import { hasSeqStarts, preparePackedTGlobal } from './packed';
+import { Precision, checkPrecision } from './precision';
 import {
   AttentionResult, AttentionResultWithWeights, MaskInput, WithWeights, attentionResult, Tensor, checkDims, describe, checkFiniteNumber, checkMask, checkOptions, checkOut, checkSize, checkTensor,
   checkLayout, checkThreads, checkedProduct, isDetached, isMaskObject, notAMask, weightsBuffer,
@@ -119,13 +120,18 @@ export interface TransientGlobalAttentionOptions {
   layout?: 'bhnd' | 'bnhd';
   out?: Float32Array;
   threads?: number;
-  /** Also return the probabilities, weights [B, H, N, N + G]: columns [0, N) local keys, [N, N + G) globals. */
+  /** Also return the probabilities, weights [B, H, N, N + G]: columns [0, N) local keys, [N, N + G) globals (precision 'fp32' only). */
   returnWeights?: boolean;
+  /**
+   * 'fp32' (default), 'bf16' (q·k and p·v products of bfloat16-rounded values, softmax and accumulation in float32) or
+   * 'fp16' (the same in float16, emulated) (lib/precision.ts). Packed batches (seqStarts) take it too.
+   */
+  precision?: Precision;
 }
 
 const TGLOBAL_OPTIONS = [
   'seqStarts', 'localRadius', 'globalBlockSize', 'mask', 'relativeAttentionBias', 'globalRelativeAttentionBias', 'numBuckets',
-  'maxDistance', 'scale', 'layout', 'out', 'threads', 'returnWeights',
+  'maxDistance', 'scale', 'layout', 'out', 'threads', 'returnWeights', 'precision',
 ] as const;
 
 function checkBiasTable(name: string, t: unknown, H: number, numBuckets: number | undefined): { data: Float32Array; buckets: number } {
@@ -196,6 +202,12 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   }
   const dims = bnhd ? [B, N, H, Dv] : [B, H, N, Dv];
   args.out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data, gkt.data, gvt.data]);
+  const precision = checkPrecision('options.precision', o.precision);
+  if (precision !== 'fp32') {
+    // The reduced-precision cores compute no probabilities (tglobal_attention_weights is float32).
+    if (o.returnWeights) throw new RangeError(`options.returnWeights cannot be combined with options.precision '${precision}' yet: use precision 'fp32' for the weights`);
+    args.precision = precision;
+  }
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, N, N + G]);
   if (weights) args.weights = weights.data;
   return { args, dims, weights };

@@ -9,6 +9,7 @@
 #include "binding/args.h"
 #include "binding/async_job.h"
 #include "binding/entry_points.h"
+#include "binding/precision_args.h"
 #include "dispatch/dispatch.h"
 #include "runtime/aligned_buffer.h"
 #include "kernels/attention_weights.h"
@@ -29,14 +30,20 @@ float read_scale(Napi::Object a) {
 struct TGlobalJob {
   TGlobalAttentionParams p;
   std::vector<uint8_t> mask, valid;
-  float* weights = nullptr;  // optional [B, H, N, N + G] probabilities
+  float* weights = nullptr;                // optional [B, H, N, N + G] probabilities (fp32 only)
+  Precision precision = Precision::kFp32;  // the products' type (lib/precision.ts)
   int want_threads = 0;
   void operator()(int threads) {
     p.threads = threads;
     if (!mask.empty()) p.mask = mask.data();
     if (!valid.empty()) p.global_valid = valid.data();
-    tglobal_attention(p);
+    run_core(p);
     if (weights) tglobal_attention_weights(p, weights);
+  }
+  void run_core(const TGlobalAttentionParams& t) const {
+    if (precision == Precision::kBf16) tglobal_attention_bf16(t);
+    else if (precision == Precision::kFp16) tglobal_attention_fp16(t);
+    else tglobal_attention(t);
   }
 };
 
@@ -77,7 +84,11 @@ void read_tglobal(Napi::Env env, Napi::Object a, CallBuffers* buffers, TGlobalJo
     for (int64_t i = 0; i < p.B * p.N; ++i)
       if (p.block_ids[i] < -1 || p.block_ids[i] >= p.G) throw_range(env, "blockIds must lie in [-1, G)");
   }
-  if (has(a, "weights")) job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
+  job->precision = read_precision(a);
+  if (has(a, "weights")) {
+    if (job->precision != Precision::kFp32) throw_range(env, "weights are computed in precision 'fp32' only");
+    job->weights = buffers->output(a, "weights", checked_mul(env, bhn, p.N + p.G, "weights"));
+  }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
 }
 
@@ -99,6 +110,11 @@ struct TGlobalBatchJob {
   std::vector<TGlobalJob> calls;
   int want_threads = 0;
   void operator()(int threads) {
+    if (!calls.empty() && calls[0].precision != Precision::kFp32) {
+      // The reduced-precision cores have no batch form: one call after another, each on every thread.
+      for (TGlobalJob& c : calls) c(threads);
+      return;
+    }
     std::vector<TGlobalAttentionParams> ps;
     ps.reserve(calls.size());
     for (TGlobalJob& c : calls) {
@@ -139,6 +155,7 @@ Napi::Value tglobal_batch(const Napi::CallbackInfo& info, bool async) {
     if (c.weights) throw_range(env, "calls[" + std::to_string(i) + "]: no weights in a batch");
     if (D < 0) D = c.p.D, Dv = c.p.Dv;
     if (c.p.D != D || c.p.Dv != Dv) throw_range(env, "every call of a batch must have the same D and Dv");
+    if (c.precision != job->calls[0].precision) throw_range(env, "every call of a batch must have the same precision");
   }
   if (has(a, "threads")) job->want_threads = static_cast<int>(get_size(a, "threads", 1 << 16));
   return run_job(

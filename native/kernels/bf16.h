@@ -32,6 +32,15 @@ struct Bf16 {
   // f rounded to the nearest bfloat16, as a float32.
   static inline float round(float f) { return to_float(from_float(f)); }
 
+  // x rounded lane by lane (Fp16's interface; a member template so that Bf16<void> needs no V::R).
+  template <class X = V>
+  static inline typename X::R round_vec(typename X::R x) {
+    alignas(64) float t[X::W];
+    X::store(t, x);
+    for (int i = 0; i < X::W; ++i) t[i] = round(t[i]);
+    return X::load(t);
+  }
+
   // dst[i] = round(src[i]) for n values (dst may equal src).
   static void round_row(const float* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = round(src[i]);

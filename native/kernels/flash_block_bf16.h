@@ -239,11 +239,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   }
 
   // Emulated: x rounded lane by lane (the rule the native conversions implement).
-  static inline R round_vec(R x, float* tmp) {
-    V::store(tmp, x);
-    for (int i = 0; i < W; ++i) tmp[i] = Rounding::round(tmp[i]);
-    return V::load(tmp);
-  }
+  static inline R round_vec(R x) { return Rounding::template round_vec<V>(x); }
 
   // The online-softmax update of FlashBlock::accumulate over the tile's nk scores, with P
   // rounded to bfloat16 before it is summed and applied. Emulated: P replaces S (float32).
@@ -254,7 +250,6 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     float* mrow = this->sc.stats.data();
     float* lrow = mrow + BQ;
     float* alpha = lrow + BQ;
-    alignas(64) float tmp[W];
     for (int c = 0; c < this->rows; c += QCOL) {
       R mt[QV], ms[QV], ls[QV];
       if (this->fused_max) {
@@ -295,7 +290,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       } else {
         for (int j = 0; j < nk; ++j)
           for (int v = 0; v < QV; ++v) {
-            const R pj = round_vec(exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v])), tmp);
+            const R pj = round_vec(exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v])));
             V::store(s + j * BQ + c + v * W, pj);
             ls[v] = V::add(ls[v], pj);
           }

@@ -5,7 +5,14 @@
 // significands) is exact in float32, so the emulated kernels compute what a float16 dot product
 // accumulating in float32 computes, up to summation order.
 //
-// ODR note: a class template over V (kernels/bf16.h).
+// from_float / to_float are the rule in plain C++; the row and vector forms use V's conversions
+// (V::store_f16 / V::load_f16: F16C's vcvtps2ph / vcvtph2ps, NEON's FCVTN / FCVTL, the scalar
+// backend's kernels/half.h), which implement the same rule bit for bit (tests/test_fp16_vector.cc)
+// except that widening quiets a signalling NaN, which only ever enters products (quieted there
+// anyway): so the emulated fp16 kernels do not widen or round one value at a time through branches.
+//
+// ODR note: a class template over V (kernels/bf16.h); Fp16<void> (ops/compute_precision.h) may use
+// only from_float / to_float / round.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -56,11 +63,24 @@ struct Fp16 {
     return f;
   }
   static inline float round(float f) { return to_float(from_float(f)); }
+
+  // x rounded lane by lane (a member template so that Fp16<void> needs no V::R).
+  template <class X = V>
+  static inline typename X::R round_vec(typename X::R x) {
+    alignas(64) uint16_t t[X::W];
+    X::store_f16(t, x);
+    return X::load_f16(t);
+  }
+  // dst[i] = round(src[i]) for n values (dst may equal src).
   static void round_row(const float* src, float* dst, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = round(src[i]);
+    int64_t i = 0;
+    for (; i + V::W <= n; i += V::W) V::store(dst + i, round_vec(V::load(src + i)));
+    for (; i < n; ++i) dst[i] = round(src[i]);
   }
   static void widen_row(const uint16_t* src, float* dst, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = to_float(src[i]);
+    int64_t i = 0;
+    for (; i + V::W <= n; i += V::W) V::store(dst + i, V::load_f16(src + i));
+    for (; i < n; ++i) dst[i] = to_float(src[i]);
   }
 };
 

@@ -7,8 +7,10 @@
 // packed-panel order; gemm_abt_bf16's emulated kernel may sum a few-row product by dot products).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/bf16.h"
+#include "kernels/fp16.h"
 #include "kernels/gemm_bf16_impl.h"
 #include "kernels/gemm_bf16_packed.h"
 #include "kernels/gemm_impl.h"
@@ -26,19 +28,38 @@ struct GemmBf16PackedEmulatedKernel {
   static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
   // panels 16-bit pair panels (Kp pairs rows) to gemm_pack_b's float panels of K rows: each pair
-  // row's even and odd halves to two float rows (fixed-length loops the compiler vectorises).
+  // row's even and odd halves to two float rows. bfloat16 widens by a shift (fixed-length loops
+  // the compiler vectorises); float16 by V's conversion (Fp16::widen_row) after splitting the
+  // pair row into its halves, not value by value through Fp16::to_float's branches.
   static void widen_panels(const uint16_t* src, int64_t panels, int64_t K, float* dst) {
+    constexpr bool kFp16 = std::is_same<Rounding, Fp16<V>>::value;
     const int64_t Kp = (K + 1) / 2 * 2;
+    alignas(64) uint16_t halves[2 * P];
     for (int64_t pn = 0; pn < panels; ++pn) {
       const uint16_t* s = src + pn * Kp * P;
       float* d = dst + pn * K * P;
-      for (int64_t k = 0; k + 1 < K; k += 2, s += 2 * P, d += 2 * P)
-        for (int jj = 0; jj < P; ++jj) {
-          d[jj] = Rounding::to_float(s[2 * jj]);
-          d[P + jj] = Rounding::to_float(s[2 * jj + 1]);
+      for (int64_t k = 0; k + 1 < K; k += 2, s += 2 * P, d += 2 * P) {
+        if constexpr (kFp16) {
+          for (int jj = 0; jj < P; ++jj) {
+            halves[jj] = s[2 * jj];
+            halves[P + jj] = s[2 * jj + 1];
+          }
+          Rounding::widen_row(halves, d, 2 * P);
+        } else {
+          for (int jj = 0; jj < P; ++jj) {
+            d[jj] = Rounding::to_float(s[2 * jj]);
+            d[P + jj] = Rounding::to_float(s[2 * jj + 1]);
+          }
         }
-      if (K & 1)
-        for (int jj = 0; jj < P; ++jj) d[jj] = Rounding::to_float(s[2 * jj]);
+      }
+      if (K & 1) {
+        if constexpr (kFp16) {
+          for (int jj = 0; jj < P; ++jj) halves[jj] = s[2 * jj];
+          Rounding::widen_row(halves, d, P);
+        } else {
+          for (int jj = 0; jj < P; ++jj) d[jj] = Rounding::to_float(s[2 * jj]);
+        }
+      }
     }
   }
 
