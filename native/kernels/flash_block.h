@@ -95,7 +95,8 @@ struct FlashBlock {
     // few keys). Rows >= nq are zeros; the last D % W columns go element by element.
     const R qs = V::set1(qscale);
     const int64_t Dw = D / W * W;
-    for (int m0 = 0; m0 < BQ; m0 += W) {
+    // D == 0: nothing to pack, and q may be null (no pointer arithmetic on it).
+    for (int m0 = 0; D > 0 && m0 < BQ; m0 += W) {
       const int n = nq - m0;  // real rows of this vector
       float* qt0 = qt + m0;
       if (n <= 0) {
