@@ -226,44 +226,12 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
     else tglobal_attention(t);
   }
 
-  if (p.precision != ComputePrecision::kFp32 && p.wo16_packed) {
-    GemmPacked16Params o;
-    o.g.a = ctx;
-    o.g.lda = HD;
-    o.b16_packed = p.wo16_packed;
-    o.g.c = p.out;
-    o.g.ldc = C;
-    o.g.M = B * N;
-    o.g.N = C;
-    o.g.K = HD;
-    o.g.accumulate = p.accumulate_out;
-    o.g.threads = p.threads;
-    gemm_abt_reduced_packed(p.precision, o);
-    return;
-  }
-  if (p.precision != ComputePrecision::kFp32) {
-    GemmBf16Params o;
-    o.g.a = ctx;
-    o.g.lda = HD;
-    o.g.b = p.wo16 ? nullptr : p.wo;
-    o.b16 = p.wo16;
-    o.g.ldb = HD;
-    o.g.c = p.out;
-    o.g.ldc = C;
-    o.g.M = B * N;
-    o.g.N = C;
-    o.g.K = HD;
-    o.g.accumulate = p.accumulate_out;
-    o.g.threads = p.threads;
-    gemm_abt_reduced(p.precision, o);
-    return;
-  }
+  // The output projection: one set of shapes, three weight forms (16-bit packed, 16-bit or
+  // float32 rows rounded per call, float32).
   GemmParams o;
   o.a = ctx;
   o.lda = HD;
-  o.b = p.wo;
   o.ldb = HD;
-  o.b_packed = p.wo_packed;
   o.c = p.out;
   o.ldc = C;
   o.M = B * N;
@@ -271,6 +239,23 @@ void longt5_layer_forward(const LongT5LayerParams& p) {
   o.K = HD;
   o.accumulate = p.accumulate_out;
   o.threads = p.threads;
+  if (p.precision != ComputePrecision::kFp32 && p.wo16_packed) {
+    GemmPacked16Params r;
+    r.g = o;
+    r.b16_packed = p.wo16_packed;
+    gemm_abt_reduced_packed(p.precision, r);
+    return;
+  }
+  if (p.precision != ComputePrecision::kFp32) {
+    GemmBf16Params r;
+    r.g = o;
+    r.g.b = p.wo16 ? nullptr : p.wo;
+    r.b16 = p.wo16;
+    gemm_abt_reduced(p.precision, r);
+    return;
+  }
+  o.b = p.wo;
+  o.b_packed = p.wo_packed;
   gemm_abt(o);
 }
 
