@@ -28,16 +28,17 @@ export function checkPrecision(name: string, x: unknown): Precision {
 }
 
 /**
- * Chooses the kernels precision 'bf16' runs on: 'auto' (default: a native set whenever one extends the
- * active ISA), 'emulated', or a native set from info().reducedPrecision. The environment variable
+ * Chooses the kernels precisions 'bf16' and 'fp16' run on: 'auto' (default: every native set that extends
+ * the active ISA), 'emulated', or native sets from info().reducedPrecision (one, or several joined by '+',
+ * e.g. 'neonbf16+neonfp16'; a set covers one 16-bit type, the other runs emulated). The environment variable
  * GLOBAL_ATTENTION_REDUCED_PRECISION does the same at load; GLOBAL_ATTENTION_ISA and setIsa() also accept a
  * native set's name (its float32 ISA, e.g. 'avx512', with that set). A native set runs only while the ISA it
- * extends is active: after setIsa('scalar'), bf16 runs emulated. Returns info().reducedPrecisionIsa.
+ * extends is active: after setIsa('scalar'), bf16 and fp16 run emulated. Returns info().reducedPrecisionIsa.
  */
 export function setReducedPrecisionIsa(name: string): string {
   if (typeof name !== 'string') throw new TypeError(`reduced-precision isa must be a string, got ${typeof name}`);
   const offered = native.info().reducedPrecision;
-  if (name !== 'auto' && name !== 'emulated' && !offered.includes(name))
+  if (name !== 'auto' && name !== 'emulated' && !name.split('+').every((s) => offered.includes(s)))
     throw new RangeError(`reduced-precision isa '${name}' is not available here (available: auto, emulated${offered.map((s) => `, ${s}`).join('')})`);
   return native.setReducedPrecisionIsa(name);
 }
