@@ -295,7 +295,8 @@ GA_TEST(fp16_dense_attention_native_matches_emulated) {
 }
 
 // With V = 1 every output is the sum of its row's weights: 1 within 1e-5. Changing the masked
-// keys' keys and values (finite) changes no output bit: their weights are exactly 0.
+// keys' keys and values (finite, then NaN and Inf) changes no output bit: their weights are
+// exactly 0.
 GA_TEST(fp16_dense_attention_weights_sum_to_one_and_masks_exclude) {
   for (const Shape& s : kDenseShapes) {
     if (!s.mask) continue;
@@ -320,9 +321,62 @@ GA_TEST(fp16_dense_attention_weights_sum_to_one_and_masks_exclude) {
             }
       dc.p.k = k2.data(), dc.p.v = v2.data();
       const std::vector<float> after = dc.run_fp16();
-      dc.p.k = dc.k.data(), dc.p.v = dc.v.data();
       CHECK_MSG(std::memcmp(before.data(), after.data(), before.size() * 4) == 0,
                 "%s Nq=%lld Nk=%lld: masked keys changed the output", label.c_str(), (long long)s.Nq, (long long)s.Nk);
+      // Non-finite masked keys (NaN keys, infinite values) take the kernels' safe pass: still no
+      // output bit changes (a zero weight's half of a value pair is cleared, 0 x Inf never added).
+      for (size_t i = 0; i < k2.size(); ++i)
+        if (k2[i] == 1000.f) k2[i] = NAN;
+      for (size_t i = 0; i < v2.size(); ++i)
+        if (v2[i] == 6e4f) v2[i] = INFINITY;
+      const std::vector<float> non_finite = dc.run_fp16();
+      dc.p.k = dc.k.data(), dc.p.v = dc.v.data();
+      CHECK_MSG(std::memcmp(before.data(), non_finite.data(), before.size() * 4) == 0,
+                "%s Nq=%lld Nk=%lld: non-finite masked keys changed the output", label.c_str(), (long long)s.Nq,
+                (long long)s.Nk);
+    });
+  }
+}
+
+// Non-finite inputs, one kind at a time (an infinite value, a NaN query, a NaN key, an infinite
+// key component): native gives the emulated kernel's outputs position by position: the same
+// NaNs, the same infinities, the finite ones within 2^-9·max|v| (as above). Each case has non-finite
+// outputs, and finite ones too except the NaN key, which every query attends to (no mask): there
+// all outputs are NaN.
+GA_TEST(fp16_dense_attention_non_finite_like_emulated) {
+  struct Poison {
+    const char* what;
+    char tensor;  // 'q', 'k' or 'v'
+    size_t index;
+    float value;
+    bool all_non_finite;
+  };
+  // Shape {B=1, H=2, Hk=1, Nq=9, Nk=13, D=5, Dv=3}: q is [2][9][5], k [13][5], v [13][3].
+  const Poison cases[] = {{"inf value (key 4, column 1)", 'v', 4 * 3 + 1, INFINITY, false},
+                          {"NaN query (head 0, query 2)", 'q', (0 * 9 + 2) * 5, NAN, false},
+                          {"NaN key (key 7)", 'k', 7 * 5 + 2, NAN, true},
+                          {"-inf key component (key 10)", 'k', 10 * 5 + 0, -INFINITY, false}};
+  for (const Poison& c : cases) {
+    DenseCase dc({1, 2, 1, 9, 13, 5, 3, false, false, false});
+    (c.tensor == 'q' ? dc.q : c.tensor == 'k' ? dc.k : dc.v)[c.index] = c.value;
+    std::vector<float> emulated;
+    for_each_path([&](const std::string& label, bool is_emulated) {
+      const std::vector<float> out = dc.run_fp16();
+      if (is_emulated) emulated = out;  // this ISA's (for_each_path: "emulated" first)
+      size_t bad = 0, non_finite = 0;
+      for (size_t i = 0; i < out.size(); ++i) {
+        non_finite += !std::isfinite(out[i]);
+        const bool same_kind = std::isnan(out[i]) == std::isnan(emulated[i]) &&
+                               std::isinf(out[i]) == std::isinf(emulated[i]) &&
+                               (!std::isinf(out[i]) || out[i] == emulated[i]);
+        if (!same_kind || (std::isfinite(out[i]) && !(std::fabs(out[i] - emulated[i]) <= std::ldexp(1.0, -9)))) ++bad;
+      }
+      CHECK_MSG(bad == 0 && non_finite > 0 && (non_finite == out.size()) == c.all_non_finite,
+                "%s, %s: %zu outputs unlike emulated (%zu of %zu non-finite)", label.c_str(), c.what, bad, non_finite,
+                out.size());
+      if (!is_emulated)
+        std::printf("  %s, %s: %zu of %zu outputs non-finite, like emulated\n", label.c_str(), c.what, non_finite,
+                    out.size());
     });
   }
 }
