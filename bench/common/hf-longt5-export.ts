@@ -29,6 +29,9 @@
 // in the graph. A dynamic-axes export computes the same thing with extra Shape arithmetic; static
 // shapes can only help ORT (it folds and plans more), so the anchor is not handicapped by this choice.
 //
+// One deviation: with no global token (N < g) the trace would carry zero-sized aggregate and side
+// tensors through OneHot, Einsum, Tile and Concat; the replica leaves those ops out (same result).
+//
 // Inputs: input_ids, attention_mask int64 [B, N]; output last_hidden_state float32 [B, N, d_model].
 // Only the transient-global encoder (the issue's anchor); relu or gated-gelu feed-forward.
 import { GraphBuilder, tensor, DataType } from '../../lib/onnx/model';
@@ -200,7 +203,7 @@ export function buildHfLongT5EncoderExport(
 
   // ---- layer 0's position bias (shared by every layer)
   const attn0 = 'encoder.block.0.layer.0.TransientGlobalSelfAttention';
-  const positionBias = (): string => {
+  const positionBias = (segmentIds: string): string => {
     // compute_bias(block_len): folded constant [1,1,H,bl,3bl], bucket of s - (bl + t).
     const rel = get(`${attn0}.relative_attention_bias.weight`);
     const local = new Float32Array(H * bl * 3 * bl);
@@ -222,9 +225,8 @@ export function buildHfLongT5EncoderExport(
     const lmBias = op('Where', [lm, zeroF, f32(HF_MASKED_BIAS)]);
     const localPart = op('Add', [localBias, op('Transpose', [lmBias], { perm: [0, 2, 1, 3, 4] })]); // [B,nb,H,bl,3bl]
     if (G === 0) return localPart;
-    // compute_side_bias(mask, global_segment_ids)
-    const seg = fixedBlockIds().segmentIds;
-    const sideMask = unsqueeze(op('Equal', [unsqueeze(mask, [-1]), cast(unsqueeze(seg, [1]), DataType.INT64)]), [1]); // [B,1,N,G]
+    // compute_side_bias(mask, global_segment_ids): the segment flags of the forward's call.
+    const sideMask = unsqueeze(op('Equal', [unsqueeze(mask, [-1]), cast(unsqueeze(segmentIds, [1]), DataType.INT64)]), [1]); // [B,1,N,G]
     const sideAttn = op('Where', [sideMask, zeroF, f32(HF_MASKED_BIAS)]);
     // _make_side_relative_position_ids: its own call of _make_global_fixed_block_ids.
     const { blockIds } = fixedBlockIds();
@@ -241,7 +243,7 @@ export function buildHfLongT5EncoderExport(
   let bias: string | undefined;
   const attention = (x: string, i: number): string => {
     const a = `encoder.block.${i}.layer.0.TransientGlobalSelfAttention`;
-    const { blockIds } = fixedBlockIds();
+    const { blockIds, segmentIds } = fixedBlockIds();
     // _create_global_aggregates: one-hot einsum.
     let globalInputs: string | undefined;
     if (G > 0) {
@@ -265,7 +267,7 @@ export function buildHfLongT5EncoderExport(
       vb = op('Concat', [vb, op('Tile', [unsqueeze(sv, [1]), reps])], { axis: 2 });
     }
     const scores = op('Einsum', [qb, kb], { equation: '...qhd,...khd->...hqk' }); // [B,nb,H,bl,3bl+G]
-    bias ??= positionBias();
+    bias ??= positionBias(segmentIds);
     const probs = op('Softmax', [op('Add', [scores, bias])], { axis: -1 });
     const ctx = op('Reshape', [op('Einsum', [probs, vb], { equation: '...hqk,...khd->...qhd' }), i64([B, -1, HD])]); // [B,nb*bl,HD]
     return linear(slice(ctx, 0, N, 1), `${a}.o.weight`, C, HD);
