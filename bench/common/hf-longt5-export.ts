@@ -21,13 +21,15 @@
 //   * T5 RMS norms as torch exports them (Pow, ReduceMean, Add, Sqrt, Div(1, .), Mul, Mul), gelu_new
 //     as NewGELUActivation's tanh formula (Pow 3), residual Adds, the final norm.
 //
-// Tracing choices: the graph is traced for one input shape [B, N] (static dims), as torch.onnx.export
-// does for Python ints: block counts, paddings, G = N // g and the `if` branches on them are baked
-// in, and everything that depends only on the shape or the weights is folded to constants as the
-// exporter's constant folding does (the local bias table with its locality mask, the cumsum of 1/g,
-// the segment positions, the transposed Linear weights). What depends on the mask or the tokens stays
-// in the graph. A dynamic-axes export computes the same thing with extra Shape arithmetic; static
-// shapes can only help ORT (it folds and plans more), so the anchor is not handicapped by this choice.
+// Tracing choices: the graph has static dims, built for one input shape [B, N]: block counts, padding
+// amounts and G = N // g are constants, and everything that depends only on the shape or the weights
+// is folded to constants as the exporter's constant folding does (the local bias table with its
+// locality mask, the cumsum of 1/g, the segment positions, the transposed Linear weights). What
+// depends on the mask or the tokens stays in the graph. The file users download (Optimum's export:
+// dynamic axes, traced on a dummy input of 16 tokens) computes the same values with extra Shape arithmetic
+// on [B, N]-sized or smaller tensors, and keeps the branches its dummy input took: the padding of
+// _split_into_blocks runs at every N (by 0 rows when N is a multiple of bl), so the replica pads
+// too. Static shapes can only help ORT (it folds and plans more), so the anchor is not handicapped.
 //
 // One deviation: with no global token (N < g) the trace would carry zero-sized aggregate and side
 // tensors through OneHot, Einsum, Tile and Concat; the replica leaves those ops out (same result).
@@ -188,9 +190,13 @@ export function buildHfLongT5EncoderExport(
     return op('Add', [sign, op('Where', [isSmall, n, large])]);
   };
 
-  /** _split_into_blocks along `axis` of a rank-`rank` tensor whose dims are `dims`. */
+  /**
+   * _split_into_blocks along `axis` of a tensor whose dims are `dims`. The Pad is there even when N
+   * is a multiple of bl (padding by 0): the export is traced on a 16-token dummy input, where the
+   * `if N % block_len != 0` branch is taken, and the file then pads at every length.
+   */
   const splitBlocks = (x: string, dims: number[], axis: number, padValue: string) => {
-    const padded = padN > 0 ? pad(x, dims.length, axis, 0, padN, padValue) : x;
+    const padded = pad(x, dims.length, axis, 0, padN, padValue);
     return op('Reshape', [padded, i64([...dims.slice(0, axis), nb, bl, ...dims.slice(axis + 1)])]);
   };
   /** _concatenate_3_blocks: pad the block axis by one block each side, three Slices, Concat on the sequence axis. */
