@@ -111,9 +111,9 @@ const CASES: Case[] = [
   { name: 'test_attention_4d_diff_heads_sizes_softcap', ...dh4, attrs: { softcap: 2 } },
   { name: 'test_attention_4d_with_qk_matmul', ...f4, qk: true },
   { name: 'test_attention_4d_with_qk_matmul_bias', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { qk_matmul_output_mode: 2 } },
-  { name: 'test_attention_4d_with_qk_matmul_bias (earlier onnx: mode 1, no softcap)', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { qk_matmul_output_mode: 1 } },
+  { name: 'test_attention_4d_with_qk_matmul_bias, onnx 1.18 attributes (mode 1: today the softcap stage, without softcap = the matmul)', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { qk_matmul_output_mode: 1 } },
   { name: 'test_attention_4d_with_qk_matmul_softcap', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { softcap: 2, qk_matmul_output_mode: 1 } },
-  { name: 'test_attention_4d_with_qk_matmul_softcap (earlier onnx: mode 2)', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { softcap: 2, qk_matmul_output_mode: 2 } },
+  { name: 'test_attention_4d_with_qk_matmul_softcap, onnx 1.18 attributes (mode 2: today after the mask)', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { softcap: 2, qk_matmul_output_mode: 2 } },
   { name: 'test_attention_4d_with_qk_matmul_softmax', ...f4, mask: { dims: [4, 6] }, qk: true, attrs: { qk_matmul_output_mode: 3 } },
   { name: 'test_attention_4d_with_past_and_present_qk_matmul_bias', ...f4, P: P12, mask: pastMask, present: true, qk: true, attrs: { qk_matmul_output_mode: 2 } },
   { name: 'test_attention_4d_with_past_and_present_qk_matmul_bias_3d_mask', ...f4, P: P12, mask: { dims: [2, 1, 4, 18] }, present: true, qk: true, attrs: { qk_matmul_output_mode: 2 } },
@@ -467,6 +467,28 @@ describe('known values', () => {
     // Without a cache, 4-D present_key / present_value are K / V themselves.
     expect(r4.present_key!.data).toBe(k4.data);
     expect(r4.present_value!.data).toBe(v4.data);
+  });
+
+  test("V's element type may differ from Q's (the operator's T2): Y in Q's type, present_value in V's", () => {
+    const rng = mulberry32(21);
+    const [B, H, Nq, Nk, D, Dv] = [1, 2, 3, 5, 4, 6];
+    const q = draw(rng, B * H * Nq * D, 'float32');
+    const k = draw(rng, B * H * Nk * D, 'float32');
+    const v = draw(rng, B * H * Nk * Dv, 'float16');
+    const pastV = draw(rng, B * H * 2 * Dv, 'float16');
+    const pastK = draw(rng, B * H * 2 * D, 'float32');
+    const r = onnxAttention({
+      Q: { data: q, dims: [B, H, Nq, D] }, K: { data: k, dims: [B, H, Nk, D] }, V: { type: 'float16', data: float32ToHalf('float16', v), dims: [B, H, Nk, Dv] },
+      past_key: { data: pastK, dims: [B, H, 2, D] }, past_value: { type: 'float16', data: float32ToHalf('float16', pastV), dims: [B, H, 2, Dv] },
+    }, { is_causal: 1 });
+    const ref = referenceOnnxAttention({
+      Q: { data: q, dims: [B, H, Nq, D] }, K: { data: k, dims: [B, H, Nk, D] }, V: { data: v, dims: [B, H, Nk, Dv] },
+      past_key: { data: pastK, dims: [B, H, 2, D] }, past_value: { data: pastV, dims: [B, H, 2, Dv] },
+    }, { is_causal: 1 });
+    expect((r.Y as { type?: string }).type).toBeUndefined();
+    expect((r.present_value as { type?: string }).type).toBe('float16');
+    expectClose('Y', values(r.Y), ref.Y.data, 1e-5);
+    expectClose('present_value', values(r.present_value!), ref.present_value.data, 0);
   });
 
   test("options.outputs ['Y'] returns Y only", () => {
