@@ -54,32 +54,32 @@ export interface OnnxAttentionInputs {
   nonpad_kv_seqlen?: OnnxLengths;
 }
 
-/** The operator's attributes, by its names (numbers as in the ONNX node; is_causal also as a boolean). */
+/** The operator's attributes, by its names (numbers as in the ONNX node; integers also as bigints, is_causal also as a boolean). */
 export interface OnnxAttentionAttributes {
   /** 1: causal, on the diagonal j <= i + offset described above. Default 0. */
-  is_causal?: number | boolean;
+  is_causal?: number | bigint | boolean;
   /** Multiplies q·k. Default 1/sqrt(D). */
   scale?: number;
   /** > 0: scores become softcap·tanh(s / softcap), before the mask. Default 0 (off). */
   softcap?: number;
   /** Query heads: required for 3-D inputs; for 4-D, must match Q's dims if given. */
-  q_num_heads?: number;
+  q_num_heads?: number | bigint;
   /** Key/value heads: required for 3-D inputs; for 4-D, must match K's dims if given. */
-  kv_num_heads?: number;
+  kv_num_heads?: number | bigint;
   /** Stage of qk_matmul_output: 0 = scale·q·k, 1 = after softcap, 2 = after the mask / bias, 3 = softmax. Default 0. */
-  qk_matmul_output_mode?: number;
+  qk_matmul_output_mode?: number | bigint;
   /**
    * ONNX TensorProto element type of the softmax: 1 (FLOAT), 10 (FLOAT16), 16 (BFLOAT16) or 11
    * (DOUBLE). The softmax always runs in float32, at least the precision of a 16-bit request and
    * within float32 outputs' rounding of a DOUBLE one.
    */
-  softmax_precision?: number;
+  softmax_precision?: number | bigint;
   /** Opset 25: keys more than this many before the diagonal are excluded; -1 (default) = open. */
-  left_window_size?: number;
+  left_window_size?: number | bigint;
   /** Opset 25: keys more than this many after the diagonal are excluded; -1 (default) = open. */
-  right_window_size?: number;
+  right_window_size?: number | bigint;
   /** The single-sided form of the window (key j allowed iff 0 <= p - j < local_window_size); -1 = off. Not with left/right_window_size. */
-  local_window_size?: number;
+  local_window_size?: number | bigint;
 }
 
 export type OnnxAttentionOutputName = 'Y' | 'present_key' | 'present_value' | 'qk_matmul_output';
@@ -152,7 +152,9 @@ function fromFloat32(type: ElemType, x: Float32Array): Data {
   return type === 'float32' ? x : float32ToHalf(type, x);
 }
 
+/** An integer attribute: a number, or a bigint (as int64 attributes may come from a parsed model). */
 function attrInt(name: string, x: unknown, min: number, max = 2 ** 31 - 1): number {
+  if (typeof x === 'bigint') x = x >= BigInt(min) && x <= BigInt(max) ? Number(x) : NaN;
   if (typeof x !== 'number') throw new TypeError(`attributes.${name} must be an integer, got ${describe(x)}`);
   if (!Number.isInteger(x) || x < min || x > max) throw new RangeError(`attributes.${name} must be an integer in [${min}, ${max}], got ${x}`);
   return x;
@@ -365,7 +367,7 @@ function plan(inputs: OnnxAttentionInputs, attributes: OnnxAttentionAttributes |
   }
   const mode = at.qk_matmul_output_mode === undefined ? 0 : attrInt('qk_matmul_output_mode', at.qk_matmul_output_mode, 0, 3);
   if (at.softmax_precision !== undefined) {
-    const sp = at.softmax_precision;
+    const sp = typeof at.softmax_precision === 'bigint' ? Number(at.softmax_precision) : at.softmax_precision;
     if (typeof sp !== 'number') throw new TypeError(`attributes.softmax_precision must be an ONNX element type number, got ${describe(sp)}`);
     if (SOFTMAX_PRECISIONS[sp] === undefined)
       throw new RangeError(`attributes.softmax_precision must be 1 (FLOAT), 10 (FLOAT16), 16 (BFLOAT16) or 11 (DOUBLE), got ${sp}`);

@@ -9,11 +9,11 @@
 // float32 roundings of O(1) values. float16 / bfloat16 results are computed in float32 from the
 // half inputs (the reference gets the same decoded values) and rounded once to the half type:
 // float16's half-ulp is 2^-11 ≈ 4.9e-4 relative, bfloat16's 2^-8 ≈ 3.9e-3; we allow twice that.
-import { onnxAttention, onnxAttentionAsync, OnnxAttentionAttributes, OnnxAttentionInputs, OnnxAttentionResult, OnnxFloatTensor } from '../lib/index';
+import { onnxAttention, onnxAttentionAsync, OnnxAttentionInputs, OnnxAttentionResult, OnnxFloatTensor } from '../lib/index';
 import { float32ToHalf, halfToFloat32, HalfType } from '../lib/half';
 import { GraphBuilder, attr, runOnnx, type OnnxFeed } from '../lib/onnx';
 import { mulberry32, type Rng } from './helpers/fixtures';
-import { OpRefInputs, OpRefOutputs, referenceOnnxAttention } from './helpers/onnx-attention-reference';
+import { OpRefAttributes, OpRefInputs, OpRefOutputs, referenceOnnxAttention } from './helpers/onnx-attention-reference';
 
 type Dtype = 'float32' | HalfType;
 
@@ -33,7 +33,7 @@ interface Case {
   /** attn_mask dims (values from the RNG unless `values`); bool: rng() < 0.7 unless `values`. */
   mask?: { dims: number[]; bool?: boolean; values?: number[] };
   nonpad?: number[];
-  attrs?: OnnxAttentionAttributes;
+  attrs?: OpRefAttributes;
   /** The node's optional outputs. */
   present?: boolean;
   qk?: boolean;
@@ -63,7 +63,7 @@ const dh4 = { ...f4, Dv: 10 };
 const f3 = { rank: 3 as const, B: 2, H: 3, Hk: 3, Nq: 4, N: 6, D: 8, Dv: 8, attrs: { q_num_heads: 3, kv_num_heads: 3 } };
 const gqa3 = { ...f3, H: 9, attrs: { q_num_heads: 9, kv_num_heads: 3 } };
 const dh3 = { ...f3, Dv: 10 };
-const with3 = (c: { attrs: OnnxAttentionAttributes }, a: OnnxAttentionAttributes) => ({ ...c.attrs, ...a });
+const with3 = (c: { attrs: OpRefAttributes }, a: OpRefAttributes) => ({ ...c.attrs, ...a });
 const pastMask = { dims: [4, 6 + P12] };
 const WINDOWS = 'ORT 1.30 implements opset 23/24 Attention only (no opset-25 window attributes)';
 
@@ -368,7 +368,7 @@ function ortModel(c: Case, b: Built): Uint8Array {
   const a = c.attrs ?? {};
   const attrs: Record<string, ReturnType<typeof attr.float> | number> = {};
   if (a.is_causal !== undefined) attrs.is_causal = Number(a.is_causal);
-  for (const n of ['q_num_heads', 'kv_num_heads', 'qk_matmul_output_mode', 'softmax_precision'] as const) if (a[n] !== undefined) attrs[n] = a[n]!;
+  for (const n of ['q_num_heads', 'kv_num_heads', 'qk_matmul_output_mode', 'softmax_precision'] as const) if (a[n] !== undefined) attrs[n] = Number(a[n]);
   if (a.scale !== undefined) attrs.scale = attr.float(a.scale);
   if (a.softcap !== undefined) attrs.softcap = attr.float(a.softcap);
   g.addNode('Attention', ins, outs, attrs);
@@ -489,6 +489,16 @@ describe('known values', () => {
     expect((r.present_value as { type?: string }).type).toBe('float16');
     expectClose('Y', values(r.Y), ref.Y.data, 1e-5);
     expectClose('present_value', values(r.present_value!), ref.present_value.data, 0);
+  });
+
+  test('integer attributes may be bigints (int64 attributes of a parsed model)', () => {
+    const c = CASES.find((x) => x.name === 'test_attention_3d_gqa_causal')!;
+    const b = build(c);
+    const big = onnxAttention(b.inputs, { q_num_heads: 9n, kv_num_heads: 3n, is_causal: 1n, qk_matmul_output_mode: 3n, softmax_precision: 1n });
+    const num = onnxAttention(b.inputs, { q_num_heads: 9, kv_num_heads: 3, is_causal: 1, qk_matmul_output_mode: 3, softmax_precision: 1 });
+    expect(values(big.Y)).toEqual(values(num.Y));
+    expect(values(big.qk_matmul_output!)).toEqual(values(num.qk_matmul_output!));
+    expect(() => onnxAttention(b.inputs, { q_num_heads: 9n, kv_num_heads: 3n, is_causal: 2n })).toThrow(/attributes\.is_causal must be an integer in \[0, 1\]/);
   });
 
   test("options.outputs ['Y'] returns Y only", () => {

@@ -31,6 +31,8 @@ export interface OpRefAttributes {
   q_num_heads?: number;
   kv_num_heads?: number;
   qk_matmul_output_mode?: number;
+  /** Accepted and ignored: the reference computes everything in float64. */
+  softmax_precision?: number;
   left_window_size?: number;
   right_window_size?: number;
   local_window_size?: number;
