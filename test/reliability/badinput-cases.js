@@ -634,7 +634,7 @@ function layerCtor(L) {
     slots: [
       ...weightSlots,
       ...cfgInts.map((k) => ({ kind: 'size', path: ['config', k], min: mins[k] ?? 1, max: 2 ** 30, optional: !!optional[k] })),
-      { kind: 'number', path: ['config', 'layer_norm_epsilon'], nonNegative: true, nullIsDefault: true, lenientType: true },
+      { kind: 'number', path: ['config', 'layer_norm_epsilon'], nonNegative: true, nullIsDefault: true },
       { kind: 'bool', path: ['config', 'has_relative_attention_bias'], nullIsDefault: true },
     ],
     custom: [
