@@ -242,7 +242,7 @@ function prepareMask(x: unknown, full: readonly number[]): { bias?: OnnxFloatTen
     if (bits.length !== checkedProduct(name, dims)) throw new RangeError(`${name}.data has ${bits.length} elements but its dims say ${checkedProduct(name, dims)}`);
   } else {
     if (o !== null && typeof o === 'object' && typeof o.type === 'string' && !['float32', 'float16', 'bfloat16'].includes(o.type))
-      throw new TypeError(`${name} must be a bool or float tensor, got type '${o.type}'`);
+      throw new TypeError(`${name} must be a bool, float32, float16 or bfloat16 tensor, got type '${o.type}'`);
     m = checkFloat(name, x);
     dims = m.dims;
   }

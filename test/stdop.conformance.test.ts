@@ -573,7 +573,7 @@ describe('bad input names the input or attribute', () => {
     ['K and V lengths differ', () => onnxAttention({ ...ok, V: z([1, 2, 6, 4]) }), RangeError, /inputs\.V must have K's 5 rows/],
     ['mask not broadcastable', () => onnxAttention({ ...ok, attn_mask: z([3, 3, 5]) }), RangeError, /inputs\.attn_mask dims \[3, 3, 5\] do not broadcast/],
     ['mask longer than the keys', () => onnxAttention({ ...ok, attn_mask: z([3, 6]) }), RangeError, /attn_mask's last dim 6 exceeds the key count T = 5/],
-    ['int32 mask', () => onnxAttention({ ...ok, attn_mask: { type: 'int32', data: new Int32Array(15), dims: [3, 5] } as never }), TypeError, /attn_mask must be a bool or float tensor/],
+    ['int32 mask', () => onnxAttention({ ...ok, attn_mask: { type: 'int32', data: new Int32Array(15), dims: [3, 5] } as never }), TypeError, /attn_mask must be a bool, float32, float16 or bfloat16 tensor/],
     ['past_key alone', () => onnxAttention({ ...ok, past_key: z([1, 2, 1, 4]) }), TypeError, /past_key and inputs\.past_value must be given together/],
     ['past_key of wrong dims', () => onnxAttention({ ...ok, past_key: z([1, 3, 1, 4]), past_value: z([1, 2, 1, 4]) }), RangeError, /inputs\.past_key must have dims/],
     ['nonpad out of range', () => onnxAttention({ ...ok, nonpad_kv_seqlen: BigInt64Array.of(6n) }), RangeError, /nonpad_kv_seqlen\[0\] = 6 is outside \[0, 5\]/],
