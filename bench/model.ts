@@ -1,10 +1,12 @@
 // The whole-model bench: the LongT5 encoder (ours vs ONNX Runtime running the encoder's exported
-// graph, lib/onnx/longt5-encoder.ts, on the same weights) and decode steps (generation with the
-// cross-attention keys/values over N encoder tokens cached), on one random checkpoint.
+// graph, lib/onnx/longt5-encoder.ts, and vs the anchor: ONNX Runtime running a replica of Hugging
+// Face's own torch.onnx export, bench/common/hf-longt5-export.ts, both on the same weights) and decode
+// steps (generation with the cross-attention keys/values over N encoder tokens cached), on one random
+// checkpoint.
 //
 //   npm run bench:model -- [--n 1k,4k,16k] [--decode-n 1k,4k,16k] [--threads 1,all] [--reps K] [--steps S]
-//                          [--size base|tiny] [--quick] [--no-ort] [--no-mem] [--no-encoder] [--no-decode]
-//                          [--max-wait S] [--json FILE]
+//                          [--size base|tiny] [--quick] [--no-ort] [--no-anchor] [--no-mem] [--no-encoder]
+//                          [--no-decode] [--max-wait S] [--json FILE]
 //
 // Checkpoint (--size base, the default): d_model 768, 12 heads, d_kv 64, d_ff 2048, gated-gelu,
 // transient-global r 127, g 16, 2 encoder + 2 decoder layers, vocab 32128, untied lm_head; random
@@ -13,8 +15,8 @@
 //
 // Encoder, per (N, threads): the shared point harness (bench/common/harness.ts: quiet wait, FMA
 //   probes, warm-up, interleaved rounds, medians, memory children) runs LongT5EncoderModel.encode
-//   and an ORT session (intra-op threads = T) on the exported graph; their outputs are compared
-//   (max |ours - ORT| / max |ours|); time against the FLOP model (projections, TGlobal core
+//   and ORT sessions (intra-op threads = T) on the exported graph and on the anchor (HF's export,
+//   traced for this N); their outputs are compared (max |ours - ORT| / max |ours|, same for the anchor); time against the FLOP model (projections, TGlobal core
 //   4·H·N·D·((2r+1) + G), feed-forward) at T × the run's best one-thread FMA peak; peak RSS of each in
 //   a fresh child process (the process's peak during one call: weights, activations, runtime), plus
 //   the checkpoint's load time and RSS.
@@ -31,6 +33,7 @@ import type * as Ort from 'onnxruntime-node';
 import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index';
 import { checkPrecision, type Precision } from '../lib/precision';
 import { buildLongT5EncoderOnnx } from '../lib/onnx/longt5-encoder';
+import { buildHfLongT5EncoderExport } from './common/hf-longt5-export';
 import { mulberry32 } from '../lib/random';
 import { allCores, measureBandwidth, type BandwidthResult } from './common/bandwidth';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
@@ -69,6 +72,9 @@ const REDUCED_TOLERANCE = { bf16: 2e-2, fp16: 5e-3 } as const;
 export const TARGETS = {
   ortOverOurs: [{ N: 16384, atLeast: 2 }, { N: 4096, atLeast: 1.5 }],
   rssRatio16k: 10,
+  /** The issue's speed anchor (HF's export under ORT): the same ratios, against it. */
+  anchorOverOurs: [{ N: 16384, atLeast: 2 }, { N: 4096, atLeast: 1.5 }],
+  anchorRssRatio16k: 10,
   flopModel: 1.3,
   bandwidthFraction: 0.65,
 } as const;
@@ -116,6 +122,8 @@ export interface ModelBenchOptions {
   size: ModelSize;
   quick: boolean;
   ort: boolean;
+  /** The anchor: ORT on the replica of Hugging Face's exported encoder (needs onnxruntime-node too). */
+  anchor: boolean;
   mem: boolean;
   encoder: boolean;
   decode: boolean;
@@ -139,7 +147,9 @@ weights) and decode steps (tokens/s, bytes per step vs a memory-bandwidth probe)
   --steps S         tokens generated per decode point (default 32; --quick: 6)
   --size base|tiny  checkpoint dimensions (default base: d_model 768, 12 heads, d_kv 64, d_ff 2048)
   --quick           smoke run: small N, few reps and steps
-  --no-ort          skip ONNX Runtime       --no-mem      skip the peak-RSS child processes
+  --no-ort          skip ONNX Runtime on our exported graph
+  --no-anchor       skip the anchor (ONNX Runtime on a replica of Hugging Face's torch.onnx export)
+  --no-mem          skip the peak-RSS child processes
   --no-encoder      skip the encoder bench  --no-decode   skip the decode bench
   --precision LIST  also run the encoder in these precisions beside float32 (bf16, fp16; e.g. fp32,bf16):
                     bf16 loads a BF16 copy of the checkpoint (kept in 16 bits), fp16 rounds at load
@@ -184,7 +194,7 @@ export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
     args: argv,
     options: {
       n: { type: 'string' }, 'decode-n': { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' }, steps: { type: 'string' },
-      size: { type: 'string' }, json: { type: 'string' }, quick: { type: 'boolean' }, 'no-ort': { type: 'boolean' }, 'no-mem': { type: 'boolean' },
+      size: { type: 'string' }, json: { type: 'string' }, quick: { type: 'boolean' }, 'no-ort': { type: 'boolean' }, 'no-anchor': { type: 'boolean' }, 'no-mem': { type: 'boolean' },
       'no-encoder': { type: 'boolean' }, 'no-decode': { type: 'boolean' }, 'max-wait': { type: 'string' }, precision: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -204,6 +214,7 @@ export function parseModelArgs(argv: string[]): ModelBenchOptions | 'help' {
     size,
     quick,
     ort: !(values['no-ort'] ?? false),
+    anchor: !(values['no-anchor'] ?? false),
     mem: !(values['no-mem'] ?? false),
     encoder: !(values['no-encoder'] ?? false),
     decode: !(values['no-decode'] ?? false),
@@ -229,12 +240,23 @@ export function encoderOnnx(model: LongT5EncoderModel): Uint8Array {
   return buildLongT5EncoderOnnx(model.config, model.weightsForExport());
 }
 
+/**
+ * The anchor: a replica of Hugging Face's torch.onnx export of this encoder, traced for B = 1 and
+ * N tokens (bench/common/hf-longt5-export.ts), on the weights the model holds.
+ */
+export function anchorOnnx(model: LongT5EncoderModel, N: number): Uint8Array {
+  return buildHfLongT5EncoderExport(model.config, model.weightsForExport(), { batch: 1, seqLen: N });
+}
+
+/** The anchor's file for N in the checkpoint folder (its memory child loads it from there). */
+const anchorFile = (N: number) => `anchor-${N}.onnx`;
+
 function ortFeeds(ids: Int32Array): Record<string, Ort.Tensor> {
   const N = ids.length;
   return { input_ids: i64(BigInt64Array.from(ids, (x) => BigInt(x)), [1, N]), attention_mask: i64(new BigInt64Array(N).fill(1n), [1, N]) };
 }
 
-type EncImpl = 'ours' | 'ort' | 'ours-bf16' | 'ours-fp16';
+type EncImpl = 'ours' | 'ort' | 'anchor' | 'ours-bf16' | 'ours-fp16';
 const reducedImpl = (p: ReducedPrecision): EncImpl => `ours-${p}`;
 const implPrecision = (impl: EncImpl): Precision => (impl === 'ours-bf16' ? 'bf16' : impl === 'ours-fp16' ? 'fp16' : 'fp32');
 
@@ -308,6 +330,8 @@ async function memChild(spec: ChildSpec): Promise<EncoderMemory> {
   const runner =
     spec.impl === 'ours'
       ? oursRunner(LongT5EncoderModel.fromPretrained(spec.dir), ids, spec.threads)
+      : spec.impl === 'anchor'
+      ? await ortRunner(path.join(spec.dir, anchorFile(spec.N)), ids, c.d_model, spec.threads)
       : spec.impl !== 'ort'
       ? oursRunner(LongT5EncoderModel.fromPretrained(spec.dir, { precision: implPrecision(spec.impl) }), ids, spec.threads)
       : await ortRunner(path.join(spec.dir, 'encoder.onnx'), ids, c.d_model, spec.threads);
@@ -334,6 +358,11 @@ export interface EncoderPoint extends HarnessPoint {
   relDiff: number | null;
   /** ORT's / ours' process peak RSS during the first call (fresh processes). */
   rssRatio: number | null;
+  /** The anchor (HF's export under ORT): its ms / ours, max |ours - anchor| / max |ours|, its peak RSS / ours. */
+  anchorSpeedup: number | null;
+  anchorRelDiff: number | null;
+  anchorRssRatio: number | null;
+  anchorOverModel: number | null;
   /** Each reduced precision beside float32: ours (fp32) ms / its ms, and max |it - fp32| / max |fp32|. */
   reduced: Partial<Record<ReducedPrecision, { speedup: number | null; relDiff: number | null }>>;
   error?: string;
@@ -347,19 +376,25 @@ interface BenchDirs {
 const implDir = (d: BenchDirs, impl: EncImpl) => (impl === 'ours-bf16' ? d.bf16 : d.f32);
 
 async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLongT5Config, dirs: BenchDirs, models: Partial<Record<EncImpl, LongT5EncoderModel>>,
-                            onnx: Uint8Array | null, N: number, threads: number): Promise<EncoderPoint> {
+                            onnx: Uint8Array | null, useAnchor: boolean, N: number, threads: number): Promise<EncoderPoint> {
   const tag = `[encoder N=${N} T=${threads}]`;
   const ids = benchIds(c, N);
   const flops = encoderFlops(c, N);
-  const impls: EncImpl[] = ['ours', ...o.precisions.map(reducedImpl), ...(onnx ? (['ort'] as const) : [])];
+  // The anchor is traced for this shape, as torch.onnx.export traces HF's model; its memory child reads the file.
+  let anchor = useAnchor ? anchorOnnx(models.ours!, N) : null;
+  const anchorPath = path.join(dirs.f32, anchorFile(N));
+  if (anchor) fs.writeFileSync(anchorPath, anchor);
+  const impls: EncImpl[] = ['ours', ...o.precisions.map(reducedImpl), ...(onnx ? (['ort'] as const) : []), ...(anchor ? (['anchor'] as const) : [])];
   const point: EncoderPoint = {
     N, threads, reps: 0, sharedCores: null, load: null, waitedS: 0, results: {}, memory: {}, gflop: flops / 1e9, modelMs: NaN, oursOverModel: NaN,
-    ortOverModel: null, speedup: null, relDiff: null, rssRatio: null, reduced: {},
+    ortOverModel: null, speedup: null, relDiff: null, rssRatio: null, anchorSpeedup: null, anchorRelDiff: null, anchorRssRatio: null,
+    anchorOverModel: null, reduced: {},
   };
   const m = await measurePoint<EncImpl, EncoderMemory>({
     tag, impls, reps: o.reps, gapMs: GAP_MS, maxWaitS: o.maxWaitS, ctx, point,
     flops: () => flops,
-    makeRunner: async (impl) => (impl === 'ort' ? ortRunner(onnx!, ids, c.d_model, threads) : oursRunner(models[impl]!, ids, threads)),
+    makeRunner: async (impl) =>
+      impl === 'ort' ? ortRunner(onnx!, ids, c.d_model, threads) : impl === 'anchor' ? ortRunner(anchor!, ids, c.d_model, threads) : oursRunner(models[impl]!, ids, threads),
     memory: o.mem
       ? (impl) =>
           measureInChild<ChildSpec, EncoderMemory>(__filename, { impl, dir: implDir(dirs, impl), size: o.size, N, threads }, (error, nan) => ({
@@ -372,6 +407,10 @@ async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLo
         point.relDiff = relDiff(runners.ours.out, runners.ort.out);
         if (!(point.relDiff <= TOLERANCE)) point.error = `ours and ORT differ: max|diff| / max|ours| = ${point.relDiff}`;
       }
+      if (runners.ours && runners.anchor) {
+        const d = (point.anchorRelDiff = relDiff(runners.ours.out, runners.anchor.out));
+        if (!(d <= TOLERANCE)) point.error = [point.error, `ours and the anchor differ: max|diff| / max|ours| = ${d}`].filter(Boolean).join('; ');
+      }
       for (const p of o.precisions) {
         const r = runners[reducedImpl(p)];
         if (!runners.ours || !r) continue;
@@ -381,6 +420,8 @@ async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLo
       }
     },
   });
+  anchor = null; // let the bytes go before the next point
+  if (useAnchor) fs.rmSync(anchorPath, { force: true });
   point.results = m.results;
   point.memory = m.memory;
   const ours = m.results.ours, ort = m.results.ort;
@@ -391,10 +432,14 @@ async function encoderPoint(o: ModelBenchOptions, ctx: BenchContext, c: RandomLo
     if (r?.error) point.error = [point.error, r.error].filter(Boolean).join('; ');
     if (ours && r) (point.reduced[p] ??= { speedup: null, relDiff: null }).speedup = ours.medianMs / r.medianMs;
   }
-  const om = m.memory.ours, rm = m.memory.ort;
+  const om = m.memory.ours, rm = m.memory.ort, am = m.memory.anchor;
   if (om && rm && !om.error && !rm.error) point.rssRatio = rm.first.peakMiB / om.first.peakMiB;
+  const an = m.results.anchor;
+  if (an?.error) point.error = [point.error, an.error].filter(Boolean).join('; ');
+  if (ours && an) point.anchorSpeedup = an.medianMs / ours.medianMs;
+  if (om && am && !om.error && !am.error) point.anchorRssRatio = am.first.peakMiB / om.first.peakMiB;
   const red = o.precisions.map((p) => `, ${p} ${ms(m.results[reducedImpl(p)]?.medianMs)} ms`).join('');
-  progress(`${tag} done: ours ${ms(ours?.medianMs)} ms${red}${ort ? `, ORT ${ms(ort.medianMs)} ms` : ''}`);
+  progress(`${tag} done: ours ${ms(ours?.medianMs)} ms${red}${ort ? `, ORT ${ms(ort.medianMs)} ms` : ''}${an ? `, anchor ${ms(an.medianMs)} ms` : ''}`);
   return point;
 }
 
@@ -405,6 +450,7 @@ function finishEncoderPoints(points: EncoderPoint[], bestPeak: number): void {
     p.modelMs = (p.gflop * 1e9) / (p.threads * bestPeak * 1e6);
     p.oursOverModel = (p.results.ours?.medianMs ?? NaN) / p.modelMs;
     p.ortOverModel = p.results.ort ? p.results.ort.medianMs / p.modelMs : null;
+    p.anchorOverModel = p.results.anchor ? p.results.anchor.medianMs / p.modelMs : null;
   }
 }
 
@@ -491,7 +537,8 @@ export interface ModelBenchResult {
 export async function runModelBench(o: ModelBenchOptions, ctx: BenchContext): Promise<ModelBenchResult> {
   const start = nowMs();
   const useOrt = o.ort && o.encoder && loadOrt() !== null;
-  if (o.ort && o.encoder && !useOrt) progress(`model: ONNX Runtime skipped: onnxruntime-node cannot be loaded (${ortLoadError().split('\n')[0]})`);
+  const useAnchor = o.anchor && o.encoder && loadOrt() !== null;
+  if ((o.ort || o.anchor) && o.encoder && loadOrt() === null) progress(`model: ONNX Runtime skipped: onnxruntime-node cannot be loaded (${ortLoadError().split('\n')[0]})`);
   const c = benchConfig(o.size);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ga-bench-model-${o.size}-`));
   const result: ModelBenchResult = {
@@ -519,7 +566,7 @@ export async function runModelBench(o: ModelBenchOptions, ctx: BenchContext): Pr
         onnx = encoderOnnx(models.ours!);
         fs.writeFileSync(path.join(dir, 'encoder.onnx'), onnx);
       }
-      for (const N of o.ns) for (const T of o.threads) result.encoder.push(await encoderPoint(o, ctx, c, dirs, models, onnx, N, T));
+      for (const N of o.ns) for (const T of o.threads) result.encoder.push(await encoderPoint(o, ctx, c, dirs, models, onnx, useAnchor, N, T));
       for (const m of Object.values(models)) m.dispose();
       finishEncoderPoints(result.encoder, ctx.bestPeak);
     }
@@ -573,6 +620,18 @@ export function formatModelBench(r: ModelBenchResult): string {
         ]),
       ),
     );
+    if (r.encoder.some((p) => p.results.anchor)) {
+      out.push('', "Encoder against the anchor (ONNX Runtime on a replica of Hugging Face's torch.onnx export, traced per N), same rounds:");
+      out.push(
+        formatTable(
+          ['N', 'T', 'ours ms', 'anchor ms', 'anchor/mdl', 'anchor/ours', 'ours MiB', 'anchor MiB', 'RSS x', 'diff'],
+          r.encoder.map((p) => [
+            String(p.N), String(p.threads), ms(p.results.ours?.medianMs), ms(p.results.anchor?.medianMs), fix(p.anchorOverModel, 2), fix(p.anchorSpeedup, 2),
+            fix(p.memory.ours?.first.peakMiB, 0), fix(p.memory.anchor?.first.peakMiB, 0), fix(p.anchorRssRatio, 1), sci(p.anchorRelDiff),
+          ]),
+        ),
+      );
+    }
     const precisions = r.options.precisions ?? [];
     if (precisions.length) {
       out.push('', 'Encoder at reduced precision, interleaved with float32 (ours) in the same rounds; MiB = peak RSS during one call:');
@@ -605,7 +664,7 @@ export function formatModelBench(r: ModelBenchResult): string {
       else if (weights) out.push('', `Encoder weights${what}: ${weights.slice(2)}.`);
     }
     out.push('');
-    notes.push('diff = max |ours - ORT| / max |ours| after the warm-up.', ...conditionColumnNotes(), ...conditionWarnings(r.encoder));
+    notes.push('diff = max |ours - ORT| (or the anchor) / max |ours| after the warm-up.', ...conditionColumnNotes(), ...conditionWarnings(r.encoder));
     if (r.encoder.some((p) => (p.results.ours?.pctPeak ?? 0) > 100)) notes.push(PEAK_NOTE);
   }
   if (r.decode.length) {
@@ -626,6 +685,11 @@ export function formatModelBench(r: ModelBenchResult): string {
   for (const t of TARGETS.ortOverOurs)
     for (const p of r.encoder.filter((x) => x.N === t.N && x.speedup !== null)) goals.push(`N=${t.N} T=${p.threads}: ORT/ours ${fix(p.speedup, 2)} (goal >= ${t.atLeast})`);
   for (const p of r.encoder.filter((x) => x.N === 16384 && x.rssRatio !== null)) goals.push(`N=16384 T=${p.threads}: RSS ORT/ours ${fix(p.rssRatio, 1)} (goal >= ${TARGETS.rssRatio16k})`);
+  for (const t of TARGETS.anchorOverOurs)
+    for (const p of r.encoder.filter((x) => x.N === t.N && x.anchorSpeedup !== null))
+      goals.push(`N=${t.N} T=${p.threads}: anchor/ours ${fix(p.anchorSpeedup, 2)} (goal >= ${t.atLeast})`);
+  for (const p of r.encoder.filter((x) => x.N === 16384 && x.anchorRssRatio !== null))
+    goals.push(`N=16384 T=${p.threads}: RSS anchor/ours ${fix(p.anchorRssRatio, 1)} (goal >= ${TARGETS.anchorRssRatio16k})`);
   if (r.encoder.length) goals.push(`worst ours/model ${fix(Math.max(...r.encoder.map((p) => p.oursOverModel)), 2)} (goal <= ${TARGETS.flopModel})`);
   for (const p of r.decode.filter((x) => x.N === 16384))
     goals.push(`decode N=16384 T=${p.threads}: ${fix(100 * p.bandwidthFraction, 0)}% of the probe's bandwidth (goal >= ${100 * TARGETS.bandwidthFraction}%)`);
@@ -648,7 +712,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  const ctx = createContext(o.ort && o.encoder);
+  const ctx = createContext((o.ort || o.anchor) && o.encoder);
   process.stdout.write(`${formatMachine(ctx.machine)}\n\n`);
   let r: ModelBenchResult;
   try {

@@ -6,6 +6,11 @@ export type { PackedAttentionOptions } from './packed';
 export type { ScoreStage, StandardAttentionOptions, StandardAttentionOutputs, RelativeBias, WithStandardOutputs } from './attention-options';
 export type { HalfTensor, HalfType } from './half';
 export type { HalfAttentionResult } from './dense';
+export { onnxAttention, onnxAttentionAsync } from './onnx-attention';
+export type {
+  OnnxAttentionInputs, OnnxAttentionAttributes, OnnxAttentionOptions, OnnxAttentionResult, OnnxAttentionOutputName, OnnxFloatTensor,
+  OnnxBoolTensor, OnnxLengths,
+} from './onnx-attention';
 export { info, setThreads, setIsa } from './runtime';
 export type { AbortOptions } from './abort';
 export type { Info } from './runtime';

@@ -68,7 +68,8 @@ function resolveConfig(kind: Kind, config: unknown): ResolvedConfig {
     return checkSize(`config.${key}`, x, { min, max: 2 ** 30 });
   };
   const eps = c.layer_norm_epsilon ?? 1e-6;
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0)
+  if (typeof eps !== 'number') throw new TypeError(`config.layer_norm_epsilon must be a number, got ${typeof eps}`);
+  if (!Number.isFinite(eps) || eps < 0)
     throw new RangeError(`config.layer_norm_epsilon must be a finite number >= 0, got ${String(eps)}`);
   const hasBias = c.has_relative_attention_bias ?? true;
   if (typeof hasBias !== 'boolean') throw new TypeError('config.has_relative_attention_bias must be a boolean');

@@ -4,7 +4,7 @@
 // go back to the budget, and other calls in flight are unaffected. Timing bounds are generous
 // (the test machine is shared) but far below the calls' own running time.
 import {
-  LongT5TransientGlobalAttention, attention, attentionAsync, blockGlobalAttentionAsync, info, linearAsync, setThreads,
+  LongT5TransientGlobalAttention, attention, attentionAsync, blockGlobalAttentionAsync, info, linearAsync, onnxAttentionAsync, setThreads,
   transientGlobalAttentionAsync,
 } from '../lib/index';
 import { maxAbsDiff, mulberry32, randomTensor } from './helpers/fixtures';
@@ -40,6 +40,7 @@ const w = t([4096, 2048]);
 type Start = (signal?: AbortSignal) => Promise<unknown>;
 const ENTRY_POINTS: [string, Start][] = [
   ['attentionAsync', (signal) => attentionAsync(big.q, big.k, big.v, { signal })],
+  ['onnxAttentionAsync', (signal) => onnxAttentionAsync({ Q: big.q, K: big.k, V: big.v }, { is_causal: 0 }, { signal, outputs: ['Y'] })],
   ['transientGlobalAttentionAsync', (signal) => transientGlobalAttentionAsync(big.q, big.k, big.v, gk, gk, { localRadius: radius, globalBlockSize: 16, signal })],
   ['blockGlobalAttentionAsync', (signal) => blockGlobalAttentionAsync(big.q, big.k, big.v, { blockSize: N, signal })],
   ['linearAsync', (signal) => linearAsync(x, w, { signal })],

@@ -53,6 +53,10 @@ describe('arguments', () => {
     expect(path.basename(q.json)).toMatch(/-quick\.json$/);
     expect(q.maxWaitS).toBe(5);
     expect(q.ort).toBe(false);
+    expect(q.anchor).toBe(true);
+    const na = parseModelArgs(['--no-anchor']);
+    if (na === 'help') throw new Error('unexpected help');
+    expect([na.ort, na.anchor]).toEqual([true, false]);
     expect(q.reps).toBe(2);
     expect(q.precisions).toEqual([]);
     const pr = parseModelArgs(['--precision', 'fp32,bf16,fp16,bf16']);
@@ -111,6 +115,13 @@ test('quick run of the compiled bench (tiny checkpoint, N 64 and 200, one thread
         expect(m.loadMs).toBeGreaterThan(0);
       }
       expect(p.rssRatio).toBeCloseTo(p.memory.ort!.first.peakMiB / p.memory.ours!.first.peakMiB, 9);
+      // The anchor (HF's export replica under ORT): timed in the same rounds, its own memory child, same output.
+      expect(p.results.anchor!.medianMs).toBeGreaterThan(0);
+      expect(p.anchorRelDiff!).toBeLessThanOrEqual(1e-4);
+      expect(p.anchorSpeedup).toBeCloseTo(p.results.anchor!.medianMs / p.results.ours!.medianMs, 9);
+      expect(p.memory.anchor!.error).toBeUndefined();
+      expect(p.memory.anchor!.first.peakMiB).toBeGreaterThan(10);
+      expect(p.anchorRssRatio).toBeCloseTo(p.memory.anchor!.first.peakMiB / p.memory.ours!.first.peakMiB, 9);
       // bf16 beside float32: its own timing and memory child, within the bf16 tolerance of float32.
       expect(p.results['ours-bf16']!.medianMs).toBeGreaterThan(0);
       expect(p.reduced.bf16!.relDiff!).toBeGreaterThan(0);
@@ -119,6 +130,7 @@ test('quick run of the compiled bench (tiny checkpoint, N 64 and 200, one thread
       expect(p.memory['ours-bf16']!.error).toBeUndefined();
     }
     expect(r.stdout).toMatch(/Encoder at reduced precision/);
+    expect(r.stdout).toMatch(/Encoder against the anchor/);
     expect(res.weightMiB['ours-bf16']!).toBeLessThan(0.6 * res.weightMiB.ours!);
     expect(res.bandwidth).toHaveLength(1);
     expect(res.bandwidth[0].bestGBs).toBeGreaterThan(0);

@@ -374,6 +374,7 @@ describe('crossCheck and argument checks', () => {
     expect(() => buildLongT5Model('local', cfg, w)).not.toThrow();
     expect(() => buildLongT5Model('dense' as never, cfg, w)).toThrow(RangeError);
     expect(() => buildLongT5Model('local', cfg, w, { opset: 13 })).toThrow(/opset/);
+    expect(() => buildLongT5Model('local', cfg, w, { opset: '18' } as never)).toThrow(TypeError);
     expect(() => buildLongT5Model('local', cfg, w, { opsett: 18 } as never)).toThrow(/unknown option/);
     expect(() => buildLongT5Model('tglobal', { ...cfg, global_block_size: 4 }, w)).toThrow(/global_relative_attention_bias/);
     expect(() => buildLongT5Model('local', cfg, { ...w, 'q.weight': new Float32Array(3) })).toThrow(/q.weight/);

@@ -47,6 +47,7 @@ export function checkOnnxOptions(options: LongT5OnnxOptions): number {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   for (const k of Object.keys(options)) if (k !== 'opset') throw new TypeError(`options: unknown option '${k}' (allowed: opset)`);
   const opset = options.opset ?? 18;
+  if (typeof opset !== 'number') throw new TypeError(`options.opset must be a number, got ${typeof opset}`);
   if (!Number.isSafeInteger(opset) || opset < 18) throw new RangeError(`options.opset must be an integer >= 18, got ${String(options.opset)}`);
   return opset;
 }
