@@ -1,10 +1,11 @@
 // Compute precision (options.precision on attention(), linear() and transientGlobalAttention()): 'fp32' (default, float32
 // throughout), 'bf16' (products of bfloat16-rounded inputs, softmax and accumulation in
-// float32) or 'fp16' (the same with IEEE float16 rounding: emulated on every CPU for now, slower
-// than float32; products of float16 values are exact in float32 too). bf16 runs on a native reduced-precision kernel set where the CPU has one
-// (info().reducedPrecision, e.g. ['avx512bf16']: vdpbf16ps, twice the float32 FMA rate) and
-// emulated elsewhere: the same rounding (to nearest even), products exact in float32, so both give
-// the same results up to float32 summation order.
+// float32) or 'fp16' (the same with IEEE float16 rounding; products of float16 values are exact in
+// float32 too). Each runs on a native reduced-precision kernel set where the CPU has one
+// (info().reducedPrecision: bf16 on 'avx512bf16' (vdpbf16ps, twice the float32 FMA rate) or
+// 'neonbf16', fp16 on 'neonfp16' (arm64 FMLAL)) and emulated elsewhere (for fp16 that is every x86
+// CPU: slower than float32): the same rounding (to nearest even), products exact in float32, so
+// both give the same results up to float32 summation order.
 //
 // Accuracy of 'bf16' (bfloat16 keeps 8 significant bits, relative rounding error <= 2^-9):
 // attention outputs stay within 2e-2 x max|out| of float32 on the test fixtures (typically a few
