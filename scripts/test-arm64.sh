@@ -31,12 +31,18 @@ if [[ $# -gt 0 ]]; then
   qemu-aarch64-static "$BUILD/ga_native_tests" "$@"
 else
   (cd "$BUILD" && ctest --output-on-failure --verbose --timeout 3000)
-  sets=$(qemu-aarch64-static -cpu max "$BUILD/ga_native_tests" --filter bf16_scalar_rounding_rule |
-    sed -n 's/^ *native reduced-precision sets here://p')
+  offered() {  # the native reduced-precision sets ga_native_tests finds on qemu CPU model $1
+    qemu-aarch64-static -cpu "$1" "$BUILD/ga_native_tests" --filter bf16_scalar_rounding_rule |
+      sed -n 's/^ *native reduced-precision sets here://p'
+  }
+  sets=$(offered max)
   for set in neonbf16 neonfp16; do
     [[ " $sets " == *" $set "* ]] ||
       { echo "qemu -cpu max offers '$sets': the native set $set is missing (build or detection lost it)" >&2; exit 1; }
   done
+  sets=$(offered cortex-a72)
+  [[ "$sets" == " (none)" ]] ||
+    { echo "qemu -cpu cortex-a72 (no BF16, no FHM) offers '$sets': detection is wrong" >&2; exit 1; }
   echo "16-bit kernels on a CPU without BF16/FHM (qemu -cpu cortex-a72): emulated fallback"
   qemu-aarch64-static -cpu cortex-a72 "$BUILD/ga_native_tests" --filter 16
 fi
