@@ -223,6 +223,10 @@ export interface NativeBinding {
   modelSetWeight(model: NativeModelHandle, name: string, data: Uint16Array, dtype: 'BF16' | 'F16'): void;
   /** Bytes of native memory the model's weights occupy. */
   modelWeightBytes(model: NativeModelHandle): number;
+  /** Bytes of encoder scratch the model keeps between calls (one forward's, at the largest size seen). */
+  modelScratchBytes(model: NativeModelHandle): number;
+  /** Frees that scratch now; calls in flight keep theirs, the next call allocates again. */
+  modelReleaseScratch(model: NativeModelHandle): void;
   /** Names of weights still missing; [] means the model is ready (and now immutable). */
   modelFinalize(model: NativeModelHandle): string[];
   /** A copy of one weight, or undefined if the model has none of that name (or it is unset). */

@@ -2,7 +2,7 @@
 // whatever ran before — a longer or shorter input, another mask, a concurrent call, an aborted
 // one — every result must equal what a freshly loaded model gives for the same input.
 import * as path from 'path';
-import { LongT5EncoderModel } from '../lib/index';
+import { LongT5EncoderModel, LongT5ForConditionalGeneration } from '../lib/index';
 import { mulberry32 } from '../lib/random';
 import { loadModelCase } from './helpers/model-fixtures';
 
@@ -89,5 +89,43 @@ test('bf16 products reuse the workspace the same way', async () => {
   });
   const m = load('bf16');
   for (const i of [4, 1, 0, 3, 2, 4]) expect(Array.from((await run(m, i)).data)).toEqual(want[i]);
+  m.dispose();
+});
+
+test('scratchBytes: none before a call, the largest call\'s kept after, none after releaseScratch', async () => {
+  const m = load();
+  expect(m.scratchBytes).toBe(0);
+  expect(Array.from((await run(m, 3)).data)).toEqual(fresh[3]);  // B 1, N 5
+  const small = m.scratchBytes;
+  expect(small).toBeGreaterThan(0);
+  expect(Array.from((await run(m, 4)).data)).toEqual(fresh[4]);  // B 2, N 420
+  const large = m.scratchBytes;
+  // At least the FF's normed input of one row set: [B*N, d_model] floats.
+  expect(large).toBeGreaterThanOrEqual(2 * 420 * (c.config.d_model as number) * 4);
+  expect(large).toBeGreaterThan(small);
+  expect(Array.from((await run(m, 3)).data)).toEqual(fresh[3]);
+  expect(m.scratchBytes).toBe(large);  // the larger one is kept
+  m.releaseScratch();
+  expect(m.scratchBytes).toBe(0);
+  m.releaseScratch();  // twice is fine
+  for (const i of [4, 0]) expect(Array.from((await run(m, i)).data)).toEqual(fresh[i]);
+  expect(m.scratchBytes).toBe(large);
+  // A release while a call runs frees only the idle scratch; the call keeps its own.
+  const p = run(m, 4);
+  m.releaseScratch();
+  expect(Array.from((await p).data)).toEqual(fresh[4]);
+  m.dispose();
+  expect(() => m.scratchBytes).toThrow(/disposed/);
+  expect(() => m.releaseScratch()).toThrow(/disposed/);
+});
+
+test('the generation model keeps and releases its encoder scratch the same way', () => {
+  const m = LongT5ForConditionalGeneration.fromPretrained(c.dir);
+  const { ids, mask } = input(5, 2, 420, true);
+  const want = m.generate(ids, { attentionMask: mask, maxNewTokens: 4 });
+  expect(m.scratchBytes).toBeGreaterThan(0);
+  m.releaseScratch();
+  expect(m.scratchBytes).toBe(0);
+  expect(m.generate(ids, { attentionMask: mask, maxNewTokens: 4 }).data).toEqual(want.data);
   m.dispose();
 });

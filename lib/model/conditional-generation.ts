@@ -302,6 +302,19 @@ export class LongT5ForConditionalGeneration {
     return native.modelWeightBytes(this.handle);
   }
 
+  /**
+   * Bytes of native scratch the model keeps between encoder calls: one forward's buffers, at the
+   * largest size seen (reused, so the next call of that size maps and zeroes no fresh pages).
+   */
+  get scratchBytes(): number {
+    return native.modelScratchBytes(this.handle);
+  }
+
+  /** Frees that scratch now (e.g. after one very long input); the next call allocates its own again. */
+  releaseScratch(): void {
+    native.modelReleaseScratch(this.handle);
+  }
+
   /** Frees the native weights now rather than at garbage collection; later calls throw. */
   dispose(): void {
     native.modelDispose(this.handle);

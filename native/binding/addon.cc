@@ -124,6 +124,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("modelGetWeight", Napi::Function::New(env, Guarded<ModelGetWeight>, "modelGetWeight"));
   exports.Set("modelDispose", Napi::Function::New(env, Guarded<ModelDispose>, "modelDispose"));
   exports.Set("modelWeightBytes", Napi::Function::New(env, Guarded<ModelWeightBytes>, "modelWeightBytes"));
+  exports.Set("modelScratchBytes", Napi::Function::New(env, Guarded<ModelScratchBytes>, "modelScratchBytes"));
+  exports.Set("modelReleaseScratch", Napi::Function::New(env, Guarded<ModelReleaseScratch>, "modelReleaseScratch"));
   exports.Set("modelEncode", Napi::Function::New(env, Guarded<ModelEncodeSync>, "modelEncode"));
   exports.Set("modelEncodeAsync", Napi::Function::New(env, Guarded<ModelEncodeAsync>, "modelEncodeAsync"));
   exports.Set("decoderCreate", Napi::Function::New(env, Guarded<DecoderCreate>, "decoderCreate"));

@@ -38,6 +38,8 @@ Napi::Value ModelFinalize(const Napi::CallbackInfo& info);
 Napi::Value ModelGetWeight(const Napi::CallbackInfo& info);
 Napi::Value ModelDispose(const Napi::CallbackInfo& info);
 Napi::Value ModelWeightBytes(const Napi::CallbackInfo& info);
+Napi::Value ModelScratchBytes(const Napi::CallbackInfo& info);
+Napi::Value ModelReleaseScratch(const Napi::CallbackInfo& info);
 Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info);
 Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info);
 Napi::Value DecoderCreate(const Napi::CallbackInfo& info);

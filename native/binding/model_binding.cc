@@ -227,6 +227,21 @@ Napi::Value ModelWeightBytesImpl(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(live_model(env, info[0])->weight_bytes()));
 }
 
+// modelScratchBytes(model) -> bytes of encoder scratch the model keeps between calls.
+Napi::Value ModelScratchBytesImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw_type(env, "model must be a model handle from modelCreate");
+  return Napi::Number::New(env, static_cast<double>(live_model(env, info[0])->idle_scratch_bytes()));
+}
+
+// modelReleaseScratch(model): frees that scratch now (the next call allocates its own again).
+Napi::Value ModelReleaseScratchImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw_type(env, "model must be a model handle from modelCreate");
+  live_model(env, info[0])->release_idle_scratch();
+  return env.Undefined();
+}
+
 Napi::Value ModelDisposeImpl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw_type(env, "model must be a model handle from modelCreate");
@@ -379,6 +394,8 @@ Napi::Value ModelFinalize(const Napi::CallbackInfo& info) { return ModelFinalize
 Napi::Value ModelGetWeight(const Napi::CallbackInfo& info) { return ModelGetWeightImpl(info); }
 Napi::Value ModelDispose(const Napi::CallbackInfo& info) { return ModelDisposeImpl(info); }
 Napi::Value ModelWeightBytes(const Napi::CallbackInfo& info) { return ModelWeightBytesImpl(info); }
+Napi::Value ModelScratchBytes(const Napi::CallbackInfo& info) { return ModelScratchBytesImpl(info); }
+Napi::Value ModelReleaseScratch(const Napi::CallbackInfo& info) { return ModelReleaseScratchImpl(info); }
 Napi::Value ModelEncodeSync(const Napi::CallbackInfo& info) { return encode(info, false); }
 Napi::Value ModelEncodeAsync(const Napi::CallbackInfo& info) { return encode(info, true); }
 Napi::Value DecoderCreate(const Napi::CallbackInfo& info) { return DecoderCreateImpl(info); }

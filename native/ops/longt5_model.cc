@@ -270,6 +270,19 @@ int64_t LongT5Model::weight_bytes() const {
   return bytes;
 }
 
+int64_t LongT5Model::idle_scratch_bytes() const {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  int64_t bytes = 0;
+  for (const auto& ws : idle_) bytes += static_cast<int64_t>(ws->floats() * sizeof(float));
+  return bytes;
+}
+
+void LongT5Model::release_idle_scratch() const {
+  std::vector<std::unique_ptr<LongT5EncoderWorkspace>> drop;  // freed after the lock is released
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  drop.swap(idle_);
+}
+
 bool LongT5Model::finalize() {
   if (!missing_weights().empty()) return false;
   const std::string A = c_.transient_global ? "TransientGlobalSelfAttention" : "LocalSelfAttention";

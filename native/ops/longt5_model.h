@@ -94,6 +94,10 @@ class LongT5Model {
   bool ready() const { return ready_; }
   // Bytes the weights set so far occupy in native memory (packed, plain or 16-bit forms).
   int64_t weight_bytes() const;
+  // Bytes of encoder scratch kept idle between calls (see take_workspace), and a way to free it:
+  // a server that saw one long input need not keep that input's scratch. Calls in flight keep theirs.
+  int64_t idle_scratch_bytes() const;
+  void release_idle_scratch() const;
 
   // Encoder: ids [B, N] in [0, vocab), mask [B, N] 0/1 or nullptr (all tokens) -> out [B, N, d_model]
   // (the encoder's last hidden state, after the final norm; out also holds the residual stream on
