@@ -86,16 +86,19 @@ GA_TEST(fp16_native_set_dispatch) {
   CHECK(fp16.gemm_abt_bf16 == emulated.gemm_abt_bf16 && fp16.dense_attention == emulated.dense_attention);
   CHECK(ga::set_reduced_precision_isa("auto"));
   const ga::IsaTable all = ga::active_isa();
+  const ga::IsaTable* all_table = &ga::active_isa();
   CHECK(all.gemm_abt_fp16 == fp16.gemm_abt_fp16 && all.tglobal_attention_fp16 == fp16.tglobal_attention_fp16);
   if (has(sets, "neonbf16")) {
     CHECK(ga::active_reduced_precision_isa() == "neonbf16+neonfp16");
     CHECK(ga::set_reduced_precision_isa("neonbf16"));
     const ga::IsaTable bf16 = ga::active_isa();
-    CHECK(bf16.gemm_abt_fp16 == emulated.gemm_abt_fp16);
+    CHECK(bf16.gemm_abt_fp16 == emulated.gemm_abt_fp16 && bf16.gemm_abt_bf16 != emulated.gemm_abt_bf16);
     CHECK(all.gemm_abt_bf16 == bf16.gemm_abt_bf16 && all.dense_attention_bf16 == bf16.dense_attention_bf16);
     CHECK(ga::set_reduced_precision_isa("neonfp16+neonbf16"));  // a choice naming both, in any order
     CHECK(ga::active_reduced_precision_isa() == "neonbf16+neonfp16");
-    CHECK(&ga::active_isa() != &all || ga::active_isa().gemm_abt_bf16 == all.gemm_abt_bf16);
+    // The same combined table as "auto" (built once, kept): both types' native entries.
+    CHECK(&ga::active_isa() == all_table);
+    CHECK(ga::active_isa().gemm_abt_bf16 == bf16.gemm_abt_bf16 && ga::active_isa().gemm_abt_fp16 == fp16.gemm_abt_fp16);
   } else {
     CHECK(ga::active_reduced_precision_isa() == "neonfp16");
   }
