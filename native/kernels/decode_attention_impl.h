@@ -185,9 +185,9 @@ struct DecodeAttentionKernel {
   // prefetchers, which stop at page boundaries. One line per kAheadStrideBytes of K and of V,
   // kAheadBytes ahead of the tile, is prefetched into L2, so the walk and the first misses of a
   // page overlap the current tile. Measured on an AMD EPYC (Zen 4) KVM guest, 8 heads x 16384
-  // keys x D 64, one thread: about 15 % faster after other memory traffic or an idle gap, a few %
-  // in a tight loop, no change on huge pages (one line per 1 KiB ~3 % ahead of one per 4 KiB;
-  // prefetching every line was slower); 16-bit caches were slower with it (not used there).
+  // keys x D 64, one thread: 15-20 % faster after other memory traffic or an idle gap, a few % in
+  // a tight loop or on huge pages (one line per 1 KiB ~3 % ahead of one per 4 KiB; 8 KiB ahead
+  // was slower, 32 KiB the same; every line was slower); 16-bit caches were slower with it.
   static constexpr int64_t kAheadStrideBytes = 1024;
   static constexpr int64_t kAheadBytes = 16384;
   static inline void prefetch_l2(const void* ptr) {
