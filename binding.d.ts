@@ -182,6 +182,8 @@ export interface NativeBinding {
   setThreads(n: number): number;
   setIsa(name: string): string;
   measureFmaPeak(seconds: number): number;
+  /** Asks for transparent huge pages under a freshly allocated buffer (Linux; a hint): whether one was advised. */
+  adviseHugePages(array: ArrayBufferView | ArrayBuffer): boolean;
   denseAttention(args: NativeDenseArgs): void;
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
   tglobalAttention(args: NativeTGlobalArgs): void;

@@ -5,6 +5,7 @@
 // the first `length` rows of each head with the capacity's strides). With `dtype: 'float16'` or
 // 'bfloat16' the storage holds half the bytes (rounded to nearest even on append) and the decode
 // kernel widens them to float32 in its vector loads: half the memory traffic of a decode step.
+import { native } from './native';
 import { Tensor, checkSize, checkTensor, checkedProduct, describe } from './tensor';
 
 /** How a KVCache stores its keys and values. */
@@ -103,6 +104,9 @@ export class KVCacheView {
   }
 }
 
+/** Key or value storage of at least this many bytes (two huge pages) is advised for huge pages. */
+const HUGE_PAGE_CACHE_BYTES = 4 * 2 ** 20;
+
 export class KVCache {
   readonly batch: number;
   readonly kvHeads: number;
@@ -154,7 +158,12 @@ export class KVCache {
 
   private alloc(cap: number, d: number): Float32Array | Uint16Array {
     const n = checkedProduct('KVCache storage', [this.batch, this.kvHeads, cap, d]);
-    return this.dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+    const a = this.dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+    // Every decode step reads the whole cache: a large one asks for huge pages before its first
+    // touch (4 KiB pages cost a TLB miss each; measured ~1.2x faster float32 steps after other
+    // work). It then becomes resident 2 MiB at a time rather than 4 KiB.
+    if (a.byteLength >= HUGE_PAGE_CACHE_BYTES) native.adviseHugePages(a);
+    return a;
   }
 
   /** Grows the storage to hold at least `capacity` tokens per row (one copy of what is stored). */

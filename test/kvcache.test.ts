@@ -4,7 +4,9 @@
 // of the same tokens, for decode steps (Nq = 1) and prefill chunks (Nq > 1, causal), GQA, masks,
 // under every ISA, sync and async. 16-bit caches (float16, bfloat16) store rounded values and the
 // decode kernel converts them back per tile: the same bits as float32 tensors holding those values.
+import * as fs from 'fs';
 import { KVCache, KVCacheView, attention, attentionAsync } from '../lib/index';
+import { native } from '../lib/native';
 import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from '../lib/kv-cache';
 import { maxAbsDiff, mulberry32, randomData, randomMask } from './helpers/fixtures';
 import { availableIsas, withIsa } from './helpers/isa';
@@ -125,6 +127,58 @@ describe('KVCache', () => {
     expect(() => attention({ data: new Float32Array(H * D), dims: [1, H, D] }, cache.keys, cache.values, { layout: 'packed', seqStarts: Int32Array.from([0, 1]) }))
       .toThrow(/do not go with layout 'packed'/);
   });
+});
+
+describe('large caches (storage advised for huge pages, where the system gives them)', () => {
+  // Key/value storage of 4 MiB or more is advised for transparent huge pages when allocated.
+  test.each([['float32', 8200], ['bfloat16', 16400]] as const)('%s: zeroed, grown into from a small cache, same bits as a small cache', (dtype, cap) => {
+    const hk = 2, d = 64;
+    const big = new KVCache({ batch: 1, kvHeads: hk, headSize: d, capacity: 16, dtype });
+    const small = new KVCache({ batch: 1, kvHeads: hk, headSize: d, capacity: 16, dtype });
+    const chunk = (n: number) => ({ k: { data: randomData(rng, hk * n * d), dims: [1, hk, n, d] }, v: { data: randomData(rng, hk * n * d), dims: [1, hk, n, d] } });
+    const a = chunk(40), b = chunk(300);
+    big.append(a.k, a.v);
+    small.append(a.k, a.v);
+    big.reserve(cap);  // 16 -> cap tokens: the storage moves to a large (advised) buffer, contents copied
+    const storage = big.keys.data;
+    expect(storage).toBeInstanceOf(dtype === 'float32' ? Float32Array : Uint16Array);
+    expect(storage.length).toBe(hk * cap * d);
+    expect(storage.byteLength).toBeGreaterThanOrEqual(4 * 2 ** 20);
+    for (let h = 0; h < hk; h++)  // past the stored tokens: zeros
+      expect(storage.subarray((h * cap + 40) * d, (h + 1) * cap * d).every((x) => x === 0)).toBe(true);
+    big.append(b.k, b.v);
+    small.append(b.k, b.v);
+    expect(big.keys.data).toBe(storage);
+    expect(maxAbsDiff(big.keys.toTensor().data, small.keys.toTensor().data)).toBe(0);
+    expect(maxAbsDiff(big.values.toTensor().data, small.values.toTensor().data)).toBe(0);
+    const q = { data: randomData(rng, 4 * d), dims: [1, 4, 1, d] };
+    const want = attention(q, small.keys, small.values, { causal: true }).data;
+    expect(maxAbsDiff(attention(q, big.keys, big.values, { causal: true }).data, want)).toBe(0);
+    expect(maxAbsDiff(attention(q, big.keys, big.values, { causal: true, threads: 2 }).data, want)).toBe(0);
+    big.clear();
+    expect(big.keys.data).toBe(storage);
+  });
+});
+
+test('adviseHugePages: a hint on a buffer, contents unchanged; bad arguments are TypeErrors', () => {
+  const a = Float32Array.from({ length: 2 ** 21 }, (_, i) => i);
+  const advised = native.adviseHugePages(a);
+  // Linux with transparent huge pages built in takes the hint (whatever its mode); elsewhere false.
+  if (fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled')) expect(advised).toBe(true);
+  else expect(typeof advised).toBe('boolean');
+  expect(a.every((x, i) => x === i)).toBe(true);
+  expect(native.adviseHugePages(new Uint16Array(4))).toBe(false);  // no whole huge page inside
+  expect(native.adviseHugePages(new ArrayBuffer(0))).toBe(false);
+  for (const bad of [4, undefined, [1, 2]]) {
+    let err: Error | undefined;
+    try {
+      native.adviseHugePages(bad as never);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.name).toBe('TypeError');  // the addon's realm: name, not instanceof
+    expect(err?.message).toMatch(/array must be a typed array or an ArrayBuffer/);
+  }
 });
 
 describe('16-bit storage: the conversions', () => {

@@ -113,6 +113,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, Guarded<DensePackedAsync>, "denseAttentionPackedAsync"));
   exports.Set("newCancelToken", Napi::Function::New(env, Guarded<NewCancelToken>, "newCancelToken"));
   exports.Set("cancelToken", Napi::Function::New(env, Guarded<CancelTokenSet>, "cancelToken"));
+  exports.Set("adviseHugePages", Napi::Function::New(env, Guarded<AdviseHugePages>, "adviseHugePages"));
   exports.Set("setReducedPrecisionIsa",
               Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));
   exports.Set("linearReduced", Napi::Function::New(env, Guarded<LinearReducedSync>, "linearReduced"));

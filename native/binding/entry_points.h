@@ -24,6 +24,8 @@ Napi::Value LongT5ForwardAsync(const Napi::CallbackInfo& info);
 Napi::Value DensePackedSync(const Napi::CallbackInfo& info);
 Napi::Value DensePackedAsync(const Napi::CallbackInfo& info);
 Napi::Value NewCancelToken(const Napi::CallbackInfo& info);
+// KVCache storage (huge_pages_binding.cc).
+Napi::Value AdviseHugePages(const Napi::CallbackInfo& info);
 Napi::Value CancelTokenSet(const Napi::CallbackInfo& info);
 // Reduced precision (precision_binding.cc).
 Napi::Value SetReducedPrecisionIsa(const Napi::CallbackInfo& info);

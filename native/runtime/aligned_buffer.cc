@@ -2,9 +2,8 @@
 
 #include <cstdlib>
 #include <new>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
+
+#include "runtime/huge_pages.h"
 
 namespace ga {
 
@@ -33,7 +32,7 @@ void AlignedBuffer::resize(size_t floats) {
   if (floats > (static_cast<size_t>(-1) - 63) / sizeof(float)) throw std::bad_alloc();
   size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
   size_t align = 64;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__linux__)
   // Large buffers (a layer's q, k, v, context: N * H * D floats each) are freshly mapped on every
   // call, and first-touching them 4 KiB at a time cost ~60 ms per 128 MiB here (page faults that
   // also serialise threads on the mm lock). Transparent huge pages make that ~11 ms: align them to
@@ -47,8 +46,8 @@ void AlignedBuffer::resize(size_t floats) {
 #endif
   p_ = static_cast<float*>(std::aligned_alloc(align, bytes));
   if (!p_) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (huge) madvise(p_, bytes, MADV_HUGEPAGE);
+#if defined(__linux__)
+  if (huge) advise_huge_pages(p_, bytes);
 #endif
   n_ = floats;
 }

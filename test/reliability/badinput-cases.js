@@ -1412,6 +1412,9 @@ function bindingCases() {
   one('setIsa', 'a number', () => [3]);
   one('measureFmaPeak', 'NaN seconds', () => [NaN]);
   one('measureFmaPeak', '100 seconds', () => [100]);
+  one('adviseHugePages', 'no argument', () => []);
+  one('adviseHugePages', 'a number', () => [4 << 20]);
+  one('adviseHugePages', 'a plain array', () => [[1, 2, 3]]);
   for (const fn of ['denseAttention', 'tglobalAttentionAsync', 'linear', 'longt5ForwardAsync', 'globalBlockIds', 'globalAggregates', 'relativePositionBuckets'])
     for (const [n, v] of [['undefined', undefined], ['a number', 1], ['a string', 'x'], ['a Proxy that throws', new Proxy({}, { get() { throw new TypeError('proxy get trap'); } })]])
       one(fn, `argument ${n}`, () => [v]);
