@@ -30,7 +30,7 @@ export interface NativeLinearReducedArgs {
 export interface NativeReducedPrecisionCpu {
   avx512bf16: boolean; avx512fp16: boolean; f16c: boolean;
   amxBf16: boolean; amxPermission: boolean;  // amxPermission: granted to this process (asked only when an AMX kernel set needs it)
-  armBf16: boolean; armFp16: boolean; armAsimdhp: boolean;
+  armBf16: boolean; armFp16: boolean; armAsimdhp: boolean; armFhm: boolean;
 }
 
 export type NativeMask = Uint8Array | Int32Array;
@@ -211,7 +211,7 @@ export interface NativeBinding {
   newCancelToken(): NativeCancelToken;
   /** Sets the token: the call it was given to stops and rejects with an Error named 'AbortError'. */
   cancelToken(token: NativeCancelToken): void;
-  /** 'auto' | 'emulated' | a native set of info().reducedPrecision; returns the set in use. */
+  /** 'auto' | 'emulated' | native sets of info().reducedPrecision (several joined by '+'); returns the sets in use. */
   setReducedPrecisionIsa(name: string): string;
   /** linear with bfloat16 products (lib/precision.ts); the weight as float32 (w) or bfloat16 bit patterns (w16). */
   linearReduced(args: NativeLinearReducedArgs): void;

@@ -37,7 +37,7 @@ export interface AttentionOptions extends StandardAttentionOptions {
   layout?: Layout;
   /**
    * 'fp32' (default), 'bf16' (q·kᵀ and p·v in bfloat16, softmax and accumulation in float32) or 'fp16' (the
-   * same in float16, emulated: for accuracy, not speed) (lib/precision.ts).
+   * same in float16: native on arm64 with FEAT_FHM, emulated elsewhere, for accuracy, not speed) (lib/precision.ts).
    */
   precision?: Precision;
 }

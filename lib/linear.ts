@@ -10,7 +10,7 @@ export interface LinearOptions {
   threads?: number;
   /**
    * 'fp32' (default; 'bf16' for a bfloat16 w), 'bf16' (bfloat16 products, float32 accumulation) or 'fp16'
-   * (float16 products, emulated: for accuracy, not speed) (lib/precision.ts).
+   * (float16 products: native on arm64 with FEAT_FHM, emulated elsewhere, for accuracy, not speed) (lib/precision.ts).
    */
   precision?: Precision;
 }

@@ -1,10 +1,11 @@
 // Compute precision (options.precision on attention(), linear() and transientGlobalAttention()): 'fp32' (default, float32
 // throughout), 'bf16' (products of bfloat16-rounded inputs, softmax and accumulation in
-// float32) or 'fp16' (the same with IEEE float16 rounding: emulated on every CPU for now, slower
-// than float32; products of float16 values are exact in float32 too). bf16 runs on a native reduced-precision kernel set where the CPU has one
-// (info().reducedPrecision, e.g. ['avx512bf16']: vdpbf16ps, twice the float32 FMA rate) and
-// emulated elsewhere: the same rounding (to nearest even), products exact in float32, so both give
-// the same results up to float32 summation order.
+// float32) or 'fp16' (the same with IEEE float16 rounding; products of float16 values are exact in
+// float32 too). Each runs on a native reduced-precision kernel set where the CPU has one
+// (info().reducedPrecision: bf16 on 'avx512bf16' (vdpbf16ps, twice the float32 FMA rate) or
+// 'neonbf16', fp16 on 'neonfp16' (arm64 FMLAL)) and emulated elsewhere (for fp16 that is every x86
+// CPU: slower than float32): the same rounding (to nearest even), products exact in float32, so
+// both give the same results up to float32 summation order.
 //
 // Accuracy of 'bf16' (bfloat16 keeps 8 significant bits, relative rounding error <= 2^-9):
 // attention outputs stay within 2e-2 x max|out| of float32 on the test fixtures (typically a few
@@ -28,16 +29,17 @@ export function checkPrecision(name: string, x: unknown): Precision {
 }
 
 /**
- * Chooses the kernels precision 'bf16' runs on: 'auto' (default: a native set whenever one extends the
- * active ISA), 'emulated', or a native set from info().reducedPrecision. The environment variable
+ * Chooses the kernels precisions 'bf16' and 'fp16' run on: 'auto' (default: every native set that extends
+ * the active ISA), 'emulated', or native sets from info().reducedPrecision (one, or several joined by '+',
+ * e.g. 'neonbf16+neonfp16'; a set covers one 16-bit type, the other runs emulated). The environment variable
  * GLOBAL_ATTENTION_REDUCED_PRECISION does the same at load; GLOBAL_ATTENTION_ISA and setIsa() also accept a
  * native set's name (its float32 ISA, e.g. 'avx512', with that set). A native set runs only while the ISA it
- * extends is active: after setIsa('scalar'), bf16 runs emulated. Returns info().reducedPrecisionIsa.
+ * extends is active: after setIsa('scalar'), bf16 and fp16 run emulated. Returns info().reducedPrecisionIsa.
  */
 export function setReducedPrecisionIsa(name: string): string {
   if (typeof name !== 'string') throw new TypeError(`reduced-precision isa must be a string, got ${typeof name}`);
   const offered = native.info().reducedPrecision;
-  if (name !== 'auto' && name !== 'emulated' && !offered.includes(name))
+  if (name !== 'auto' && name !== 'emulated' && !name.split('+').every((s) => offered.includes(s)))
     throw new RangeError(`reduced-precision isa '${name}' is not available here (available: auto, emulated${offered.map((s) => `, ${s}`).join('')})`);
   return native.setReducedPrecisionIsa(name);
 }

@@ -24,7 +24,7 @@ export interface Info {
   isaOverrideError?: string;
   /** Native reduced-precision kernel sets this machine offers, e.g. ['avx512bf16'] (lib/precision.ts). */
   reducedPrecision: string[];
-  /** What precision 'bf16' runs on now: a native set or 'emulated' (setReducedPrecisionIsa). */
+  /** What the 16-bit kernels run on now: a native set, several joined by '+' (e.g. 'neonbf16+neonfp16'), or 'emulated' (setReducedPrecisionIsa). */
   reducedPrecisionIsa: string;
   /** The CPU's reduced-precision features, detected at run time (AMX: with the OS permission request). */
   reducedPrecisionCpu: NativeReducedPrecisionCpu;

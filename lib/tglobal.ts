@@ -124,7 +124,7 @@ export interface TransientGlobalAttentionOptions {
   returnWeights?: boolean;
   /**
    * 'fp32' (default), 'bf16' (q·k and p·v products of bfloat16-rounded values, softmax and accumulation in float32) or
-   * 'fp16' (the same in float16, emulated) (lib/precision.ts). Packed batches (seqStarts) take it too.
+   * 'fp16' (the same in float16: native on arm64 with FEAT_FHM, else emulated) (lib/precision.ts). Packed batches (seqStarts) take it too.
    */
   precision?: Precision;
 }

@@ -15,8 +15,9 @@ const cpuFlags = (): Set<string> | undefined => {
 test('info() reports the reduced-precision kernels and the CPU features', () => {
   const i = info();
   expect(Array.isArray(i.reducedPrecision)).toBe(true);
-  expect(['emulated', ...i.reducedPrecision]).toContain(i.reducedPrecisionIsa);
-  for (const key of ['avx512bf16', 'avx512fp16', 'f16c', 'amxBf16', 'amxPermission', 'armBf16', 'armFp16', 'armAsimdhp'])
+  // 'emulated', a set, or sets for different 16-bit types joined by '+' (e.g. 'neonbf16+neonfp16' under 'auto')
+  for (const set of i.reducedPrecisionIsa.split('+')) expect(['emulated', ...i.reducedPrecision]).toContain(set);
+  for (const key of ['avx512bf16', 'avx512fp16', 'f16c', 'amxBf16', 'amxPermission', 'armBf16', 'armFp16', 'armAsimdhp', 'armFhm'])
     expect(typeof (i.reducedPrecisionCpu as any)[key]).toBe('boolean');
   expect(i.reducedPrecisionOverrideError).toBeUndefined();
 });
@@ -69,6 +70,7 @@ describe('setReducedPrecisionIsa / setIsa', () => {
     expect(() => setReducedPrecisionIsa('amx9000')).toThrow(RangeError);
     expect(() => setReducedPrecisionIsa('amx9000')).toThrow(/amx9000/);
     expect(() => setReducedPrecisionIsa(3 as any)).toThrow(TypeError);
+    for (const bad of ['+', `${info().reducedPrecision[0] ?? 'auto'}+bogus`]) expect(() => setReducedPrecisionIsa(bad)).toThrow(RangeError);
     expect(() => setIsa('avx512bf17')).toThrow(RangeError);
     expect(info().reducedPrecisionIsa).toBe(before);
     expect(info().isa).toBe(keepIsa);

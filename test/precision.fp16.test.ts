@@ -1,5 +1,5 @@
-// precision 'fp16' (lib/precision.ts): float16 products, float32 softmax and accumulation, emulated on
-// every ISA this CPU runs. The kernels' rounding equals an independent float64 rounding (linear with
+// precision 'fp16' (lib/precision.ts): float16 products, float32 softmax and accumulation, on every
+// ISA this CPU runs (with the default kernel choice: emulated, or neonfp16 on arm64 with FEAT_FHM). The kernels' rounding equals an independent float64 rounding (linear with
 // the identity returns the rounded inputs exactly: ties, float16 subnormals, overflow); linear within
 // the float32 summation bound of a float64 sum over float16-rounded inputs; attention on every dense_*
 // fixture within 5e-3 x max|out| of float32 and of the float64 reference, weights rows summing to 1

@@ -6,15 +6,15 @@
 import { LongT5Attention, LongT5LocalAttention, LongT5TransientGlobalAttention, Tensor } from '../lib/index';
 import { Fixture, allFinite, listFixtures, loadFixture } from './helpers/fixtures';
 import { LayerKind, rowError } from './helpers/longt5-reference';
-import { precisionPaths, withPath, withPathAsync } from './helpers/precision';
+import { fp16Paths, precisionPaths, withPath, withPathAsync } from './helpers/precision';
 
 const TOL = { bf16: 2e-2, fp16: 5e-3 } as const;
 const CASES = [...listFixtures('tglobal_layer_'), ...listFixtures('local_layer_'), ...listFixtures('dense_t5layer_')];
 const KIND: Record<string, LayerKind> = { tglobal_layer: 'tglobal', local_layer: 'local', dense_t5layer: 'full' };
 const CLASSES = { tglobal: LongT5TransientGlobalAttention, local: LongT5LocalAttention, full: LongT5Attention };
 const PATHS = precisionPaths();
-// fp16 runs emulated on every path: one path per ISA is enough.
-const FP16_PATHS = PATHS.filter((p) => p.kernels === 'emulated');
+// fp16: emulated once per ISA, and on each native float16 set (helpers/precision.ts).
+const FP16_PATHS = fp16Paths(PATHS);
 
 interface Case {
   fx: Fixture;
@@ -71,7 +71,7 @@ describe.each(CASES)('%s', (name) => {
     });
   });
 
-  test.each(FP16_PATHS.map((p) => [p.isa, p] as const))('fp16 on %s: within 5e-3 x max|out| of float32 and of HF float64', (_, p) => {
+  test.each(FP16_PATHS.map((p) => [p.label, p] as const))('fp16 on %s: within 5e-3 x max|out| of float32 and of HF float64', (_, p) => {
     withPath(p, () => {
       const got = c.layer.forward(c.hidden, c.mask, { precision: 'fp16' }).data;
       const vs32 = relTo(got, fp32, c);

@@ -11,12 +11,12 @@ import { LongT5EncoderModel, LongT5ForConditionalGeneration, resolveModelConfig 
 import { nativeConfig } from '../lib/model/load';
 import { native } from '../lib/native';
 import { ModelCase, loadModelCase, modelCases, relError, writeCheckpoint, writeReducedPrecision } from './helpers/model-fixtures';
-import { bf16, fp16, precisionPaths, withPath, withPathAsync } from './helpers/precision';
+import { bf16, fp16, fp16Paths, precisionPaths, withPath, withPathAsync } from './helpers/precision';
 
 const TOL = { bf16: 2e-2, fp16: 5e-3 } as const;
 const cases = modelCases().map(loadModelCase);
 const PATHS = precisionPaths();
-const FP16_PATHS = PATHS.filter((p) => p.kernels === 'emulated');
+const FP16_PATHS = fp16Paths(PATHS); // emulated once per ISA, and each native float16 set
 type P16 = 'bf16' | 'fp16';
 
 let tmp: string;
@@ -106,7 +106,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
     withPath(p, () => checkModel('bf16'));
   });
 
-  test.each(FP16_PATHS.map((p) => [p.isa, p] as const))('fp16 on %s: encoder and logits within 5e-3 x max|out|; greedy ids', (_l, p) => {
+  test.each(FP16_PATHS.map((p) => [p.label, p] as const))('fp16 on %s: encoder and logits within 5e-3 x max|out|; greedy ids', (_l, p) => {
     withPath(p, () => checkModel('fp16'));
   });
 

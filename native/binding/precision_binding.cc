@@ -45,6 +45,7 @@ void add_reduced_precision_info(Napi::Env env, Napi::Object o) {
   c.Set("armBf16", f.arm_bf16);
   c.Set("armFp16", f.arm_fp16);
   c.Set("armAsimdhp", f.arm_asimdhp);
+  c.Set("armFhm", f.arm_fhm);
   o.Set("reducedPrecisionCpu", c);
   const std::string err = reduced_precision_override_error();
   if (!err.empty()) o.Set("reducedPrecisionOverrideError", err);

@@ -73,11 +73,13 @@ void detect_x86(ReducedPrecisionFeatures& f) {
 
 #if defined(__aarch64__) && defined(__linux__)
 // Values from the Linux uapi (asm/hwcap.h), for C libraries whose headers predate them.
-constexpr unsigned long kHwcapFphp = 1ul << 9, kHwcapAsimdhp = 1ul << 10, kHwcap2Bf16 = 1ul << 14;
+constexpr unsigned long kHwcapFphp = 1ul << 9, kHwcapAsimdhp = 1ul << 10, kHwcapAsimdfhm = 1ul << 23;
+constexpr unsigned long kHwcap2Bf16 = 1ul << 14;
 void detect_arm(ReducedPrecisionFeatures& f) {
   const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
   f.arm_fp16 = hw & kHwcapFphp;
   f.arm_asimdhp = hw & kHwcapAsimdhp;
+  f.arm_fhm = hw & kHwcapAsimdfhm;
   f.arm_bf16 = hw2 & kHwcap2Bf16;
 }
 #endif

@@ -18,6 +18,7 @@ struct ReducedPrecisionFeatures {
   bool arm_bf16 = false;     // BFDOT/BFMMLA/BFCVT (HWCAP2_BF16)
   bool arm_fp16 = false;     // scalar half-precision arithmetic (HWCAP_FPHP)
   bool arm_asimdhp = false;  // vector half-precision arithmetic (HWCAP_ASIMDHP)
+  bool arm_fhm = false;      // FMLAL/FMLSL: float16 products added to float32 (HWCAP_ASIMDFHM)
 };
 
 // Detected once (thread-safe). Detection requests nothing from the OS.

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -77,6 +78,9 @@ std::vector<ReducedPrecisionIsa> usable_extensions() {
 #ifdef GA_HAVE_NEONBF16
   if (f.arm_bf16) e.push_back({"neonbf16", "neon", &isa_table_neonbf16});
 #endif
+#ifdef GA_HAVE_NEONFP16
+  if (f.arm_fhm) e.push_back({"neonfp16", "neon", &isa_table_neonfp16});
+#endif
   return e;
 }
 
@@ -105,18 +109,70 @@ bool find_extension(const std::string& name, ReducedPrecisionIsa& out) {
   return false;
 }
 
-// The table for float32 ISA `base` under reduced-precision choice `rp`: the extension of base
-// that rp allows ("auto": any), else base itself (its bf16 entries are the emulated kernels).
+// The set names of a choice that names sets: one, or several joined by '+'.
+std::vector<std::string> set_names(const std::string& rp) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  for (size_t plus; (plus = rp.find('+', start)) != std::string::npos; start = plus + 1)
+    names.push_back(rp.substr(start, plus - start));
+  names.push_back(rp.substr(start));
+  return names;
+}
+
+bool names_set(const std::string& rp, const char* set) {
+  for (const std::string& n : set_names(rp))
+    if (n == set) return true;
+  return false;
+}
+
+// Tables of several sets over one base (sets for different 16-bit types, e.g. neonbf16 and
+// neonfp16 over neon): the base's table with each set's native entries. Built on first use and
+// kept for the process (g_active may point at one); a deque keeps their addresses.
+struct CombinedTable {
+  const IsaTable* base;
+  std::string names;  // "neonbf16+neonfp16"
+  IsaTable table;
+};
+std::mutex g_combined_mutex;
+std::deque<CombinedTable> g_combined;
+
+const IsaTable* combine(const IsaTable* base, const std::vector<ReducedPrecisionIsa>& sets) {
+  std::string names;
+  for (const ReducedPrecisionIsa& e : sets) names += (names.empty() ? "" : "+") + std::string(e.name);
+  std::lock_guard<std::mutex> lock(g_combined_mutex);
+  for (const CombinedTable& c : g_combined)
+    if (c.base == base && c.names == names) return &c.table;
+  IsaTable t = *base;
+  for (const ReducedPrecisionIsa& e : sets) {
+    const IsaTable& x = e.table();
+#define GA_TAKE_NATIVE(entry, Ret, Arg) \
+  if (x.entry != base->entry) t.entry = x.entry;
+    GA_DISPATCHED_KERNELS(GA_TAKE_NATIVE)
+#undef GA_TAKE_NATIVE
+  }
+  g_combined.push_back({base, names, t});
+  return &g_combined.back().table;
+}
+
+// The table for float32 ISA `base` under reduced-precision choice `rp`: base with the extensions
+// of it that rp allows ("auto": all, else those rp names), or base itself (its bf16 and fp16
+// entries are the emulated kernels).
 const IsaTable* compose(const IsaTable* base, const std::string& rp) {
   if (rp == "emulated") return base;
+  std::vector<ReducedPrecisionIsa> sets;
   for (const ReducedPrecisionIsa& e : usable_extensions())
-    if (std::string(e.base) == base->name && (rp == "auto" || rp == e.name)) return &e.table();
-  return base;
+    if (std::string(e.base) == base->name && (rp == "auto" || names_set(rp, e.name))) sets.push_back(e);
+  if (sets.empty()) return base;
+  if (sets.size() == 1) return &sets[0].table();
+  return combine(base, sets);
 }
 
 bool valid_rp_choice(const std::string& rp) {
+  if (rp == "auto" || rp == "emulated") return true;
   ReducedPrecisionIsa e;
-  return rp == "auto" || rp == "emulated" || find_extension(rp, e);
+  for (const std::string& n : set_names(rp))
+    if (!find_extension(n, e)) return false;
+  return true;
 }
 
 void init() {
@@ -191,6 +247,9 @@ std::string active_reduced_precision_isa() {
   if (active == g_base.load()) return "emulated";
   for (const ReducedPrecisionIsa& e : usable_extensions())
     if (&e.table() == active) return e.name;
+  std::lock_guard<std::mutex> lock(g_combined_mutex);
+  for (const CombinedTable& c : g_combined)
+    if (&c.table == active) return c.names;
   return "emulated";
 }
 

@@ -18,22 +18,23 @@ bool set_active_isa(const std::string& name);
 // Non-empty when GLOBAL_ATTENTION_ISA named something unusable (reported by info()).
 std::string isa_override_error();
 
-// ---- Reduced precision (bfloat16) ----
-// Every ISA table carries the bf16 kernels of kernel_list.h in their emulated form: inputs
-// rounded to bfloat16 (round to nearest even) and multiplied in float32, which is exact, so any
-// CPU computes the same products. A native set (kernels/reduced_precision_list.h, e.g.
-// "avx512bf16") extends one float32 ISA (e.g. "avx512"): while that ISA is active and the CPU has
-// the instructions, the forwarders call the set's bf16 kernels instead; float32 kernels are
-// untouched. The choice: "auto" (default: a native set whenever one extends the active ISA),
-// "emulated", or a native set's name. GLOBAL_ATTENTION_REDUCED_PRECISION=<choice> (read once, at
-// first use) or set_reduced_precision_isa() sets it; GLOBAL_ATTENTION_ISA / set_active_isa() also
-// accept a native set's name, meaning its base ISA with that set (active_isa().name stays the
-// base ISA's). Forcing another ISA (e.g. "scalar") runs bf16 emulated on that ISA.
+// ---- Reduced precision (bfloat16, float16) ----
+// Every ISA table carries the bf16 and fp16 kernels of kernel_list.h in their emulated form:
+// inputs rounded to bfloat16 / float16 (round to nearest even) and multiplied in float32, which is
+// exact, so any CPU computes the same products. A native set (kernels/reduced_precision_list.h,
+// e.g. "avx512bf16", "neonfp16") extends one float32 ISA (e.g. "avx512") for one 16-bit type:
+// while that ISA is active and the CPU has the instructions, the forwarders call the set's
+// kernels for that type instead; float32 kernels are untouched. The choice: "auto" (default:
+// every native set that extends the active ISA), "emulated", or native sets' names (one, or
+// several joined by '+'). GLOBAL_ATTENTION_REDUCED_PRECISION=<choice> (read once, at first use) or
+// set_reduced_precision_isa() sets it; GLOBAL_ATTENTION_ISA / set_active_isa() also accept a
+// native set's name, meaning its base ISA with that set alone (active_isa().name stays the base
+// ISA's). Forcing another ISA (e.g. "scalar") runs bf16 and fp16 emulated on that ISA.
 // Native sets this CPU and build can run.
 std::vector<std::string> available_reduced_precision_isas();
-// "emulated" or the native set the bf16 forwarders call now.
+// "emulated" or the native sets the forwarders call now ("neonbf16", "neonbf16+neonfp16").
 std::string active_reduced_precision_isa();
-// Returns false (and changes nothing) unless name is "auto", "emulated" or an available set.
+// Returns false (and changes nothing) unless name is "auto", "emulated" or available sets.
 bool set_reduced_precision_isa(const std::string& name);
 // Non-empty when GLOBAL_ATTENTION_REDUCED_PRECISION named something unusable.
 std::string reduced_precision_override_error();

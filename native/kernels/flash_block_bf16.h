@@ -11,7 +11,8 @@
 //  * kNative = false, any float32 V (the emulated path): FlashBlock's float32 micro-kernels run
 //    on the rounded values. A product of two bfloat16 values is exact in float32, so this is the
 //    native arithmetic up to the order of float32 additions.
-//  * kNative = true, V with bfloat16 pair operations (simd/vec_avx512bf16.h): Q is kept as pairs
+//  * kNative = true, V with 16-bit pair operations (simd/vec_avx512bf16.h, vec_neon_bf16.h; and
+//    float16 ones, simd/vec_neon_fp16.h, where "bfloat16" below reads "float16"): Q is kept as pairs
 //    along D, QT2[dp][m] = (Q[m][2dp], Q[m][2dp+1]); a QK micro-tile broadcasts K's pair and does
 //    one dot-pair per query vector per two dims. P is rounded straight into pairs along keys in
 //    its exp2 pass, P2[jp][m] = (P[2jp][m], P[2jp+1][m]), and V arrives pair-interleaved (VI[jp][c] =
@@ -27,14 +28,20 @@
 
 namespace ga {
 
-// Rounding: the emulated path's rounding, Bf16<V> (kernels/bf16.h) or Fp16<V> (kernels/fp16.h,
-// precision 'fp16'); the native path is bfloat16 only.
+// Whether a native instantiation's Rounding is its pair type's own (V::Half: the rule its
+// vector conversions implement); emulated instantiations take any.
+template <class V, class Rounding, bool kNative>
+struct NativeRoundingMatches : std::true_type {};
+template <class V, class Rounding>
+struct NativeRoundingMatches<V, Rounding, true> : std::is_same<Rounding, typename V::Half> {};
+
+// Rounding: Bf16<V> (kernels/bf16.h) or Fp16<V> (kernels/fp16.h, precision 'fp16'); native, the
+// pair type's V::Half (bfloat16: simd/vec_avx512bf16.h, vec_neon_bf16.h; float16: vec_neon_fp16.h).
 template <class V, int BQ_, bool kNative, class Rounding = Bf16<V>, int BK_ = 128>
 struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
   using Base = FlashBlock<V, BQ_, BK_>;
   using R = typename V::R;
-  using B16 = Bf16<V>;
-  static_assert(!kNative || std::is_same<Rounding, Bf16<V>>::value, "native kernels are bfloat16");
+  static_assert(NativeRoundingMatches<V, Rounding, kNative>::value, "native kernels round as their vectors do");
   using Base::BK;
   using Base::BQ;
   using Base::kLog2e;
@@ -129,7 +136,7 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       int64_t d = 0;
       for (; d + 2 * W <= D; d += 2 * W)
         V::store_pairs(dr + d, V::cvt_contiguous(V::load(kr + d), V::load(kr + d + W)));
-      for (; d < kd_row; ++d) dr[d] = d < D ? B16::from_float(kr[d]) : 0;
+      for (; d < kd_row; ++d) dr[d] = d < D ? Rounding::from_float(kr[d]) : 0;
     }
   }
 
@@ -144,8 +151,8 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
       for (; c + W <= Dv; c += W)
         V::store_pairs(dr + 2 * c, V::cvt_interleaved(V::load(ve + c), has_odd ? V::load(ve + vs + c) : V::zero()));
       for (; c < Dvp; ++c) {
-        dr[2 * c] = c < Dv ? B16::from_float(ve[c]) : 0;
-        dr[2 * c + 1] = has_odd && c < Dv ? B16::from_float(ve[vs + c]) : 0;
+        dr[2 * c] = c < Dv ? Rounding::from_float(ve[c]) : 0;
+        dr[2 * c + 1] = has_odd && c < Dv ? Rounding::from_float(ve[vs + c]) : 0;
       }
     }
   }

@@ -1,6 +1,8 @@
-// The native bfloat16 GEMM, C (+)= A · Bᵀ with bf16 products and float32 accumulation, over a
-// vector type V with bfloat16 pair operations (simd/vec_avx512bf16.h: vdpbf16ps). One dot-pair
-// instruction does 2·W multiply-adds, twice the float32 FMA's W.
+// The native 16-bit GEMM, C (+)= A · Bᵀ with 16-bit products and float32 accumulation, over a
+// vector type V with 16-bit pair operations: bfloat16 (simd/vec_avx512bf16.h: vdpbf16ps;
+// simd/vec_neon_bf16.h: BFDOT) or float16 (simd/vec_neon_fp16.h: FMLAL + FMLAL2). V::Half is the
+// 16-bit type's scalar rule (kernels/bf16.h or kernels/fp16.h). A bfloat16 dot-pair instruction
+// does 2·W multiply-adds, twice the float32 FMA's W.
 //
 // Algorithm: the float32 GEMM's structure (kernels/gemm_impl.h) along pairs of K:
 //  * A is converted once per call to bfloat16 rows, K padded to even with zeros (Kp).
@@ -8,8 +10,8 @@
 //    (B[j][2kp], B[j][2kp+1]), so the micro-kernel loads NV vectors of W pairs per K pair.
 //  * Micro-kernel: MR x NR register tile; per K pair it broadcasts A's pair (one 32-bit load) for
 //    each of its MR rows and does MR·NV dot-pair instructions.
-//  * Rounding: vectorised conversions where whole vectors fit, Bf16<V> for tails; both round the
-//    same way (kernels/bf16.h), so values never depend on where a tail falls.
+//  * Rounding: vectorised conversions where whole vectors fit, V::Half for tails; both round the
+//    same way (kernels/bf16.h, kernels/fp16.h), so values never depend on where a tail falls.
 //  * Threads: (row block of MC rows) x (panel) work items, like the float32 GEMM. K is not
 //    blocked: a panel is K·NR·2 bytes (128 KiB for K = 1024 on AVX-512), the projections' size.
 //
@@ -29,7 +31,7 @@ template <class V>
 struct GemmBf16NativeKernel {
   using R = typename V::R;
   using P = typename V::P;
-  using B16 = Bf16<V>;
+  using B16 = typename V::Half;
   static constexpr int W = V::W;
   static constexpr int MR = V::kGemmRows;
   static constexpr int NV = V::kGemmVecs;

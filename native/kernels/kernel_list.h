@@ -32,7 +32,7 @@
   X(dense_attention_bf16, void, const DenseAttentionParams&)                                              \
   X(tglobal_attention_bf16, void, const TGlobalAttentionParams&)                                          \
   X(gemm_abt_bf16_packed, void, const GemmPacked16Params&) /* B by gemm_pack_b16 */                       \
-  /* float16 products, float32 accumulation: emulated (no native set yet) */                              \
+  /* float16 products, float32 accumulation: emulated here, native in a reduced-precision set */          \
   X(gemm_abt_fp16, void, const GemmBf16Params&)                                                           \
   X(gemm_abt_fp16_packed, void, const GemmPacked16Params&)                                                \
   X(dense_attention_fp16, void, const DenseAttentionParams&)                                              \

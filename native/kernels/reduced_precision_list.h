@@ -1,8 +1,9 @@
 // The native reduced-precision kernel sets (dispatch/dispatch.h, "Reduced precision"). Each set
-// extends one float32 ISA: its table is that ISA's table with the bf16 entries of
-// kernels/kernel_list.h replaced by native kernels. Adding a set: its simd/isa_<set>.cc (built
-// with the set's flags), a declaration here, a line in dispatch.cc's usable_extensions() behind
-// its cpu_features.h flag.
+// extends one float32 ISA: its table is that ISA's table with the entries of one 16-bit type
+// (the bf16 or the fp16 ones of kernels/kernel_list.h) replaced by native kernels, so sets for
+// different types extend one ISA side by side. Adding a set: its simd/isa_<set>.cc (built with
+// the set's flags), a declaration here, a line in dispatch.cc's usable_extensions() behind its
+// cpu_features.h flag.
 #pragma once
 #include "kernels/kernel_list.h"
 
@@ -11,7 +12,7 @@ namespace ga {
 struct ReducedPrecisionIsa {
   const char* name;            // "avx512bf16"
   const char* base;            // the float32 ISA it extends: "avx512"
-  const IsaTable& (*table)();  // the base's table with native bf16 entries (name: the base's)
+  const IsaTable& (*table)();  // the base's table with its native entries (name: the base's)
 };
 
 #ifdef GA_HAVE_AVX512BF16
@@ -19,6 +20,9 @@ const IsaTable& isa_table_avx512bf16();
 #endif
 #ifdef GA_HAVE_NEONBF16
 const IsaTable& isa_table_neonbf16();
+#endif
+#ifdef GA_HAVE_NEONFP16
+const IsaTable& isa_table_neonfp16();
 #endif
 
 }  // namespace ga

@@ -11,7 +11,8 @@
 
 namespace ga {
 
-// Rounding: Bf16<V>, or Fp16<V> for the emulated precision 'fp16' (kernels/fp16.h).
+// Rounding: Bf16<V>, or Fp16<V> for precision 'fp16' (kernels/fp16.h); native, V::Half (float16 for
+// simd/vec_neon_fp16.h).
 template <class V, bool kNative, class Rounding = Bf16<V>>
 struct TGlobalAttentionBf16Kernel {
   using Block = FlashBlockBf16<V, V::kQkVecs * V::W, kNative, Rounding>;

@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/bf16.h"
 #include "simd/vec_avx512.h"
 
 namespace ga {
 
 struct VecAvx512Bf16 : VecAvx512 {
   static constexpr const char* kName = "avx512bf16";
+  using Half = Bf16<VecAvx512Bf16>;  // the scalar rule the native kernels' tails use
   // P: W = 16 pairs of bfloat16 (one 32-bit lane per pair).
   using P = __m512i;
   static inline P load_pairs(const uint16_t* p) { return _mm512_loadu_si512(p); }

@@ -11,13 +11,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/bf16.h"
 #include "simd/vec_neon.h"
 
 namespace ga {
 
 struct VecNeonBf16 : VecNeon {
   static constexpr const char* kName = "neonbf16";
-  using P = uint32x4_t;  // W = 4 pairs of bfloat16
+  using Half = Bf16<VecNeonBf16>;  // the scalar rule the native kernels' tails use
+  using P = uint32x4_t;            // W = 4 pairs of bfloat16
   static inline P load_pairs(const uint16_t* p) { return vreinterpretq_u32_u16(vld1q_u16(p)); }
   static inline void store_pairs(uint16_t* p, P x) { vst1q_u16(p, vreinterpretq_u16_u32(x)); }
   static inline P set1_pair(const uint16_t* p) {

@@ -25,13 +25,13 @@ struct TestTag {};
 template <class Fn>
 void for_each_path(Fn fn) {
   const std::string keep_isa = ga::active_isa().name, keep_rp = ga::active_reduced_precision_isa();
-  std::vector<std::string> rps{"emulated"};
+  std::vector<std::string> rps{"emulated", "auto"};  // "auto": every set of the ISA at once
   for (const std::string& s : ga::available_reduced_precision_isas()) rps.push_back(s);
   for (const std::string& isa : ga::available_isas())
     for (const std::string& rp : rps) {
       ga::set_active_isa(isa);
       ga::set_reduced_precision_isa(rp);
-      fn(isa + "/" + ga::active_reduced_precision_isa(), ga::active_reduced_precision_isa() != std::string("emulated"));
+      fn(isa + "/" + ga::active_reduced_precision_isa(), ga::active_reduced_precision_isa());
     }
   ga::set_active_isa(keep_isa);
   ga::set_reduced_precision_isa(keep_rp == "emulated" ? "emulated" : "auto");
@@ -61,8 +61,9 @@ void check_packed(bool fp16) {
       for (int64_t k = 0; k < K; ++k) CHECK(packed[ga::gemm_packed16_index(j, k, K, gn)] == b16[j * K + k]);
     for (int accumulate = 0; accumulate < 2; ++accumulate)
       for (int use_a16 = 0; use_a16 < 2; ++use_a16)
-        for_each_path([&](const std::string& label, bool native) {
-          if (fp16) native = false;  // no native float16 set: both are emulated
+        for_each_path([&](const std::string& label, const std::string& sets) {
+          // Native for this type when an active set is for it (sets are named <base><type>).
+          const bool native = sets.find(fp16 ? "fp16" : "bf16") != std::string::npos;
           std::vector<float> want(static_cast<size_t>(M * ldc), 0.5f), got(want);
           for (int64_t gi = 0; gi < groups; ++gi) {  // reference: each group's rows, unpacked
             ga::GemmBf16Params u;

@@ -23,19 +23,22 @@ export const roundBf16 = (a: ArrayLike<number>): Float32Array => Float32Array.fr
 
 export interface PrecisionPath {
   isa: string;
-  /** What info().reducedPrecisionIsa reports while the path is active: a native set or 'emulated'. */
+  /** What info().reducedPrecisionIsa reports while the path is active: native sets (several joined by '+') or 'emulated'. */
   kernels: string;
   label: string;
 }
 
-/** Every distinct (float32 ISA, bf16 kernels) pair: each ISA with 'emulated', and with each native set that extends it. */
+/**
+ * Every distinct (float32 ISA, 16-bit kernels) pair: each ISA with 'emulated', with each native set that extends it,
+ * and with 'auto' where that differs (every set at once, e.g. 'neonbf16+neonfp16' on arm64 with BF16 and FHM).
+ */
 export function precisionPaths(): PrecisionPath[] {
   const keepIsa = info().isa;
   const keepRp = info().reducedPrecisionIsa;
   const paths: PrecisionPath[] = [];
   try {
     for (const isa of info().availableIsas)
-      for (const rp of ['emulated', ...info().reducedPrecision]) {
+      for (const rp of ['emulated', ...info().reducedPrecision, 'auto']) {
         setIsa(isa);
         setReducedPrecisionIsa(rp);
         const kernels = info().reducedPrecisionIsa;
@@ -47,6 +50,16 @@ export function precisionPaths(): PrecisionPath[] {
   }
   return paths;
 }
+
+/** Whether a path's kernels include a native float16 set (sets are named <base><type>: 'neonfp16'). */
+export const nativeFp16 = (p: PrecisionPath): boolean => p.kernels.split('+').some((s) => s.endsWith('fp16'));
+
+/**
+ * The paths that differ for precision 'fp16': each ISA emulated, and each path with a native float16 set
+ * (neonfp16 on arm64 with FEAT_FHM; none on x86). Native bfloat16 sets leave fp16 emulated, so those paths
+ * would repeat the emulated one.
+ */
+export const fp16Paths = (paths: PrecisionPath[]): PrecisionPath[] => paths.filter((p) => p.kernels === 'emulated' || nativeFp16(p));
 
 /** Runs fn with the path active, restoring the ISA and the kernel choice afterwards (even on failure). */
 export function withPath<T>(p: PrecisionPath, fn: () => T): T {
