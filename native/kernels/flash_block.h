@@ -57,6 +57,7 @@ struct FlashBlock {
   static_assert(QCOL % MR == 0, "PV rows must tile the QK micro-tile");
   static_assert(BK % KR == 0, "QK keys must tile the key tile");
   static constexpr float kLog2e = 1.4426950408889634f;
+  static constexpr int kLineFloats = 16;  // floats per 64-byte cache line (prefetch steps)
   static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
   // Per-thread scratch, cache-line aligned (AlignedBuffer), allocated before any parallel region.
@@ -96,6 +97,12 @@ struct FlashBlock {
     const R qs = V::set1(qscale);
     const int64_t Dw = D / W * W;
     // D == 0: nothing to pack, and q may be null (no pointer arithmetic on it).
+    // Every row's lines are requested first: in the loop below the shuffles fill the out-of-order
+    // window and few row loads are in flight at once (measured ~1% of a windowed call, whose
+    // blocks visit few keys; the rows usually come from memory).
+    if (D > 0)
+      for (int m = 0; m < nq; ++m)
+        for (int64_t d = 0; d < D; d += kLineFloats) __builtin_prefetch(q + m * q_stride + d);
     for (int m0 = 0; D > 0 && m0 < BQ; m0 += W) {
       const int n = nq - m0;  // real rows of this vector
       float* qt0 = qt + m0;
