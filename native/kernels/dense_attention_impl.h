@@ -108,7 +108,7 @@ struct DenseAttentionKernel {
     int64_t row_lo[BQ], row_hi[BQ];
     for (int m = 0; m < nq; ++m) {
       p.key_range(b, q0 + m, row_lo[m], row_hi[m]);
-      for (int64_t d = 0; d < p.Dv; d += Block::kLineFloats) __builtin_prefetch(r.out + m * r.on + d, 1);
+      for (int64_t d = 0; d < p.Dv; d += Block::kLineFloats) Block::template prefetch<true>(r.out + m * r.on + d);
     }
     const int64_t lo_first = row_lo[0], hi_first = row_hi[0], lo_last = row_lo[nq - 1];
     const int64_t hi_last = row_hi[nq - 1];

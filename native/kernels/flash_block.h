@@ -58,6 +58,16 @@ struct FlashBlock {
   static_assert(BK % KR == 0, "QK keys must tile the key tile");
   static constexpr float kLog2e = 1.4426950408889634f;
   static constexpr int kLineFloats = 16;  // floats per 64-byte cache line (prefetch steps)
+
+  // Requests the cache line at p (for writing: kWrite); a no-op without __builtin_prefetch (MSVC).
+  template <bool kWrite = false>
+  static inline void prefetch(const float* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p, kWrite ? 1 : 0, 3);
+#else
+    (void)p;
+#endif
+  }
   static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
   // Per-thread scratch, cache-line aligned (AlignedBuffer), allocated before any parallel region.
@@ -102,7 +112,7 @@ struct FlashBlock {
     // blocks visit few keys; the rows usually come from memory).
     if (D > 0)
       for (int m = 0; m < nq; ++m)
-        for (int64_t d = 0; d < D; d += kLineFloats) __builtin_prefetch(q + m * q_stride + d);
+        for (int64_t d = 0; d < D; d += kLineFloats) prefetch(q + m * q_stride + d);
     for (int m0 = 0; D > 0 && m0 < BQ; m0 += W) {
       const int n = nq - m0;  // real rows of this vector
       float* qt0 = qt + m0;
