@@ -102,9 +102,14 @@ struct DenseAttentionKernel {
     const float* v = r.v;
     const uint8_t* mask = p.key_mask ? p.key_mask + b * Nk : nullptr;
     const bool ranged = p.causal || p.has_window() || p.key_lengths;
-    // Each row's key range (both bounds only move right with the row).
+    // Each row's key range (both bounds only move right with the row). And its output row,
+    // requested for writing now: the lines arrive while the tiles compute, and finish()'s stores do
+    // not each wait for one from memory (measured ~0.5-1% of a windowed call).
     int64_t row_lo[BQ], row_hi[BQ];
-    for (int m = 0; m < nq; ++m) p.key_range(b, q0 + m, row_lo[m], row_hi[m]);
+    for (int m = 0; m < nq; ++m) {
+      p.key_range(b, q0 + m, row_lo[m], row_hi[m]);
+      for (int64_t d = 0; d < p.Dv; d += Block::kLineFloats) Block::template prefetch<true>(r.out + m * r.on + d);
+    }
     const int64_t lo_first = row_lo[0], hi_first = row_hi[0], lo_last = row_lo[nq - 1];
     const int64_t hi_last = row_hi[nq - 1];
     const float cap_units = p.softcap > 0.f ? Block::kLog2e * p.softcap : 0.f;

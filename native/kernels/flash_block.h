@@ -57,6 +57,17 @@ struct FlashBlock {
   static_assert(QCOL % MR == 0, "PV rows must tile the QK micro-tile");
   static_assert(BK % KR == 0, "QK keys must tile the key tile");
   static constexpr float kLog2e = 1.4426950408889634f;
+  static constexpr int kLineFloats = 16;  // floats per 64-byte cache line (prefetch steps)
+
+  // Requests the cache line at p (for writing: kWrite); a no-op without __builtin_prefetch (MSVC).
+  template <bool kWrite = false>
+  static inline void prefetch(const float* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p, kWrite ? 1 : 0, 3);
+#else
+    (void)p;
+#endif
+  }
   static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
   // Per-thread scratch, cache-line aligned (AlignedBuffer), allocated before any parallel region.
@@ -96,6 +107,12 @@ struct FlashBlock {
     const R qs = V::set1(qscale);
     const int64_t Dw = D / W * W;
     // D == 0: nothing to pack, and q may be null (no pointer arithmetic on it).
+    // Every row's lines are requested first: in the loop below the shuffles fill the out-of-order
+    // window and few row loads are in flight at once (measured ~1% of a windowed call, whose
+    // blocks visit few keys; the rows usually come from memory).
+    if (D > 0)
+      for (int m = 0; m < nq; ++m)
+        for (int64_t d = 0; d < D; d += kLineFloats) prefetch(q + m * q_stride + d);
     for (int m0 = 0; D > 0 && m0 < BQ; m0 += W) {
       const int n = nq - m0;  // real rows of this vector
       float* qt0 = qt + m0;
@@ -244,10 +261,11 @@ struct FlashBlock {
   // The caller sets row m's admissible keys of the next tile, [band_lo[m], band_hi[m]) (empty when
   // lo >= hi; rows >= nq are set empty here), then calls set_band(nk) before scores(). Per vector
   // of W queries, scores() then computes only the keys some row of that vector attends; accumulate()
-  // first excludes (-inf) every score of a QK micro-tile's key span that its row may not attend
-  // (after the caller's biases and masks), runs the softmax over that span only and P·V over each
-  // PV row group's span only. Scores outside a micro-tile's span are never read. A windowed call
-  // thus costs its admissible (i, j) pairs plus the edges of W-query vectors, not whole tiles.
+  // first excludes (-inf) every score of a vector's key span that its row may not attend (after the
+  // caller's biases and masks), runs the softmax over that span only (weight 0 for the rest of the
+  // QK micro-tile's span) and P·V over each PV row group's span only. Scores outside a micro-tile's
+  // span are never read. A windowed call thus costs its admissible (i, j) pairs plus the edges of
+  // W-query vectors, not whole tiles.
   // clear_band() (or begin()) returns to whole tiles.
   static constexpr int kVecs = BQ / W, kGroups = BQ / QCOL, kPvGroups = BQ / MR;
   bool banded = false;
@@ -313,14 +331,17 @@ struct FlashBlock {
     }
   }
 
-  // Excludes, in every QK micro-tile's key span, the scores its rows may not attend (rows >= nq
+  // Excludes, in every query vector's key span, the scores its rows may not attend (rows >= nq
   // included: their vector's scores may not have been computed). A vector of W rows at a time,
   // over the keys where some lane is excluded: [glo, max lo) and [min hi, ghi) (a row with
   // lo >= hi widens both to the whole span); V::fill_outside keeps the admissible lanes' scores.
+  // Keys of the micro-tile's span outside the vector's span are left to accumulate(), which
+  // gives them weight 0 without an exp2 (softmax_band).
   void mask_band() {
     float* s = sc.s.data();
     for (int m0 = 0; m0 < rows; m0 += W) {
-      const int g = m0 / QCOL, glo = grp_lo[g], ghi = grp_hi[g];
+      const int glo = vec_lo[m0 / W], ghi = vec_hi[m0 / W];
+      if (glo >= ghi) continue;  // no row of the vector attends a key of the tile
       float lof[W], hif[W];
       int lo_max = glo, hi_min = ghi;
       for (int l = 0; l < W; ++l) {
@@ -430,6 +451,70 @@ struct FlashBlock {
     }
   }
 
+  // accumulate()'s online softmax update for the banded QK micro-tile at rows [c, c + QCOL): each
+  // query vector runs exp2 over its own key span only ([vec_lo, vec_hi)); the rest of the
+  // micro-tile's span, which P·V may read, gets weight 0 directly. Bit-identical to running the
+  // update over the whole micro-tile span: there every such score is -inf (mask_band), which adds
+  // nothing to a lane's max (but see the trailing max below) and exp2s to 0, which adds nothing to
+  // its sum. The keys common to all QV vectors run them interleaved (the max and sum chains'
+  // latency); per lane, keys are visited in the same ascending order.
+  void softmax_band(int c) {
+    float* s = sc.s.data();
+    float* mrow = sc.stats.data();
+    float* lrow = mrow + BQ;
+    float* alpha = lrow + BQ;
+    const int g = c / QCOL, glo = grp_lo[g], ghi = grp_hi[g];
+    int lo[QV], hi[QV];
+    int a = glo, b = ghi;  // keys every vector attends: [a, b), when b > a
+    for (int v = 0; v < QV; ++v) {
+      lo[v] = vec_lo[c / W + v];
+      hi[v] = vec_hi[c / W + v];
+      if (lo[v] >= hi[v]) lo[v] = hi[v] = glo;  // no key: its lanes' weights are all 0
+      a = lo[v] > a ? lo[v] : a;
+      b = hi[v] < b ? hi[v] : b;
+    }
+    if (b <= a) a = b = ghi;  // no common keys: each vector's span is its head
+    // The vector's own keys before a ("head") and after b ("tail"); [a, b) interleaved.
+    const auto head_end = [&](int v) { return a < hi[v] ? a : hi[v]; };
+    const auto tail_begin = [&](int v) { return b > lo[v] ? b : lo[v]; };
+    R mt[QV], ms[QV], ls[QV];
+    for (int v = 0; v < QV; ++v) {
+      mt[v] = V::set1(kNegInf);
+      for (int j = lo[v]; j < head_end(v); ++j) mt[v] = V::max(mt[v], V::load(s + j * BQ + c + v * W));
+    }
+    for (int j = a; j < b; ++j)
+      for (int v = 0; v < QV; ++v) mt[v] = V::max(mt[v], V::load(s + j * BQ + c + v * W));
+    for (int v = 0; v < QV; ++v) {
+      for (int j = tail_begin(v); j < hi[v]; ++j) mt[v] = V::max(mt[v], V::load(s + j * BQ + c + v * W));
+      // The whole-span pass ended on a -inf score here: V::max returns its second operand when
+      // one is NaN, so that -inf replaced a NaN maximum; do the same.
+      if (hi[v] < ghi) mt[v] = V::max(mt[v], V::set1(kNegInf));
+    }
+    for (int v = 0; v < QV; ++v) {
+      const R mo = V::load(mrow + c + v * W);
+      const R mn = V::max(mo, mt[v]);
+      ms[v] = V::max(mn, V::set1(-std::numeric_limits<float>::max()));  // as in accumulate()
+      V::store(alpha + c + v * W, exp2_vec<V>(V::sub(mo, ms[v])));
+      V::store(mrow + c + v * W, mn);
+      ls[v] = V::zero();
+    }
+    const auto weigh = [&](int j, int v) {
+      const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
+      V::store(s + j * BQ + c + v * W, pj);
+      ls[v] = V::add(ls[v], pj);
+    };
+    for (int v = 0; v < QV; ++v)
+      for (int j = lo[v]; j < head_end(v); ++j) weigh(j, v);
+    for (int j = a; j < b; ++j)
+      for (int v = 0; v < QV; ++v) weigh(j, v);
+    for (int v = 0; v < QV; ++v) {
+      for (int j = tail_begin(v); j < hi[v]; ++j) weigh(j, v);
+      for (int j = glo; j < lo[v]; ++j) V::store(s + j * BQ + c + v * W, V::zero());
+      for (int j = hi[v]; j < ghi; ++j) V::store(s + j * BQ + c + v * W, V::zero());
+      V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
+    }
+  }
+
   // Online softmax update over the tile's nk (masked, biased) scores, then O += P·V.
   void accumulate(const float* v, int64_t vs, int nk) {
     float* s = sc.s.data();
@@ -442,8 +527,11 @@ struct FlashBlock {
     // operations is unchanged.
     if (banded) mask_band();
     for (int c = 0; c < rows; c += QCOL) {
-      // The keys this micro-tile's rows may attend (banded: its span; the rest is never read).
-      const int ja = banded ? grp_lo[c / QCOL] : 0, jb = banded ? grp_hi[c / QCOL] : nk;
+      if (banded) {
+        softmax_band(c);
+        continue;
+      }
+      const int ja = 0, jb = nk;
       R mt[QV], ms[QV], ls[QV];
       if (fused_max) {
         for (int v = 0; v < QV; ++v) mt[v] = V::load(tile_max() + c + v * W);
@@ -508,9 +596,12 @@ struct FlashBlock {
     const float* o = sc.o.data();
     const float* lrow = sc.stats.data() + BQ;
     // Lanes stay 0 unless some written value is NaN or +-Inf (x * 0 is then NaN). Vectors, not a
-    // scalar sum: that serial add chain measured ~5% of a windowed call.
+    // scalar sum: that serial add chain measured ~5% of a windowed call; and kChecks independent
+    // chains, since a single vector chain still costs one add latency per stored vector.
+    constexpr int kChecks = 4;
     const R zero = V::zero();
-    R check = zero;
+    R check[kChecks];
+    for (int i = 0; i < kChecks; ++i) check[i] = zero;
     for (int m = 0; m < nq; ++m) {
       const float l = lrow[m];
       const bool drop = l == 0.f || (keep && !keep[m]);  // NaN inputs stay NaN
@@ -518,20 +609,26 @@ struct FlashBlock {
       float* orow = out + m * out_stride;
       const float* om = o + m * Dvp;
       int64_t c = 0;
+      for (; c + kChecks * W <= Dv; c += kChecks * W)
+        for (int i = 0; i < kChecks; ++i) {
+          const R x = drop ? zero : V::mul(V::load(om + c + i * W), inv);
+          V::store(orow + c + i * W, x);
+          check[i] = V::add(check[i], V::mul(x, zero));
+        }
       for (; c + W <= Dv; c += W) {
         const R x = drop ? zero : V::mul(V::load(om + c), inv);
         V::store(orow + c, x);
-        check = V::add(check, V::mul(x, zero));
+        check[0] = V::add(check[0], V::mul(x, zero));
       }
       if (c < Dv) {
         const int n = static_cast<int>(Dv - c);
         const R x = drop ? zero : V::mul(V::load_partial(om + c, n), inv);
         V::store_partial(orow + c, x, n);
-        check = V::add(check, V::mul(x, zero));
+        check[1] = V::add(check[1], V::mul(x, zero));
       }
     }
     float lanes[W];
-    V::store(lanes, check);
+    V::store(lanes, V::add(V::add(check[0], check[1]), V::add(check[2], check[3])));
     bool bad = false;
     for (int i = 0; i < W; ++i) bad |= lanes[i] != 0.f;
     return !safe && bad;
