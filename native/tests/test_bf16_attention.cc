@@ -15,6 +15,7 @@
 #include "kernels/dense_attention.h"
 #include "kernels/tglobal_attention.h"
 #include "tests/test_util.h"
+#include "tests/tglobal_case.h"
 
 namespace {
 
@@ -111,50 +112,13 @@ GA_TEST(bf16_dense_attention_paths_agree) {
 // 2r + 1 + G keys, so each weight is small and |out| too: a probability moved across a bfloat16
 // rounding boundary shows at ~1e-5 x max|out| more often than in the dense shapes; agreement is
 // checked at 1e-4 (another rounding rule moves nearly all outputs by ~1e-3).
-struct TGlobalShape {
-  int64_t B, H, N, D, Dv, radius, g;
-  bool mask, bias;
-};
-
 GA_TEST(bf16_tglobal_attention_paths_agree) {
-  const TGlobalShape shapes[] = {{1, 2, 200, 64, 64, 127, 16, false, true},
-                                 {2, 3, 77, 13, 7, 5, 8, true, true},
-                                 {1, 1, 50, 33, 17, 4, 64, false, false},
-                                 {1, 2, 300, 32, 48, 31, 16, true, false}};
   const std::string keep_isa = ga::active_isa().name;
-  for (const TGlobalShape& s : shapes) {
-    const int64_t G = s.N / s.g;
-    Rng r(static_cast<uint64_t>(s.N * 13 + s.radius * 5 + s.D));
-    std::vector<float> q(s.B * s.H * s.N * s.D), k(q.size()), v(s.B * s.H * s.N * s.Dv);
-    std::vector<float> gk(s.B * s.H * G * s.D + 1), gv(s.B * s.H * G * s.Dv + 1);
-    for (auto* t : {&q, &k, &gk})
-      for (auto& x : *t) x = r.uniform(-2.f, 2.f);
-    for (auto* t : {&v, &gv})
-      for (auto& x : *t) x = r.uniform(-1.f, 1.f);
-    std::vector<float> local_bias(s.H * (2 * s.radius + 1)), global_bias(s.H * (2 * G + 1));
-    for (auto* t : {&local_bias, &global_bias})
-      for (auto& x : *t) x = r.uniform(-1.f, 1.f);
-    std::vector<uint8_t> mask(s.B * s.N, 1), valid(s.B * G + 1, 1);
-    if (s.mask) {
-      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 7 == 3) ? 0 : 1;
-      for (size_t i = 0; i < valid.size(); ++i) valid[i] = (i % 4 == 1) ? 0 : 1;
-    }
-    std::vector<int32_t> block_ids(s.B * s.N);
-    for (size_t i = 0; i < block_ids.size(); ++i)
-      block_ids[i] = static_cast<int32_t>(std::min<int64_t>((i % s.N) / s.g, G > 0 ? G - 1 : -1));
-    ga::TGlobalAttentionParams p;
-    p.q = q.data(), p.k = k.data(), p.v = v.data(), p.gk = gk.data(), p.gv = gv.data();
-    p.qs = p.ks = ga::Strides::bhnd(s.H, s.N, s.D);
-    p.vs = p.os = ga::Strides::bhnd(s.H, s.N, s.Dv);
-    p.gks = ga::Strides::bhnd(s.H, G, s.D);
-    p.gvs = ga::Strides::bhnd(s.H, G, s.Dv);
-    p.B = s.B, p.H = s.H, p.N = s.N, p.D = s.D, p.Dv = s.Dv, p.G = G, p.radius = s.radius;
-    p.scale = 1.f / std::sqrt(static_cast<float>(s.D));  // scores of the dense test's size
-    if (s.mask) p.mask = mask.data(), p.global_valid = valid.data();
-    if (s.bias && G > 0) p.block_ids = block_ids.data(), p.global_bias = global_bias.data();
-    if (s.bias) p.local_bias = local_bias.data();
-    p.threads = 2;
-    std::vector<float> f32(s.B * s.H * s.N * s.Dv);
+  for (const gatest::TGlobalShape& shape : gatest::kTGlobalShapes) {
+    gatest::TGlobalCase tc(shape);
+    const gatest::TGlobalShape& s = tc.s;
+    ga::TGlobalAttentionParams& p = tc.p;
+    std::vector<float> f32(tc.out_size());
     p.out = f32.data();
     ga::set_active_isa("scalar");
     ga::tglobal_attention(p);
