@@ -35,6 +35,7 @@
 
 #include "kernels/decode_attention.h"
 #include "kernels/exp2.h"
+#include "kernels/prefetch.h"
 #include "runtime/aligned_buffer.h"
 #include "runtime/cancel.h"
 #include "runtime/parallel.h"
@@ -190,13 +191,6 @@ struct DecodeAttentionKernel {
   // was slower, 32 KiB the same; every line was slower); 16-bit caches were slower with it.
   static constexpr int64_t kAheadStrideBytes = 1024;
   static constexpr int64_t kAheadBytes = 16384;
-  static inline void prefetch_l2(const void* ptr) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(ptr, 0, 1);
-#else
-    (void)ptr;
-#endif
-  }
 
   template <int F>
   static bool run_item_as(const DenseAttentionParams& p, int64_t b, int64_t hk, int64_t r0, int nr, int64_t j0,
@@ -264,8 +258,8 @@ struct DecodeAttentionKernel {
       if (prefetch_ahead) {
         const int64_t end = t0 + ahead + nk < p.Nk ? t0 + ahead + nk : p.Nk;
         for (int64_t j = (t0 + ahead + stride_rows - 1) / stride_rows * stride_rows; j < end; j += stride_rows) {
-          prefetch_l2(k + j * ks);
-          prefetch_l2(v + j * vs);
+          prefetch_line<false, 1>(k + j * ks);  // into L2
+          prefetch_line<false, 1>(v + j * vs);
         }
       }
       // Scores; a 16-bit tile read by many rows is widened once.

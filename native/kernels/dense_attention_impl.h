@@ -13,6 +13,7 @@
 #include "kernels/flash_block.h"
 #include "kernels/half_convert_impl.h"
 #include "kernels/tanh.h"
+#include "kernels/prefetch.h"
 #include "runtime/aligned_buffer.h"
 #include "runtime/parallel.h"
 
@@ -108,7 +109,7 @@ struct DenseAttentionKernel {
     int64_t row_lo[BQ], row_hi[BQ];
     for (int m = 0; m < nq; ++m) {
       p.key_range(b, q0 + m, row_lo[m], row_hi[m]);
-      for (int64_t d = 0; d < p.Dv; d += Block::kLineFloats) Block::template prefetch<true>(r.out + m * r.on + d);
+      for (int64_t d = 0; d < p.Dv; d += kCacheLineFloats) prefetch_line<true>(r.out + m * r.on + d);
     }
     const int64_t lo_first = row_lo[0], hi_first = row_hi[0], lo_last = row_lo[nq - 1];
     const int64_t hi_last = row_hi[nq - 1];

@@ -38,6 +38,7 @@
 
 #include "runtime/aligned_buffer.h"
 #include "kernels/exp2.h"
+#include "kernels/prefetch.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -57,17 +58,6 @@ struct FlashBlock {
   static_assert(QCOL % MR == 0, "PV rows must tile the QK micro-tile");
   static_assert(BK % KR == 0, "QK keys must tile the key tile");
   static constexpr float kLog2e = 1.4426950408889634f;
-  static constexpr int kLineFloats = 16;  // floats per 64-byte cache line (prefetch steps)
-
-  // Requests the cache line at p (for writing: kWrite); a no-op without __builtin_prefetch (MSVC).
-  template <bool kWrite = false>
-  static inline void prefetch(const float* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p, kWrite ? 1 : 0, 3);
-#else
-    (void)p;
-#endif
-  }
   static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
   // Per-thread scratch, cache-line aligned (AlignedBuffer), allocated before any parallel region.
@@ -112,7 +102,7 @@ struct FlashBlock {
     // blocks visit few keys; the rows usually come from memory).
     if (D > 0)
       for (int m = 0; m < nq; ++m)
-        for (int64_t d = 0; d < D; d += kLineFloats) prefetch(q + m * q_stride + d);
+        for (int64_t d = 0; d < D; d += kCacheLineFloats) prefetch_line(q + m * q_stride + d);
     for (int m0 = 0; D > 0 && m0 < BQ; m0 += W) {
       const int n = nq - m0;  // real rows of this vector
       float* qt0 = qt + m0;
@@ -451,6 +441,32 @@ struct FlashBlock {
     }
   }
 
+  // The online softmax's rescale for the QK micro-tile at rows [c, c + QCOL), given the tile's
+  // maxima mt: the running max becomes max(old, mt), alpha = 2^(old - new) is stored for P·V and
+  // the sums, ms is what the tile's exp2s subtract, and the tile's sums ls start at 0.
+  void rescale_rows(int c, const R* mt, R* ms, R* ls) {
+    float* mrow = sc.stats.data();
+    float* alpha = mrow + 2 * BQ;
+    for (int v = 0; v < QV; ++v) {
+      const R mo = V::load(mrow + c + v * W);
+      const R mn = V::max(mo, mt[v]);
+      // A query that has seen no admissible key keeps max -inf; subtracting -FLT_MAX instead
+      // keeps every exp2 argument -inf (-> exactly 0) rather than NaN.
+      ms[v] = V::max(mn, V::set1(-std::numeric_limits<float>::max()));
+      V::store(alpha + c + v * W, exp2_vec<V>(V::sub(mo, ms[v])));
+      V::store(mrow + c + v * W, mn);
+      ls[v] = V::zero();
+    }
+  }
+
+  // The running sums of those rows: l = l * alpha + the tile's sums ls.
+  void add_sums(int c, const R* ls) {
+    float* lrow = sc.stats.data() + BQ;
+    const float* alpha = lrow + BQ;
+    for (int v = 0; v < QV; ++v)
+      V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
+  }
+
   // accumulate()'s online softmax update for the banded QK micro-tile at rows [c, c + QCOL): each
   // query vector runs exp2 over its own key span only ([vec_lo, vec_hi)); the rest of the
   // micro-tile's span, which P·V may read, gets weight 0 directly. Bit-identical to running the
@@ -460,9 +476,6 @@ struct FlashBlock {
   // latency); per lane, keys are visited in the same ascending order.
   void softmax_band(int c) {
     float* s = sc.s.data();
-    float* mrow = sc.stats.data();
-    float* lrow = mrow + BQ;
-    float* alpha = lrow + BQ;
     const int g = c / QCOL, glo = grp_lo[g], ghi = grp_hi[g];
     int lo[QV], hi[QV];
     int a = glo, b = ghi;  // keys every vector attends: [a, b), when b > a
@@ -490,14 +503,7 @@ struct FlashBlock {
       // one is NaN, so that -inf replaced a NaN maximum; do the same.
       if (hi[v] < ghi) mt[v] = V::max(mt[v], V::set1(kNegInf));
     }
-    for (int v = 0; v < QV; ++v) {
-      const R mo = V::load(mrow + c + v * W);
-      const R mn = V::max(mo, mt[v]);
-      ms[v] = V::max(mn, V::set1(-std::numeric_limits<float>::max()));  // as in accumulate()
-      V::store(alpha + c + v * W, exp2_vec<V>(V::sub(mo, ms[v])));
-      V::store(mrow + c + v * W, mn);
-      ls[v] = V::zero();
-    }
+    rescale_rows(c, mt, ms, ls);
     const auto weigh = [&](int j, int v) {
       const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
       V::store(s + j * BQ + c + v * W, pj);
@@ -511,16 +517,14 @@ struct FlashBlock {
       for (int j = tail_begin(v); j < hi[v]; ++j) weigh(j, v);
       for (int j = glo; j < lo[v]; ++j) V::store(s + j * BQ + c + v * W, V::zero());
       for (int j = hi[v]; j < ghi; ++j) V::store(s + j * BQ + c + v * W, V::zero());
-      V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
     }
+    add_sums(c, ls);
   }
 
   // Online softmax update over the tile's nk (masked, biased) scores, then O += P·V.
   void accumulate(const float* v, int64_t vs, int nk) {
     float* s = sc.s.data();
-    float* mrow = sc.stats.data();
-    float* lrow = mrow + BQ;
-    float* alpha = lrow + BQ;
+    const float* alpha = sc.stats.data() + 2 * BQ;  // rescale_rows' factors, for P·V
     // QV column vectors at a time: the running max and sum are loop-carried chains (4-cycle
     // latency each), so one vector at a time would be latency-bound; QV independent chains are
     // not. rows is a whole number of QK micro-tiles, i.e. of QV vectors. Per lane, the order of
@@ -531,33 +535,22 @@ struct FlashBlock {
         softmax_band(c);
         continue;
       }
-      const int ja = 0, jb = nk;
       R mt[QV], ms[QV], ls[QV];
       if (fused_max) {
         for (int v = 0; v < QV; ++v) mt[v] = V::load(tile_max() + c + v * W);
       } else {
         for (int v = 0; v < QV; ++v) mt[v] = V::set1(kNegInf);
-        for (int j = ja; j < jb; ++j)
+        for (int j = 0; j < nk; ++j)
           for (int v = 0; v < QV; ++v) mt[v] = V::max(mt[v], V::load(s + j * BQ + c + v * W));
       }
-      for (int v = 0; v < QV; ++v) {
-        const R mo = V::load(mrow + c + v * W);
-        const R mn = V::max(mo, mt[v]);
-        // A query that has seen no admissible key keeps max -inf; subtracting -FLT_MAX instead
-        // keeps every exp2 argument -inf (-> exactly 0) rather than NaN.
-        ms[v] = V::max(mn, V::set1(-std::numeric_limits<float>::max()));
-        V::store(alpha + c + v * W, exp2_vec<V>(V::sub(mo, ms[v])));
-        V::store(mrow + c + v * W, mn);
-        ls[v] = V::zero();
-      }
-      for (int j = ja; j < jb; ++j)
+      rescale_rows(c, mt, ms, ls);
+      for (int j = 0; j < nk; ++j)
         for (int v = 0; v < QV; ++v) {
           const R pj = exp2_vec<V>(V::sub(V::load(s + j * BQ + c + v * W), ms[v]));
           V::store(s + j * BQ + c + v * W, pj);
           ls[v] = V::add(ls[v], pj);
         }
-      for (int v = 0; v < QV; ++v)
-        V::store(lrow + c + v * W, V::fmadd(V::load(lrow + c + v * W), V::load(alpha + c + v * W), ls[v]));
+      add_sums(c, ls);
     }
     // Values: a zero-padded copy only when Dv is not a multiple of the vector width.
     const float* vt = v;

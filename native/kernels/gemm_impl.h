@@ -38,6 +38,7 @@
 
 #include "runtime/aligned_buffer.h"
 #include "kernels/gemm.h"
+#include "kernels/prefetch.h"
 #include "runtime/parallel.h"
 
 namespace ga {
@@ -61,13 +62,6 @@ struct GemmKernel {
   static constexpr int DN = 4;
 
   static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-  static inline void prefetch(const float* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p, 0, 3);
-#else
-    (void)p;
-#endif
-  }
 
   // ---- packing ------------------------------------------------------------------------------
   // dst[k*NR + jj] = B[jj][k] for jj < nj, 0 for nj <= jj < NR; k in [0, K). W-wide chunks of the
@@ -134,7 +128,7 @@ struct GemmKernel {
     // tail loop: around those, GCC 12 kept acc in stack slots (zeroed, spilled, reloaded per tile).
     do {
       if (k + 16 <= kc) {
-        for (int i = 0; i < ROWS; ++i) prefetch(ar[i] + k + kPrefetch);
+        for (int i = 0; i < ROWS; ++i) prefetch_line(ar[i] + k + kPrefetch);
         for (int kk = 0; kk < 16; ++kk) step<ROWS, LDP, SPLIT>(ar, k + kk, b, acc);
         k += 16;
       } else {
