@@ -160,26 +160,14 @@ function attrInt(name: string, x: unknown, min: number, max = 2 ** 31 - 1): numb
   return x;
 }
 
-/** [B, rows, heads, D] -> [B, heads, rows, D] (a copy). */
-function toHeadsFirst(src: Data, type: ElemType, B: number, N: number, heads: number, D: number): Data {
+/** [B, X, Y, D] -> [B, Y, X, D] (a copy): rows-first [B, N, heads, D] <-> heads-first [B, heads, N, D]. */
+function swapMiddleAxes(src: Data, type: ElemType, B: number, X: number, Y: number, D: number): Data {
   const dst = newData(type, src.length);
   for (let b = 0; b < B; b++)
-    for (let n = 0; n < N; n++)
-      for (let h = 0; h < heads; h++) {
-        const s = ((b * N + n) * heads + h) * D;
-        dst.set(src.subarray(s, s + D), ((b * heads + h) * N + n) * D);
-      }
-  return dst;
-}
-
-/** [B, heads, rows, D] -> [B, rows, heads, D] (a copy). */
-function toRowsFirst(src: Data, type: ElemType, B: number, heads: number, N: number, D: number): Data {
-  const dst = newData(type, src.length);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < heads; h++)
-      for (let n = 0; n < N; n++) {
-        const s = ((b * heads + h) * N + n) * D;
-        dst.set(src.subarray(s, s + D), ((b * N + n) * heads + h) * D);
+    for (let x = 0; x < X; x++)
+      for (let y = 0; y < Y; y++) {
+        const s = ((b * X + x) * Y + y) * D;
+        dst.set(src.subarray(s, s + D), ((b * Y + y) * X + x) * D);
       }
   return dst;
 }
@@ -409,7 +397,7 @@ function plan(inputs: OnnxAttentionInputs, attributes: OnnxAttentionAttributes |
   }
   // 3-D with a cache: the cache is [B, Hk, T, ·], so q goes heads-first too (and Y comes back rows-first).
   const layout = threeD && !presentK ? 'bnhd' : 'bhnd';
-  let q: Checked = layout === 'bnhd' || !threeD ? { ...Q, dims: threeD ? [B, Nq, H, D] : Q.dims } : { ...Q, data: toHeadsFirst(Q.data, Q.type, B, Nq, H, D), dims: [B, H, Nq, D] };
+  let q: Checked = layout === 'bnhd' || !threeD ? { ...Q, dims: threeD ? [B, Nq, H, D] : Q.dims } : { ...Q, data: swapMiddleAxes(Q.data, Q.type, B, Nq, H, D), dims: [B, H, Nq, D] };
   let k: Checked = presentK ?? { ...K, dims: threeD ? [B, N, Hk, D] : K.dims };
   let v: Checked = presentV ?? { ...V, dims: threeD ? [B, N, Hk, Dv] : V.dims };
   // attention() takes one element type: mixed ones (V's T2 differs from Q's T1) run in float32.
@@ -447,13 +435,13 @@ function plan(inputs: OnnxAttentionInputs, attributes: OnnxAttentionAttributes |
     let yDims: number[];
     if (!threeD) yDims = [B, H, Nq, Dv];
     else {
-      if (layout === 'bhnd') y = toRowsFirst(y, Q.type, B, H, Nq, Dv);
+      if (layout === 'bhnd') y = swapMiddleAxes(y, Q.type, B, H, Nq, Dv);
       yDims = [B, Nq, H * Dv];
     }
     const res: OnnxAttentionResult = { Y: tensorOf({ type: Q.type, data: y, dims: yDims }) };
     // Without a cache the operator's present_key / present_value are K / V, [B, Hk, N, ·].
     const present = (cur: Checked, cached: Checked | undefined, d: number) =>
-      cached ? tensorOf(cached) : !threeD ? tensorOf(cur) : tensorOf({ ...cur, data: toHeadsFirst(cur.data, cur.type, B, N, Hk, d), dims: [B, Hk, N, d] });
+      cached ? tensorOf(cached) : !threeD ? tensorOf(cur) : tensorOf({ ...cur, data: swapMiddleAxes(cur.data, cur.type, B, N, Hk, d), dims: [B, Hk, N, d] });
     if (wanted.has('present_key')) res.present_key = present(K, presentK, D);
     if (wanted.has('present_value')) res.present_value = present(V, presentV, Dv);
     if (r.scores) res.qk_matmul_output = tensorOf({ type: Q.type, data: fromFloat32(Q.type, r.scores.data), dims: r.scores.dims.slice() });
