@@ -184,6 +184,8 @@ export interface NativeBinding {
   measureFmaPeak(seconds: number): number;
   /** Asks for transparent huge pages under a freshly allocated buffer (Linux; a hint): whether one was advised. */
   adviseHugePages(array: ArrayBufferView | ArrayBuffer): boolean;
+  /** Bytes async calls have copied so far, process-wide (arrays on a SharedArrayBuffer are used in place). */
+  asyncCopiedBytes(): number;
   denseAttention(args: NativeDenseArgs): void;
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
   tglobalAttention(args: NativeTGlobalArgs): void;

@@ -1,25 +1,28 @@
 // Decode-step bench: one query per head against a long key/value cache (Nq = 1), the shape of a
 // generation step. Ours (attention(), which takes the decode kernel for Nq <= 4, on the same
-// Float32Arrays ORT reads; the same call forced onto the query-block kernel, for reference; and a
+// Float32Arrays ORT reads; the same call forced onto the query-block kernel, for reference; a
 // KVCache stored as float32, bfloat16 or float16 — the library's own storage, on huge pages where
-// the system gives them) against ONNX Runtime's com.microsoft
-// MultiHeadAttention and Attention on the same inputs, interleaved in one run. A decode step
-// reads every cached key and value once, so it is judged by bytes read per call against a simple
-// memory-bandwidth probe (Buffer.compare of two large buffers: glibc memcmp, one thread, read only).
+// the system gives them; and attentionAsync on the plain arrays, which it copies, and on a float32
+// KVCache, which it reads in place) against ONNX Runtime's com.microsoft MultiHeadAttention and
+// Attention on the same inputs, interleaved in one run. A decode step reads every cached key and
+// value once, so it is judged by bytes read per call against a memory-bandwidth probe with the same
+// threads (memcmp of equal buffers, T workers at once: bench/common/bandwidth.ts).
 //
 //   node dist/bench/decode.js [--threads 1,2] [--reps 30] [--json FILE]
 //
 // Prints a table per shape and thread count: median ms, GB/s read, % of the probe, ratio to ORT;
 // then the ratios the decode targets are judged by (ORT best / ours with one thread, % of the
-// probe, two threads / one thread, float32 KVCache / 16-bit KVCache), each against its target.
+// probe, two threads / one thread beside the probe's own, float32 KVCache / 16-bit KVCache), each
+// against its target.
 // The implementations run in a rotated order each round, so none always runs first after ORT's
 // pause (a cold start: idle core, caches and TLB holding the previous call's data).
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import type * as Ort from 'onnxruntime-node';
-import { KVCache, attention, info } from '../lib/index';
+import { KVCache, attention, attentionAsync, info } from '../lib/index';
 import { native } from '../lib/native';
 import { buildDenseAttentionModel } from '../lib/onnx/dense';
+import { measureBandwidth } from './common/bandwidth';
 import { parseIntList } from './common/cli';
 import { createSession, f32, loadOrt, ortLoadError } from './common/ort';
 import { maxAbsDiff, randomNormal } from './common/random';
@@ -38,7 +41,7 @@ const TARGETS = { vsOrt1T: 2, ofProbePct: 65, twoVsOneThread: 1.6, halfVsFloatCa
 const GAP_MS = 60;
 const SEED = 4242;
 
-type Impl = 'ours' | 'oursF32Cache' | 'oursBf16Cache' | 'oursF16Cache' | 'oursQueryBlocks' | 'ortMHA' | 'ortAttention';
+type Impl = 'ours' | 'oursF32Cache' | 'oursBf16Cache' | 'oursF16Cache' | 'oursAsync' | 'oursAsyncF32Cache' | 'oursQueryBlocks' | 'ortMHA' | 'ortAttention';
 
 interface Runner { run(): unknown; out: Float32Array; release(): Promise<void> }
 
@@ -47,24 +50,22 @@ function bytesRead(s: Shape, impl: Impl = 'ours'): number {
   return 4 * s.B * s.H * s.Nq * s.D + kvBytes * 2 * s.B * s.Hk * s.Nk * s.D;
 }
 
-/** One-thread read bandwidth, GB/s: memcmp over two equal buffers of `mib` MiB each, best of `reps`. */
-function bandwidthProbe(mib = 256, reps = 5): number {
-  const a = Buffer.alloc(mib * 2 ** 20, 7), b = Buffer.alloc(mib * 2 ** 20, 7);
-  let best = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t = nowMs();
-    if (Buffer.compare(a, b) !== 0) throw new Error('probe buffers differ');
-    best = Math.min(best, nowMs() - t);
-  }
-  return (2 * a.length) / (best * 1e6);
-}
-
 async function runner(impl: Impl, s: Shape, x: { q: Float32Array; k: Float32Array; v: Float32Array }, threads: number): Promise<Runner> {
   const qd = [s.B, s.H, s.Nq, s.D], kd = [s.B, s.Hk, s.Nk, s.D];
   const out = new Float32Array(s.B * s.H * s.Nq * s.D);
   if (impl === 'ours') {
     const q = { data: x.q, dims: qd }, k = { data: x.k, dims: kd }, v = { data: x.v, dims: kd };
     return { out, run: () => attention(q, k, v, { out, threads }), release: async () => {} };
+  }
+  if (impl === 'oursAsync') {  // copies q, k and v for the call (ordinary buffers may be detached meanwhile)
+    const q = { data: x.q, dims: qd }, k = { data: x.k, dims: kd }, v = { data: x.v, dims: kd };
+    return { out, run: () => attentionAsync(q, k, v, { out, threads }), release: async () => {} };
+  }
+  if (impl === 'oursAsyncF32Cache') {  // reads the cache in place (a SharedArrayBuffer)
+    const cache = new KVCache({ batch: s.B, kvHeads: s.Hk, headSize: s.D, capacity: s.Nk });
+    cache.append({ data: x.k, dims: kd }, { data: x.v, dims: kd });
+    const q = { data: x.q, dims: qd }, k = cache.keys, v = cache.values;
+    return { out, run: () => attentionAsync(q, k, v, { out, threads }), release: async () => {} };
   }
   if (impl === 'oursF32Cache' || impl === 'oursBf16Cache' || impl === 'oursF16Cache') {
     const dtype = impl === 'oursF32Cache' ? 'float32' : impl === 'oursF16Cache' ? 'float16' : 'bfloat16';
@@ -105,7 +106,7 @@ function lastLevelCacheBytes(): number {
 }
 
 /** One line per decode target: the measured ratio, the target, and whether it is met. */
-function targetLines(medians: Map<string, number>, threadList: number[], probe: number): string[] {
+function targetLines(medians: Map<string, number>, threadList: number[], probes: Map<number, number>): string[] {
   const lines: string[] = [];
   const get = (s: Shape, threads: number, impl: Impl) => medians.get(`${s.name} ${threads} ${impl}`) ?? NaN;
   const line = (what: string, value: number, target: number, unit = 'x') => {
@@ -121,7 +122,9 @@ function targetLines(medians: Map<string, number>, threadList: number[], probe: 
       const ort = Math.min(get(s, threads, 'ortMHA'), get(s, threads, 'ortAttention'));
       const t = `${s.name}, ${threads}T`;
       if (threads === 1 || large) line(`${t}: ORT best / ours`, ort / ours, large ? TARGETS.vsOrtLargeHeads : TARGETS.vsOrt1T);
-      if (threads === 1 && !large) line(`${t}: ours, GB/s of the one-thread probe`, (100 * bytesRead(s) / (ours * 1e6)) / probe, TARGETS.ofProbePct, '%');
+      if (!large) line(`${t}: ours, GB/s of the ${threads}-thread probe`, (100 * bytesRead(s) / (ours * 1e6)) / probes.get(threads)!, TARGETS.ofProbePct, '%');
+      const asyncRatio = get(s, threads, 'oursAsyncF32Cache') / get(s, threads, 'oursF32Cache');
+      if (!large && Number.isFinite(asyncRatio)) lines.push(`  ${t}: attentionAsync on a float32 KVCache takes ${fix(asyncRatio, 2)}x attention's time on it (no copies)`);
       if (!large) {
         // Both sides KVCaches (the same storage, on huge pages where the system gives them): only the element size differs.
         const f32Cache = get(s, threads, 'oursF32Cache');
@@ -129,8 +132,11 @@ function targetLines(medians: Map<string, number>, threadList: number[], probe: 
         line(`${t}: float32 cache / float16 cache`, f32Cache / get(s, threads, 'oursF16Cache'), TARGETS.halfVsFloatCache);
       }
     }
-    if (!large && threadList.includes(1) && threadList.includes(2))
+    if (!large && threadList.includes(1) && threadList.includes(2)) {
       line(`${s.name}: ours 1T / 2T`, get(s, 1, 'ours') / get(s, 2, 'ours'), TARGETS.twoVsOneThread);
+      // A step that already streams at the one-thread probe's rate can go no faster than memory.
+      lines.push(`    (the machine's memory: the 2-thread probe reads ${fix(probes.get(2)! / probes.get(1)!, 2)}x the 1-thread probe's GB/s)`);
+    }
   }
   return lines;
 }
@@ -143,11 +149,13 @@ async function main(): Promise<void> {
   }
   const threadList = values.threads ? parseIntList('--threads', values.threads) : [1, Math.min(2, info().hardwareThreads)];
   const reps = values.reps ? Number(values.reps) : 30;
-  const impls: Impl[] = ['ours', 'oursF32Cache', 'oursBf16Cache', 'oursF16Cache', 'oursQueryBlocks'];
+  const impls: Impl[] = ['ours', 'oursF32Cache', 'oursBf16Cache', 'oursF16Cache', 'oursAsync', 'oursAsyncF32Cache', 'oursQueryBlocks'];
   if (loadOrt()) impls.push('ortMHA', 'ortAttention');
   else console.log(`warning: onnxruntime-node not available (${ortLoadError()}); ours only`);
-  const probe = bandwidthProbe();
-  console.log(`decode bench: ${info().isa}, ${info().hardwareThreads} hardware threads; memory-bandwidth probe (1 thread, memcmp): ${fix(probe, 1)} GB/s`);
+  // Read bandwidth with T threads at once (memcmp of equal buffers, bench/common/bandwidth.ts).
+  const probes = new Map<number, number>();
+  for (const t of threadList) probes.set(t, (await measureBandwidth(t)).readGBs);
+  console.log(`decode bench: ${info().isa}, ${info().hardwareThreads} hardware threads; memory-bandwidth probe (memcmp, read GB/s): ${threadList.map((t) => `${t}T ${fix(probes.get(t)!, 1)}`).join(', ')}`);
   const llc = lastLevelCacheBytes();
   const fits = SHAPES.filter((sh) => bytesRead(sh, 'oursBf16Cache') <= llc).map((sh) => sh.name);
   if (fits.length)
@@ -178,17 +186,17 @@ async function main(): Promise<void> {
         medians.set(`${s.name} ${threads} ${impl}`, m);
         const gbs = bytesRead(s, impl) / (m * 1e6);
         const err = maxAbsDiff(runners.get(impl)!.out, ours);
-        rows.push([impl, ms(m), fix(gbs, 1), `${fix((100 * gbs) / probe, 0)}%`, Number.isFinite(ortBest) ? `${fix(ortBest / m, 2)}x` : '-', err.toExponential(1)]);
-        results.push({ shape: s, threads, impl, medianMs: m, gbPerS: gbs, probeGbPerS: probe, bytesRead: bytesRead(s, impl), maxAbsDiffVsOurs: err });
+        rows.push([impl, ms(m), fix(gbs, 1), `${fix((100 * gbs) / probes.get(threads)!, 0)}%`, Number.isFinite(ortBest) ? `${fix(ortBest / m, 2)}x` : '-', err.toExponential(1)]);
+        results.push({ shape: s, threads, impl, medianMs: m, gbPerS: gbs, probeGbPerS: probes.get(threads), bytesRead: bytesRead(s, impl), maxAbsDiffVsOurs: err });
       }
       console.log(`\n${s.name}, B=${s.B}, ${threads} thread(s): ${(bytesRead(s) / 2 ** 20).toFixed(1)} MiB read per call (float32 K/V; half with a 16-bit cache)`);
       console.log(formatTable(['impl', 'median ms', 'GB/s', 'of probe', 'ORT best / this', '|diff| vs ours (16-bit: rounding)'], rows));
       for (const r of runners.values()) await r.release();
     }
   }
-  const targets = targetLines(medians, threadList, probe);
+  const targets = targetLines(medians, threadList, probes);
   console.log(`\ntargets (side by side in this run; medians):\n${targets.join('\n')}`);
-  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ isa: info().isa, probeGbPerS: probe, results, targets }, null, 2) + '\n');
+  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ isa: info().isa, probeGbPerS: Object.fromEntries(probes), results, targets }, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -5,6 +5,10 @@
 // the first `length` rows of each head with the capacity's strides). With `dtype: 'float16'` or
 // 'bfloat16' the storage holds half the bytes (rounded to nearest even on append) and the decode
 // kernel widens them to float32 in its vector loads: half the memory traffic of a decode step.
+// The storage lies on a SharedArrayBuffer, which attentionAsync() also reads in place (an ordinary
+// buffer it must copy: the caller could detach it while the call runs). Appending while an async
+// call reads the cache is safe (it writes past the call's length); clear() and append() then
+// overwrite what the call may still be reading.
 import { native } from './native';
 import { Tensor, checkSize, checkTensor, checkedProduct, describe } from './tensor';
 
@@ -158,7 +162,11 @@ export class KVCache {
 
   private alloc(cap: number, d: number): Float32Array | Uint16Array {
     const n = checkedProduct('KVCache storage', [this.batch, this.kvHeads, cap, d]);
-    const a = this.dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+    // On a SharedArrayBuffer: it never detaches, so an async call reads it in place rather than
+    // copying the whole cache for every step (native/binding/call_buffers.h).
+    const bytes = checkedProduct('KVCache storage bytes', [n, this.dtype === 'float32' ? 4 : 2]);
+    const buffer = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    const a = this.dtype === 'float32' ? new Float32Array(buffer) : new Uint16Array(buffer);
     // Every decode step reads the whole cache: a large one asks for huge pages before its first
     // touch (4 KiB pages cost a TLB miss each; measured ~1.2x faster float32 steps after other
     // work). It then becomes resident 2 MiB at a time rather than 4 KiB.

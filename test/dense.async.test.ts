@@ -4,6 +4,7 @@
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { attention, attentionAsync, AttentionOptions, info, setThreads } from '../lib/index';
+import { native } from '../lib/native';
 import { firstMismatch, maxAbsDiff, mulberry32, randomMask, randomTensor, referenceAttention } from './helpers/fixtures';
 
 /** A way to force a full GC: node --expose-gc, else V8's flag set at run time, else none. */
@@ -203,6 +204,54 @@ describe('threads', () => {
     // concurrently, with different per-call counts
     const all = await Promise.all([1, 2, 1, 2, 0, 3].map((threads) => attentionAsync(p.q, p.k, p.v, { ...p.options, threads })));
     for (const r of all) expectClose(r.data, ref, 1e-5, 'concurrent per-call threads');
+  });
+});
+
+describe('where an async call works (native/binding/call_buffers.h)', () => {
+  const onShared = (a: Float32Array): Float32Array => {
+    const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
+    s.set(a);
+    return s;
+  };
+  const bytes = (...xs: { byteLength: number }[]) => xs.reduce((n, x) => n + x.byteLength, 0);
+
+  test('ordinary buffers are copied (inputs and out), and the caller\'s out is written when the call ends', async () => {
+    const p = problem(71, 2, 4, 2, 37, 53, 24, 20, { causal: true });
+    const out = new Float32Array(2 * 4 * 37 * 20);
+    const before = native.asyncCopiedBytes();
+    const r = await attentionAsync(p.q, p.k, p.v, { ...p.options, out });
+    expect(native.asyncCopiedBytes() - before).toBe(bytes(p.q.data, p.k.data, p.v.data, out));
+    expect(r.data).toBe(out);
+    expect(firstMismatch(out, attention(p.q, p.k, p.v, p.options).data, 0)).toBe('none');
+  });
+
+  test('SharedArrayBuffer inputs and out are used in place: nothing copied, the same bits as sync', async () => {
+    const p = problem(72, 2, 4, 2, 37, 53, 24, 20, { causal: true });
+    const want = attention(p.q, p.k, p.v, p.options).data;
+    const q = { data: onShared(p.q.data), dims: p.q.dims }, k = { data: onShared(p.k.data), dims: p.k.dims };
+    const v = { data: onShared(p.v.data), dims: p.v.dims };
+    const out = new Float32Array(new SharedArrayBuffer(want.byteLength));
+    const before = native.asyncCopiedBytes();
+    const r = await attentionAsync(q, k, v, { ...p.options, out });
+    expect(native.asyncCopiedBytes() - before).toBe(0);
+    expect(r.data).toBe(out);
+    expect(firstMismatch(out, want, 0)).toBe('none');
+    // Mixed: only the ordinary ones are copied.
+    const out2 = new Float32Array(want.length);
+    const before2 = native.asyncCopiedBytes();
+    await attentionAsync(p.q, k, v, { ...p.options, out: out2 });
+    expect(native.asyncCopiedBytes() - before2).toBe(bytes(p.q.data, out2));
+    expect(firstMismatch(out2, want, 0)).toBe('none');
+  });
+
+  test('many concurrent calls on the same SharedArrayBuffer inputs, outputs on both kinds of buffer', async () => {
+    const p = problem(73, 1, 8, 8, 96, 300, 64, 64);
+    const want = attention(p.q, p.k, p.v).data;
+    const q = { data: onShared(p.q.data), dims: p.q.dims }, k = { data: onShared(p.k.data), dims: p.k.dims };
+    const v = { data: onShared(p.v.data), dims: p.v.dims };
+    const outs = Array.from({ length: 16 }, (_, i) => (i % 2 ? new Float32Array(new SharedArrayBuffer(want.byteLength)) : new Float32Array(want.length)));
+    await Promise.all(outs.map((out) => attentionAsync(q, k, v, { out })));
+    for (const out of outs) expect(firstMismatch(out, want, 0)).toBe('none');
   });
 });
 

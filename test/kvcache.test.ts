@@ -109,6 +109,31 @@ describe('KVCache', () => {
     expect(maxAbsDiff(r.data, attention(q, s.k, s.v).data)).toBe(0);
   });
 
+  test.each(['float32', 'bfloat16', 'float16'] as const)('%s: attentionAsync reads the cache in place (only q is copied); same bits as sync', async (dtype) => {
+    const cache = new KVCache({ batch: B, kvHeads: Hk, headSize: D, valueHeadSize: Dv, dtype });
+    cache.append(step(40).k, step(40).v);
+    expect(Object.prototype.toString.call(cache.keys.data.buffer)).toBe('[object SharedArrayBuffer]');
+    const q = step(1).q;
+    const sync = attention(q, cache.keys, cache.values).data;
+    const before = native.asyncCopiedBytes();
+    const r = await attentionAsync(q, cache.keys, cache.values);
+    // q, and the output (a fresh plain Float32Array) copied; not the cache's keys and values.
+    expect(native.asyncCopiedBytes() - before).toBe(q.data.byteLength + r.data.byteLength);
+    expect(maxAbsDiff(r.data, sync)).toBe(0);
+    expect(Array.from(r.data)).toEqual(Array.from(sync));
+  });
+
+  test('appending while an async call reads the cache: the call sees the tokens it started with', async () => {
+    const cache = new KVCache({ batch: B, kvHeads: Hk, headSize: D, valueHeadSize: Dv, capacity: 300 });
+    const s = step(200);
+    cache.append(s.k, s.v);
+    const q = step(1).q;
+    const want = attention(q, s.k, s.v).data;
+    const pending = Array.from({ length: 8 }, () => attentionAsync(q, cache.keys, cache.values));
+    for (let i = 0; i < 20; i++) cache.append(step(1).k, step(1).v);  // past the calls' length, same storage
+    for (const r of await Promise.all(pending)) expect(maxAbsDiff(r.data, want)).toBe(0);
+  });
+
   test('bad input', () => {
     expect(() => new KVCache({ batch: 0, kvHeads: 1, headSize: 1 })).toThrow(RangeError);
     expect(() => new KVCache({ batch: 1, kvHeads: 1, headSize: 1, capcity: 3 } as never)).toThrow(/unknown option 'capcity'/);
@@ -167,6 +192,9 @@ test('adviseHugePages: a hint on a buffer, contents unchanged; bad arguments are
   if (fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled')) expect(advised).toBe(true);
   else expect(typeof advised).toBe('boolean');
   expect(a.every((x, i) => x === i)).toBe(true);
+  const shared = new Float32Array(new SharedArrayBuffer(2 ** 23));  // a KVCache's storage: a SharedArrayBuffer
+  if (fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled')) expect(native.adviseHugePages(shared)).toBe(true);
+  else expect(typeof native.adviseHugePages(shared)).toBe('boolean');
   expect(native.adviseHugePages(new Uint16Array(4))).toBe(false);  // no whole huge page inside
   expect(native.adviseHugePages(new ArrayBuffer(0))).toBe(false);
   for (const bad of [4, undefined, [1, 2]]) {

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "binding/args.h"
+#include "binding/call_buffers.h"
 #include "binding/entry_points.h"
 #include "dispatch/dispatch.h"
 #include "runtime/parallel.h"
@@ -64,6 +65,12 @@ Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fma_peak_gflops(s));
 }
 
+// asyncCopiedBytes() -> bytes async calls have copied so far, process-wide (binding/call_buffers.h:
+// arrays on a SharedArrayBuffer are used in place; tests check it).
+Napi::Value AsyncCopiedBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(CallBuffers::copied_bytes()));
+}
+
 // Every export goes through this: C++ exceptions other than Napi::Error (bad_alloc while copying
 // inputs, say) would otherwise terminate the process.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
@@ -113,6 +120,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, Guarded<DensePackedAsync>, "denseAttentionPackedAsync"));
   exports.Set("newCancelToken", Napi::Function::New(env, Guarded<NewCancelToken>, "newCancelToken"));
   exports.Set("cancelToken", Napi::Function::New(env, Guarded<CancelTokenSet>, "cancelToken"));
+  exports.Set("asyncCopiedBytes", Napi::Function::New(env, Guarded<AsyncCopiedBytes>, "asyncCopiedBytes"));
   exports.Set("adviseHugePages", Napi::Function::New(env, Guarded<AdviseHugePages>, "adviseHugePages"));
   exports.Set("setReducedPrecisionIsa",
               Napi::Function::New(env, Guarded<SetReducedPrecisionIsa>, "setReducedPrecisionIsa"));

@@ -7,11 +7,38 @@
 namespace ga {
 namespace binding {
 
+std::atomic<uint64_t> CallBuffers::copied_{0};
+
+namespace {
+
+// Whether a typed array lies on a SharedArrayBuffer (never detached). Node-API has no test for
+// one before Node 24, but reports a typed array's buffer, and a SharedArrayBuffer is not an
+// ArrayBuffer to napi_is_arraybuffer.
+bool on_shared_buffer(Napi::TypedArray a) {
+  napi_value buffer = nullptr;
+  bool plain = true;
+  if (napi_get_typedarray_info(a.Env(), a, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) return false;
+  if (napi_is_arraybuffer(a.Env(), buffer, &plain) != napi_ok) return false;
+  return !plain;
+}
+
+}  // namespace
+
+void* CallBuffers::place(Napi::TypedArray a, void* data, size_t bytes) {
+  if (on_shared_buffer(a)) {
+    pinned_.push_back(Napi::Persistent(a));
+    return data;
+  }
+  copies_.emplace_back((bytes + sizeof(float) - 1) / sizeof(float));
+  std::memcpy(copies_.back().data(), data, bytes);
+  copied_.fetch_add(bytes, std::memory_order_relaxed);
+  return copies_.back().data();
+}
+
 const float* CallBuffers::input(Napi::Object o, const char* key, int64_t n) {
   float* p = get_f32(o, key, n);
-  if (!copy_ || n == 0) return p;
-  floats_.emplace_back(p, p + n);
-  return floats_.back().data();
+  if (!async_ || n == 0) return p;
+  return static_cast<const float*>(place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(float)));
 }
 
 const float* CallBuffers::optional_input(Napi::Object o, const char* key, int64_t n) {
@@ -20,28 +47,44 @@ const float* CallBuffers::optional_input(Napi::Object o, const char* key, int64_
 
 const int32_t* CallBuffers::input_i32(Napi::Object o, const char* key, int64_t n) {
   int32_t* p = get_i32(o, key, n);
-  if (!copy_ || n == 0) return p;
+  if (!async_ || n == 0) return p;
   ints_.emplace_back(p, p + n);
+  copied_.fetch_add(static_cast<uint64_t>(n) * sizeof(int32_t), std::memory_order_relaxed);
   return ints_.back().data();
+}
+
+const uint16_t* CallBuffers::input_u16(Napi::Object o, const char* key, int64_t n, const char* what) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw_type(o.Env(), std::string(key) + " must be a Uint16Array" + what);
+  auto a = v.As<Napi::Uint16Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != n)
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                             std::to_string(n));
+  if (n == 0) return nullptr;
+  if (!async_) return a.Data();
+  return static_cast<const uint16_t*>(place(a, a.Data(), static_cast<size_t>(n) * sizeof(uint16_t)));
 }
 
 float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
   float* p = get_f32(o, key, n);
-  if (!copy_ || n == 0) return p;
-  floats_.emplace_back(static_cast<size_t>(n), 0.f);
-  outputs_.push_back({Napi::Persistent(o.Get(key).As<Napi::Float32Array>()), floats_.size() - 1, key});
-  return floats_.back().data();
+  if (!async_ || n == 0) return p;
+  auto a = o.Get(key).As<Napi::Float32Array>();
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  // The copy starts as the caller's array, so elements a kernel leaves alone read as in a sync call.
+  float* q = static_cast<float*>(place(a, p, bytes));
+  if (q != p) outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});
+  return q;
 }
 
 bool CallBuffers::write_back(std::string& error) {
   for (Output& out : outputs_) {
     Napi::Float32Array dst = out.target.Value();
-    const std::vector<float>& src = floats_[out.index];
-    if (dst.ElementLength() != src.size() || dst.ArrayBuffer().IsDetached()) {
+    if (dst.ElementLength() * sizeof(float) != out.bytes || dst.ArrayBuffer().IsDetached()) {
       error = out.key + " was detached or resized while the call ran";
       return false;
     }
-    std::memcpy(dst.Data(), src.data(), src.size() * sizeof(float));
+    std::memcpy(dst.Data(), copies_[out.copy].data(), out.bytes);
   }
   return true;
 }

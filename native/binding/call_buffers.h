@@ -1,21 +1,33 @@
 // Where a call's typed-array data lives while it runs. A sync call reads and writes the caller's
-// arrays in place. An async call works on private copies: otherwise the caller could transfer
-// (detach) an array, or terminate its worker thread, while the job runs, and the job would read
-// or write freed memory. Outputs are copied back on the main thread when the job ends; if an
-// output array was detached meanwhile, the call fails with a TypeError instead.
+// arrays in place. An async call must not touch memory the caller can free while the job runs (an
+// ArrayBuffer can be transferred, i.e. detached, to a worker that then frees it). So an async call
+//  * reads and writes float and 16-bit arrays that lie on a SharedArrayBuffer in place: such a
+//    buffer never detaches, and the reference the call keeps to the array keeps its memory alive
+//    (a worker's environment waits for its running jobs before it frees its objects). A KVCache
+//    stores its keys and values so: an async decode step reads the cache without copying it.
+//    Writing such an input from another thread while the call runs changes the result, never the
+//    memory the call touches.
+//  * works on private copies of the arrays on an ordinary ArrayBuffer (huge-page backed: a large
+//    copy's page faults cost more than the copying), outputs copied back in OnOK on the main
+//    thread; if an output array was detached meanwhile, the call fails with a TypeError instead.
+//  * always copies Int32Array inputs (offsets, lengths, sequence starts): the kernels index memory
+//    with them once the binding has checked them, so they must not change while the job runs.
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "runtime/aligned_buffer.h"
 
 namespace ga {
 namespace binding {
 
 class CallBuffers {
  public:
-  explicit CallBuffers(bool copy) : copy_(copy) {}
+  explicit CallBuffers(bool async) : async_(async) {}
   CallBuffers(const CallBuffers&) = delete;
   CallBuffers& operator=(const CallBuffers&) = delete;
 
@@ -23,21 +35,34 @@ class CallBuffers {
   const float* input(Napi::Object o, const char* key, int64_t n);
   const float* optional_input(Napi::Object o, const char* key, int64_t n);
   const int32_t* input_i32(Napi::Object o, const char* key, int64_t n);
+  // A Uint16Array field of exactly n elements (float16/bfloat16 bits); `what` ends the TypeError
+  // ("k must be a Uint16Array" + what).
+  const uint16_t* input_u16(Napi::Object o, const char* key, int64_t n, const char* what = "");
   float* output(Napi::Object o, const char* key, int64_t n);
 
   // Main thread, after the job: copies outputs back. False, with `error` set, if one was detached.
   bool write_back(std::string& error);
 
+  // Bytes async calls have copied so far, process-wide (a diagnostic: tests check that a
+  // SharedArrayBuffer is read in place).
+  static uint64_t copied_bytes() { return copied_.load(std::memory_order_relaxed); }
+
  private:
+  // The memory an async call works on for `a` (data, bytes): the caller's when it is shared (the
+  // array is then referenced until the call ends), else a fresh copy of it.
+  void* place(Napi::TypedArray a, void* data, size_t bytes);
   struct Output {
     Napi::Reference<Napi::Float32Array> target;
-    size_t index;  // into floats_
+    size_t copy;  // index into copies_
+    size_t bytes;
     std::string key;
   };
-  bool copy_;
-  std::vector<std::vector<float>> floats_;
+  bool async_;
+  std::vector<AlignedBuffer> copies_;
   std::vector<std::vector<int32_t>> ints_;
+  std::vector<Napi::Reference<Napi::TypedArray>> pinned_;
   std::vector<Output> outputs_;
+  static std::atomic<uint64_t> copied_;
 };
 
 }  // namespace binding

@@ -21,21 +21,8 @@ namespace ga {
 namespace binding {
 namespace {
 
-// A Uint16Array field of exactly n elements (a 16-bit KVCache's storage); nullptr when n == 0.
-uint16_t* get_u16(Napi::Object o, const char* key, int64_t n) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
-    throw_type(o.Env(), std::string(key) + " must be a Uint16Array (a 16-bit KVCache's storage)");
-  auto a = v.As<Napi::Uint16Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != n)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                             std::to_string(n));
-  return n == 0 ? nullptr : a.Data();
-}
-
 struct DenseJob {
   DenseAttentionParams p;
-  std::vector<uint16_t> k16, v16;  // async calls: private copies of a 16-bit cache
   std::vector<uint8_t> mask;       // normalised copy (0/1)
   float* weights = nullptr;        // optional [B, H, Nq, Nk] probabilities
   float* scores = nullptr;         // optional [B, H, Nq, Nk] scores at scores_stage
@@ -48,12 +35,11 @@ struct DenseJob {
   std::vector<float> rel_tables;
   int want_threads = 0;
   bool force_decode = false;  // args.path 'decode' (tests, benches): the decode kernel for any Nq
-  // float16 / bfloat16 calls: q, k, v as bits (the caller's memory, or copies for async calls),
+  // float16 / bfloat16 calls: q, k, v as bits (where CallBuffers places them),
   // converted to float32 on the worker; the float32 result converted back into `out`'s bytes.
   bool half = false, half_bf16 = false;
   const uint16_t* half_in[3] = {nullptr, nullptr, nullptr};
   int64_t half_n[3] = {0, 0, 0};
-  std::vector<uint16_t> half_copy[3];
   std::vector<float> half_f32[3], out_f32;
   float* half_out = nullptr;  // ceil(n / 2) floats holding n half results
   int64_t out_n = 0;
@@ -157,22 +143,6 @@ int64_t get_int_in(Napi::Env env, Napi::Object a, const char* key, double lo, do
   return static_cast<int64_t>(d);
 }
 
-// A Uint16Array field of exactly n elements: the caller's memory, or (async) a copy in `copy`.
-const uint16_t* half_input(Napi::Env env, Napi::Object a, const char* key, int64_t n, bool async,
-                           std::vector<uint16_t>& copy) {
-  Napi::Value v = a.Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
-    throw_type(env, std::string(key) + " must be a Uint16Array");
-  auto arr = v.As<Napi::Uint16Array>();
-  if (static_cast<int64_t>(arr.ElementLength()) != n)
-    throw_range(env, std::string(key) + " has " + std::to_string(arr.ElementLength()) + " elements, expected " +
-                         std::to_string(n));
-  if (n == 0) return nullptr;
-  if (!async) return arr.Data();
-  copy.assign(arr.Data(), arr.Data() + n);
-  return copy.data();
-}
-
 // The standard operator's options (all optional).
 void read_standard_options(Napi::Env env, Napi::Object a, CallBuffers& buffers, DenseJob& job, int64_t nq) {
   DenseAttentionParams& p = job.p;
@@ -252,7 +222,7 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
     const char* keys[3] = {"qHalf", "kHalf", "vHalf"};
     for (int i = 0; i < 3; ++i) {
       job->half_n[i] = sizes[i];
-      job->half_in[i] = half_input(env, a, keys[i], sizes[i], async, job->half_copy[i]);
+      job->half_in[i] = buffers->input_u16(a, keys[i], sizes[i]);
     }
     job->out_n = out_n;
     job->half_out = buffers->output(a, "out", (out_n + 1) / 2);
@@ -266,16 +236,8 @@ Napi::Value dense(const Napi::CallbackInfo& info, bool async) {
       else throw_type(env, "kvFormat must be 'float16' or 'bfloat16'");
       if (!cache) throw_range(env, "kvFormat needs kvCapacity (a KVCache view)");
       if (has(a, "weights")) throw_range(env, "weights are not computed from a 16-bit KVCache");
-      uint16_t* k16 = get_u16(a, "k", sizes[1]);
-      uint16_t* v16 = get_u16(a, "v", sizes[2]);
-      if (async) {  // as CallBuffers does for float inputs: the job must not see the caller's arrays
-        job->k16.assign(k16, k16 + sizes[1]);
-        job->v16.assign(v16, v16 + sizes[2]);
-        k16 = job->k16.data();
-        v16 = job->v16.data();
-      }
-      p.k16 = k16;
-      p.v16 = v16;
+      p.k16 = buffers->input_u16(a, "k", sizes[1], " (a 16-bit KVCache's storage)");
+      p.v16 = buffers->input_u16(a, "v", sizes[2], " (a 16-bit KVCache's storage)");
     } else {
       p.k = buffers->input(a, "k", sizes[1]);
       p.v = buffers->input(a, "v", sizes[2]);

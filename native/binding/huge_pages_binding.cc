@@ -15,9 +15,10 @@ Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
   void* data = nullptr;
   size_t bytes = 0;
   if (info.Length() >= 1 && info[0].IsTypedArray()) {
+    // The typed array's own data pointer: its buffer may be a SharedArrayBuffer (a KVCache's),
+    // which napi_get_arraybuffer_info refuses.
     Napi::TypedArray t = info[0].As<Napi::TypedArray>();
-    Napi::ArrayBuffer ab = t.ArrayBuffer();
-    if (ab.ByteLength() > 0) data = static_cast<char*>(ab.Data()) + t.ByteOffset();
+    if (napi_get_typedarray_info(env, t, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) data = nullptr;
     bytes = data ? t.ByteLength() : 0;
   } else if (info.Length() >= 1 && info[0].IsArrayBuffer()) {
     Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();

@@ -64,7 +64,6 @@ Napi::Value SetReducedPrecisionIsaImpl(const Napi::CallbackInfo& info) {
 
 struct GemmBf16Job {
   GemmBf16Params p;
-  std::vector<uint16_t> w16;  // async calls: a private copy of the 16-bit weight (call_buffers.h)
   bool fp16 = false;          // float16 instead of bfloat16 (products and w16)
   int want_threads = 0;
   void operator()(int threads) {
@@ -94,12 +93,7 @@ Napi::Value linear_reduced(const Napi::CallbackInfo& info, bool async) {
     auto w16 = wv.As<Napi::Uint16Array>();
     if (static_cast<int64_t>(w16.ElementLength()) != wn)
       throw_range(env, "w16 must have " + std::to_string(wn) + " elements (a detached buffer has none)");
-    if (async) {
-      job->w16.assign(w16.Data(), w16.Data() + wn);
-      job->p.b16 = job->w16.data();
-    } else {
-      job->p.b16 = w16.Data();
-    }
+    job->p.b16 = buffers->input_u16(a, "w16", wn);
   } else {
     g.b = buffers->input(a, "w", wn);
   }

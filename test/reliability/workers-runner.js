@@ -5,7 +5,8 @@
 //   node workers-runner.js parallel     4 workers load the addon at once and compute in parallel
 //                                       (sync and async, every kind), each result bitwise equal
 //                                       to the main thread's, while the main thread computes too
-//   node workers-runner.js terminate    workers terminated with long async calls in flight (and
+//   node workers-runner.js terminate    workers terminated with long async calls in flight, half
+//                                       of them on SharedArrayBuffers (and
 //                                       in the middle of a sync call), 12 rounds; then the main
 //                                       thread and a fresh worker still compute correctly
 //   node workers-runner.js exit         process.exit(0) from the main thread with calls in flight
@@ -98,11 +99,20 @@ if (!isMainThread) {
       // keep long async calls in flight until terminated; and sometimes sit in a long sync call
       const big = () => [T([1, 8, 768, 64], seed), T([1, 8, 768, 64], seed + 1), T([1, 8, 768, 64], seed + 2)];
       const [q, k, v] = big();
+      // Every other call on SharedArrayBuffers, which async calls read and write in place: the
+      // terminate must not free them under a running call (ASan runs this too).
+      const onShared = (t) => {
+        const data = new Float32Array(new SharedArrayBuffer(t.data.byteLength));
+        data.set(t.data);
+        return { data, dims: t.dims };
+      };
+      const [qs, ks, vs] = [q, k, v].map(onShared);
       const inflight = new Set();
       parentPort.postMessage({ ready: true });
       for (let i = 0; ; i++) {
-        const out = new Float32Array(q.data.length);
-        const p = lib.attentionAsync(q, k, v, { out }).then(() => inflight.delete(p));
+        const shared = i % 2 === 1;
+        const out = shared ? new Float32Array(new SharedArrayBuffer(q.data.byteLength)) : new Float32Array(q.data.length);
+        const p = (shared ? lib.attentionAsync(qs, ks, vs, { out }) : lib.attentionAsync(q, k, v, { out })).then(() => inflight.delete(p));
         inflight.add(p);
         if (i % 5 === 4) lib.attention(q, k, v);  // a sync call the terminate may land in
         if (inflight.size >= 16) await Promise.race(inflight);
