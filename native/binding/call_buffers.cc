@@ -29,9 +29,17 @@ void* CallBuffers::place(Napi::TypedArray a, void* data, size_t bytes) {
     pinned_.push_back(Napi::Persistent(a));
     return data;
   }
-  copies_.emplace_back((bytes + sizeof(float) - 1) / sizeof(float));
-  std::memcpy(copies_.back().data(), data, bytes);
+  float* copy = new_copy((bytes + sizeof(float) - 1) / sizeof(float));
+  std::memcpy(copy, data, bytes);
   copied_.fetch_add(bytes, std::memory_order_relaxed);
+  return copy;
+}
+
+float* CallBuffers::new_copy(size_t floats) {
+  Copy c;
+  if (floats * sizeof(float) >= kHugeCopyBytes) c.large.resize(floats);
+  else c.small.reset(new float[floats]);
+  copies_.push_back(std::move(c));
   return copies_.back().data();
 }
 
@@ -71,9 +79,15 @@ float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
   if (!async_ || n == 0) return p;
   auto a = o.Get(key).As<Napi::Float32Array>();
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  // The copy starts as the caller's array, so elements a kernel leaves alone read as in a sync call.
-  float* q = static_cast<float*>(place(a, p, bytes));
-  if (q != p) outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});
+  if (on_shared_buffer(a)) {
+    pinned_.push_back(Napi::Persistent(Napi::TypedArray(a)));
+    return p;
+  }
+  // Zeros, not the caller's array: every kernel writes all of its output, and reading a fresh
+  // output array here would fault in its pages on the main thread.
+  float* q = new_copy(static_cast<size_t>(n));
+  std::memset(q, 0, bytes);
+  outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});
   return q;
 }
 

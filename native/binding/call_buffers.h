@@ -7,9 +7,12 @@
 //    stores its keys and values so: an async decode step reads the cache without copying it.
 //    Writing such an input from another thread while the call runs changes the result, never the
 //    memory the call touches.
-//  * works on private copies of the arrays on an ordinary ArrayBuffer (huge-page backed: a large
-//    copy's page faults cost more than the copying), outputs copied back in OnOK on the main
-//    thread; if an output array was detached meanwhile, the call fails with a TypeError instead.
+//  * works on private copies of the arrays on an ordinary ArrayBuffer, outputs copied back in OnOK
+//    on the main thread; if an output array was detached meanwhile, the call fails with a TypeError
+//    instead. Copies of 4 MiB or more are on huge pages (a 64 MiB copy's 4 KiB page faults cost
+//    more than the copying); smaller ones come from malloc, whose heap reuses memory across calls
+//    (a fresh mapping per call faulted its pages in on the main thread and, freed, cost TLB
+//    shootdowns: the soak's event-loop delay tripled).
 //  * always copies Int32Array inputs (offsets, lengths, sequence starts): the kernels index memory
 //    with them once the binding has checked them, so they must not change while the job runs.
 #pragma once
@@ -17,6 +20,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,7 +62,15 @@ class CallBuffers {
     std::string key;
   };
   bool async_;
-  std::vector<AlignedBuffer> copies_;
+  // A private copy: malloc'd below kHugeCopyBytes, else huge-page backed (AlignedBuffer).
+  struct Copy {
+    std::unique_ptr<float[]> small;
+    AlignedBuffer large;
+    float* data() { return small ? small.get() : large.data(); }
+  };
+  static constexpr size_t kHugeCopyBytes = size_t{4} << 20;
+  float* new_copy(size_t floats);
+  std::vector<Copy> copies_;
   std::vector<std::vector<int32_t>> ints_;
   std::vector<Napi::Reference<Napi::TypedArray>> pinned_;
   std::vector<Output> outputs_;
