@@ -87,6 +87,7 @@ float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
   // output array here would fault in its pages on the main thread.
   float* q = new_copy(static_cast<size_t>(n));
   std::memset(q, 0, bytes);
+  copied_.fetch_add(bytes, std::memory_order_relaxed);  // copied back when the call ends
   outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});
   return q;
 }

@@ -47,8 +47,8 @@ class CallBuffers {
   // Main thread, after the job: copies outputs back. False, with `error` set, if one was detached.
   bool write_back(std::string& error);
 
-  // Bytes async calls have copied so far, process-wide (a diagnostic: tests check that a
-  // SharedArrayBuffer is read in place).
+  // Bytes of private copies async calls have made so far (inputs, and outputs to copy back),
+  // process-wide: a diagnostic; tests check that SharedArrayBuffers are used in place.
   static uint64_t copied_bytes() { return copied_.load(std::memory_order_relaxed); }
 
  private:
