@@ -17,6 +17,7 @@ export interface Info {
   /** Thread budget shared by all calls (setThreads). */
   threads: number;
   hardwareThreads: number;
+  /** Whether threads come from OpenMP: false (the library runs its own helper-thread pool, runtime/parallel.cc). */
   openmp: boolean;
   arch: string;
   platform: string;

@@ -61,7 +61,7 @@ if [ "$DO_NATIVE" = 1 ]; then
     # and shifts recoverable so that ubsan.supp can silence the known finding while fuzzing.
     SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize-recover=float-cast-overflow,shift,pointer-overflow -fno-omit-frame-pointer -g"
     if ! { cmake -S . -B "$OUT" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
-             -DGA_BUILD_ADDON=OFF -DGA_BUILD_TESTS=OFF -DGA_BUILD_FUZZERS=ON -DGA_WITH_OPENMP=OFF -DGA_SANITIZE=OFF \
+             -DGA_BUILD_ADDON=OFF -DGA_BUILD_TESTS=OFF -DGA_BUILD_FUZZERS=ON -DGA_SANITIZE=OFF \
              -DCMAKE_CXX_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >"$OUT/cmake.log" 2>&1 &&
            cmake --build "$OUT" --target fuzz_kernels -j "$(nproc)" >"$OUT/build.log" 2>&1; }; then
       tail -30 "$OUT/build.log" "$OUT/cmake.log"

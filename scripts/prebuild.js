@@ -3,8 +3,11 @@
 // (offline: cmake-js takes the Node-API headers from the node-api-headers package, because
 // package.json has binary.napi_versions), and puts them where node-gyp-build looks:
 //
-//   prebuilds/linux-x64/node.napi.glibc.node     + libgomp.so.1 (found through RUNPATH $ORIGIN)
-//   prebuilds/linux-arm64/node.napi.glibc.node   + libgomp.so.1 (cross-compiled, g++-aarch64-linux-gnu)
+//   prebuilds/linux-x64/node.napi.glibc.node
+//   prebuilds/linux-arm64/node.napi.glibc.node   (cross-compiled, g++-aarch64-linux-gnu)
+//
+// (Builds that need libgomp.so.1 — none since the library has its own thread pool — get a copy next
+// to the addon, found through RUNPATH $ORIGIN.)
 //
 // (prebuildify's layout and names: one Node-API build serves every Node version >= the Node-API
 // version; the glibc tag keeps musl systems off them.)

@@ -40,8 +40,8 @@ const files = pack.files.map((f) => f.path);
 const must = [
   'package.json', 'README.md', 'LICENSE', 'CMakeLists.txt', 'scripts/install.js', 'bin/global-attention.js',
   'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts', 'dist/binding.d.ts',
-  'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-x64/libgomp.so.1', 'prebuilds/linux-x64/sources.sha256',
-  'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/libgomp.so.1', 'prebuilds/linux-arm64/sources.sha256',
+  'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-x64/sources.sha256',
+  'prebuilds/linux-arm64/node.napi.glibc.node', 'prebuilds/linux-arm64/sources.sha256',
   'native/dispatch/dispatch.cc', 'native/simd/isa_neon.cc', 'native/compat/glibc_compat.cc',
   'dist/demo/demo.js', 'dist/bench/run.js',  // `global-attention demo` and `global-attention bench`
 ];

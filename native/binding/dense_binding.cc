@@ -23,9 +23,9 @@ namespace {
 
 struct DenseJob {
   DenseAttentionParams p;
-  std::vector<uint8_t> mask;       // normalised copy (0/1)
-  float* weights = nullptr;        // optional [B, H, Nq, Nk] probabilities
-  float* scores = nullptr;         // optional [B, H, Nq, Nk] scores at scores_stage
+  std::vector<uint8_t> mask;  // normalised copy (0/1)
+  float* weights = nullptr;   // optional [B, H, Nq, Nk] probabilities
+  float* scores = nullptr;    // optional [B, H, Nq, Nk] scores at scores_stage
   ScoreStage scores_stage = ScoreStage::kSoftmax;
   // relativeBias: Hugging Face's relative_attention_bias.weight [num_buckets, H]; its tables by
   // distance are built on the worker, one per batch when the diagonal offset is per batch.

@@ -64,7 +64,7 @@ Napi::Value SetReducedPrecisionIsaImpl(const Napi::CallbackInfo& info) {
 
 struct GemmBf16Job {
   GemmBf16Params p;
-  bool fp16 = false;          // float16 instead of bfloat16 (products and w16)
+  bool fp16 = false;  // float16 instead of bfloat16 (products and w16)
   int want_threads = 0;
   void operator()(int threads) {
     p.g.threads = threads;

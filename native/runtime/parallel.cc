@@ -4,12 +4,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
-#ifdef GA_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 namespace ga {
 namespace {
@@ -51,13 +50,7 @@ void set_thread_budget(int n) {
   g_cv.notify_all();
 }
 
-bool have_openmp() {
-#ifdef GA_HAVE_OPENMP
-  return true;
-#else
-  return false;
-#endif
-}
+bool have_openmp() { return false; }  // threads: HelperPool below
 
 namespace detail {
 std::atomic<int> g_waiting_hint{0};  // g_waiting, readable without the lock
@@ -132,6 +125,104 @@ int ThreadLease::regrow() {
   return n;
 }
 
+namespace {
+
+// One parallel_items region as its helper threads see it. A helper runs body(tid) only if it
+// arrives while the region is open; the calling thread closes it once it has no items left and
+// waits only for the helpers inside. A helper that arrives later leaves at once: nothing waits
+// for a thread that is slow to wake (under a hypervisor an idle vCPU's thread took ~4 ms to
+// join an OpenMP team; a 2 ms decode step on two threads then took 6 ms), and the items it
+// would have taken were pulled by the threads already running (a dynamic schedule).
+struct Region {
+  const std::function<void(int)>* run = nullptr;  // valid while open or while active > 0
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = true;
+  int active = 0;  // helpers inside run
+};
+
+// Process-wide helper threads, started on demand and kept (never destroyed: they may still be
+// waiting when the process exits). Each posted task is (region, tid). A helper that finishes a
+// task polls for the next one for 1 ms before it sleeps: a model step runs many short regions
+// back to back (a decode step took up to ~15 % longer in one run when helpers slept at once). The
+// poll loads an atomic without PAUSE: a long PAUSE loop is what a hypervisor deschedules.
+// Correctness never depends on a helper coming: the calling thread runs every item it finds.
+class HelperPool {
+ public:
+  static HelperPool& get() {
+    static HelperPool* pool = new HelperPool;  // leaked on purpose (see above)
+    return *pool;
+  }
+
+  void post(const std::shared_ptr<Region>& r, int tid) {
+    std::lock_guard<std::mutex> lk(mu_);
+    queue_.push_back({r, tid});
+    pending_.fetch_add(1, std::memory_order_release);
+    if (static_cast<int>(queue_.size()) <= spinners_) return;  // a polling helper takes it
+    if (sleepers_ > 0) {
+      cv_.notify_one();
+    } else if (threads_ < kMaxHelpers) {
+      ++threads_;
+      std::thread([this] { serve(); }).detach();
+    }
+  }
+
+ private:
+  struct Task {
+    std::shared_ptr<Region> region;
+    int tid;
+  };
+  static constexpr int kMaxHelpers = 1024;  // a bound on threads, not on correctness
+  static constexpr auto kPoll = std::chrono::microseconds(1000);
+
+  Task next() {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (queue_.empty()) {
+      ++spinners_;
+      lk.unlock();
+      const auto until = std::chrono::steady_clock::now() + kPoll;
+      for (int i = 1; pending_.load(std::memory_order_acquire) == 0; ++i)
+        if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
+      lk.lock();
+      --spinners_;
+      if (queue_.empty()) {
+        ++sleepers_;
+        cv_.wait(lk, [&] { return !queue_.empty(); });
+        --sleepers_;
+      }
+    }
+    Task t = std::move(queue_.front());
+    queue_.pop_front();
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    return t;
+  }
+
+  void serve() {
+    for (;;) {
+      Task t = next();
+      Region& r = *t.region;
+      {
+        std::lock_guard<std::mutex> lk(r.mu);
+        if (!r.open) continue;  // late: the calling thread has finished the items
+        ++r.active;
+      }
+      (*r.run)(t.tid);
+      std::lock_guard<std::mutex> lk(r.mu);
+      if (--r.active == 0) r.cv.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task> queue_;
+  std::atomic<int> pending_{0};  // queue_.size(), readable without the lock
+  int threads_ = 0;
+  int spinners_ = 0;  // helpers polling pending_
+  int sleepers_ = 0;  // helpers waiting on cv_
+};
+
+}  // namespace
+
 void parallel_items(int64_t n_items, int threads, const std::function<void(int, ItemCounter&)>& body) {
   if (n_items <= 0) return;
   int t = in_parallel_items() ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_items)));
@@ -151,12 +242,7 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   // Exceptions must not cross a thread boundary: capture the first and rethrow here.
   std::exception_ptr err;
   std::mutex err_mu;
-  // A helper that gave its slot back must not spin at the region's closing barrier (OpenMP
-  // threads spin there) while another call uses that core: it sleeps until the threads still
-  // working are done.
-  std::condition_variable all_done;
-  int working = t;
-  auto guarded = [&](int tid) {
+  const std::function<void(int)> guarded = [&](int tid) {
     CancelScope scope(token);                    // kernels poll cancel_requested() in every thread
     tl_yield_lease = tid > 0 ? lease : nullptr;  // helpers may give their slot back
     try {
@@ -166,22 +252,19 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
       std::lock_guard<std::mutex> lk(err_mu);
       if (!err) err = std::current_exception();
     }
-    const bool yielded = tid > 0 && lease != nullptr && tl_yield_lease == nullptr;
     tl_yield_lease = nullptr;  // pool threads outlive the region
-    std::unique_lock<std::mutex> lk(err_mu);
-    if (--working == 0) all_done.notify_all();
-    else if (yielded) all_done.wait(lk, [&] { return working == 0; });
   };
-#ifdef GA_HAVE_OPENMP
-#pragma omp parallel num_threads(t)
-  { guarded(omp_get_thread_num()); }
-#else
-  std::vector<std::thread> pool;
-  pool.reserve(t - 1);
-  for (int i = 1; i < t; ++i) pool.emplace_back(guarded, i);
+  auto region = std::make_shared<Region>();
+  region->run = &guarded;
+  for (int tid = 1; tid < t; ++tid) HelperPool::get().post(region, tid);
   guarded(0);
-  for (auto& th : pool) th.join();
-#endif
+  {
+    // No item is left once body(0) returns (or the call was cancelled, or body(0) threw: the
+    // others stop within an item). Close the region and wait for the helpers inside it.
+    std::unique_lock<std::mutex> lk(region->mu);
+    region->open = false;
+    region->cv.wait(lk, [&] { return region->active == 0; });
+  }
   if (err) std::rethrow_exception(err);
   throw_if_cancelled();
 }

@@ -10,7 +10,8 @@
 //    next parallel region when nobody waits.
 //  * parallel_items(n, threads, body): body(tid, next) runs once per thread; threads pull item
 //    indices from a shared counter (dynamic schedule), so uneven items (causal, padding)
-//    balance themselves. OpenMP when compiled in, std::thread otherwise.
+//    balance themselves. The threads are a process-wide pool of helpers (parallel.cc); the calling
+//    thread waits only for helpers already inside the region, never for one still waking up.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -23,7 +24,7 @@ namespace ga {
 int hardware_threads();
 int thread_budget();
 void set_thread_budget(int n);  // n < 1 resets to hardware_threads()
-bool have_openmp();
+bool have_openmp();             // false: kept for info().openmp
 
 // The threads a call holds; the current one of a thread is what parallel_items shares out.
 class ThreadLease {
