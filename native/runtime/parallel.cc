@@ -4,11 +4,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 namespace ga {
 namespace {
@@ -142,11 +145,19 @@ struct Region {
 };
 
 // Process-wide helper threads, started on demand and kept (never destroyed: they may still be
-// waiting when the process exits). Each posted task is (region, tid). A helper that finishes a
-// task polls for the next one for 1 ms before it sleeps: a model step runs many short regions
-// back to back (a decode step took up to ~15 % longer in one run when helpers slept at once). The
-// poll loads an atomic without PAUSE: a long PAUSE loop is what a hypervisor deschedules.
-// Correctness never depends on a helper coming: the calling thread runs every item it finds.
+// waiting when the process exits). post() hands a task (region, tid) to one idle helper, or
+// starts one; with kMaxHelpers busy it drops the task (the region runs on fewer threads).
+//
+// Where a woken helper runs: Linux places a woken thread on the waker's CPU when it takes the
+// other CPUs for busy, and under a hypervisor an idle vCPU can look so (preempted). The helper
+// then waited for the calling thread's time slice: ~2-4 ms after an idle period here, longer
+// than a decode step. So post() keeps the helper off the calling thread's CPU (its affinity is
+// the process's CPUs less that one; set again only when the caller's CPU changes): the
+// wake-up goes to another CPU, ~80 us after 60 ms idle instead of ~2 ms.
+//
+// A helper that finishes a task polls for the next one for 1 ms before it sleeps, since a model
+// step runs many short regions back to back; the poll loads an atomic without PAUSE (a long PAUSE
+// loop is what a hypervisor deschedules).
 class HelperPool {
  public:
   static HelperPool& get() {
@@ -155,70 +166,121 @@ class HelperPool {
   }
 
   void post(const std::shared_ptr<Region>& r, int tid) {
-    std::lock_guard<std::mutex> lk(mu_);
-    queue_.push_back({r, tid});
-    pending_.fetch_add(1, std::memory_order_release);
-    if (static_cast<int>(queue_.size()) <= spinners_) return;  // a polling helper takes it
-    if (sleepers_ > 0) {
-      cv_.notify_one();
-    } else if (threads_ < kMaxHelpers) {
-      ++threads_;
-      std::thread([this] { serve(); }).detach();
+    Helper* h = nullptr;
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!idle_.empty()) {
+        h = idle_.back();
+        idle_.pop_back();
+      } else if (helpers_ < kMaxHelpers) {
+        ++helpers_;
+        h = new Helper;  // lives as long as its thread: forever
+        start = true;
+      } else {
+        return;
+      }
     }
+    {
+      std::lock_guard<std::mutex> lk(h->mu);
+      h->task = {r, tid};
+      h->has_task.store(true, std::memory_order_release);
+    }
+    if (start) {  // it keeps itself off this CPU (its handle is its own until it first goes idle)
+      const int cpu = current_cpu();
+      std::thread([this, h, cpu] {
+        h->thread = pthread_self_handle();
+        keep_off(*h, cpu);
+        serve(h);
+      }).detach();
+      return;
+    }
+    keep_off(*h, current_cpu());
+    h->cv.notify_one();
   }
 
  private:
   struct Task {
     std::shared_ptr<Region> region;
-    int tid;
+    int tid = 0;
+  };
+  struct Helper {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<bool> has_task{false};
+    Task task;                                 // under mu, set before has_task
+    std::thread::native_handle_type thread{};  // set by the helper before it first goes idle
+    int off_cpu = -1;                          // the CPU its affinity leaves out (-1: none yet); its poster's to touch
   };
   static constexpr int kMaxHelpers = 1024;  // a bound on threads, not on correctness
   static constexpr auto kPoll = std::chrono::microseconds(1000);
 
-  Task next() {
-    std::unique_lock<std::mutex> lk(mu_);
-    if (queue_.empty()) {
-      ++spinners_;
-      lk.unlock();
-      const auto until = std::chrono::steady_clock::now() + kPoll;
-      for (int i = 1; pending_.load(std::memory_order_acquire) == 0; ++i)
-        if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
-      lk.lock();
-      --spinners_;
-      if (queue_.empty()) {
-        ++sleepers_;
-        cv_.wait(lk, [&] { return !queue_.empty(); });
-        --sleepers_;
-      }
-    }
-    Task t = std::move(queue_.front());
-    queue_.pop_front();
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-    return t;
+  static int current_cpu() {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+  }
+  static std::thread::native_handle_type pthread_self_handle() {
+#if defined(__linux__)
+    return pthread_self();
+#else
+    return {};
+#endif
   }
 
-  void serve() {
+  // Sets h's affinity to the process's CPUs but `cpu` (its poster's), unless it is so already.
+  static void keep_off(Helper& h, int cpu) {
+#if defined(__linux__)
+    if (cpu < 0 || cpu == h.off_cpu || cpu >= CPU_SETSIZE) return;
+    h.off_cpu = cpu;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0 || !CPU_ISSET(cpu, &set) || CPU_COUNT(&set) < 2) return;
+    CPU_CLR(cpu, &set);
+    pthread_setaffinity_np(h.thread, sizeof set, &set);  // a hint: failure changes nothing else
+#else
+    (void)h;
+    (void)cpu;
+#endif
+  }
+
+  static Task next(Helper& h) {
+    const auto until = std::chrono::steady_clock::now() + kPoll;
+    for (int i = 1; !h.has_task.load(std::memory_order_acquire); ++i)
+      if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
+    std::unique_lock<std::mutex> lk(h.mu);
+    h.cv.wait(lk, [&] { return h.has_task.load(std::memory_order_relaxed); });
+    h.has_task.store(false, std::memory_order_relaxed);
+    return std::move(h.task);
+  }
+
+  void serve(Helper* h) {
     for (;;) {
-      Task t = next();
+      Task t = next(*h);
       Region& r = *t.region;
+      bool entered = false;
       {
         std::lock_guard<std::mutex> lk(r.mu);
-        if (!r.open) continue;  // late: the calling thread has finished the items
-        ++r.active;
+        if (r.open) {  // else late: the calling thread has finished the items
+          ++r.active;
+          entered = true;
+        }
       }
-      (*r.run)(t.tid);
-      std::lock_guard<std::mutex> lk(r.mu);
-      if (--r.active == 0) r.cv.notify_all();
+      if (entered) {
+        (*r.run)(t.tid);
+        std::lock_guard<std::mutex> lk(r.mu);
+        if (--r.active == 0) r.cv.notify_all();
+      }
+      t.region.reset();  // before going idle: the region's memory is not held by an idle helper
+      std::lock_guard<std::mutex> lk(mu_);
+      idle_.push_back(h);
     }
   }
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Task> queue_;
-  std::atomic<int> pending_{0};  // queue_.size(), readable without the lock
-  int threads_ = 0;
-  int spinners_ = 0;  // helpers polling pending_
-  int sleepers_ = 0;  // helpers waiting on cv_
+  std::vector<Helper*> idle_;  // helpers with no task
+  int helpers_ = 0;
 };
 
 }  // namespace
