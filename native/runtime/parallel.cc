@@ -321,8 +321,9 @@ void parallel_items(int64_t n_items, int threads, const std::function<void(int, 
   for (int tid = 1; tid < t; ++tid) HelperPool::get().post(region, tid);
   guarded(0);
   {
-    // No item is left once body(0) returns (or the call was cancelled, or body(0) threw: the
-    // others stop within an item). Close the region and wait for the helpers inside it.
+    // body(0) returns when no item is left to hand out (or the call was cancelled: the others stop
+    // within an item), or it threw (the error is rethrown below; helpers inside finish their
+    // items). Close the region and wait only for the helpers inside it.
     std::unique_lock<std::mutex> lk(region->mu);
     region->open = false;
     region->cv.wait(lk, [&] { return region->active == 0; });
