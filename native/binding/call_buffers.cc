@@ -24,29 +24,30 @@ bool on_shared_buffer(Napi::TypedArray a) {
 
 }  // namespace
 
-void* CallBuffers::place(Napi::TypedArray a, void* data, size_t bytes) {
+void* CallBuffers::place(Napi::TypedArray a, void* data, size_t bytes, bool read) {
   if (on_shared_buffer(a)) {
     pinned_.push_back(Napi::Persistent(a));
     return data;
   }
-  float* copy = new_copy((bytes + sizeof(float) - 1) / sizeof(float));
-  std::memcpy(copy, data, bytes);
-  copied_.fetch_add(bytes, std::memory_order_relaxed);
-  return copy;
-}
-
-float* CallBuffers::new_copy(size_t floats) {
+  const size_t floats = (bytes + sizeof(float) - 1) / sizeof(float);
   Copy c;
   if (floats * sizeof(float) >= kHugeCopyBytes) c.large.resize(floats);
   else c.small.reset(new float[floats]);
   copies_.push_back(std::move(c));
-  return copies_.back().data();
+  float* copy = copies_.back().data();
+  // An output's copy starts as zeros, not as the caller's array: every kernel writes all of its
+  // output, and reading a fresh output array here would fault its pages in on the main thread.
+  if (read) std::memcpy(copy, data, bytes);
+  else std::memset(copy, 0, bytes);
+  copied_.fetch_add(bytes, std::memory_order_relaxed);  // an output's bytes: copied back at the end
+  return copy;
 }
 
 const float* CallBuffers::input(Napi::Object o, const char* key, int64_t n) {
   float* p = get_f32(o, key, n);
   if (!async_ || n == 0) return p;
-  return static_cast<const float*>(place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(float)));
+  return static_cast<const float*>(
+      place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(float), true));
 }
 
 const float* CallBuffers::optional_input(Napi::Object o, const char* key, int64_t n) {
@@ -71,7 +72,7 @@ const uint16_t* CallBuffers::input_u16(Napi::Object o, const char* key, int64_t 
                              std::to_string(n));
   if (n == 0) return nullptr;
   if (!async_) return a.Data();
-  return static_cast<const uint16_t*>(place(a, a.Data(), static_cast<size_t>(n) * sizeof(uint16_t)));
+  return static_cast<const uint16_t*>(place(a, a.Data(), static_cast<size_t>(n) * sizeof(uint16_t), true));
 }
 
 float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
@@ -79,16 +80,8 @@ float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
   if (!async_ || n == 0) return p;
   auto a = o.Get(key).As<Napi::Float32Array>();
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  if (on_shared_buffer(a)) {
-    pinned_.push_back(Napi::Persistent(Napi::TypedArray(a)));
-    return p;
-  }
-  // Zeros, not the caller's array: every kernel writes all of its output, and reading a fresh
-  // output array here would fault in its pages on the main thread.
-  float* q = new_copy(static_cast<size_t>(n));
-  std::memset(q, 0, bytes);
-  copied_.fetch_add(bytes, std::memory_order_relaxed);  // copied back when the call ends
-  outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});
+  float* q = static_cast<float*>(place(a, p, bytes, false));
+  if (q != p) outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});
   return q;
 }
 

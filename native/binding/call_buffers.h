@@ -53,8 +53,9 @@ class CallBuffers {
 
  private:
   // The memory an async call works on for `a` (data, bytes): the caller's when it is shared (the
-  // array is then referenced until the call ends), else a fresh copy of it.
-  void* place(Napi::TypedArray a, void* data, size_t bytes);
+  // array is then referenced until the call ends), else a private copy: of its contents (read),
+  // or zeros (an output's).
+  void* place(Napi::TypedArray a, void* data, size_t bytes, bool read);
   struct Output {
     Napi::Reference<Napi::Float32Array> target;
     size_t copy;  // index into copies_
@@ -69,7 +70,6 @@ class CallBuffers {
     float* data() { return small ? small.get() : large.data(); }
   };
   static constexpr size_t kHugeCopyBytes = size_t{4} << 20;
-  float* new_copy(size_t floats);
   std::vector<Copy> copies_;
   std::vector<std::vector<int32_t>> ints_;
   std::vector<Napi::Reference<Napi::TypedArray>> pinned_;
