@@ -14,6 +14,7 @@
 #include "dispatch/dispatch.h"
 #include "kernels/dense_attention.h"
 #include "kernels/tglobal_attention.h"
+#include "tests/dense_case.h"
 #include "tests/test_util.h"
 #include "tests/tglobal_case.h"
 
@@ -21,46 +22,16 @@ namespace {
 
 using gatest::Rng;
 
-struct Shape {
-  int64_t B, H, Hk, Nq, Nk, D, Dv;
-  bool causal, mask, bias;
-};
-
 GA_TEST(bf16_dense_attention_paths_agree) {
-  const Shape shapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false},
-                          {2, 4, 2, 33, 45, 13, 7, true, true, false},
-                          {1, 3, 3, 5, 9, 3, 5, false, true, true},
-                          {1, 1, 1, 130, 257, 32, 48, true, false, true}};
+  const gatest::DenseShape shapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false},
+                                       {2, 4, 2, 33, 45, 13, 7, true, true, false},
+                                       {1, 3, 3, 5, 9, 3, 5, false, true, true},
+                                       {1, 1, 1, 130, 257, 32, 48, true, false, true}};
   const std::string keep_isa = ga::active_isa().name;
-  for (const Shape& s : shapes) {
-    Rng r(static_cast<uint64_t>(s.Nq * 31 + s.Nk * 7 + s.D));
-    std::vector<float> q(s.B * s.H * s.Nq * s.D), k(s.B * s.Hk * s.Nk * s.D), v(s.B * s.Hk * s.Nk * s.Dv);
-    for (auto& x : q) x = r.uniform(-2.f, 2.f);
-    for (auto& x : k) x = r.uniform(-2.f, 2.f);
-    for (auto& x : v) x = r.uniform(-1.f, 1.f);
-    std::vector<uint8_t> mask(s.B * s.Nk, 1);
-    if (s.mask)
-      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 5 == 2) ? 0 : 1;
-    std::vector<float> bias(s.H * s.Nq * s.Nk);
-    for (auto& x : bias) x = r.uniform(-1.f, 1.f);
-    ga::DenseAttentionParams p;
-    p.q = q.data();
-    p.k = k.data();
-    p.v = v.data();
-    p.B = s.B, p.H = s.H, p.Hk = s.Hk, p.Nq = s.Nq, p.Nk = s.Nk, p.D = s.D, p.Dv = s.Dv;
-    p.qs = ga::Strides::bhnd(s.H, s.Nq, s.D);
-    p.ks = ga::Strides::bhnd(s.Hk, s.Nk, s.D);
-    p.vs = ga::Strides::bhnd(s.Hk, s.Nk, s.Dv);
-    p.os = ga::Strides::bhnd(s.H, s.Nq, s.Dv);
-    p.scale = 1.f / std::sqrt(static_cast<float>(s.D));
-    p.causal = s.causal;
-    if (s.mask) p.key_mask = mask.data();
-    if (s.bias) {
-      p.bias = bias.data();
-      p.bias_stride[1] = s.Nq * s.Nk, p.bias_stride[2] = s.Nk, p.bias_stride[3] = 1;
-    }
-    p.threads = 2;
-    std::vector<float> f32(s.B * s.H * s.Nq * s.Dv);
+  for (const gatest::DenseShape& s : shapes) {
+    gatest::DenseCase dc(s);
+    ga::DenseAttentionParams& p = dc.p;
+    std::vector<float> f32(dc.out_size());
     p.out = f32.data();
     ga::set_active_isa("scalar");
     ga::dense_attention(p);
@@ -75,9 +46,7 @@ GA_TEST(bf16_dense_attention_paths_agree) {
         ga::set_active_isa(isa);
         ga::set_reduced_precision_isa(rp);
         const std::string label = isa + "/" + ga::active_reduced_precision_isa();
-        std::vector<float> out(f32.size(), 7.f);
-        p.out = out.data();
-        ga::dense_attention_bf16(p);
+        const std::vector<float> out = dc.run(ga::dense_attention_bf16);
         double err = 0, diff = 0;
         size_t far = 0;
         for (size_t i = 0; i < out.size(); ++i) {

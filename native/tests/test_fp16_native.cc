@@ -26,6 +26,7 @@
 #include "kernels/fp16.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/tglobal_attention.h"
+#include "tests/dense_case.h"
 #include "tests/test_util.h"
 #include "tests/tglobal_case.h"
 
@@ -206,62 +207,17 @@ GA_TEST(fp16_gemm_native_matches_emulated) {
   }
 }
 
-struct Shape {
-  int64_t B, H, Hk, Nq, Nk, D, Dv;
-  bool causal, mask, bias;
-};
-
-struct DenseCase {
-  Shape s;
-  std::vector<float> q, k, v, bias;
-  std::vector<uint8_t> mask;
-  ga::DenseAttentionParams p;
-  explicit DenseCase(const Shape& sh) : s(sh) {
-    Rng r(static_cast<uint64_t>(s.Nq * 31 + s.Nk * 7 + s.D + s.H));
-    q.resize(s.B * s.H * s.Nq * s.D), k.resize(s.B * s.Hk * s.Nk * s.D), v.resize(s.B * s.Hk * s.Nk * s.Dv);
-    for (auto& x : q) x = r.uniform(-2.f, 2.f);
-    for (auto& x : k) x = r.uniform(-2.f, 2.f);
-    for (auto& x : v) x = r.uniform(-1.f, 1.f);
-    mask.assign(s.B * s.Nk, 1);
-    if (s.mask)
-      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 5 == 2 || i % 7 == 3) ? 0 : 1;
-    bias.resize(s.H * s.Nq * s.Nk);
-    for (auto& x : bias) x = r.uniform(-1.f, 1.f);
-    p.q = q.data(), p.k = k.data(), p.v = v.data();
-    p.B = s.B, p.H = s.H, p.Hk = s.Hk, p.Nq = s.Nq, p.Nk = s.Nk, p.D = s.D, p.Dv = s.Dv;
-    p.qs = ga::Strides::bhnd(s.H, s.Nq, s.D);
-    p.ks = ga::Strides::bhnd(s.Hk, s.Nk, s.D);
-    p.vs = ga::Strides::bhnd(s.Hk, s.Nk, s.Dv);
-    p.os = ga::Strides::bhnd(s.H, s.Nq, s.Dv);
-    p.scale = 1.f / std::sqrt(static_cast<float>(s.D));
-    p.causal = s.causal;
-    if (s.mask) p.key_mask = mask.data();
-    if (s.bias) {
-      p.bias = bias.data();
-      p.bias_stride[1] = s.Nq * s.Nk, p.bias_stride[2] = s.Nk, p.bias_stride[3] = 1;
-    }
-    p.threads = 2;
-  }
-  size_t out_size() const { return static_cast<size_t>(s.B * s.H * s.Nq * s.Dv); }
-  std::vector<float> run_fp16() {
-    std::vector<float> out(out_size(), 7.f);
-    p.out = out.data();
-    ga::dense_attention_fp16(p);
-    return out;
-  }
-};
-
 // Odd D and Dv (pair and vector padding), odd key counts (the zero key of the last pair), N not a
 // multiple of the tiles, grouped-query heads (H / Hk = 2 and 4), key masks, the causal cut, a bias.
-const Shape kDenseShapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false},
-                              {2, 4, 2, 33, 45, 13, 7, true, true, false},
-                              {1, 3, 3, 5, 9, 3, 5, false, true, true},
-                              {1, 4, 1, 130, 257, 32, 48, true, false, true},
-                              {2, 2, 1, 1, 1, 1, 1, false, false, false}};
+const gatest::DenseShape kDenseShapes[] = {{1, 2, 2, 77, 131, 64, 64, false, false, false},
+                                           {2, 4, 2, 33, 45, 13, 7, true, true, false},
+                                           {1, 3, 3, 5, 9, 3, 5, false, true, true},
+                                           {1, 4, 1, 130, 257, 32, 48, true, false, true},
+                                           {2, 2, 1, 1, 1, 1, 1, false, false, false}};
 
 GA_TEST(fp16_dense_attention_native_matches_emulated) {
-  for (const Shape& s : kDenseShapes) {
-    DenseCase dc(s);
+  for (const gatest::DenseShape& s : kDenseShapes) {
+    gatest::DenseCase dc(s);
     std::vector<float> f32(dc.out_size());
     dc.p.out = f32.data();
     const std::string keep_isa = ga::active_isa().name;
@@ -273,7 +229,7 @@ GA_TEST(fp16_dense_attention_native_matches_emulated) {
     for (float x : dc.v) vmax = std::fmax(vmax, std::fabs(x));
     std::vector<float> emulated;
     for_each_path([&](const std::string& label, bool is_emulated) {
-      const std::vector<float> out = dc.run_fp16();
+      const std::vector<float> out = dc.run(ga::dense_attention_fp16);
       if (is_emulated) emulated = out;  // this ISA's (for_each_path: "emulated" first)
       double err = 0, diff = 0;
       size_t far = 0, same = 0;
@@ -302,19 +258,19 @@ GA_TEST(fp16_dense_attention_native_matches_emulated) {
 // keys' keys and values (finite, then NaN and Inf) changes no output bit: their weights are
 // exactly 0.
 GA_TEST(fp16_dense_attention_weights_sum_to_one_and_masks_exclude) {
-  for (const Shape& s : kDenseShapes) {
+  for (const gatest::DenseShape& s : kDenseShapes) {
     if (!s.mask) continue;
-    DenseCase dc(s);
+    gatest::DenseCase dc(s);
     for_each_path([&](const std::string& label, bool) {
       std::vector<float> keep_v = dc.v;
       std::fill(dc.v.begin(), dc.v.end(), 1.f);
-      const std::vector<float> ones = dc.run_fp16();
+      const std::vector<float> ones = dc.run(ga::dense_attention_fp16);
       dc.v = keep_v;
       dc.p.v = dc.v.data();
       double worst = 0;
       for (float x : ones) worst = std::fmax(worst, std::fabs(double(x) - 1.0));
       CHECK_MSG(worst <= 1e-5, "%s: weights sum to 1 within %g", label.c_str(), worst);
-      const std::vector<float> before = dc.run_fp16();
+      const std::vector<float> before = dc.run(ga::dense_attention_fp16);
       std::vector<float> k2 = dc.k, v2 = dc.v;
       for (int64_t b = 0; b < s.B; ++b)
         for (int64_t h = 0; h < s.Hk; ++h)
@@ -324,7 +280,7 @@ GA_TEST(fp16_dense_attention_weights_sum_to_one_and_masks_exclude) {
               for (int64_t d = 0; d < s.Dv; ++d) v2[((b * s.Hk + h) * s.Nk + j) * s.Dv + d] = 6e4f;
             }
       dc.p.k = k2.data(), dc.p.v = v2.data();
-      const std::vector<float> after = dc.run_fp16();
+      const std::vector<float> after = dc.run(ga::dense_attention_fp16);
       CHECK_MSG(std::memcmp(before.data(), after.data(), before.size() * 4) == 0,
                 "%s Nq=%lld Nk=%lld: masked keys changed the output", label.c_str(), (long long)s.Nq, (long long)s.Nk);
       // Non-finite masked keys (NaN keys, infinite values) take the kernels' safe pass: still no
@@ -333,7 +289,7 @@ GA_TEST(fp16_dense_attention_weights_sum_to_one_and_masks_exclude) {
         if (k2[i] == 1000.f) k2[i] = NAN;
       for (size_t i = 0; i < v2.size(); ++i)
         if (v2[i] == 6e4f) v2[i] = INFINITY;
-      const std::vector<float> non_finite = dc.run_fp16();
+      const std::vector<float> non_finite = dc.run(ga::dense_attention_fp16);
       dc.p.k = dc.k.data(), dc.p.v = dc.v.data();
       CHECK_MSG(std::memcmp(before.data(), non_finite.data(), before.size() * 4) == 0,
                 "%s Nq=%lld Nk=%lld: non-finite masked keys changed the output", label.c_str(), (long long)s.Nq,
@@ -361,11 +317,11 @@ GA_TEST(fp16_dense_attention_non_finite_like_emulated) {
                           {"NaN key (key 7)", 'k', 7 * 5 + 2, NAN, true},
                           {"-inf key component (key 10)", 'k', 10 * 5 + 0, -INFINITY, false}};
   for (const Poison& c : cases) {
-    DenseCase dc({1, 2, 1, 9, 13, 5, 3, false, false, false});
+    gatest::DenseCase dc({1, 2, 1, 9, 13, 5, 3, false, false, false});
     (c.tensor == 'q' ? dc.q : c.tensor == 'k' ? dc.k : dc.v)[c.index] = c.value;
     std::vector<float> emulated;
     for_each_path([&](const std::string& label, bool is_emulated) {
-      const std::vector<float> out = dc.run_fp16();
+      const std::vector<float> out = dc.run(ga::dense_attention_fp16);
       if (is_emulated) emulated = out;  // this ISA's (for_each_path: "emulated" first)
       size_t bad = 0, non_finite = 0;
       for (size_t i = 0; i < out.size(); ++i) {
