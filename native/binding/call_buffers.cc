@@ -69,7 +69,7 @@ const uint16_t* CallBuffers::input_u16(Napi::Object o, const char* key, int64_t 
   auto a = v.As<Napi::Uint16Array>();
   if (static_cast<int64_t>(a.ElementLength()) != n)
     throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                             std::to_string(n));
+                             std::to_string(n) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
   if (n == 0) return nullptr;
   if (!async_) return a.Data();
   return static_cast<const uint16_t*>(place(a, a.Data(), static_cast<size_t>(n) * sizeof(uint16_t), true));

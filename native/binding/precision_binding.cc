@@ -87,12 +87,6 @@ Napi::Value linear_reduced(const Napi::CallbackInfo& info, bool async) {
   g.a = buffers->input(a, "x", checked_mul(env, g.M, g.K, "x"));
   const int64_t wn = checked_mul(env, g.N, g.K, "w");
   if (has(a, "w16")) {  // bfloat16 bit patterns (a BF16 checkpoint's weight, or toBf16())
-    Napi::Value wv = a.Get("w16");
-    if (!wv.IsTypedArray() || wv.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
-      throw_type(env, "w16 must be a Uint16Array");
-    auto w16 = wv.As<Napi::Uint16Array>();
-    if (static_cast<int64_t>(w16.ElementLength()) != wn)
-      throw_range(env, "w16 must have " + std::to_string(wn) + " elements (a detached buffer has none)");
     job->p.b16 = buffers->input_u16(a, "w16", wn);
   } else {
     g.b = buffers->input(a, "w", wn);
