@@ -54,6 +54,14 @@ float* get_f32(Napi::Object o, const char* key, int64_t expected) {
   return expected == 0 ? nullptr : a.Data();
 }
 
+uint16_t* get_u16(Napi::Object o, const char* key, int64_t expected, const char* what) {
+  auto a = typed(o, key, napi_uint16_array, (std::string("Uint16Array") + what).c_str()).As<Napi::Uint16Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != expected)
+    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                             std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
+  return expected == 0 ? nullptr : a.Data();
+}
+
 float* get_f32_opt(Napi::Object o, const char* key, int64_t expected) {
   if (!has(o, key)) return nullptr;
   return get_f32(o, key, expected);

@@ -63,16 +63,10 @@ const int32_t* CallBuffers::input_i32(Napi::Object o, const char* key, int64_t n
 }
 
 const uint16_t* CallBuffers::input_u16(Napi::Object o, const char* key, int64_t n, const char* what) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
-    throw_type(o.Env(), std::string(key) + " must be a Uint16Array" + what);
-  auto a = v.As<Napi::Uint16Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != n)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                             std::to_string(n) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
-  if (n == 0) return nullptr;
-  if (!async_) return a.Data();
-  return static_cast<const uint16_t*>(place(a, a.Data(), static_cast<size_t>(n) * sizeof(uint16_t), true));
+  uint16_t* p = get_u16(o, key, n, what);
+  if (!async_ || n == 0) return p;
+  return static_cast<const uint16_t*>(
+      place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(uint16_t), true));
 }
 
 float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
