@@ -11,6 +11,8 @@
 // scale * log2(e) is folded into QT.
 //
 // Use: begin() -> for each key tile { [set_band();] scores(); add biases; exclude keys; accumulate(); } -> finish().
+// A caller that knows which rows it (or its next block) will read from memory queues them in
+// `ahead` (kernels/prefetch.h): the score and P·V micro-kernels request them a line at a time.
 //
 // The bias protocol: callers add biases only through the add_bias*() methods (or tables built
 // with bias_units()), never by writing S. The methods convert a bias to the block's base-2 units
@@ -76,6 +78,14 @@ struct FlashBlock {
   bool safe = false;       // the non-finite-safe recomputation (see the header comment)
   bool fused_max = false;  // the last scores() also took the tile's maximum (tile_max())
 
+  // Lines the caller wants in cache soon (kernels/prefetch.h), or none: the score and P·V
+  // micro-kernels request one every kAheadEvery iterations while they compute.
+  PrefetchQueue* ahead = nullptr;
+  static constexpr int kAheadEvery = 4;
+  // The queue while it has lines left; then none, so the micro-kernels skip it (measured ~1-2% of
+  // a dense call when they kept asking an empty queue).
+  PrefetchQueue* pending() const { return ahead != nullptr && !ahead->empty() ? ahead : nullptr; }
+
   FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
 
   float* S() { return sc.s.data(); }  // S[j * BQ + m]
@@ -136,7 +146,15 @@ struct FlashBlock {
   // into the tile's running maximum tmax[m0..m0+QCOL) while they are still in registers.
   // NQ <= QV query vectors (a banded tile's edge needs fewer than the whole micro-tile).
   template <int NK, bool kMax, int NQ = QV>
-  static inline void qk_tile(const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax) {
+  static inline void qk_tile(const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax,
+                             PrefetchQueue* ahead) {
+    // Two loops, with and without the queue: a null check per iteration measured ~1-2% of a dense call.
+    if (ahead != nullptr) qk_tile_loop<NK, kMax, NQ, true>(kp, ks, D, qt, s, tmax, ahead);
+    else qk_tile_loop<NK, kMax, NQ, false>(kp, ks, D, qt, s, tmax, nullptr);
+  }
+  template <int NK, bool kMax, int NQ, bool kAhead>
+  static inline void qk_tile_loop(const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax,
+                                  PrefetchQueue* ahead) {
     R acc[NK][NQ];
     for (int a = 0; a < NK; ++a)
       for (int v = 0; v < NQ; ++v) acc[a][v] = V::zero();
@@ -146,6 +164,7 @@ struct FlashBlock {
     // no faster.)
     int64_t d = 0;
     do {
+      if (kAhead && d % kAheadEvery == kAheadEvery - 1) ahead->issue_one();
       R qv[NQ];
       for (int v = 0; v < NQ; ++v) qv[v] = V::load(qt + d * BQ + v * W);
       for (int a = 0; a < NK; ++a) {
@@ -164,26 +183,29 @@ struct FlashBlock {
   }
 
   template <bool kMax, int N = KR - 1, int NQ = QV>
-  static inline void qk_tail(int nk, const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax) {
+  static inline void qk_tail(int nk, const float* kp, int64_t ks, int64_t D, const float* qt, float* s, float* tmax,
+                             PrefetchQueue* ahead) {
     if constexpr (N >= 1) {
-      if (nk == N) return qk_tile<N, kMax, NQ>(kp, ks, D, qt, s, tmax);
-      return qk_tail<kMax, N - 1, NQ>(nk, kp, ks, D, qt, s, tmax);
+      if (nk == N) return qk_tile<N, kMax, NQ>(kp, ks, D, qt, s, tmax, ahead);
+      return qk_tail<kMax, N - 1, NQ>(nk, kp, ks, D, qt, s, tmax, ahead);
     }
   }
 
   // Scores of keys [0, nk) (row stride ks) for NQ query vectors (qt, s already offset to them).
   template <int NQ>
-  static inline void qk_span(const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s) {
+  static inline void qk_span(const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s,
+                             PrefetchQueue* ahead) {
     int j = 0;
-    for (; j + KR <= nk; j += KR) qk_tile<KR, false, NQ>(k + j * ks, ks, D, qt, s + j * BQ, nullptr);
-    if (j < nk) qk_tail<false, KR - 1, NQ>(nk - j, k + j * ks, ks, D, qt, s + j * BQ, nullptr);
+    for (; j + KR <= nk; j += KR) qk_tile<KR, false, NQ>(k + j * ks, ks, D, qt, s + j * BQ, nullptr, ahead);
+    if (j < nk) qk_tail<false, KR - 1, NQ>(nk - j, k + j * ks, ks, D, qt, s + j * BQ, nullptr, ahead);
   }
 
   template <int N = QV>
-  static inline void qk_span_n(int nq_vecs, const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s) {
+  static inline void qk_span_n(int nq_vecs, const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s,
+                               PrefetchQueue* ahead) {
     if constexpr (N >= 1) {
-      if (nq_vecs == N) return qk_span<N>(k, ks, nk, D, qt, s);
-      return qk_span_n<N - 1>(nq_vecs, k, ks, nk, D, qt, s);
+      if (nq_vecs == N) return qk_span<N>(k, ks, nk, D, qt, s, ahead);
+      return qk_span_n<N - 1>(nq_vecs, k, ks, nk, D, qt, s, ahead);
     }
   }
 
@@ -222,11 +244,11 @@ struct FlashBlock {
       const int nvec = (nq - c + W - 1) / W;
       if (nvec >= QV) {
         int j = 0;
-        for (; j + KR <= nk; j += KR) qk_tile<KR, kMax>(k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
-        if (j < nk) qk_tail<kMax>(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c);
+        for (; j + KR <= nk; j += KR) qk_tile<KR, kMax>(k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c, pending());
+        if (j < nk) qk_tail<kMax>(nk - j, k + j * ks, ks, D, qt + c, s + j * BQ + c, tmax + c, pending());
         continue;
       }
-      scores_part<kMax>(nvec, k, ks, nk, D, qt + c, s + c, tmax + c);
+      scores_part<kMax>(nvec, k, ks, nk, D, qt + c, s + c, tmax + c, pending());
       for (int j = 0; j < nk; ++j)
         for (int v = nvec; v < QV; ++v) V::store(s + j * BQ + c + v * W, V::zero());
       if (kMax)
@@ -237,12 +259,12 @@ struct FlashBlock {
   // scores_impl's micro-tile of nvec < QV query vectors (qt, s, tmax already offset to it).
   template <bool kMax, int N = QV - 1>
   static inline void scores_part(int nvec, const float* k, int64_t ks, int nk, int64_t D, const float* qt, float* s,
-                                 float* tmax) {
+                                 float* tmax, PrefetchQueue* ahead) {
     if constexpr (N >= 1) {
-      if (nvec != N) return scores_part<kMax, N - 1>(nvec, k, ks, nk, D, qt, s, tmax);
+      if (nvec != N) return scores_part<kMax, N - 1>(nvec, k, ks, nk, D, qt, s, tmax, ahead);
       int j = 0;
-      for (; j + KR <= nk; j += KR) qk_tile<KR, kMax, N>(k + j * ks, ks, D, qt, s + j * BQ, tmax);
-      if (j < nk) qk_tail<kMax, KR - 1, N>(nk - j, k + j * ks, ks, D, qt, s + j * BQ, tmax);
+      for (; j + KR <= nk; j += KR) qk_tile<KR, kMax, N>(k + j * ks, ks, D, qt, s + j * BQ, tmax, ahead);
+      if (j < nk) qk_tail<kMax, KR - 1, N>(nk - j, k + j * ks, ks, D, qt, s + j * BQ, tmax, ahead);
     }
   }
 
@@ -316,7 +338,7 @@ struct FlashBlock {
             vb = v + 1;
           }
         if (va >= vb) continue;
-        qk_span_n(vb - va, k + j0 * ks, ks, j1 - j0, D, qt + c + va * W, s + j0 * BQ + c + va * W);
+        qk_span_n(vb - va, k + j0 * ks, ks, j1 - j0, D, qt + c + va * W, s + j0 * BQ + c + va * W, pending());
       }
     }
   }
@@ -413,13 +435,20 @@ struct FlashBlock {
   // O[r0..r0+MR)[c0..c0+NVV*W) = alpha * O + sum_j S[j][r] * V[j][c]; kSafe skips zero weights.
   template <int NVV, bool kSafe>
   static inline void pv_tile(const float* s, int nk, const float* vt, int64_t vstride, float* o, int64_t Dvp,
-                             const float* alpha) {
+                             const float* alpha, PrefetchQueue* ahead) {
+    if (ahead != nullptr) pv_tile_loop<NVV, kSafe, true>(s, nk, vt, vstride, o, Dvp, alpha, ahead);
+    else pv_tile_loop<NVV, kSafe, false>(s, nk, vt, vstride, o, Dvp, alpha, nullptr);
+  }
+  template <int NVV, bool kSafe, bool kAhead>
+  static inline void pv_tile_loop(const float* s, int nk, const float* vt, int64_t vstride, float* o, int64_t Dvp,
+                                  const float* alpha, PrefetchQueue* ahead) {
     R acc[MR][NVV];
     for (int r = 0; r < MR; ++r) {
       const R a = V::set1(alpha[r]);
       for (int v = 0; v < NVV; ++v) acc[r][v] = V::mul(a, V::load(o + r * Dvp + v * W));
     }
     for (int j = 0; j < nk; ++j) {
+      if (kAhead && j % kAheadEvery == kAheadEvery - 1) ahead->issue_one();
       R vv[NVV];
       for (int v = 0; v < NVV; ++v) vv[v] = V::load(vt + j * vstride + v * W);
       for (int r = 0; r < MR; ++r) {
@@ -434,10 +463,10 @@ struct FlashBlock {
 
   template <bool kSafe, int N = NV>
   static inline void pv_chunk(int nvec, const float* s, int nk, const float* vt, int64_t vstride, float* o, int64_t Dvp,
-                              const float* alpha) {
+                              const float* alpha, PrefetchQueue* ahead) {
     if constexpr (N >= 1) {
-      if (nvec == N) return pv_tile<N, kSafe>(s, nk, vt, vstride, o, Dvp, alpha);
-      return pv_chunk<kSafe, N - 1>(nvec, s, nk, vt, vstride, o, Dvp, alpha);
+      if (nvec == N) return pv_tile<N, kSafe>(s, nk, vt, vstride, o, Dvp, alpha, ahead);
+      return pv_chunk<kSafe, N - 1>(nvec, s, nk, vt, vstride, o, Dvp, alpha, ahead);
     }
   }
 
@@ -576,8 +605,8 @@ struct FlashBlock {
       const float* vr = vt + ja * vstride;
       for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
         const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
-        if (safe) pv_chunk<true>(nvec, sr, jn, vr + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
-        else pv_chunk<false>(nvec, sr, jn, vr + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+        if (safe) pv_chunk<true>(nvec, sr, jn, vr + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0, pending());
+        else pv_chunk<false>(nvec, sr, jn, vr + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0, pending());
       }
     }
   }
@@ -628,20 +657,29 @@ struct FlashBlock {
   }
 };
 
-// Runs fn(item, scratch) for item in [0, items) on up to `threads` threads, one FlashBlock
-// scratch per thread, allocated before the parallel region. The thread contract every attention
-// kernel shares: an item is (batch, head, query block); dynamic schedule (runtime/parallel.h).
+// Runs fn(first, count, scratch) for runs of consecutive items [first, first + count) covering
+// [0, items), on up to `threads` threads, one FlashBlock scratch per thread, allocated before the
+// parallel region. The thread contract every attention kernel shares: an item is (batch, head,
+// query block); dynamic schedule (runtime/parallel.h), runs of up to max_run items
+// (ItemCounter::next_run) for kernels whose consecutive blocks share their reads.
 template <class Block, class Fn>
-void for_each_query_block(int64_t items, int64_t threads_wanted, int64_t D, int64_t Dv, Fn&& fn) {
+void for_each_query_block_run(int64_t items, int64_t threads_wanted, int64_t max_run, int64_t D, int64_t Dv, Fn&& fn) {
   if (items <= 0) return;
   const int threads = static_cast<int>(threads_wanted < 1 ? 1 : threads_wanted < items ? threads_wanted : items);
   std::vector<typename Block::Scratch> scratch;
   scratch.reserve(threads);
   for (int t = 0; t < threads; ++t) scratch.emplace_back(D, Dv);
   parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
-    int64_t it;
-    while (items_left.next(it)) fn(it, scratch[tid]);
+    int64_t first, count;
+    while (items_left.next_run(max_run, first, count, threads)) fn(first, count, scratch[tid]);
   });
+}
+
+// One item at a time: fn(item, scratch).
+template <class Block, class Fn>
+void for_each_query_block(int64_t items, int64_t threads_wanted, int64_t D, int64_t Dv, Fn&& fn) {
+  for_each_query_block_run<Block>(items, threads_wanted, 1, D, Dv,
+                                  [&](int64_t item, int64_t, typename Block::Scratch& sc) { fn(item, sc); });
 }
 
 }  // namespace ga

@@ -331,8 +331,11 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
         for (int64_t c0 = 0; c0 < Dvp; c0 += NV * W) {
           const int nvec = static_cast<int>((Dvp - c0) / W < NV ? (Dvp - c0) / W : NV);
           if (this->safe)
-            Base::template pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
-          else Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0);
+            Base::template pv_chunk<true>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0,
+                                          this->pending());
+          else
+            Base::template pv_chunk<false>(nvec, s + r0, nk, vt + c0, vstride, o + r0 * Dvp + c0, Dvp, alpha + r0,
+                                           this->pending());
         }
     } else {
       const uint16_t* p2 = u16(sc2.p2);  // P pairs along keys, written by softmax_update()
