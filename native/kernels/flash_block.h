@@ -82,8 +82,7 @@ struct FlashBlock {
   // micro-kernels request one every kAheadEvery iterations while they compute.
   PrefetchQueue* ahead = nullptr;
   static constexpr int kAheadEvery = 4;
-  // The queue while it has lines left; then none, so the micro-kernels skip it (measured ~1-2% of
-  // a dense call when they kept asking an empty queue).
+  // The queue while it has lines left; then none, so the micro-kernels run their loops without it.
   PrefetchQueue* pending() const { return ahead != nullptr && !ahead->empty() ? ahead : nullptr; }
 
   FlashBlock(Scratch& scratch, int64_t d, int64_t dv) : sc(scratch), D(d), Dv(dv), Dvp(padded(dv)) {}
