@@ -277,11 +277,14 @@ struct DenseAttentionKernel {
       t.head = head;
       t.base = t.klo = t.khi = a;
     }
-    if (b > t.base + t.cap) {  // slide: the keys still held from a on move to the front
-      const int64_t keep = std::max(a, t.klo);
-      std::memmove(t.k.data(), t.k.data() + (keep - t.base) * p.D, sizeof(float) * (t.khi - keep) * p.D);
-      std::memmove(t.v.data(), t.v.data() + (keep - t.base) * p.Dv, sizeof(float) * (t.khi - keep) * p.Dv);
-      t.base = t.klo = keep;
+    if (b > t.base + t.cap) {
+      if (a < t.klo) {  // (keys move left: not a window's blocks) start over at a
+        t.base = t.klo = t.khi = a;
+      } else {  // slide: the keys still held from a on move to the front
+        std::memmove(t.k.data(), t.k.data() + (a - t.base) * p.D, sizeof(float) * (t.khi - a) * p.D);
+        std::memmove(t.v.data(), t.v.data() + (a - t.base) * p.Dv, sizeof(float) * (t.khi - a) * p.Dv);
+        t.base = t.klo = a;
+      }
     }
     if (a < t.klo) {
       widen(bf16, k16 + a * p.ks.n, p.ks.n, t.klo - a, p.D, t.k.data() + (a - t.base) * p.D);
