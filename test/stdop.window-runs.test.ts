@@ -9,6 +9,7 @@
 import { attention, AttentionOptions } from '../lib/index';
 import { float32ToHalf, halfToFloat32 } from '../lib/half';
 import { mulberry32, randomTensor, Rng } from './helpers/fixtures';
+import { swap12 } from './helpers/longt5-reference';
 import { referenceStandardAttention, StandardRefOptions } from './helpers/standard-reference';
 
 const TOL = 3e-5;
@@ -37,15 +38,6 @@ const CASES: Case[] = [
   { name: 'window wider than the keys', B: 1, H: 1, Hk: 1, Nq: 500, Nk: 120, D: 8, Dv: 8, window: [1000, 1000] },
 ];
 
-const toBnhd = (x: Float32Array, B: number, H: number, N: number, D: number): Float32Array => {
-  const y = new Float32Array(x.length);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++)
-      for (let n = 0; n < N; n++)
-        for (let d = 0; d < D; d++) y[((b * N + n) * H + h) * D + d] = x[((b * H + h) * N + n) * D + d];
-  return y;
-};
-
 function inputs(c: Case, rng: Rng) {
   const q = randomTensor(rng, [c.B, c.H, c.Nq, c.D]);
   const k = randomTensor(rng, [c.B, c.Hk, c.Nk, c.D]);
@@ -62,18 +54,12 @@ function run(c: Case, x: ReturnType<typeof inputs>, threads: number): Float32Arr
   if (x.mask) opts.keyMask = { data: x.mask, dims: [c.B, c.Nk] };
   if (!c.bnhd) return attention(x.q, x.k, x.v, opts).data as Float32Array;
   const out = attention(
-    { data: toBnhd(x.q.data, c.B, c.H, c.Nq, c.D), dims: [c.B, c.Nq, c.H, c.D] },
-    { data: toBnhd(x.k.data, c.B, c.Hk, c.Nk, c.D), dims: [c.B, c.Nk, c.Hk, c.D] },
-    { data: toBnhd(x.v.data, c.B, c.Hk, c.Nk, c.Dv), dims: [c.B, c.Nk, c.Hk, c.Dv] },
+    { data: swap12(x.q.data, c.B, c.H, c.Nq, c.D), dims: [c.B, c.Nq, c.H, c.D] },
+    { data: swap12(x.k.data, c.B, c.Hk, c.Nk, c.D), dims: [c.B, c.Nk, c.Hk, c.D] },
+    { data: swap12(x.v.data, c.B, c.Hk, c.Nk, c.Dv), dims: [c.B, c.Nk, c.Hk, c.Dv] },
     { ...opts, layout: 'bnhd' },
   ).data as Float32Array;
-  // Back to [B, H, N, Dv] for the comparisons.
-  const y = new Float32Array(out.length);
-  for (let b = 0; b < c.B; b++)
-    for (let h = 0; h < c.H; h++)
-      for (let n = 0; n < c.Nq; n++)
-        for (let d = 0; d < c.Dv; d++) y[((b * c.H + h) * c.Nq + n) * c.Dv + d] = out[((b * c.Nq + n) * c.H + h) * c.Dv + d];
-  return y;
+  return swap12(out, c.B, c.Nq, c.H, c.Dv); // back to [B, H, N, Dv] for the comparisons
 }
 
 describe('windowed attention over many query blocks (runs of blocks per thread)', () => {

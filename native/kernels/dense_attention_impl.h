@@ -185,7 +185,7 @@ struct DenseAttentionKernel {
     const int64_t nqb = (p.Nq + BQ - 1) / BQ;
     for_each_query_block_run<Block>(
         p.B * p.H * nqb, p.threads, max_run(p), p.D, p.Dv,
-        [&](int64_t first, int64_t count, typename Block::Scratch& sc) { run_blocks(p, nqb, first, count, sc); });
+        [&](int, int64_t first, int64_t count, typename Block::Scratch& sc) { run_blocks(p, nqb, first, count, sc); });
   }
 
   // Work items are query blocks, handed out in runs of consecutive blocks (of one head or more)
@@ -235,9 +235,9 @@ struct DenseAttentionKernel {
   // The key buffers hold `cap` keys from key `base`: a window's interval slides through them (the
   // keys still needed move to the front when it reaches the end), so they stay a few window spans
   // in size and in cache (a buffer of all Nk keys measured ~10% of a two-thread float16 window
-  // call: each call's 8 MiB of fresh rows per thread written from memory). The block's output goes through a float32
-  // row buffer, narrowed into out_half (round to nearest even). Same arithmetic as the float32 path on the widened
-  // values.
+  // call: each call's 8 MiB of fresh rows per thread written from memory). The block's output
+  // goes through a float32 row buffer, narrowed into out_half (round to nearest even). Same
+  // arithmetic as the float32 path on the widened values.
   struct HalfRows {
     AlignedBuffer q, k, v, out;
     int64_t head = -1, klo = 0, khi = 0;  // the key/value head (b * Hk + hk) and keys [klo, khi) held
@@ -301,13 +301,10 @@ struct DenseAttentionKernel {
   static void run_half(const DenseAttentionParams& p) {
     const bool bf16 = p.half_io == 2;
     const int64_t nqb = (p.Nq + BQ - 1) / BQ, items = p.B * p.H * nqb;
-    const int threads = static_cast<int>(p.threads < 1 ? 1 : p.threads < items ? p.threads : items);
-    std::vector<typename Block::Scratch> scratch;
-    std::vector<HalfRows> rows(static_cast<size_t>(threads));
+    if (items <= 0) return;
+    std::vector<HalfRows> rows(static_cast<size_t>(query_block_threads(items, p.threads)));
     const int64_t cap = half_key_capacity(p, nqb);
-    scratch.reserve(threads);
-    for (int t = 0; t < threads; ++t) {
-      scratch.emplace_back(p.D, p.Dv);
+    for (size_t t = 0; t < rows.size(); ++t) {
       rows[t].q.resize(static_cast<size_t>(BQ * p.D));
       rows[t].out.resize(static_cast<size_t>(BQ * p.Dv));
       rows[t].cap = cap;
@@ -318,50 +315,50 @@ struct DenseAttentionKernel {
     // Runs of consecutive blocks as run() (max_run); a block requests, while it computes, its
     // 16-bit output rows and what the run's next block converts first: its query rows and the
     // keys and values it adds to the held interval.
-    parallel_items(items, threads, [&](int tid, ItemCounter& left) {
-      HalfRows& t = rows[tid];
-      int64_t first, count;
-      while (left.next_run(max_run(p), first, count, threads))
-        for (int64_t it = first; it < first + count; ++it) {
-          const int64_t qb = it % nqb, bh = it / nqb;
-          const int64_t b = bh / p.H, h = bh % p.H, hk = h / (p.H / p.Hk), q0 = qb * BQ;
-          const int64_t nq = std::min<int64_t>(BQ, p.Nq - q0);
-          const uint16_t* q16 = p.q_half + b * p.qs.b + h * p.qs.h + q0 * p.qs.n;
-          const uint16_t* k16 = p.k_half + b * p.ks.b + hk * p.ks.h;
-          const uint16_t* v16 = p.v_half + b * p.vs.b + hk * p.vs.h;
-          uint16_t* out = p.out_half + b * p.os.b + h * p.os.h + q0 * p.os.n;
-          widen(bf16, q16, p.qs.n, nq, p.D, t.q.data());
-          int64_t a, e;
-          block_keys(p, b, q0, a, e);
-          hold_keys(p, t, b * p.Hk + hk, k16, v16, a, e);
-          PrefetchQueue ahead;
-          ahead.add(out, p.os.n * kF16, nq, p.Dv * kF16);
-          if (it + 1 < first + count && qb + 1 < nqb) {
-            int64_t a2, e2;
-            block_keys(p, b, q0 + BQ, a2, e2);
-            ahead.add(q16 + BQ * p.qs.n, p.qs.n * kF16, std::min<int64_t>(BQ, p.Nq - q0 - BQ), p.D * kF16);
-            const int64_t fresh = std::max(a2, e);
-            if (e2 > fresh) {
-              ahead.add(k16 + fresh * p.ks.n, p.ks.n * kF16, e2 - fresh, p.D * kF16);
-              ahead.add(v16 + fresh * p.vs.n, p.vs.n * kF16, e2 - fresh, p.Dv * kF16);
+    for_each_query_block_run<Block>(
+        items, p.threads, max_run(p), p.D, p.Dv,
+        [&](int tid, int64_t first, int64_t count, typename Block::Scratch& sc) {
+          HalfRows& t = rows[tid];
+          for (int64_t it = first; it < first + count; ++it) {
+            const int64_t qb = it % nqb, bh = it / nqb;
+            const int64_t b = bh / p.H, h = bh % p.H, hk = h / (p.H / p.Hk), q0 = qb * BQ;
+            const int64_t nq = std::min<int64_t>(BQ, p.Nq - q0);
+            const uint16_t* q16 = p.q_half + b * p.qs.b + h * p.qs.h + q0 * p.qs.n;
+            const uint16_t* k16 = p.k_half + b * p.ks.b + hk * p.ks.h;
+            const uint16_t* v16 = p.v_half + b * p.vs.b + hk * p.vs.h;
+            uint16_t* out = p.out_half + b * p.os.b + h * p.os.h + q0 * p.os.n;
+            widen(bf16, q16, p.qs.n, nq, p.D, t.q.data());
+            int64_t a, e;
+            block_keys(p, b, q0, a, e);
+            hold_keys(p, t, b * p.Hk + hk, k16, v16, a, e);
+            PrefetchQueue ahead;
+            ahead.add(out, p.os.n * kF16, nq, p.Dv * kF16);
+            if (it + 1 < first + count && qb + 1 < nqb) {
+              int64_t a2, e2;
+              block_keys(p, b, q0 + BQ, a2, e2);
+              ahead.add(q16 + BQ * p.qs.n, p.qs.n * kF16, std::min<int64_t>(BQ, p.Nq - q0 - BQ), p.D * kF16);
+              const int64_t fresh = std::max(a2, e);
+              if (e2 > fresh) {
+                ahead.add(k16 + fresh * p.ks.n, p.ks.n * kF16, e2 - fresh, p.D * kF16);
+                ahead.add(v16 + fresh * p.vs.n, p.vs.n * kF16, e2 - fresh, p.Dv * kF16);
+              }
+            }
+            Rows r{t.q.data(),
+                   p.D,
+                   p.Nk ? t.k.data() : kNothing,
+                   p.Nk ? p.D : 0,
+                   p.Nk ? t.v.data() : kNothing,
+                   p.Nk ? p.Dv : 0,
+                   t.out.data(),
+                   p.Dv,
+                   t.base};
+            if (run_block(p, b, h, q0, r, sc, false, &ahead)) run_block(p, b, h, q0, r, sc, true);
+            for (int64_t m = 0; m < nq; ++m) {
+              if (bf16) HalfConvertKernel<V>::template narrow<true>(t.out.data() + m * p.Dv, p.Dv, out + m * p.os.n);
+              else HalfConvertKernel<V>::template narrow<false>(t.out.data() + m * p.Dv, p.Dv, out + m * p.os.n);
             }
           }
-          Rows r{t.q.data(),
-                 p.D,
-                 p.Nk ? t.k.data() : kNothing,
-                 p.Nk ? p.D : 0,
-                 p.Nk ? t.v.data() : kNothing,
-                 p.Nk ? p.Dv : 0,
-                 t.out.data(),
-                 p.Dv,
-                 t.base};
-          if (run_block(p, b, h, q0, r, scratch[tid], false, &ahead)) run_block(p, b, h, q0, r, scratch[tid], true);
-          for (int64_t m = 0; m < nq; ++m) {
-            if (bf16) HalfConvertKernel<V>::template narrow<true>(t.out.data() + m * p.Dv, p.Dv, out + m * p.os.n);
-            else HalfConvertKernel<V>::template narrow<false>(t.out.data() + m * p.Dv, p.Dv, out + m * p.os.n);
-          }
-        }
-    });
+        });
   }
 };
 

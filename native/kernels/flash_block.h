@@ -656,21 +656,27 @@ struct FlashBlock {
   }
 };
 
-// Runs fn(first, count, scratch) for runs of consecutive items [first, first + count) covering
-// [0, items), on up to `threads` threads, one FlashBlock scratch per thread, allocated before the
-// parallel region. The thread contract every attention kernel shares: an item is (batch, head,
-// query block); dynamic schedule (runtime/parallel.h), runs of up to max_run items
-// (ItemCounter::next_run) for kernels whose consecutive blocks share their reads.
+// The threads a query-block region over `items` items uses: threads_wanted, at least 1, at most items.
+inline int query_block_threads(int64_t items, int64_t threads_wanted) {
+  return static_cast<int>(threads_wanted < 1 ? 1 : threads_wanted < items ? threads_wanted : items);
+}
+
+// Runs fn(tid, first, count, scratch) for runs of consecutive items [first, first + count)
+// covering [0, items), on query_block_threads(items, threads_wanted) threads (tid: the thread's
+// index), one FlashBlock scratch per thread, allocated before the parallel region. The thread
+// contract every attention kernel shares: an item is (batch, head, query block); dynamic schedule
+// (runtime/parallel.h), runs of up to max_run items (ItemCounter::next_run) for kernels whose
+// consecutive blocks share their reads.
 template <class Block, class Fn>
 void for_each_query_block_run(int64_t items, int64_t threads_wanted, int64_t max_run, int64_t D, int64_t Dv, Fn&& fn) {
   if (items <= 0) return;
-  const int threads = static_cast<int>(threads_wanted < 1 ? 1 : threads_wanted < items ? threads_wanted : items);
+  const int threads = query_block_threads(items, threads_wanted);
   std::vector<typename Block::Scratch> scratch;
   scratch.reserve(threads);
   for (int t = 0; t < threads; ++t) scratch.emplace_back(D, Dv);
   parallel_items(items, threads, [&](int tid, ItemCounter& items_left) {
     int64_t first, count;
-    while (items_left.next_run(max_run, first, count, threads)) fn(first, count, scratch[tid]);
+    while (items_left.next_run(max_run, first, count, threads)) fn(tid, first, count, scratch[tid]);
   });
 }
 
@@ -678,7 +684,7 @@ void for_each_query_block_run(int64_t items, int64_t threads_wanted, int64_t max
 template <class Block, class Fn>
 void for_each_query_block(int64_t items, int64_t threads_wanted, int64_t D, int64_t Dv, Fn&& fn) {
   for_each_query_block_run<Block>(items, threads_wanted, 1, D, Dv,
-                                  [&](int64_t item, int64_t, typename Block::Scratch& sc) { fn(item, sc); });
+                                  [&](int, int64_t item, int64_t, typename Block::Scratch& sc) { fn(item, sc); });
 }
 
 }  // namespace ga

@@ -43,7 +43,7 @@ struct PackedAttentionKernel {
     bool any_decode = false, any_blocks = false;
     for (const PackedSeq& s : plan.seqs) (s.decode ? any_decode : any_blocks) = true;
     std::vector<float> partials(static_cast<size_t>(plan.partial_floats));
-    const int threads = static_cast<int>(p.threads < 1 ? 1 : p.threads < plan.items ? p.threads : plan.items);
+    const int threads = query_block_threads(plan.items, p.threads);
     std::vector<typename Block::Scratch> block_scratch;
     std::vector<typename Decode::Scratch> decode_scratch;
     block_scratch.reserve(threads);
