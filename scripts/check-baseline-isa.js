@@ -5,7 +5,7 @@
 //   node scripts/check-baseline-isa.js <cmake build dir> [addon.node]
 //
 // 1. Every object file except the ISA translation units (isa_avx2.cc.o, isa_avx512.cc.o,
-//    isa_avx512bf16.cc.o) has no VEX/EVEX instruction (no v-prefixed mnemonic, no ymm/zmm/mask register): the baseline is
+//    isa_avx512bf16.cc.o, isa_amxbf16.cc.o) has no VEX/EVEX instruction (no v-prefixed mnemonic, no ymm/zmm/mask register): the baseline is
 //    plain x86-64 (SSE2), no -march=native, no -mavx leaking in.
 // 2. No function that contains AVX code in an ISA object is also defined in a baseline object
 //    (an inline function or template instantiated in both: the linker keeps one copy, and if it
@@ -20,8 +20,8 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
-const ISA_OBJECT = /[\\/]isa_avx(2|512|512bf16)\.cc\.o$/;
-const ENTRY_POINT = /^_ZN2ga\d+isa_table_avx(2|512|512bf16)Ev$/;
+const ISA_OBJECT = /[\\/]isa_(avx2|avx512|avx512bf16|amxbf16)\.cc\.o$/;
+const ENTRY_POINT = /^_ZN2ga\d+isa_table_(avx2|avx512|avx512bf16|amxbf16)Ev$/;
 const AVX_INSN = /^\s*[0-9a-f]+:\s+(?:\{[^}]*\}\s*)?v[a-z0-9]+\b|%[yz]mm\d|%k[0-7]\b/;
 
 function run(cmd, args) {

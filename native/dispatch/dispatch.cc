@@ -75,6 +75,11 @@ std::vector<ReducedPrecisionIsa> usable_extensions() {
 #ifdef GA_HAVE_AVX512BF16
   if (f.avx512bf16) e.push_back({"avx512bf16", "avx512", &isa_table_avx512bf16});
 #endif
+#if defined(GA_HAVE_AVX512BF16) && defined(GA_HAVE_AMXBF16)
+  // Asked here, just before the set is offered: the grant is what lets its tile instructions run.
+  if (f.avx512bf16 && f.amx_bf16 && request_amx_permission())
+    e.push_back({"amxbf16", "avx512", &isa_table_amxbf16, "avx512bf16"});
+#endif
 #ifdef GA_HAVE_NEONBF16
   if (f.arm_bf16) e.push_back({"neonbf16", "neon", &isa_table_neonbf16});
 #endif
@@ -160,8 +165,14 @@ const IsaTable* combine(const IsaTable* base, const std::vector<ReducedPrecision
 const IsaTable* compose(const IsaTable* base, const std::string& rp) {
   if (rp == "emulated") return base;
   std::vector<ReducedPrecisionIsa> sets;
-  for (const ReducedPrecisionIsa& e : usable_extensions())
-    if (std::string(e.base) == base->name && (rp == "auto" || names_set(rp, e.name))) sets.push_back(e);
+  const std::vector<ReducedPrecisionIsa> usable = usable_extensions();
+  const auto superseded = [&](const ReducedPrecisionIsa& e) {  // under "auto", by a set also taken
+    for (const ReducedPrecisionIsa& o : usable)
+      if (o.supersedes && std::string(o.supersedes) == e.name && std::string(o.base) == base->name) return true;
+    return false;
+  };
+  for (const ReducedPrecisionIsa& e : usable)
+    if (std::string(e.base) == base->name && (rp == "auto" ? !superseded(e) : names_set(rp, e.name))) sets.push_back(e);
   if (sets.empty()) return base;
   if (sets.size() == 1) return &sets[0].table();
   return combine(base, sets);

@@ -15,10 +15,12 @@
 namespace ga {
 
 // Rounding: Bf16<V>, or Fp16<V> for precision 'fp16' (kernels/fp16.h); native, V::Half (float16 for
-// simd/vec_neon_fp16.h).
-template <class V, bool kNative, class Rounding = Bf16<V>>
+// simd/vec_neon_fp16.h). Block: FlashBlockBf16, or a block with its interface and other
+// micro-kernels (kernels/flash_block_amx.h: the products on AMX tiles).
+template <class V, bool kNative, class Rounding = Bf16<V>,
+          class Block_ = FlashBlockBf16<V, 2 * V::kQkVecs * V::W, kNative, Rounding>>
 struct DenseAttentionBf16Kernel {
-  using Block = FlashBlockBf16<V, 2 * V::kQkVecs * V::W, kNative, Rounding>;
+  using Block = Block_;
   static constexpr int BQ = Block::BQ;
   static constexpr int BK = Block::BK;
 

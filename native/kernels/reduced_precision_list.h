@@ -13,10 +13,16 @@ struct ReducedPrecisionIsa {
   const char* name;            // "avx512bf16"
   const char* base;            // the float32 ISA it extends: "avx512"
   const IsaTable& (*table)();  // the base's table with its native entries (name: the base's)
+  // A set whose table holds every native entry of another set (its own replacing some) names
+  // that set here: "auto" then takes this set alone. nullptr for most.
+  const char* supersedes = nullptr;
 };
 
 #ifdef GA_HAVE_AVX512BF16
 const IsaTable& isa_table_avx512bf16();
+#endif
+#ifdef GA_HAVE_AMXBF16
+const IsaTable& isa_table_amxbf16();  // avx512bf16's table with AMX kernels where it has them
 #endif
 #ifdef GA_HAVE_NEONBF16
 const IsaTable& isa_table_neonbf16();

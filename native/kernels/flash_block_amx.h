@@ -1,0 +1,278 @@
+// FlashBlockBf16's native block (kernels/flash_block_bf16.h) with both products on AMX tiles:
+// same rounding (Q·scale·log2(e), K, V and P to bfloat16), same float32 online softmax (its
+// softmax_update, unchanged), same masks, biases and non-finite safe pass. Only the two products
+// move: a tile product is 16 x 16 x 32 multiply-adds in one instruction, so the softmax, not the
+// products, is now most of a block's time.
+//
+// Layouts (Tiles: simd/amx_bf16.h; C += A·B, B in pairs along the reduction):
+//  * Q·Kᵀ: S stays FlashBlock's [key][query] (what the masks, biases and softmax read). A C tile is
+//    16 keys x 16 queries; A is 16 key rows x 32 dims (the bfloat16 key rows FlashBlockBf16
+//    already makes), B is 16 dim pairs x 16 queries (its query pairs QT2, already in this form).
+//    Tails of fewer than 16 keys take FlashBlockBf16's dot-pair micro-tiles.
+//  * P·V: the accumulator is O transposed, OT[channel][query], so P's pairs along keys (P2, as
+//    softmax_update writes them) are B as they lie and the per-query rescale by alpha is a plain
+//    vector multiply. A is 16 channels x 32 keys of V transposed (VT[c][j], made once per call
+//    and head, keys zero padded to a multiple of 32). finish() transposes OT back into O.
+//  * Safe mode (a block recomputed because of non-finite values) keeps the tiles off: the scores
+//    take FlashBlockBf16's micro-tiles and P·V a vector loop that adds exactly 0 for a zero weight.
+//
+// D must be a multiple of 32 (whole A rows); the kernel using this block checks supports() and
+// otherwise runs FlashBlockBf16. Each block configures the tiles in begin() and releases them in
+// finish(), so the thread holds AMX state only while it computes.
+#pragma once
+#include <cfloat>
+#include <cstdint>
+
+#include "kernels/flash_block_bf16.h"
+
+namespace ga {
+
+template <class V, class Tiles, int BQ_>
+struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true> {
+  using Base = FlashBlockBf16<V, BQ_, true>;
+  using R = typename V::R;
+  using P = typename V::P;
+  using Base::BK;
+  using Base::BQ;
+  using Base::KR;
+  using Base::QCOL;
+  using Base::W;
+  static constexpr int T = Tiles::kRows;  // keys, queries or channels per tile side
+  static constexpr int KC = 2 * Tiles::kPairs;  // reduction values per A row (dims or keys)
+  static_assert(W == T && Tiles::kCols == T, "a float32 vector is one tile row");
+  static_assert(BQ % T == 0 && BK % KC == 0, "blocks are whole tiles");
+
+  static bool supports(int64_t D) { return D % KC == 0; }
+  static int64_t keys_padded(int64_t n) { return (n + KC - 1) / KC * KC; }
+
+  struct Scratch : Base::Scratch {
+    AlignedBuffer ot;  // OT [Dvp][BQ] float32: the P·V accumulator, transposed
+    Scratch(int64_t D, int64_t Dv) : Base::Scratch(D, Dv), ot(static_cast<size_t>(Base::padded(Dv)) * BQ) {}
+  };
+
+  Scratch& sc3;
+  bool tiles = false;  // this block computes on tiles (configured in begin(), released in finish())
+  FlashBlockAmx(Scratch& s, int64_t d, int64_t dv) : Base(s, d, dv), sc3(s) {}
+
+  // Keys: FlashBlockBf16's bfloat16 rows (row stride `row`). Values: VT, Dvp rows of `row` keys
+  // (keys_padded(n), zeros past n); at(bh, j) is key j of channel 0, channels `row` apart.
+  struct Operand {
+    AlignedBuffer buf;
+    int64_t head = 0, row = 0;
+    bool channels = false;
+    const uint16_t* data() const { return reinterpret_cast<const uint16_t*>(buf.data()); }
+    uint16_t* data() { return reinterpret_cast<uint16_t*>(buf.data()); }
+    const uint16_t* at(int64_t bh, int64_t j) const { return data() + bh * head + (channels ? j : j * row); }
+  };
+  struct OperandSource {
+    Operand* o;
+    bool values;
+    const float* x;
+    int64_t n, dim, stride, sb, sh;
+  };
+
+  static void make_operands(const OperandSource* src, int count, int64_t heads, int64_t hn, int threads) {
+    for (int i = 0; i < count; ++i) {
+      Operand& o = *src[i].o;
+      o.channels = src[i].values;
+      o.row = o.channels ? keys_padded(src[i].n) : Base::even(src[i].dim);
+      o.head = (o.channels ? Base::padded(src[i].dim) : src[i].n) * o.row;
+      o.buf.resize(static_cast<size_t>((heads * o.head + 1) / 2));
+    }
+    parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
+      int64_t item;
+      while (it.next(item)) {
+        const OperandSource& s = src[item % count];
+        const int64_t bh = item / count;
+        const float* x = s.x + (bh / hn) * s.sb + (bh % hn) * s.sh;
+        uint16_t* d = s.o->data() + bh * s.o->head;
+        if (s.values) value_channels(x, s.stride, s.n, s.dim, d, s.o->row);
+        else Base::key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
+      }
+    });
+  }
+
+  // VT from n value rows of Dv (row stride vs): per 32 keys and 16 channels, 16 vectors of key
+  // pairs (a pair = 32 bits, rounded as FlashBlockBf16::value_pairs rounds), transposed as 32-bit
+  // lanes, are 16 channel rows of 32 keys.
+  static void value_channels(const float* v, int64_t vs, int64_t n, int64_t Dv, uint16_t* vt, int64_t vt_row) {
+    const int64_t Dvp = Base::padded(Dv);
+    for (int64_t c0 = 0; c0 < Dvp; c0 += W) {
+      const int nc = static_cast<int>(Dv - c0 < W ? Dv - c0 : W);  // <= 0: padding channels
+      for (int64_t j0 = 0; j0 < vt_row; j0 += KC) {
+        R x[W];
+        for (int r = 0; r < W; ++r) {
+          const int64_t j = j0 + 2 * r;
+          const R e = j < n && nc > 0 ? V::load_partial(v + j * vs + c0, nc) : V::zero();
+          const R o = j + 1 < n && nc > 0 ? V::load_partial(v + (j + 1) * vs + c0, nc) : V::zero();
+          alignas(64) uint16_t pr[2 * W];
+          V::store_pairs(pr, V::cvt_interleaved(e, o));
+          x[r] = V::load(reinterpret_cast<const float*>(pr));  // the pairs' bits, moved as floats
+        }
+        V::transpose(x);
+        for (int c = 0; c < W; ++c) V::store(reinterpret_cast<float*>(vt + (c0 + c) * vt_row + j0), x[c]);
+      }
+    }
+  }
+
+  void begin(const float* q, int64_t q_stride, int n, float scale, bool safe_mode = false) {
+    Base::begin(q, q_stride, n, scale, safe_mode);
+    float* ot = sc3.ot.data();
+    for (int64_t i = 0; i < this->Dvp * BQ; ++i) ot[i] = 0.f;
+    tiles = !safe_mode;
+    if (tiles) Tiles::configure();
+  }
+
+  // Raw scores of nk keys (bfloat16 rows of D values, row stride ks). with_max is only a hint:
+  // the tiles leave the maximum to softmax_update.
+  void scores(const uint16_t* k, int64_t ks, int nk, bool with_max = false) {
+    if (!tiles || this->D == 0) return Base::scores(k, ks, nk, with_max);
+    this->fused_max = false;
+    float* s = this->sc.s.data();
+    const uint16_t* q2 = Base::u16(this->sc2.qt2);
+    int j = 0;
+    for (; j + 2 * T <= nk; j += 2 * T) qk_keys<2>(k + j * ks, ks, q2, s + j * BQ);
+    for (; j + T <= nk; j += T) qk_keys<1>(k + j * ks, ks, q2, s + j * BQ);
+    if (j == nk) return;
+    const int64_t npairs = this->D / 2;  // fewer than 16 keys left: dot-pair micro-tiles
+    for (int c = 0; c < this->rows; c += QCOL) {
+      int jj = j;
+      for (; jj + KR <= nk; jj += KR)
+        Base::template qk_tile2<KR, false>(k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
+      if (jj < nk) Base::template qk_tail2<false>(nk - jj, k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
+    }
+  }
+
+  template <int KT>
+  void qk_keys(const uint16_t* k, int64_t ks, const uint16_t* q2, float* s) {
+    int q0 = 0;
+    for (; q0 + 2 * T <= this->rows; q0 += 2 * T) qk_tiles<KT, 2>(k, ks, q2 + q0 * 2, s + q0);
+    if (q0 < this->rows) qk_tiles<KT, 1>(k, ks, q2 + q0 * 2, s + q0);
+  }
+
+  // S for KT x 16 keys and QT x 16 queries. Tiles: C 0-3 (key tile a, query tile b: 2a + b),
+  // A (key rows) 4-5, B (query pairs) 6-7.
+  template <int KT, int QT>
+  void qk_tiles(const uint16_t* k, int64_t ks, const uint16_t* q2, float* s) {
+    const int64_t kb = ks * 2, qb = BQ * 4, sb = BQ * 4;  // row strides in bytes
+    Tiles::template zero<0>();
+    if constexpr (QT > 1) Tiles::template zero<1>();
+    if constexpr (KT > 1) Tiles::template zero<2>();
+    if constexpr (KT > 1 && QT > 1) Tiles::template zero<3>();
+    for (int64_t d0 = 0; d0 < this->D; d0 += KC) {
+      const uint16_t* qd = q2 + (d0 / 2) * BQ * 2;
+      Tiles::template load<4>(k + d0, kb);
+      if constexpr (KT > 1) Tiles::template load<5>(k + T * ks + d0, kb);
+      Tiles::template load<6>(qd, qb);
+      if constexpr (QT > 1) Tiles::template load<7>(qd + 2 * T, qb);
+      Tiles::template dot<0, 4, 6>();
+      if constexpr (QT > 1) Tiles::template dot<1, 4, 7>();
+      if constexpr (KT > 1) Tiles::template dot<2, 5, 6>();
+      if constexpr (KT > 1 && QT > 1) Tiles::template dot<3, 5, 7>();
+    }
+    Tiles::template store<0>(s, sb);
+    if constexpr (QT > 1) Tiles::template store<1>(s + T, sb);
+    if constexpr (KT > 1) Tiles::template store<2>(s + T * BQ, sb);
+    if constexpr (KT > 1 && QT > 1) Tiles::template store<3>(s + T * BQ + T, sb);
+  }
+
+  // OT = alpha·OT + P·V over the tile's nk keys; vt = VT at the tile's first key (a multiple of
+  // 32), channels vs apart.
+  void accumulate(const uint16_t* vt, int64_t vs, int nk) {
+    Base::softmax_update(nk);
+    const int npairs = (nk + 1) / 2;
+    if (npairs == 0) return;  // no key: alpha is 1, or 0 with OT still 0 (as FlashBlockBf16)
+    const int64_t Dvp = this->Dvp;
+    const int rows = this->rows;
+    float* ot = sc3.ot.data();
+    const float* alpha = this->sc.stats.data() + 2 * BQ;
+    for (int64_t c = 0; c < Dvp; ++c)
+      for (int q = 0; q < rows; q += W) V::store(ot + c * BQ + q, V::mul(V::load(ot + c * BQ + q), V::load(alpha + q)));
+    uint16_t* p2 = Base::u16(this->sc2.p2);
+    if (!tiles) return safe_pv(vt, vs, nk, p2, ot);
+    // Whole tiles of 16 pairs: the pairs past this tile's keys are zero weights (P2 still holds
+    // the previous tile's there; VT there is other keys' values or zero padding, all finite or
+    // caught by finish()'s non-finite check, which reruns the block in safe mode).
+    const int chunks = (npairs + T - 1) / T;
+    for (int jp = npairs; jp < chunks * T; ++jp)
+      for (int q = 0; q < rows; q += W) V::store(reinterpret_cast<float*>(p2 + (jp * BQ + q) * 2), V::zero());
+    int64_t c0 = 0;
+    for (; c0 + 2 * T <= Dvp; c0 += 2 * T) pv_channels<2>(vt + c0 * vs, vs, p2, chunks, ot + c0 * BQ);
+    if (c0 < Dvp) pv_channels<1>(vt + c0 * vs, vs, p2, chunks, ot + c0 * BQ);
+  }
+
+  template <int CT>
+  void pv_channels(const uint16_t* vt, int64_t vs, const uint16_t* p2, int chunks, float* ot) {
+    int q0 = 0;
+    for (; q0 + 2 * T <= this->rows; q0 += 2 * T) pv_tiles<CT, 2>(vt, vs, p2 + q0 * 2, chunks, ot + q0);
+    if (q0 < this->rows) pv_tiles<CT, 1>(vt, vs, p2 + q0 * 2, chunks, ot + q0);
+  }
+
+  // OT for CT x 16 channels and QT x 16 queries. Tiles: C 0-3 (channel tile a, query tile b:
+  // 2a + b), A (VT rows) 4-5, B (P pairs) 6-7.
+  template <int CT, int QT>
+  void pv_tiles(const uint16_t* vt, int64_t vs, const uint16_t* p2, int chunks, float* ot) {
+    const int64_t vb = vs * 2, pb = BQ * 4, ob = BQ * 4;
+    Tiles::template load<0>(ot, ob);
+    if constexpr (QT > 1) Tiles::template load<1>(ot + T, ob);
+    if constexpr (CT > 1) Tiles::template load<2>(ot + T * BQ, ob);
+    if constexpr (CT > 1 && QT > 1) Tiles::template load<3>(ot + T * BQ + T, ob);
+    for (int ch = 0; ch < chunks; ++ch) {
+      const uint16_t* pc = p2 + ch * T * BQ * 2;
+      Tiles::template load<4>(vt + ch * KC, vb);
+      if constexpr (CT > 1) Tiles::template load<5>(vt + T * vs + ch * KC, vb);
+      Tiles::template load<6>(pc, pb);
+      if constexpr (QT > 1) Tiles::template load<7>(pc + 2 * T, pb);
+      Tiles::template dot<0, 4, 6>();
+      if constexpr (QT > 1) Tiles::template dot<1, 4, 7>();
+      if constexpr (CT > 1) Tiles::template dot<2, 5, 6>();
+      if constexpr (CT > 1 && QT > 1) Tiles::template dot<3, 5, 7>();
+    }
+    Tiles::template store<0>(ot, ob);
+    if constexpr (QT > 1) Tiles::template store<1>(ot + T, ob);
+    if constexpr (CT > 1) Tiles::template store<2>(ot + T * BQ, ob);
+    if constexpr (CT > 1 && QT > 1) Tiles::template store<3>(ot + T * BQ + T, ob);
+  }
+
+  // Safe mode: OT[c][q] += P[j][q]·V[j][c] key by key, where a zero weight adds exactly 0 (its
+  // value may be NaN or Inf); a NaN weight still propagates, as in FlashBlockBf16's safe pass.
+  void safe_pv(const uint16_t* vt, int64_t vs, int nk, const uint16_t* p2, float* ot) {
+    const int npairs = (nk + 1) / 2;
+    for (int64_t c = 0; c < this->Dvp; ++c) {
+      const uint16_t* vr = vt + c * vs;
+      for (int q = 0; q < this->rows; q += W) {
+        R acc = V::load(ot + c * BQ + q);
+        for (int jp = 0; jp < npairs; ++jp) {
+          const P pr = V::load_pairs(p2 + (jp * BQ + q) * 2);
+          acc = V::add(acc, weighted(V::even_f32(pr), vr[2 * jp]));
+          if (2 * jp + 1 < nk) acc = V::add(acc, weighted(V::odd_f32(pr), vr[2 * jp + 1]));
+        }
+        V::store(ot + c * BQ + q, acc);
+      }
+    }
+  }
+  // p·v where p is not 0 (weights are 0 or at least FLT_MIN: bfloat16 rounding flushes
+  // subnormals), else +0. v is a bfloat16.
+  static R weighted(R p, uint16_t v) {
+    return V::scalef_unless_below(V::mul(p, V::set1(V::Half::to_float(v))), V::zero(), p, FLT_MIN);
+  }
+
+  // OT back into O's rows, then FlashBlock::finish (which reads O).
+  bool finish(float* out, int64_t out_stride, const uint8_t* keep = nullptr) {
+    if (tiles) Tiles::release();
+    tiles = false;
+    float* o = this->sc.o.data();
+    const float* ot = sc3.ot.data();
+    const int64_t Dvp = this->Dvp;
+    for (int m0 = 0; m0 < this->rows; m0 += W)
+      for (int64_t c0 = 0; c0 < Dvp; c0 += W) {
+        R x[W];
+        for (int r = 0; r < W; ++r) x[r] = V::load(ot + (c0 + r) * BQ + m0);
+        V::transpose(x);
+        for (int r = 0; r < W; ++r) V::store(o + (m0 + r) * Dvp + c0, x[r]);
+      }
+    return Base::finish(out, out_stride, keep);
+  }
+};
+
+}  // namespace ga
