@@ -7,8 +7,8 @@
 //
 // Points: dense attention B=1, H=8, D=64, Nq = Nk = N (the issue's point: N = 4096), and the
 // layers' projection shape, linear x [N, 512] · w [512, 512]ᵀ. Implementations: fp32; bf16 on the
-// kernels info().reducedPrecisionIsa names (a native set where the CPU has one); with --emulated
-// also bf16 on the emulated kernels. '% peak' is against T threads at the float32 FMA peak (the
+// kernels info().reducedPrecisionIsa names (a native set where the CPU has one), and where that is
+// amxbf16 also the avx512bf16 set it supersedes; with --emulated also bf16 on the emulated kernels. '% peak' is against T threads at the float32 FMA peak (the
 // harness's); a native bf16 dot-pair does twice an FMA's work, so its own ceiling is 200 %.
 // Timings on a loaded or shared machine mean little: the table says what the probes saw.
 import { parseArgs } from 'util';
@@ -30,10 +30,12 @@ const LINEAR_N = 512;
 const SEED = 20261207;
 const GAP_MS = 50;
 
-type Impl = 'fp32' | 'bf16' | 'bf16-emulated';
-const VARIANT: Record<Impl, { precision: Precision; kernels: 'auto' | 'emulated' }> = {
+type Impl = 'fp32' | 'bf16' | 'bf16-avx512bf16' | 'bf16-emulated';
+const VARIANT: Record<Impl, { precision: Precision; kernels: string }> = {
   fp32: { precision: 'fp32', kernels: 'auto' },
   bf16: { precision: 'bf16', kernels: 'auto' },
+  // Where 'auto' takes amxbf16, the vdpbf16ps set it supersedes, side by side.
+  'bf16-avx512bf16': { precision: 'bf16', kernels: 'avx512bf16' },
   'bf16-emulated': { precision: 'bf16', kernels: 'emulated' },
 };
 
@@ -126,7 +128,9 @@ async function main(): Promise<void> {
   const threadList = values.threads ? parseIntList('--threads', values.threads) : [...new Set([1, hw])];
   const reps = values.reps ? parsePositiveInt('--reps', values.reps) : quick ? 3 : 5;
   const maxWaitS = values['max-wait'] !== undefined ? Number(values['max-wait']) : quick ? 5 : 15;
-  const impls: Impl[] = values.emulated ? ['fp32', 'bf16', 'bf16-emulated'] : ['fp32', 'bf16'];
+  const impls: Impl[] = ['fp32', 'bf16'];
+  if (info().reducedPrecision.includes('amxbf16') && info().reducedPrecision.includes('avx512bf16')) impls.push('bf16-avx512bf16');
+  if (values.emulated) impls.push('bf16-emulated');
 
   const ctx = createContext(false);
   progress(`bf16 kernels: ${info().reducedPrecisionIsa} (offered: ${info().reducedPrecision.join(', ') || 'none'})`);

@@ -2,8 +2,8 @@
 // throughout), 'bf16' (products of bfloat16-rounded inputs, softmax and accumulation in
 // float32) or 'fp16' (the same with IEEE float16 rounding; products of float16 values are exact in
 // float32 too). Each runs on a native reduced-precision kernel set where the CPU has one
-// (info().reducedPrecision: bf16 on 'avx512bf16' (vdpbf16ps, twice the float32 FMA rate) or
-// 'neonbf16', fp16 on 'neonfp16' (arm64 FMLAL)) and emulated elsewhere (for fp16 that is every x86
+// (info().reducedPrecision: bf16 on 'avx512bf16' (vdpbf16ps, twice the float32 FMA rate on AMD
+// Zen 4/5), 'amxbf16' (dense attention on AMX tiles) or 'neonbf16', fp16 on 'neonfp16' (arm64 FMLAL)) and emulated elsewhere (for fp16 that is every x86
 // CPU: slower than float32): the same rounding (to nearest even), products exact in float32, so
 // both give the same results up to float32 summation order.
 //

@@ -30,11 +30,20 @@ test('the features agree with /proc/cpuinfo (x64 Linux)', () => {
   expect(cpu.avx512fp16).toBe(flags.has('avx512_fp16'));
   expect(cpu.f16c).toBe(flags.has('f16c'));
   expect(cpu.amxBf16).toBe(flags.has('amx_bf16') && flags.has('amx_tile'));
-  expect(cpu.amxPermission).toBe(false);  // only an AMX kernel set asks for it, and there is none yet
+  // Only the amxbf16 set asks for the tile state, and only where the CPU has AMX-BF16 (and the
+  // AVX512-BF16 it extends); Linux grants it unless an alternate signal stack is too small.
+  if (!(cpu.amxBf16 && cpu.avx512bf16)) expect(cpu.amxPermission).toBe(false);
   // A native set is offered exactly when the CPU has it and the build has its ISA.
-  expect(info().reducedPrecision.includes('avx512bf16')).toBe(cpu.avx512bf16 && info().availableIsas.includes('avx512'));
-  // By default bf16 runs natively where it can.
-  if (info().reducedPrecision.includes('avx512bf16') && info().isa === 'avx512') expect(info().reducedPrecisionIsa).toBe('avx512bf16');
+  const avx512 = info().availableIsas.includes('avx512');
+  expect(info().reducedPrecision.includes('avx512bf16')).toBe(cpu.avx512bf16 && avx512);
+  if (info().reducedPrecision.includes('amxbf16')) expect(cpu.amxBf16 && cpu.avx512bf16 && cpu.amxPermission && avx512).toBe(true);
+  // On Linux with a toolchain that knows AMX (GCC 11+: this build's), a CPU with it gets the set.
+  else expect(cpu.amxBf16 && cpu.avx512bf16 && cpu.amxPermission && avx512).toBe(false);
+  // By default bf16 runs natively where it can, on the best set (amxbf16 supersedes avx512bf16).
+  if (info().isa === 'avx512') {
+    if (info().reducedPrecision.includes('amxbf16')) expect(info().reducedPrecisionIsa).toBe('amxbf16');
+    else if (info().reducedPrecision.includes('avx512bf16')) expect(info().reducedPrecisionIsa).toBe('avx512bf16');
+  }
 });
 
 describe('setReducedPrecisionIsa / setIsa', () => {
@@ -50,7 +59,13 @@ describe('setReducedPrecisionIsa / setIsa', () => {
     expect(info().isa).toBe(keepIsa);
     setReducedPrecisionIsa('auto');
     const natives = info().reducedPrecision;
-    expect(info().reducedPrecisionIsa).toBe(natives.length > 0 && keepIsa === 'avx512' ? natives[0] : 'emulated');
+    const best = natives.includes('amxbf16') ? 'amxbf16' : natives[0];  // a superseding set alone
+    expect(info().reducedPrecisionIsa).toBe(natives.length > 0 && keepIsa === 'avx512' ? best : 'emulated');
+    if (natives.includes('amxbf16')) {
+      // Named together, both sets run (amxbf16's kernels where it has them).
+      expect(setReducedPrecisionIsa('avx512bf16+amxbf16')).toBe('avx512bf16+amxbf16');
+      expect(info().reducedPrecisionIsa).toBe('avx512bf16+amxbf16');
+    }
   });
 
   test('a native set runs only while the ISA it extends is active', () => {

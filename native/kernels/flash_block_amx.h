@@ -27,9 +27,9 @@
 
 namespace ga {
 
-template <class V, class Tiles, int BQ_>
-struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true> {
-  using Base = FlashBlockBf16<V, BQ_, true>;
+template <class V, class Tiles, int BQ_, int BK_ = 128>
+struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
+  using Base = FlashBlockBf16<V, BQ_, true, typename V::Half, BK_>;
   using R = typename V::R;
   using P = typename V::P;
   using Base::BK;
@@ -37,7 +37,7 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true> {
   using Base::KR;
   using Base::QCOL;
   using Base::W;
-  static constexpr int T = Tiles::kRows;  // keys, queries or channels per tile side
+  static constexpr int T = Tiles::kRows;        // keys, queries or channels per tile side
   static constexpr int KC = 2 * Tiles::kPairs;  // reduction values per A row (dims or keys)
   static_assert(W == T && Tiles::kCols == T, "a float32 vector is one tile row");
   static_assert(BQ % T == 0 && BK % KC == 0, "blocks are whole tiles");
@@ -123,23 +123,41 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true> {
     if (tiles) Tiles::configure();
   }
 
-  // Raw scores of nk keys (bfloat16 rows of D values, row stride ks). with_max is only a hint:
-  // the tiles leave the maximum to softmax_update.
+  // Raw scores of nk keys (bfloat16 rows of D values, row stride ks). with_max: the caller will
+  // not change them, so their maximum per query is taken here (FlashBlock::scores).
   void scores(const uint16_t* k, int64_t ks, int nk, bool with_max = false) {
     if (!tiles || this->D == 0) return Base::scores(k, ks, nk, with_max);
-    this->fused_max = false;
     float* s = this->sc.s.data();
     const uint16_t* q2 = Base::u16(this->sc2.qt2);
     int j = 0;
     for (; j + 2 * T <= nk; j += 2 * T) qk_keys<2>(k + j * ks, ks, q2, s + j * BQ);
     for (; j + T <= nk; j += T) qk_keys<1>(k + j * ks, ks, q2, s + j * BQ);
-    if (j == nk) return;
-    const int64_t npairs = this->D / 2;  // fewer than 16 keys left: dot-pair micro-tiles
-    for (int c = 0; c < this->rows; c += QCOL) {
-      int jj = j;
-      for (; jj + KR <= nk; jj += KR)
-        Base::template qk_tile2<KR, false>(k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
-      if (jj < nk) Base::template qk_tail2<false>(nk - jj, k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
+    if (j < nk) {
+      const int64_t npairs = this->D / 2;  // fewer than 16 keys left: dot-pair micro-tiles
+      for (int c = 0; c < this->rows; c += QCOL) {
+        int jj = j;
+        for (; jj + KR <= nk; jj += KR)
+          Base::template qk_tile2<KR, false>(k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
+        if (jj < nk)
+          Base::template qk_tail2<false>(nk - jj, k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
+      }
+    }
+    this->fused_max = with_max;
+    if (with_max) take_tile_max(s, nk);
+  }
+
+  // The tile's maximum per query, from S while it is in cache: four independent max chains per
+  // 16 queries (softmax_update's own pass has one per vector, and its max latency measured ~7%
+  // of a dense call once the products ran on tiles).
+  void take_tile_max(const float* s, int nk) {
+    float* tmax = this->tile_max();
+    for (int q = 0; q < this->rows; q += W) {
+      R m[4] = {V::set1(Base::kNegInf), V::set1(Base::kNegInf), V::set1(Base::kNegInf), V::set1(Base::kNegInf)};
+      int j = 0;
+      for (; j + 4 <= nk; j += 4)
+        for (int i = 0; i < 4; ++i) m[i] = V::max(m[i], V::load(s + (j + i) * BQ + q));
+      for (; j < nk; ++j) m[0] = V::max(m[0], V::load(s + j * BQ + q));
+      V::store(tmax + q, V::max(V::max(m[0], m[1]), V::max(m[2], m[3])));
     }
   }
 
@@ -186,8 +204,15 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true> {
     const int rows = this->rows;
     float* ot = sc3.ot.data();
     const float* alpha = this->sc.stats.data() + 2 * BQ;
-    for (int64_t c = 0; c < Dvp; ++c)
-      for (int q = 0; q < rows; q += W) V::store(ot + c * BQ + q, V::mul(V::load(ot + c * BQ + q), V::load(alpha + q)));
+    // Once a row's maximum settles its alpha is exactly 1 (2^0): those 16-query columns are
+    // left as they are.
+    for (int q = 0; q < rows; q += W) {
+      bool ones = true;
+      for (int i = 0; i < W; ++i) ones &= alpha[q + i] == 1.f;
+      if (ones) continue;
+      const R a = V::load(alpha + q);
+      for (int64_t c = 0; c < Dvp; ++c) V::store(ot + c * BQ + q, V::mul(V::load(ot + c * BQ + q), a));
+    }
     uint16_t* p2 = Base::u16(this->sc2.p2);
     if (!tiles) return safe_pv(vt, vs, nk, p2, ot);
     // Whole tiles of 16 pairs: the pairs past this tile's keys are zero weights (P2 still holds

@@ -40,14 +40,14 @@ struct AmxBf16 {
 
   // Tile numbers must be literal in the instruction (GCC's intrinsics paste them into the
   // assembly text), so each template expands its number through a chain of literal cases.
-#define GA_AMX_TILE_CASES(T, STMT)      \
-  if constexpr (T == 0) STMT(0);        \
-  else if constexpr (T == 1) STMT(1);   \
-  else if constexpr (T == 2) STMT(2);   \
-  else if constexpr (T == 3) STMT(3);   \
-  else if constexpr (T == 4) STMT(4);   \
-  else if constexpr (T == 5) STMT(5);   \
-  else if constexpr (T == 6) STMT(6);   \
+#define GA_AMX_TILE_CASES(T, STMT)    \
+  if constexpr (T == 0) STMT(0);      \
+  else if constexpr (T == 1) STMT(1); \
+  else if constexpr (T == 2) STMT(2); \
+  else if constexpr (T == 3) STMT(3); \
+  else if constexpr (T == 4) STMT(4); \
+  else if constexpr (T == 5) STMT(5); \
+  else if constexpr (T == 6) STMT(6); \
   else STMT(7)
   template <int T>
   static inline void zero() {
@@ -75,14 +75,14 @@ struct AmxBf16 {
   static inline void dot() {
     static_assert(C >= 0 && C < 4 && (A == 4 || A == 5) && (B == 6 || B == 7), "C 0-3, A 4-5, B 6-7");
 #define GA_AMX_DOT_B(b, a, c) _tile_dpbf16ps(c, a, b)
-#define GA_AMX_DOT_A(a, c)                        \
-  if constexpr (B == 6) GA_AMX_DOT_B(6, a, c);    \
+#define GA_AMX_DOT_A(a, c)                     \
+  if constexpr (B == 6) GA_AMX_DOT_B(6, a, c); \
   else GA_AMX_DOT_B(7, a, c)
-#define GA_AMX_DOT_C(c)                           \
-  if constexpr (A == 4) {                         \
-    GA_AMX_DOT_A(4, c);                           \
-  } else {                                        \
-    GA_AMX_DOT_A(5, c);                           \
+#define GA_AMX_DOT_C(c)   \
+  if constexpr (A == 4) { \
+    GA_AMX_DOT_A(4, c);   \
+  } else {                \
+    GA_AMX_DOT_A(5, c);   \
   }
     if constexpr (C == 0) {
       GA_AMX_DOT_C(0)

@@ -9,7 +9,7 @@
 
 namespace ga {
 namespace isa_amxbf16 {
-using Block = FlashBlockAmx<VecAmxBf16, AmxBf16, 2 * VecAmxBf16::kQkVecs * VecAmxBf16::W>;
+using Block = FlashBlockAmx<VecAmxBf16, AmxBf16, VecAmxBf16::kQkVecs * VecAmxBf16::W>;
 void dense_attention_bf16(const DenseAttentionParams& p) {
   // Head sizes that are not whole tile rows (D % 32) keep the vdpbf16ps kernel.
   if (Block::supports(p.D)) DenseAttentionBf16Kernel<VecAmxBf16, true, VecAmxBf16::Half, Block>::run(p);
