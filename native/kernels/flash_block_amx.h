@@ -13,14 +13,16 @@
 //    softmax_update writes them) are B as they lie and the per-query rescale by alpha is a plain
 //    vector multiply. A is 16 channels x 32 keys of V transposed (VT[c][j], made once per call
 //    and head, keys zero padded to a multiple of 32). finish() transposes OT back into O.
-//  * Safe mode (a block recomputed because of non-finite values) keeps the tiles off: the scores
-//    take FlashBlockBf16's micro-tiles and P·V a vector loop that adds exactly 0 for a zero weight.
+//  * Safe mode (a block recomputed because of non-finite values) runs the same tiles, so rows
+//    without non-finite inputs keep their bits: each product element is its own sum, untouched by
+//    other rows or columns. Only P·V changes: the tile reads a copy of V with its non-finite
+//    values zeroed (a zero weight then adds exactly 0, as in the clean call), and each weight that
+//    is not 0 on such a value adds weight·value afterwards (the row is non-finite either way).
 //
 // D must be a multiple of 32 (whole A rows); the kernel using this block checks supports() and
 // otherwise runs FlashBlockBf16. Each block configures the tiles in begin() and releases them in
 // finish(), so the thread holds AMX state only while it computes.
 #pragma once
-#include <cfloat>
 #include <cstdint>
 
 #include "kernels/flash_block_bf16.h"
@@ -46,12 +48,15 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
   static int64_t keys_padded(int64_t n) { return (n + KC - 1) / KC * KC; }
 
   struct Scratch : Base::Scratch {
-    AlignedBuffer ot;  // OT [Dvp][BQ] float32: the P·V accumulator, transposed
-    Scratch(int64_t D, int64_t Dv) : Base::Scratch(D, Dv), ot(static_cast<size_t>(Base::padded(Dv)) * BQ) {}
+    AlignedBuffer ot;     // OT [Dvp][BQ] float32: the P·V accumulator, transposed
+    AlignedBuffer vsafe;  // safe mode: a tile's VT [Dvp][BK] (bfloat16), non-finite values zeroed
+    Scratch(int64_t D, int64_t Dv)
+        : Base::Scratch(D, Dv), ot(static_cast<size_t>(Base::padded(Dv)) * BQ),
+          vsafe(static_cast<size_t>(Base::padded(Dv)) * BK / 2) {}
   };
 
   Scratch& sc3;
-  bool tiles = false;  // this block computes on tiles (configured in begin(), released in finish())
+  bool tiles = false;  // configured in begin(), released in finish()
   FlashBlockAmx(Scratch& s, int64_t d, int64_t dv) : Base(s, d, dv), sc3(s) {}
 
   // Keys: FlashBlockBf16's bfloat16 rows (row stride `row`). Values: VT, Dvp rows of `row` keys
@@ -119,14 +124,14 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     Base::begin(q, q_stride, n, scale, safe_mode);
     float* ot = sc3.ot.data();
     for (int64_t i = 0; i < this->Dvp * BQ; ++i) ot[i] = 0.f;
-    tiles = !safe_mode;
-    if (tiles) Tiles::configure();
+    tiles = true;
+    Tiles::configure();
   }
 
   // Raw scores of nk keys (bfloat16 rows of D values, row stride ks). with_max: the caller will
   // not change them, so their maximum per query is taken here (FlashBlock::scores).
   void scores(const uint16_t* k, int64_t ks, int nk, bool with_max = false) {
-    if (!tiles || this->D == 0) return Base::scores(k, ks, nk, with_max);
+    if (this->D == 0) return Base::scores(k, ks, nk, with_max);
     float* s = this->sc.s.data();
     const uint16_t* q2 = Base::u16(this->sc2.qt2);
     int j = 0;
@@ -214,17 +219,50 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
       for (int64_t c = 0; c < Dvp; ++c) V::store(ot + c * BQ + q, V::mul(V::load(ot + c * BQ + q), a));
     }
     uint16_t* p2 = Base::u16(this->sc2.p2);
-    if (!tiles) return safe_pv(vt, vs, nk, p2, ot);
     // Whole tiles of 16 pairs: the pairs past this tile's keys are zero weights (P2 still holds
     // the previous tile's there; VT there is other keys' values or zero padding, all finite or
     // caught by finish()'s non-finite check, which reruns the block in safe mode).
     const int chunks = (npairs + T - 1) / T;
     for (int jp = npairs; jp < chunks * T; ++jp)
       for (int q = 0; q < rows; q += W) V::store(reinterpret_cast<float*>(p2 + (jp * BQ + q) * 2), V::zero());
+    if (this->safe) {
+      vt = finite_values(vt, vs, chunks * KC);
+      vs = BK;
+    }
     int64_t c0 = 0;
     for (; c0 + 2 * T <= Dvp; c0 += 2 * T) pv_channels<2>(vt + c0 * vs, vs, p2, chunks, ot + c0 * BQ);
     if (c0 < Dvp) pv_channels<1>(vt + c0 * vs, vs, p2, chunks, ot + c0 * BQ);
+    if (this->safe) add_non_finite(nk, p2, ot);
   }
+
+  static bool finite(uint16_t x) { return (x & 0x7f80u) != 0x7f80u; }  // bfloat16: exponent not all ones
+
+  // Safe mode: the tile's n keys of VT (channels vs apart) into vsafe, non-finite values zeroed;
+  // the originals stay in vt_seen for add_non_finite().
+  const uint16_t* finite_values(const uint16_t* vt, int64_t vs, int n) {
+    uint16_t* d = Base::u16(sc3.vsafe);
+    vt_seen = vt;
+    vs_seen = vs;
+    for (int64_t c = 0; c < this->Dvp; ++c)
+      for (int j = 0; j < n; ++j) d[c * BK + j] = finite(vt[c * vs + j]) ? vt[c * vs + j] : 0;
+    return d;
+  }
+  // Then weight·value for each non-finite value of the tile's nk keys and each weight that is not
+  // 0 (NaN included): what the zeroed copy left out.
+  void add_non_finite(int nk, const uint16_t* p2, float* ot) {
+    for (int64_t c = 0; c < this->Dvp; ++c)
+      for (int j = 0; j < nk; ++j) {
+        const uint16_t x = vt_seen[c * vs_seen + j];
+        if (finite(x)) continue;
+        const float v = V::Half::to_float(x);
+        for (int q = 0; q < this->rows; ++q) {
+          const float p = V::Half::to_float(p2[((j / 2) * BQ + q) * 2 + (j & 1)]);
+          if (!(p == 0.f)) ot[c * BQ + q] += p * v;
+        }
+      }
+  }
+  const uint16_t* vt_seen = nullptr;
+  int64_t vs_seen = 0;
 
   template <int CT>
   void pv_channels(const uint16_t* vt, int64_t vs, const uint16_t* p2, int chunks, float* ot) {
@@ -257,29 +295,6 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     if constexpr (QT > 1) Tiles::template store<1>(ot + T, ob);
     if constexpr (CT > 1) Tiles::template store<2>(ot + T * BQ, ob);
     if constexpr (CT > 1 && QT > 1) Tiles::template store<3>(ot + T * BQ + T, ob);
-  }
-
-  // Safe mode: OT[c][q] += P[j][q]·V[j][c] key by key, where a zero weight adds exactly 0 (its
-  // value may be NaN or Inf); a NaN weight still propagates, as in FlashBlockBf16's safe pass.
-  void safe_pv(const uint16_t* vt, int64_t vs, int nk, const uint16_t* p2, float* ot) {
-    const int npairs = (nk + 1) / 2;
-    for (int64_t c = 0; c < this->Dvp; ++c) {
-      const uint16_t* vr = vt + c * vs;
-      for (int q = 0; q < this->rows; q += W) {
-        R acc = V::load(ot + c * BQ + q);
-        for (int jp = 0; jp < npairs; ++jp) {
-          const P pr = V::load_pairs(p2 + (jp * BQ + q) * 2);
-          acc = V::add(acc, weighted(V::even_f32(pr), vr[2 * jp]));
-          if (2 * jp + 1 < nk) acc = V::add(acc, weighted(V::odd_f32(pr), vr[2 * jp + 1]));
-        }
-        V::store(ot + c * BQ + q, acc);
-      }
-    }
-  }
-  // p·v where p is not 0 (weights are 0 or at least FLT_MIN: bfloat16 rounding flushes
-  // subnormals), else +0. v is a bfloat16.
-  static R weighted(R p, uint16_t v) {
-    return V::scalef_unless_below(V::mul(p, V::set1(V::Half::to_float(v))), V::zero(), p, FLT_MIN);
   }
 
   // OT back into O's rows, then FlashBlock::finish (which reads O).
