@@ -82,7 +82,8 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
       o.channels = src[i].values;
       o.row = o.channels ? keys_padded(src[i].n) : Base::even(src[i].dim);
       o.head = (o.channels ? Base::padded(src[i].dim) : src[i].n) * o.row;
-      o.buf.resize(static_cast<size_t>((heads * o.head + 1) / 2));
+      const size_t floats = static_cast<size_t>((heads * o.head + 1) / 2);
+      if (o.buf.size() < floats) o.buf.resize(floats);  // a kept buffer is reused
     }
     parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
       int64_t item;

@@ -108,7 +108,8 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
         o.head = n * dim;
       }
       const size_t elems = static_cast<size_t>(heads * o.head);
-      o.buf.resize(kNative ? (elems + 1) / 2 : elems);
+      const size_t floats = kNative ? (elems + 1) / 2 : elems;
+      if (o.buf.size() < floats) o.buf.resize(floats);  // a kept buffer is reused (DenseAttentionBf16Kernel)
     }
     parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
       int64_t item;
