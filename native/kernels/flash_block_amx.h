@@ -69,33 +69,22 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     uint16_t* data() { return reinterpret_cast<uint16_t*>(buf.data()); }
     const uint16_t* at(int64_t bh, int64_t j) const { return data() + bh * head + (channels ? j : j * row); }
   };
-  struct OperandSource {
-    Operand* o;
-    bool values;
-    const float* x;
-    int64_t n, dim, stride, sb, sh;
-  };
+  using OperandSource = HeadOperandSource<Operand>;
 
   static void make_operands(const OperandSource* src, int count, int64_t heads, int64_t hn, int threads) {
-    for (int i = 0; i < count; ++i) {
-      Operand& o = *src[i].o;
-      o.channels = src[i].values;
-      o.row = o.channels ? keys_padded(src[i].n) : Base::even(src[i].dim);
-      o.head = (o.channels ? Base::padded(src[i].dim) : src[i].n) * o.row;
-      const size_t floats = static_cast<size_t>((heads * o.head + 1) / 2);
-      if (o.buf.size() < floats) o.buf.resize(floats);  // a kept buffer is reused
-    }
-    parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
-      int64_t item;
-      while (it.next(item)) {
-        const OperandSource& s = src[item % count];
-        const int64_t bh = item / count;
-        const float* x = s.x + (bh / hn) * s.sb + (bh % hn) * s.sh;
-        uint16_t* d = s.o->data() + bh * s.o->head;
-        if (s.values) value_channels(x, s.stride, s.n, s.dim, d, s.o->row);
-        else Base::key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
-      }
-    });
+    Base::make_head_operands(
+        src, count, heads, hn, threads,
+        [](const OperandSource& s) {
+          Operand& o = *s.o;
+          o.channels = s.values;
+          o.row = o.channels ? keys_padded(s.n) : Base::even(s.dim);
+          o.head = (o.channels ? Base::padded(s.dim) : s.n) * o.row;
+          return (o.head + 1) / 2;  // per head, in floats (an upper bound)
+        },
+        [](const OperandSource& s, const float* x, uint16_t* d) {
+          if (s.values) value_channels(x, s.stride, s.n, s.dim, d, s.o->row);
+          else Base::key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
+        });
   }
 
   // VT from n value rows of Dv (row stride vs): per 32 keys and 16 channels, 16 vectors of key
@@ -174,30 +163,46 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     if (q0 < this->rows) qk_tiles<KT, 1>(k, ks, q2 + q0 * 2, s + q0);
   }
 
-  // S for KT x 16 keys and QT x 16 queries. Tiles: C 0-3 (key tile a, query tile b: 2a + b),
-  // A (key rows) 4-5, B (query pairs) 6-7.
+  // S for KT x 16 keys and QT x 16 queries: A = key rows, B = query pairs, over D in 32s.
   template <int KT, int QT>
   void qk_tiles(const uint16_t* k, int64_t ks, const uint16_t* q2, float* s) {
-    const int64_t kb = ks * 2, qb = BQ * 4, sb = BQ * 4;  // row strides in bytes
-    Tiles::template zero<0>();
-    if constexpr (QT > 1) Tiles::template zero<1>();
-    if constexpr (KT > 1) Tiles::template zero<2>();
-    if constexpr (KT > 1 && QT > 1) Tiles::template zero<3>();
-    for (int64_t d0 = 0; d0 < this->D; d0 += KC) {
-      const uint16_t* qd = q2 + (d0 / 2) * BQ * 2;
-      Tiles::template load<4>(k + d0, kb);
-      if constexpr (KT > 1) Tiles::template load<5>(k + T * ks + d0, kb);
-      Tiles::template load<6>(qd, qb);
-      if constexpr (QT > 1) Tiles::template load<7>(qd + 2 * T, qb);
-      Tiles::template dot<0, 4, 6>();
-      if constexpr (QT > 1) Tiles::template dot<1, 4, 7>();
-      if constexpr (KT > 1) Tiles::template dot<2, 5, 6>();
-      if constexpr (KT > 1 && QT > 1) Tiles::template dot<3, 5, 7>();
+    tile_product<KT, QT, false>(s, k, ks, q2, this->D / KC);
+  }
+
+  // C (row tiles a < AT, column tiles b < BT; C tile 2a + b at c + a·16·BQ + b·16, rows BQ floats
+  // apart) = (kLoadC ? C : 0) + the sum over `chunks` of A·B, where chunk i's A tile a is 16 rows
+  // (as_ values apart) at a_ + a·16·as_ + 32i and its B tile b is 16 pair rows (BQ pairs apart)
+  // at b_ + 2·16·b + 32·BQ·i: Q·Kᵀ (A = key rows, B = query pairs) and P·V (A = VT rows, B = P's
+  // pairs) alike. Tiles: C 0-3, A 4-5, B 6-7.
+  template <int AT, int BT, bool kLoadC>
+  static void tile_product(float* c, const uint16_t* a_, int64_t as_, const uint16_t* b_, int64_t chunks) {
+    const int64_t cb = BQ * 4, ab = as_ * 2, bb = BQ * 4;  // row strides in bytes
+    if constexpr (kLoadC) {
+      Tiles::template load<0>(c, cb);
+      if constexpr (BT > 1) Tiles::template load<1>(c + T, cb);
+      if constexpr (AT > 1) Tiles::template load<2>(c + T * BQ, cb);
+      if constexpr (AT > 1 && BT > 1) Tiles::template load<3>(c + T * BQ + T, cb);
+    } else {
+      Tiles::template zero<0>();
+      if constexpr (BT > 1) Tiles::template zero<1>();
+      if constexpr (AT > 1) Tiles::template zero<2>();
+      if constexpr (AT > 1 && BT > 1) Tiles::template zero<3>();
     }
-    Tiles::template store<0>(s, sb);
-    if constexpr (QT > 1) Tiles::template store<1>(s + T, sb);
-    if constexpr (KT > 1) Tiles::template store<2>(s + T * BQ, sb);
-    if constexpr (KT > 1 && QT > 1) Tiles::template store<3>(s + T * BQ + T, sb);
+    for (int64_t i = 0; i < chunks; ++i) {
+      const uint16_t* bi = b_ + i * KC * BQ;
+      Tiles::template load<4>(a_ + i * KC, ab);
+      if constexpr (AT > 1) Tiles::template load<5>(a_ + T * as_ + i * KC, ab);
+      Tiles::template load<6>(bi, bb);
+      if constexpr (BT > 1) Tiles::template load<7>(bi + 2 * T, bb);
+      Tiles::template dot<0, 4, 6>();
+      if constexpr (BT > 1) Tiles::template dot<1, 4, 7>();
+      if constexpr (AT > 1) Tiles::template dot<2, 5, 6>();
+      if constexpr (AT > 1 && BT > 1) Tiles::template dot<3, 5, 7>();
+    }
+    Tiles::template store<0>(c, cb);
+    if constexpr (BT > 1) Tiles::template store<1>(c + T, cb);
+    if constexpr (AT > 1) Tiles::template store<2>(c + T * BQ, cb);
+    if constexpr (AT > 1 && BT > 1) Tiles::template store<3>(c + T * BQ + T, cb);
   }
 
   // OT = alpha·OT + P·V over the tile's nk keys; vt = VT at the tile's first key (a multiple of
@@ -272,30 +277,10 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     if (q0 < this->rows) pv_tiles<CT, 1>(vt, vs, p2 + q0 * 2, chunks, ot + q0);
   }
 
-  // OT for CT x 16 channels and QT x 16 queries. Tiles: C 0-3 (channel tile a, query tile b:
-  // 2a + b), A (VT rows) 4-5, B (P pairs) 6-7.
+  // OT for CT x 16 channels and QT x 16 queries: A = VT rows, B = P's pairs, over the keys in 32s.
   template <int CT, int QT>
   void pv_tiles(const uint16_t* vt, int64_t vs, const uint16_t* p2, int chunks, float* ot) {
-    const int64_t vb = vs * 2, pb = BQ * 4, ob = BQ * 4;
-    Tiles::template load<0>(ot, ob);
-    if constexpr (QT > 1) Tiles::template load<1>(ot + T, ob);
-    if constexpr (CT > 1) Tiles::template load<2>(ot + T * BQ, ob);
-    if constexpr (CT > 1 && QT > 1) Tiles::template load<3>(ot + T * BQ + T, ob);
-    for (int ch = 0; ch < chunks; ++ch) {
-      const uint16_t* pc = p2 + ch * T * BQ * 2;
-      Tiles::template load<4>(vt + ch * KC, vb);
-      if constexpr (CT > 1) Tiles::template load<5>(vt + T * vs + ch * KC, vb);
-      Tiles::template load<6>(pc, pb);
-      if constexpr (QT > 1) Tiles::template load<7>(pc + 2 * T, pb);
-      Tiles::template dot<0, 4, 6>();
-      if constexpr (QT > 1) Tiles::template dot<1, 4, 7>();
-      if constexpr (CT > 1) Tiles::template dot<2, 5, 6>();
-      if constexpr (CT > 1 && QT > 1) Tiles::template dot<3, 5, 7>();
-    }
-    Tiles::template store<0>(ot, ob);
-    if constexpr (QT > 1) Tiles::template store<1>(ot + T, ob);
-    if constexpr (CT > 1) Tiles::template store<2>(ot + T * BQ, ob);
-    if constexpr (CT > 1 && QT > 1) Tiles::template store<3>(ot + T * BQ + T, ob);
+    tile_product<CT, QT, true>(ot, vt, vs, p2, chunks);
   }
 
   // OT back into O's rows, then FlashBlock::finish (which reads O).

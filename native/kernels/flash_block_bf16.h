@@ -35,6 +35,16 @@ struct NativeRoundingMatches : std::true_type {};
 template <class V, class Rounding>
 struct NativeRoundingMatches<V, Rounding, true> : std::is_same<Rounding, typename V::Half> {};
 
+// One tensor a block's make_operands() rounds into *o: heads x n rows of dim values (values: dim
+// is Dv); head bh = (b, h), b = bh / hn, h = bh % hn, starts at x + b * sb + h * sh, rows stride apart.
+template <class Operand>
+struct HeadOperandSource {
+  Operand* o;
+  bool values;
+  const float* x;
+  int64_t n, dim, stride, sb, sh;
+};
+
 // Rounding: Bf16<V> (kernels/bf16.h) or Fp16<V> (kernels/fp16.h, precision 'fp16'); native, the
 // pair type's V::Half (bfloat16: simd/vec_avx512bf16.h, vec_neon_bf16.h; float16: vec_neon_fp16.h).
 template <class V, int BQ_, bool kNative, class Rounding = Bf16<V>, int BK_ = 128>
@@ -84,46 +94,53 @@ struct FlashBlockBf16 : FlashBlock<V, BQ_, BK_> {
     const Elem* at(int64_t bh, int64_t j) const { return data() + bh * head + (pairs ? j / 2 : j) * row; }
   };
 
-  // One tensor make_operands() rounds into *o: heads x n rows of dim values (values: dim is Dv);
-  // head bh = (b, h), b = bh / hn, h = bh % hn, starts at x + b * sb + h * sh, rows stride apart.
-  struct OperandSource {
-    Operand* o;
-    bool values;
-    const float* x;
-    int64_t n, dim, stride, sb, sh;
-  };
+  using OperandSource = HeadOperandSource<Operand>;
 
   // All the sources in one parallel region (an item per source and head: one barrier, not one
   // per tensor).
   static void make_operands(const OperandSource* src, int count, int64_t heads, int64_t hn, int threads) {
+    make_head_operands(
+        src, count, heads, hn, threads,
+        [](const OperandSource& s) {
+          Operand& o = *s.o;
+          o.pairs = kNative && s.values;
+          if constexpr (kNative) {
+            o.row = s.values ? 2 * Base::padded(s.dim) : even(s.dim);
+            o.head = s.values ? even(s.n) / 2 * o.row : s.n * o.row;
+          } else {
+            o.row = s.dim;
+            o.head = s.n * s.dim;
+          }
+          return kNative ? (o.head + 1) / 2 : o.head;  // per head, in floats (an upper bound)
+        },
+        [](const OperandSource& s, const float* x, Elem* d) {
+          if constexpr (kNative) {
+            if (s.values) value_pairs(x, s.stride, s.n, s.dim, d, s.o->row);
+            else key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
+          } else {
+            for (int64_t r = 0; r < s.n; ++r) Rounding::round_row(x + r * s.stride, d + r * s.dim, s.dim);
+          }
+        });
+  }
+
+  // make_operands' frame, for blocks with other operand layouts too (kernels/flash_block_amx.h):
+  // layout(source) sets the source's operand strides and returns its floats per head (a bound);
+  // buffers only grow (a kept one is reused: DenseAttentionBf16Kernel); then fill(source, x, dst)
+  // for every (source, head) in one parallel region. Source: o (an Operand-like with buf, head,
+  // data()), x, sb, sh.
+  template <class Source, class Layout, class Fill>
+  static void make_head_operands(const Source* src, int count, int64_t heads, int64_t hn, int threads, Layout&& layout,
+                                 Fill&& fill) {
     for (int i = 0; i < count; ++i) {
-      Operand& o = *src[i].o;
-      const int64_t n = src[i].n, dim = src[i].dim;
-      o.pairs = kNative && src[i].values;
-      if constexpr (kNative) {
-        o.row = src[i].values ? 2 * Base::padded(dim) : even(dim);
-        o.head = src[i].values ? even(n) / 2 * o.row : n * o.row;
-      } else {
-        o.row = dim;
-        o.head = n * dim;
-      }
-      const size_t elems = static_cast<size_t>(heads * o.head);
-      const size_t floats = kNative ? (elems + 1) / 2 : elems;
-      if (o.buf.size() < floats) o.buf.resize(floats);  // a kept buffer is reused (DenseAttentionBf16Kernel)
+      const size_t floats = static_cast<size_t>(heads * layout(src[i]) + 1);
+      if (src[i].o->buf.size() < floats) src[i].o->buf.resize(floats);
     }
     parallel_items(heads * count, threads < 1 ? 1 : threads, [&](int, ItemCounter& it) {
       int64_t item;
       while (it.next(item)) {
-        const OperandSource& s = src[item % count];
+        const Source& s = src[item % count];
         const int64_t bh = item / count;
-        const float* x = s.x + (bh / hn) * s.sb + (bh % hn) * s.sh;
-        Elem* d = s.o->data() + bh * s.o->head;
-        if constexpr (kNative) {
-          if (s.values) value_pairs(x, s.stride, s.n, s.dim, d, s.o->row);
-          else key_rows(x, s.stride, s.n, s.dim, d, s.o->row);
-        } else {
-          for (int64_t r = 0; r < s.n; ++r) Rounding::round_row(x + r * s.stride, d + r * s.dim, s.dim);
-        }
+        fill(s, s.x + (bh / hn) * s.sb + (bh % hn) * s.sh, s.o->data() + bh * s.o->head);
       }
     });
   }
