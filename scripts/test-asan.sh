@@ -86,7 +86,8 @@ if [ "$QUICK" = 0 ]; then
   SUITES=(test/dense.fixtures.test.ts test/dense.async.test.ts test/dense.badinput.test.ts test/safetensors.test.ts)
   for s in test/tglobal.blocks.test.ts test/longt5.fixtures.test.ts test/tglobal.badinput.test.ts test/weights.test.ts \
            test/model.fixtures.test.ts test/model.badinput.test.ts test/stdop.options.test.ts test/precision.dense.test.ts \
-           test/decode.parity.test.ts test/packed.dense.test.ts test/kvcache.test.ts test/abort.test.ts; do
+           test/precision.tiles.test.ts test/decode.parity.test.ts test/packed.dense.test.ts test/kvcache.test.ts \
+           test/abort.test.ts; do
     [ -f "$s" ] && SUITES+=("$s")
   done
   LD_PRELOAD="$LIBASAN" node node_modules/jest/bin/jest.js --runInBand --silent "${SUITES[@]}" || {
