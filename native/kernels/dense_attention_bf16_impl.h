@@ -28,7 +28,7 @@ struct DenseAttentionBf16Kernel {
   struct Heads {
     typename Block::Operand k, v;
   };
-  static constexpr size_t kKeptFloats = size_t{16} << 20;  // 64 MiB
+  static constexpr size_t kKeptFloats = size_t{4} << 20;  // 16 MiB
 
   static void convert(const DenseAttentionParams& p, Heads& h) {
     const typename Block::OperandSource src[2] = {{&h.k, false, p.k, p.Nk, p.D, p.ks.n, p.ks.b, p.ks.h},
@@ -88,8 +88,9 @@ struct DenseAttentionBf16Kernel {
       p.ks = p.vs = Strides{};
     }
     // The rounded copies go into buffers each calling thread keeps between calls, up to
-    // kKeptFloats: fresh ones are fresh pages, whose clearing by the kernel measured ~7% of a dense
-    // call on AMX tiles (N = 4096, H = 8, D = 64: 8 MiB of copies).
+    // kKeptFloats per thread and per instantiation (each kernel set and rounding keeps its own):
+    // fresh ones are fresh pages, whose clearing by the kernel measured ~7% of a dense call on AMX
+    // tiles (N = 4096, H = 8, D = 64: 8 MiB of copies). Freed at thread exit.
     thread_local Heads kept;
     Heads& hd = kept;
     struct Trim {

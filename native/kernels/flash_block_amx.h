@@ -137,6 +137,8 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
           Base::template qk_tail2<false>(nk - jj, k + jj * ks, ks, npairs, q2 + c * 2, s + jj * BQ + c, nullptr);
       }
     }
+    // Unlike FlashBlock, also in safe mode: both passes take the maximum here, so a recomputed
+    // block's clean rows keep their bits.
     this->fused_max = with_max;
     if (with_max) take_tile_max(s, nk);
   }

@@ -34,6 +34,9 @@ struct AmxBf16 {
       cfg.colsb[t] = 64;
       cfg.rows[t] = kRows;
     }
+    // GCC's _tile_loadconfig declares an 8-byte operand, not the 64 bytes ldtilecfg reads: without
+    // this barrier the optimiser may drop the stores above (observed at -O2 in isolation).
+    __asm__ volatile("" : : "r"(&cfg) : "memory");
     _tile_loadconfig(&cfg);
   }
   static void release() { _tile_release(); }
@@ -56,9 +59,13 @@ struct AmxBf16 {
     GA_AMX_TILE_CASES(T, GA_AMX_ZERO);
 #undef GA_AMX_ZERO
   }
+  // GCC's _tile_loadd passes only the address (no memory operand, no clobber), so the compiler
+  // would not know the tile reads memory: the barrier keeps every store before it (P's pairs, a
+  // zero-padded copy) ahead of the load. (_tile_stored has its "memory" clobber.)
   template <int T>
   static inline void load(const void* p, int64_t stride_bytes) {
     static_assert(T >= 0 && T < 8, "tiles 0-7");
+    __asm__ volatile("" ::: "memory");
 #define GA_AMX_LOAD(t) _tile_loadd(t, p, stride_bytes)
     GA_AMX_TILE_CASES(T, GA_AMX_LOAD);
 #undef GA_AMX_LOAD
