@@ -56,7 +56,6 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
   };
 
   Scratch& sc3;
-  bool tiles = false;  // configured in begin(), released in finish()
   FlashBlockAmx(Scratch& s, int64_t d, int64_t dv) : Base(s, d, dv), sc3(s) {}
 
   // Keys: FlashBlockBf16's bfloat16 rows (row stride `row`). Values: VT, Dvp rows of `row` keys
@@ -114,8 +113,7 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     Base::begin(q, q_stride, n, scale, safe_mode);
     float* ot = sc3.ot.data();
     for (int64_t i = 0; i < this->Dvp * BQ; ++i) ot[i] = 0.f;
-    tiles = true;
-    Tiles::configure();
+    Tiles::configure();  // released in finish()
   }
 
   // Raw scores of nk keys (bfloat16 rows of D values, row stride ks). with_max: the caller will
@@ -125,8 +123,8 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     float* s = this->sc.s.data();
     const uint16_t* q2 = Base::u16(this->sc2.qt2);
     int j = 0;
-    for (; j + 2 * T <= nk; j += 2 * T) qk_keys<2>(k + j * ks, ks, q2, s + j * BQ);
-    for (; j + T <= nk; j += T) qk_keys<1>(k + j * ks, ks, q2, s + j * BQ);
+    for (; j + 2 * T <= nk; j += 2 * T) over_queries<2, false>(s + j * BQ, k + j * ks, ks, q2, this->D / KC);
+    for (; j + T <= nk; j += T) over_queries<1, false>(s + j * BQ, k + j * ks, ks, q2, this->D / KC);
     if (j < nk) {
       const int64_t npairs = this->D / 2;  // fewer than 16 keys left: dot-pair micro-tiles
       for (int c = 0; c < this->rows; c += QCOL) {
@@ -158,53 +156,16 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     }
   }
 
-  template <int KT>
-  void qk_keys(const uint16_t* k, int64_t ks, const uint16_t* q2, float* s) {
+  // C rows of AT x 16 (keys, or channels) against the block's queries 32 and then 16 at a time:
+  // A rows `as` values apart, B pairs BQ apart (the query pairs QT2, or P's pairs P2), summed over
+  // `chunks` of 32 (dims, or keys). C (S, or OT) rows are BQ floats apart.
+  template <int AT, bool kLoadC>
+  void over_queries(float* c, const uint16_t* a, int64_t as, const uint16_t* b, int64_t chunks) {
+    const auto at = [](const uint16_t* bq) { return [bq](int t, int64_t i) { return bq + 2 * T * t + i * KC * BQ; }; };
     int q0 = 0;
-    for (; q0 + 2 * T <= this->rows; q0 += 2 * T) qk_tiles<KT, 2>(k, ks, q2 + q0 * 2, s + q0);
-    if (q0 < this->rows) qk_tiles<KT, 1>(k, ks, q2 + q0 * 2, s + q0);
-  }
-
-  // S for KT x 16 keys and QT x 16 queries: A = key rows, B = query pairs, over D in 32s.
-  template <int KT, int QT>
-  void qk_tiles(const uint16_t* k, int64_t ks, const uint16_t* q2, float* s) {
-    tile_product<KT, QT, false>(s, k, ks, q2, this->D / KC);
-  }
-
-  // C (row tiles a < AT, column tiles b < BT; C tile 2a + b at c + a·16·BQ + b·16, rows BQ floats
-  // apart) = (kLoadC ? C : 0) + the sum over `chunks` of A·B, where chunk i's A tile a is 16 rows
-  // (as_ values apart) at a_ + a·16·as_ + 32i and its B tile b is 16 pair rows (BQ pairs apart)
-  // at b_ + 2·16·b + 32·BQ·i: Q·Kᵀ (A = key rows, B = query pairs) and P·V (A = VT rows, B = P's
-  // pairs) alike. Tiles: C 0-3, A 4-5, B 6-7.
-  template <int AT, int BT, bool kLoadC>
-  static void tile_product(float* c, const uint16_t* a_, int64_t as_, const uint16_t* b_, int64_t chunks) {
-    const int64_t cb = BQ * 4, ab = as_ * 2, bb = BQ * 4;  // row strides in bytes
-    if constexpr (kLoadC) {
-      Tiles::template load<0>(c, cb);
-      if constexpr (BT > 1) Tiles::template load<1>(c + T, cb);
-      if constexpr (AT > 1) Tiles::template load<2>(c + T * BQ, cb);
-      if constexpr (AT > 1 && BT > 1) Tiles::template load<3>(c + T * BQ + T, cb);
-    } else {
-      Tiles::template zero<0>();
-      if constexpr (BT > 1) Tiles::template zero<1>();
-      if constexpr (AT > 1) Tiles::template zero<2>();
-      if constexpr (AT > 1 && BT > 1) Tiles::template zero<3>();
-    }
-    for (int64_t i = 0; i < chunks; ++i) {
-      const uint16_t* bi = b_ + i * KC * BQ;
-      Tiles::template load<4>(a_ + i * KC, ab);
-      if constexpr (AT > 1) Tiles::template load<5>(a_ + T * as_ + i * KC, ab);
-      Tiles::template load<6>(bi, bb);
-      if constexpr (BT > 1) Tiles::template load<7>(bi + 2 * T, bb);
-      Tiles::template dot<0, 4, 6>();
-      if constexpr (BT > 1) Tiles::template dot<1, 4, 7>();
-      if constexpr (AT > 1) Tiles::template dot<2, 5, 6>();
-      if constexpr (AT > 1 && BT > 1) Tiles::template dot<3, 5, 7>();
-    }
-    Tiles::template store<0>(c, cb);
-    if constexpr (BT > 1) Tiles::template store<1>(c + T, cb);
-    if constexpr (AT > 1) Tiles::template store<2>(c + T * BQ, cb);
-    if constexpr (AT > 1 && BT > 1) Tiles::template store<3>(c + T * BQ + T, cb);
+    for (; q0 + 2 * T <= this->rows; q0 += 2 * T)
+      Tiles::template product<AT, 2, kLoadC>(c + q0, BQ, a, as, chunks, at(b + q0 * 2), BQ * 4);
+    if (q0 < this->rows) Tiles::template product<AT, 1, kLoadC>(c + q0, BQ, a, as, chunks, at(b + q0 * 2), BQ * 4);
   }
 
   // OT = alpha·OT + P·V over the tile's nk keys; vt = VT at the tile's first key (a multiple of
@@ -233,34 +194,32 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
     const int chunks = (npairs + T - 1) / T;
     for (int jp = npairs; jp < chunks * T; ++jp)
       for (int q = 0; q < rows; q += W) V::store(reinterpret_cast<float*>(p2 + (jp * BQ + q) * 2), V::zero());
-    if (this->safe) {
-      vt = finite_values(vt, vs, chunks * KC);
-      vs = BK;
-    }
+    // Safe mode: the tiles read a copy with the non-finite values zeroed (finite_values), and
+    // add_non_finite() adds what it left out.
+    const uint16_t* a = this->safe ? finite_values(vt, vs, chunks * KC) : vt;
+    const int64_t as = this->safe ? BK : vs;
     int64_t c0 = 0;
-    for (; c0 + 2 * T <= Dvp; c0 += 2 * T) pv_channels<2>(vt + c0 * vs, vs, p2, chunks, ot + c0 * BQ);
-    if (c0 < Dvp) pv_channels<1>(vt + c0 * vs, vs, p2, chunks, ot + c0 * BQ);
-    if (this->safe) add_non_finite(nk, p2, ot);
+    for (; c0 + 2 * T <= Dvp; c0 += 2 * T) over_queries<2, true>(ot + c0 * BQ, a + c0 * as, as, p2, chunks);
+    if (c0 < Dvp) over_queries<1, true>(ot + c0 * BQ, a + c0 * as, as, p2, chunks);
+    if (this->safe) add_non_finite(vt, vs, nk, p2, ot);
   }
 
   static bool finite(uint16_t x) { return (x & 0x7f80u) != 0x7f80u; }  // bfloat16: exponent not all ones
 
-  // Safe mode: the tile's n keys of VT (channels vs apart) into vsafe, non-finite values zeroed;
-  // the originals stay in vt_seen for add_non_finite().
+  // Safe mode: the tile's n keys of VT (channels vs apart) into vsafe (channels BK apart),
+  // non-finite values zeroed.
   const uint16_t* finite_values(const uint16_t* vt, int64_t vs, int n) {
     uint16_t* d = Base::u16(sc3.vsafe);
-    vt_seen = vt;
-    vs_seen = vs;
     for (int64_t c = 0; c < this->Dvp; ++c)
       for (int j = 0; j < n; ++j) d[c * BK + j] = finite(vt[c * vs + j]) ? vt[c * vs + j] : 0;
     return d;
   }
   // Then weight·value for each non-finite value of the tile's nk keys and each weight that is not
   // 0 (NaN included): what the zeroed copy left out.
-  void add_non_finite(int nk, const uint16_t* p2, float* ot) {
+  void add_non_finite(const uint16_t* vt, int64_t vs, int nk, const uint16_t* p2, float* ot) {
     for (int64_t c = 0; c < this->Dvp; ++c)
       for (int j = 0; j < nk; ++j) {
-        const uint16_t x = vt_seen[c * vs_seen + j];
+        const uint16_t x = vt[c * vs + j];
         if (finite(x)) continue;
         const float v = V::Half::to_float(x);
         for (int q = 0; q < this->rows; ++q) {
@@ -269,26 +228,9 @@ struct FlashBlockAmx : FlashBlockBf16<V, BQ_, true, typename V::Half, BK_> {
         }
       }
   }
-  const uint16_t* vt_seen = nullptr;
-  int64_t vs_seen = 0;
-
-  template <int CT>
-  void pv_channels(const uint16_t* vt, int64_t vs, const uint16_t* p2, int chunks, float* ot) {
-    int q0 = 0;
-    for (; q0 + 2 * T <= this->rows; q0 += 2 * T) pv_tiles<CT, 2>(vt, vs, p2 + q0 * 2, chunks, ot + q0);
-    if (q0 < this->rows) pv_tiles<CT, 1>(vt, vs, p2 + q0 * 2, chunks, ot + q0);
-  }
-
-  // OT for CT x 16 channels and QT x 16 queries: A = VT rows, B = P's pairs, over the keys in 32s.
-  template <int CT, int QT>
-  void pv_tiles(const uint16_t* vt, int64_t vs, const uint16_t* p2, int chunks, float* ot) {
-    tile_product<CT, QT, true>(ot, vt, vs, p2, chunks);
-  }
-
   // OT back into O's rows, then FlashBlock::finish (which reads O).
   bool finish(float* out, int64_t out_stride, const uint8_t* keep = nullptr) {
-    if (tiles) Tiles::release();
-    tiles = false;
+    Tiles::release();
     float* o = this->sc.o.data();
     const float* ot = sc3.ot.data();
     const int64_t Dvp = this->Dvp;

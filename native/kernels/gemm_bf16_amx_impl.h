@@ -44,49 +44,25 @@ struct GemmBf16AmxKernel {
     int64_t ppg, gn, cgs;
   };
 
-  // 32 rows (a: Kt-wide rows) x panels p and p + np - 1 (np = 1 or 2, same group): C tiles 0-3
-  // (row tile r, panel c: 2r + c), A 4-5, B 6-7.
+  // 32 rows (a: Kt-wide rows) x panels p and p + NP - 1 (same group) into tmp (32 x 32 floats).
+  // Packed panels of a K that is not a multiple of 32 end in a partial chunk, read through
+  // zero-padded copies.
   template <int NP>
   static void block(const uint16_t* a, int64_t Kt, const Panels& pn, int64_t p, float* tmp) {
-    const uint16_t* b0 = pn.b + p * pn.rows * kPanelRow;
-    const uint16_t* b1 = b0 + pn.rows * kPanelRow;
-    const int64_t ab = Kt * 2, bb = kPanelRow * 2;
-    Tiles::template zero<0>();
-    Tiles::template zero<2>();
-    if constexpr (NP > 1) {
-      Tiles::template zero<1>();
-      Tiles::template zero<3>();
+    const int64_t panel = pn.rows * kPanelRow, chunks = Kt / KC, last = chunks - 1;
+    const uint16_t* b0 = pn.b + p * panel;
+    const int64_t left = pn.rows - last * Tiles::kPairs;  // pair rows of the last chunk
+    alignas(64) uint16_t tail[2][Tiles::kPairs * kPanelRow];
+    if (left < Tiles::kPairs) {
+      std::memset(tail, 0, sizeof tail);
+      for (int t = 0; t < NP; ++t)
+        std::memcpy(tail[t], b0 + t * panel + last * Tiles::kPairs * kPanelRow,
+                    static_cast<size_t>(left * kPanelRow) * 2);
     }
-    for (int64_t k0 = 0; k0 < Kt; k0 += KC) {
-      const uint16_t* t0 = b0 + (k0 / 2) * kPanelRow;
-      const uint16_t* t1 = b1 + (k0 / 2) * kPanelRow;
-      alignas(64) uint16_t tail[2][Tiles::kPairs * kPanelRow];
-      const int64_t left = pn.rows - k0 / 2;  // pair rows of the panels from here
-      if (left < Tiles::kPairs) {             // packed panels of a K that is not a multiple of 32: zero padded
-        std::memset(tail, 0, sizeof tail);
-        std::memcpy(tail[0], t0, static_cast<size_t>(left * kPanelRow) * 2);
-        if constexpr (NP > 1) std::memcpy(tail[1], t1, static_cast<size_t>(left * kPanelRow) * 2);
-        t0 = tail[0];
-        t1 = tail[1];
-      }
-      Tiles::template load<4>(a + k0, ab);
-      Tiles::template load<5>(a + T * Kt + k0, ab);
-      Tiles::template load<6>(t0, bb);
-      if constexpr (NP > 1) Tiles::template load<7>(t1, bb);
-      Tiles::template dot<0, 4, 6>();
-      Tiles::template dot<2, 5, 6>();
-      if constexpr (NP > 1) {
-        Tiles::template dot<1, 4, 7>();
-        Tiles::template dot<3, 5, 7>();
-      }
-    }
-    const int64_t tb = 2 * T * 4;  // tmp: 32 x 32 floats
-    Tiles::template store<0>(tmp, tb);
-    Tiles::template store<2>(tmp + T * 2 * T, tb);
-    if constexpr (NP > 1) {
-      Tiles::template store<1>(tmp + T, tb);
-      Tiles::template store<3>(tmp + T * 2 * T + T, tb);
-    }
+    const auto at = [&](int t, int64_t i) -> const uint16_t* {
+      return i == last && left < Tiles::kPairs ? tail[t] : b0 + t * panel + i * Tiles::kPairs * kPanelRow;
+    };
+    Tiles::template product<2, NP, false>(tmp, 2 * T, a, Kt, chunks, at, kPanelRow * 2);
   }
 
   // The 32 x (16·np) block in tmp to C rows r0.. (< M) at the panels' columns.

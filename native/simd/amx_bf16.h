@@ -105,6 +105,43 @@ struct AmxBf16 {
 #undef GA_AMX_DOT_B
   }
 #undef GA_AMX_TILE_CASES
+
+  // C (+)= the sum over `chunks` of A_i·B_i, on AT x BT C tiles (AT, BT <= 2): C tile (a, b) is tile
+  // 2a + b, at c + a·16·ldc + b·16 with rows ldc floats apart, zeroed first or loaded (kLoadC),
+  // stored at the end. Chunk i's A tile a is 16 rows lda values apart at a + a·16·lda + 32i; its
+  // B tile b is at b_at(b, i), rows ldb_bytes apart. Tiles: C 0-3, A 4-5, B 6-7. The kernels'
+  // products all have this shape (attention's Q·Kᵀ and P·V, the GEMM's row block x panels).
+  template <int AT, int BT, bool kLoadC, class BAt>
+  static inline void product(float* c, int64_t ldc, const uint16_t* a, int64_t lda, int64_t chunks, BAt&& b_at,
+                             int64_t ldb_bytes) {
+    static_assert(AT >= 1 && AT <= 2 && BT >= 1 && BT <= 2, "up to 2 x 2 C tiles");
+    const int64_t cb = ldc * 4, ab = lda * 2;
+    if constexpr (kLoadC) {
+      load<0>(c, cb);
+      if constexpr (BT > 1) load<1>(c + kCols, cb);
+      if constexpr (AT > 1) load<2>(c + kRows * ldc, cb);
+      if constexpr (AT > 1 && BT > 1) load<3>(c + kRows * ldc + kCols, cb);
+    } else {
+      zero<0>();
+      if constexpr (BT > 1) zero<1>();
+      if constexpr (AT > 1) zero<2>();
+      if constexpr (AT > 1 && BT > 1) zero<3>();
+    }
+    for (int64_t i = 0; i < chunks; ++i) {
+      load<4>(a + i * 2 * kPairs, ab);
+      if constexpr (AT > 1) load<5>(a + kRows * lda + i * 2 * kPairs, ab);
+      load<6>(b_at(0, i), ldb_bytes);
+      if constexpr (BT > 1) load<7>(b_at(1, i), ldb_bytes);
+      dot<0, 4, 6>();
+      if constexpr (BT > 1) dot<1, 4, 7>();
+      if constexpr (AT > 1) dot<2, 5, 6>();
+      if constexpr (AT > 1 && BT > 1) dot<3, 5, 7>();
+    }
+    store<0>(c, cb);
+    if constexpr (BT > 1) store<1>(c + kCols, cb);
+    if constexpr (AT > 1) store<2>(c + kRows * ldc, cb);
+    if constexpr (AT > 1 && BT > 1) store<3>(c + kRows * ldc + kCols, cb);
+  }
 };
 
 // The AVX512-BF16 vectors the AMX kernels use around their tiles (softmax, conversions, tails):
