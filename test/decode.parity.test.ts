@@ -9,7 +9,7 @@
 import { attention } from '../lib/index';
 import { native } from '../lib/native';
 import type { NativeDenseArgs } from '../binding';
-import { allFinite, emptyRows, firstMismatch, maxAbsDiff, mulberry32, randomData, randomMask, referenceAttention } from './helpers/fixtures';
+import { allFinite, emptyRows, fillKeyRows, firstMismatch, maxAbsDiff, mulberry32, randomData, randomMask, referenceAttention } from './helpers/fixtures';
 import { availableIsas, withIsa } from './helpers/isa';
 
 const TOL_REF = 1e-5;    // float32 kernel vs float64 reference, O(1) inputs
@@ -174,12 +174,7 @@ describe.each(availableIsas())('decode path, non-finite values, ISA %s', (isa) =
   const rng = mulberry32(99);
   const q = randomData(rng, B * H * Nq * D), k = randomData(rng, B * H * Nk * D), v = randomData(rng, B * H * Nk * D);
   const keyMask = randomMask(rng, B * Nk, 0.8);
-  const poison = (x: Float32Array, pred: (b: number, h: number, j: number) => boolean, val: number) => {
-    const y = x.slice();
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let j = 0; j < Nk; j++)
-      if (pred(b, h, j)) for (let d = 0; d < D; d++) y[((b * H + h) * Nk + j) * D + d] = val;
-    return y;
-  };
+  const poison = (x: Float32Array, pred: (b: number, h: number, j: number) => boolean, val: number) => fillKeyRows(x, [B, H, Nk, D], pred, val);
   const base = { B, H, Hk: H, Nq, Nk, D, Dv: D, scale: 0.3, threads: 2 } as const;
   const out = () => new Float32Array(B * H * Nq * D);
 

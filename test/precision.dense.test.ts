@@ -6,7 +6,7 @@
 // keys get weight exactly 0; masked keys are excluded exactly, even when their k and v are NaN.
 import { attention, attentionAsync, AttentionOptions, info } from '../lib/index';
 import { mulberry32, uniform } from '../lib/random';
-import { emptyRows, listFixtures, loadFixture, maxAbsDiff } from './helpers/fixtures';
+import { emptyRows, fillKeyRows, listFixtures, loadFixture, maxAbsDiff } from './helpers/fixtures';
 import { PrecisionPath, precisionPaths, withPath, withPathAsync } from './helpers/precision';
 
 const BF16_TOL = 2e-2;        // x max|out|: the accuracy promised for bf16
@@ -124,13 +124,8 @@ describe('masked keys', () => {
   const v = { data: uniform(rng, B * H * N * D), dims: [B, H, N, D] };
   const mask = Uint8Array.from({ length: B * N }, (_, i) => (i % 7 === 3 || i % 11 === 0 ? 0 : 1));
   // The same inputs with every masked key's k and v replaced by huge values or NaN.
-  const poison = (t: { data: Float32Array; dims: number[] }, value: number) => {
-    const d = Float32Array.from(t.data);
-    for (let b = 0; b < B; b++)
-      for (let h = 0; h < H; h++)
-        for (let j = 0; j < N; j++) if (!mask[b * N + j]) d.fill(value, ((b * H + h) * N + j) * D, ((b * H + h) * N + j + 1) * D);
-    return { data: d, dims: t.dims };
-  };
+  const poison = (t: { data: Float32Array; dims: number[] }, value: number) =>
+    ({ data: fillKeyRows(t.data, t.dims, (b, _h, j) => !mask[b * N + j], value), dims: t.dims });
   test.each(PATHS.map((p) => [p.label, p] as [string, PrecisionPath]))('%s: changing a masked key changes nothing, bit for bit', (label, path) => {
     withPath(path, () => {
       const base = attention(q, k, v, { keyMask: mask, precision: 'bf16' }).data;

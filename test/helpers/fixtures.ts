@@ -127,6 +127,19 @@ export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>, tol: n
 }
 
 /** Whether every element is finite. */
+/**
+ * A copy of a [B, H, N, W] tensor's data with every row (b, h, j) that pick() selects filled with value: keys or
+ * values replaced by NaN, Inf or huge numbers where a mask, the causal cut or a bias excludes them.
+ */
+export function fillKeyRows(data: Float32Array, dims: readonly number[], pick: (b: number, h: number, j: number) => boolean, value: number): Float32Array {
+  const [B, H, N, W] = dims;
+  const d = Float32Array.from(data);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let j = 0; j < N; j++) if (pick(b, h, j)) d.fill(value, ((b * H + h) * N + j) * W, ((b * H + h) * N + j + 1) * W);
+  return d;
+}
+
 export function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!isFinite(a[i])) return false;
   return true;
