@@ -8,9 +8,10 @@
 // Points: dense attention B=1, H=8, D=64, Nq = Nk = N (the issue's point: N = 4096), and the
 // layers' projection shape, linear x [N, 512] · w [512, 512]ᵀ. Implementations: fp32; bf16 on the
 // kernels info().reducedPrecisionIsa names (a native set where the CPU has one), and where that is
-// amxbf16 also the avx512bf16 set it supersedes; with --emulated also bf16 on the emulated kernels. '% peak' is against T threads at the float32 FMA peak (the
-// harness's); a native bf16 dot-pair does twice an FMA's work, so its own ceiling is 200 %, and an
-// AMX tile product (amxbf16) sixteen times a core's 512-bit FMAs.
+// amxbf16 also the avx512bf16 set it supersedes; with --emulated also bf16 on the emulated kernels.
+// '% peak' is against T threads at the float32 FMA peak (the harness's); a native bf16 dot-pair
+// does twice an FMA's work, so its own ceiling is 200 %, and an AMX tile product (amxbf16) sixteen
+// times a core's 512-bit FMAs.
 // Timings on a loaded or shared machine mean little: the table says what the probes saw.
 import { parseArgs } from 'util';
 import { attention, info, linear, setReducedPrecisionIsa } from '../lib/index';

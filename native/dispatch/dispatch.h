@@ -26,8 +26,8 @@ std::string isa_override_error();
 // while that ISA is active and the CPU has the instructions, the forwarders call the set's
 // kernels for that type instead; float32 kernels are untouched. The choice: "auto" (default:
 // every native set that extends the active ISA, less those another of them supersedes: amxbf16
-// holds avx512bf16's kernels with AMX ones where it has them), "emulated", or native sets' names (one, or
-// several joined by '+'). GLOBAL_ATTENTION_REDUCED_PRECISION=<choice> (read once, at first use) or
+// holds avx512bf16's kernels with AMX ones where it has them), "emulated", or native sets' names
+// (one, or several joined by '+'). GLOBAL_ATTENTION_REDUCED_PRECISION=<choice> (read once, at first use) or
 // set_reduced_precision_isa() sets it; GLOBAL_ATTENTION_ISA / set_active_isa() also accept a
 // native set's name, meaning its base ISA with that set alone (active_isa().name stays the base
 // ISA's). Forcing another ISA (e.g. "scalar") runs bf16 and fp16 emulated on that ISA.
