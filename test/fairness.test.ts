@@ -12,7 +12,15 @@ beforeAll(() => setThreads(2));
 afterAll(() => setThreads(keep));
 
 test('a short call behind a long one finishes in about its own time', async () => {
-  const long = { q: t([1, 8, 6144, 64]), k: t([1, 8, 6144, 64]), v: t([1, 8, 6144, 64]) };
+  // The long call is sized to this machine: at least ~2 s on two threads, so that a short call
+  // queued behind it without fairness would wait far longer than the bound below (a fixed size
+  // took under 0.5 s on a fast host, and the test no longer measured anything).
+  const probe = { q: t([1, 8, 6144, 64]), k: t([1, 8, 6144, 64]), v: t([1, 8, 6144, 64]) };
+  const p0 = performance.now();
+  attention(probe.q, probe.k, probe.v);
+  const probeMs = performance.now() - p0;
+  const H = Math.min(64, Math.max(8, Math.ceil((8 * 2000) / probeMs)));
+  const long = H === 8 ? probe : { q: t([1, H, 6144, 64]), k: t([1, H, 6144, 64]), v: t([1, H, 6144, 64]) };
   const short = { q: t([1, 2, 256, 32]), k: t([1, 2, 256, 32]), v: t([1, 2, 256, 32]) };
   const shortRef = attention(short.q, short.k, short.v).data;
   const alone: number[] = [];
