@@ -1,17 +1,19 @@
 // Sliding-window attention bench: attention(q, k, v, { causal, window: [left, right] }) against its FLOP
-// model and against the dense call on the same inputs, interleaved in one run (the harness: waits,
-// FMA probes, warm-up, medians; bench/common/harness.ts).
+// model, against the same window on float16 tensors, and against the dense call on the same inputs,
+// interleaved in one run (the harness: waits, FMA probes, warm-up, medians; bench/common/harness.ts).
 //
 //   npm run bench:window -- [--n 16384] [--window 255,0] [--threads 1] [--reps K] [--json FILE] [--no-dense]
-//                           [--max-wait S]
+//                           [--no-half] [--max-wait S]
 //
 // Shape B=1, H=8, D=64, Nq = Nk = N, causal (the diagonal bottom-right). FLOP model: 4·D FLOPs per
 // admissible (i, j) pair, counted exactly (pairsOf), so the window's first rows, which see fewer
 // keys, are not charged for keys they cannot attend. `model` = that count at the best one-thread
 // FMA rate of the run × T; `t/model` = median / model (1.0 = every FMA unit busy on useful work).
+// `f16/f32` = the float16 call's median / the float32 window's (both write into a preallocated out).
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { attention, info } from '../lib/index';
+import { float32ToHalf, halfToFloat32 } from '../lib/half';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
 import { closeContext, conditionCells, conditionColumnNotes, conditionWarnings, createContext, FMA_PEAK_RULE, PointConditions } from './common/conditions';
 import { doneLine, measurePoint, rebasePctPeak, Runner, Timed } from './common/harness';
@@ -27,7 +29,7 @@ const D = 64;
 const GAP_MS = 100;
 const SEED = 20261207;
 
-type Impl = 'window' | 'dense';
+type Impl = 'window' | 'float16' | 'dense';
 
 /** Admissible (i, j) pairs of one head: causal, key j in [i - left, i + right], Nq = Nk = N. */
 export function pairsOf(N: number, left: number, right: number): number {
@@ -47,6 +49,7 @@ export interface WindowOptions {
   reps: number;
   json: string;
   dense: boolean;
+  half: boolean;
   maxWaitS: number;
 }
 
@@ -57,6 +60,7 @@ export const WINDOW_USAGE = `usage: node dist/bench/window.js [options]
   --reps K         timed calls per implementation and point (default 7; 3 when a call takes > 2 s)
   --json FILE      result file (default ./global-attention-window-<date>.json in the current folder)
   --no-dense       skip the dense call (it takes seconds at N = 16384)
+  --no-half        skip the float16 window call
   --max-wait S     before each point, wait up to S seconds (default 15; 0 = never) for a quiet machine
 `;
 
@@ -65,7 +69,7 @@ export function parseWindowArgs(argv: string[]): WindowOptions | 'help' {
     args: argv,
     options: {
       n: { type: 'string' }, window: { type: 'string' }, threads: { type: 'string' }, reps: { type: 'string' },
-      json: { type: 'string' }, 'no-dense': { type: 'boolean' }, 'max-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'string' }, 'no-dense': { type: 'boolean' }, 'no-half': { type: 'boolean' }, 'max-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -81,6 +85,7 @@ export function parseWindowArgs(argv: string[]): WindowOptions | 'help' {
     reps: values.reps ? parsePositiveInt('--reps', values.reps) : 7,
     json: values.json ?? defaultResultPath('window'),
     dense: !(values['no-dense'] ?? false),
+    half: !(values['no-half'] ?? false),
     maxWaitS,
   };
 }
@@ -96,8 +101,12 @@ export interface Point extends PointConditions {
   overModel: number;
   /** dense median / window median. */
   denseOverWindow: number | null;
+  /** float16 window median / float32 window median. */
+  halfOverFloat: number | null;
   /** max |window - reference| on rows sampled from the output (float64 reference). */
   maxAbsDiff: number;
+  /** The same for the float16 call (reference on the float16-rounded inputs; output rounded to float16). */
+  maxAbsDiffHalf: number | null;
 }
 
 /** A float64 reference of rows `rows` of head 0 (the check that the timed call computes the window). */
@@ -136,21 +145,36 @@ async function benchPoint(o: WindowOptions, N: number, threads: number, ctx: Ret
   const dims = [B, H, N, D];
   const q = randomNormal(n, SEED + 3 * N), k = randomNormal(n, SEED + 3 * N + 1), v = randomNormal(n, SEED + 3 * N + 2);
   const point: Point = {
-    N, threads, reps: 0, pairs, flops, results: {}, modelMs: NaN, overModel: NaN, denseOverWindow: null, maxAbsDiff: NaN,
-    sharedCores: null, load: null, waitedS: 0,
+    N, threads, reps: 0, pairs, flops, results: {}, modelMs: NaN, overModel: NaN, denseOverWindow: null, halfOverFloat: null,
+    maxAbsDiff: NaN, maxAbsDiffHalf: null, sharedCores: null, load: null, waitedS: 0,
   };
+  // float16 copies of the inputs, made once (n is even: 4-byte views of them serve the harness).
+  const half = impls.includes('float16') ? [q, k, v].map((x) => float32ToHalf('float16', x)) : [];
+  const asFloat32 = (h: Uint16Array) => new Float32Array(h.buffer, h.byteOffset, h.length / 2);
   const runner = (impl: Impl): Runner => {
+    if (impl === 'float16') {
+      const out16 = new Uint16Array(n);
+      const [qh, kh, vh] = half.map((data) => ({ type: 'float16' as const, data, dims }));
+      const opts = { causal: true, window: [left, right] as [number, number], out: out16, threads };
+      return { out: asFloat32(out16), arrays: half.map(asFloat32), run: () => attention(qh, kh, vh, opts), release: async () => {} };
+    }
     const out = new Float32Array(n);
     const opts = impl === 'window' ? { causal: true, window: [left, right] as [number, number] } : {};
     return { out, arrays: [q, k, v], run: () => attention({ data: q, dims }, { data: k, dims }, { data: v, dims }, { ...opts, out, threads }), release: async () => {} };
   };
   const m = await measurePoint<Impl, never>({
     tag, impls, reps: o.reps, gapMs: GAP_MS, maxWaitS: o.maxWaitS, ctx, point,
-    flops: (impl) => (impl === 'window' ? flops : 4 * B * H * N * N * D),
+    flops: (impl) => (impl === 'dense' ? 4 * B * H * N * N * D : flops),
     makeRunner: async (impl) => runner(impl),
     afterWarmup: (runners) => {
       const rows = [0, 1, left, left + 1, Math.floor(N / 2), N - 1].filter((i) => i >= 0 && i < N);
       point.maxAbsDiff = referenceRows(q, k, v, N, left, right, rows, runners.window!.out);
+      if (runners.float16) {
+        const [qr, kr, vr] = half.map((h) => halfToFloat32('float16', h));
+        const o16 = runners.float16.out;
+        const out = halfToFloat32('float16', new Uint16Array(o16.buffer, o16.byteOffset, 2 * o16.length));
+        point.maxAbsDiffHalf = referenceRows(qr, kr, vr, N, left, right, rows, out);
+      }
     },
   });
   point.results = m.results;
@@ -166,21 +190,28 @@ function finishPoints(points: Point[], peak: number): void {
     p.overModel = w / p.modelMs;
     const d = p.results.dense?.medianMs;
     p.denseOverWindow = d !== undefined && Number.isFinite(d) ? d / w : null;
+    const h = p.results.float16?.medianMs;
+    p.halfOverFloat = h !== undefined && Number.isFinite(h) ? h / w : null;
   }
 }
 
 export function report(points: Point[], o: Pick<WindowOptions, 'window'>, peak: number): { table: string; notes: string[] } {
-  const headers = ['N', 'T', 'window', 'model', 't/model', 'GF/s', 'dense', 'dense/win', 'diff', 'other', 'fma1', 'cores'];
+  const headers = ['N', 'T', 'window', 'model', 't/model', 'GF/s', 'float16', 'f16/f32', 'dense', 'dense/win', 'diff', 'diff16', 'other', 'fma1', 'cores'];
   const rows = points.map((p) => [
     String(p.N), String(p.threads), ms(p.results.window?.medianMs), ms(p.modelMs), fix(p.overModel, 2), fix(p.results.window?.gflops),
+    ms(p.results.float16?.medianMs), p.halfOverFloat === null ? '-' : fix(p.halfOverFloat, 3),
     ms(p.results.dense?.medianMs), p.denseOverWindow === null ? '-' : `${fix(p.denseOverWindow)}x`, p.maxAbsDiff.toExponential(1),
+    p.maxAbsDiffHalf === null ? '-' : p.maxAbsDiffHalf.toExponential(1),
     ...conditionCells(p, peak),
   ]);
   const notes = [
     `window = median ms of attention(q, k, v, { causal: true, window: [${o.window.join(', ')}] }), B=${B} H=${H} D=${D}; ` +
+      'float16 = the same window on the inputs rounded to float16 ({ type: \'float16\' } tensors, a Uint16Array out); ' +
+      'f16/f32 = float16 / window (the issue\'s "float16 no slower than float32" is f16/f32 <= 1). ' +
       `dense = the same inputs without causal or window. model = 4·D FLOPs per admissible (i, j) pair (counted exactly) ` +
       `at ${peak.toFixed(1)} GFLOP/s × T (the run's best one-thread FMA rate); t/model = window / model. ` +
-      'diff = max |window - float64 reference| over six sampled rows of head 0.',
+      'diff = max |window - float64 reference| over six sampled rows of head 0; diff16 the same for the float16 call ' +
+      '(reference on the rounded inputs; its output is rounded to float16, ~5e-4 at these magnitudes).',
     ...conditionColumnNotes(),
     ...conditionWarnings(points),
   ];
@@ -197,7 +228,7 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(`${formatMachine(ctx.machine)}\n\n`);
   const hw = info().hardwareThreads;
   for (const t of o.threads) if (t > hw) progress(`warning: ${t} threads > ${hw} hardware threads; results will be oversubscribed`);
-  const impls: Impl[] = o.dense ? ['window', 'dense'] : ['window'];
+  const impls: Impl[] = ['window', ...(o.half ? ['float16' as const] : []), ...(o.dense ? ['dense' as const] : [])];
   const t0 = nowMs();
   const points: Point[] = [];
   for (const N of o.ns) for (const T of o.threads) points.push(await benchPoint(o, N, T, ctx, impls));
@@ -214,7 +245,7 @@ async function main(argv: string[]): Promise<void> {
   };
   const file = writeJson(o.json, result);
   progress(`wrote ${path.relative(process.cwd(), file)}`);
-  if (points.some((p) => !(p.maxAbsDiff <= 1e-4))) process.exitCode = 1;
+  if (points.some((p) => !(p.maxAbsDiff <= 1e-4) || (p.maxAbsDiffHalf !== null && !(p.maxAbsDiffHalf <= 5e-3)))) process.exitCode = 1;
 }
 
 if (require.main === module) {

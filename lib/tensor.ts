@@ -201,7 +201,8 @@ export function checkThreads(name: string, x: unknown): number {
   return checkSize(name, x, { min: 0, max: 65536 });
 }
 
-function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+/** Whether two views share bytes of one buffer. */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 

@@ -18,7 +18,8 @@ test('pairsOf counts the admissible pairs', () => {
 
 test('CLI', () => {
   const o = parseWindowArgs(['--n', '4096', '--window', '127,0', '--no-dense']);
-  expect(o).toMatchObject({ ns: [4096], window: [127, 0], dense: false, threads: [1] });
+  expect(o).toMatchObject({ ns: [4096], window: [127, 0], dense: false, half: true, threads: [1] });
+  expect(parseWindowArgs(['--no-half'])).toMatchObject({ half: false, dense: true });
   expect(parseWindowArgs(['--help'])).toBe('help');
   expect(() => parseWindowArgs(['--window', '1,2,3'])).toThrow(RangeError);
   expect(() => parseWindowArgs(['--max-wait=-1'])).toThrow(RangeError);

@@ -93,6 +93,55 @@ describe('attention() on half tensors', () => {
       expect(Array.from((await pending).data)).toEqual(Array.from(r.data));
     });
 
+  // options.out: the addon writes into it directly where its bytes can be viewed as float32 pairs
+  // (even length, 4-byte offset, no input sharing them), else into a buffer of its own that is
+  // copied over. Either way: the same bits as without out, out itself as the result's data, and not
+  // one element written outside it.
+  test('options.out: written in place or through a copy, the same bits, nothing outside it touched', async () => {
+    const rng = mulberry32(41);
+    const GUARD = 0xabcd;
+    for (const [B, H, N, D] of [[2, 3, 40, 16], [1, 1, 3, 5]]) {  // n = 3840 (even) and 15 (odd)
+      const q = toHalfTensor('float16', randomTensor(rng, [B, H, N, D]));
+      const k = toHalfTensor('float16', randomTensor(rng, [B, H, N, D]));
+      const v = toHalfTensor('float16', randomTensor(rng, [B, H, N, D]));
+      const opts = { causal: true, window: [7, 1] as [number, number] };
+      const want = Array.from(attention(q, k, v, opts).data);
+      const n = want.length;
+      // Offsets of 0, 1, 2 elements into a guarded buffer: 4-byte aligned or not.
+      for (const offset of [0, 1, 2])
+        for (const call of ['sync', 'async'] as const) {
+          const buf = new Uint16Array(offset + n + 3).fill(GUARD);
+          const out = buf.subarray(offset, offset + n);
+          const r = call === 'sync' ? attention(q, k, v, { ...opts, out }) : await attentionAsync(q, k, v, { ...opts, out });
+          expect(r.data).toBe(out);
+          expect(Array.from(out)).toEqual(want);
+          expect(Array.from(buf.subarray(0, offset)).every((x) => x === GUARD)).toBe(true);
+          expect(Array.from(buf.subarray(offset + n)).every((x) => x === GUARD)).toBe(true);
+        }
+      // out sharing the bytes of an input (q itself): the result is computed from q as it was.
+      for (const call of ['sync', 'async'] as const) {
+        const qc = { ...q, data: q.data.slice() };
+        const r = call === 'sync' ? attention(qc, k, v, { ...opts, out: qc.data }) : await attentionAsync(qc, k, v, { ...opts, out: qc.data });
+        expect(r.data).toBe(qc.data);
+        expect(Array.from(qc.data)).toEqual(want);
+      }
+    }
+    // out over the second half of v's bytes, with twice as many keys as queries: the first heads'
+    // output rows land on values later heads still read, so only a copy gives the right result.
+    const [B, H, N, D] = [2, 3, 40, 16];
+    const q = toHalfTensor('float16', randomTensor(rng, [B, H, N, D]));
+    const k = toHalfTensor('float16', randomTensor(rng, [B, H, 2 * N, D]));
+    const v = toHalfTensor('float16', randomTensor(rng, [B, H, 2 * N, D]));
+    const want = Array.from(attention(q, k, v).data);
+    for (const call of ['sync', 'async'] as const) {
+      const vc = { ...v, data: v.data.slice() };
+      const out = vc.data.subarray(vc.data.length - want.length);
+      const r = call === 'sync' ? attention(q, k, vc, { out, threads: 2 }) : await attentionAsync(q, k, vc, { out, threads: 2 });
+      expect(r.data).toBe(out);
+      expect(Array.from(out)).toEqual(want);
+    }
+  });
+
   for (const type of ['float16', 'bfloat16'] as const)
     test(`${type}: the addon's conversions, every pattern and every midpoint (one batch per value)`, () => {
       const n = 65536;
