@@ -207,7 +207,7 @@ export function report(points: Point[], o: Pick<WindowOptions, 'window'>, peak: 
   const notes = [
     `window = median ms of attention(q, k, v, { causal: true, window: [${o.window.join(', ')}] }), B=${B} H=${H} D=${D}; ` +
       'float16 = the same window on the inputs rounded to float16 ({ type: \'float16\' } tensors, a Uint16Array out); ' +
-      'f16/f32 = float16 / window (the issue\'s "float16 no slower than float32" is f16/f32 <= 1). ' +
+      'f16/f32 = float16 / window (at most 1: float16 no slower than float32). ' +
       `dense = the same inputs without causal or window. model = 4·D FLOPs per admissible (i, j) pair (counted exactly) ` +
       `at ${peak.toFixed(1)} GFLOP/s × T (the run's best one-thread FMA rate); t/model = window / model. ` +
       'diff = max |window - float64 reference| over six sampled rows of head 0; diff16 the same for the float16 call ' +
