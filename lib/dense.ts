@@ -122,23 +122,27 @@ function prepare(
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
   const n = checkedProduct('output', dims);
-  let halfOut: HalfOut | undefined;
-  if (half) {
-    // The addon writes the n half results into the bytes of a Float32Array of ceil(n / 2): those
-    // of options.out itself where they can be viewed so (n even, 4-byte aligned, no input shares
-    // them), else a new buffer copied into options.out after the call (the copy and the zeroed
-    // buffer measured ~8% of a float16 window call of 8 x 16384 x 64).
-    const out = o.out === undefined ? undefined : halfOutput('options.out', half.type, o.out, n);
-    const direct = out !== undefined && n % 2 === 0 && out.byteOffset % 4 === 0 && !half.bits.some((b) => overlaps(out, b));
-    const packed = direct ? out : new Uint16Array(n + (n & 1));
-    halfOut = { type: half.type, n, packed, out: direct ? undefined : out };
-    Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
-    args.out = new Float32Array(packed.buffer, packed.byteOffset, Math.ceil(n / 2));
-  } else args.out = checkOut('options.out', o.out, n, inputs);
+  const halfOutArg = half && o.out !== undefined ? halfOutput('options.out', half.type, o.out, n) : undefined;
+  if (half) Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
+  else args.out = checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
   const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
   Object.assign(args, standard.args);
+  let halfOut: HalfOut | undefined;
+  if (half) {
+    // The addon writes the n half results into the bytes of a Float32Array of ceil(n / 2): those
+    // of options.out itself where they can be viewed so (n even, 4-byte aligned, sharing no byte
+    // with any array the call reads or writes), else a new buffer copied into options.out after
+    // the call (the copy and the zeroed buffer measured ~8% of a float16 window call of
+    // 8 x 16384 x 64).
+    const out = halfOutArg;
+    const arrays = Object.values(args).filter((x): x is ArrayBufferView => ArrayBuffer.isView(x));
+    const direct = out !== undefined && n % 2 === 0 && out.byteOffset % 4 === 0 && !arrays.some((x) => overlaps(out, x));
+    const packed = direct ? out : new Uint16Array(n + (n & 1));
+    halfOut = { type: half.type, n, packed, out: direct ? undefined : out };
+    args.out = new Float32Array(packed.buffer, packed.byteOffset, Math.ceil(n / 2));
+  }
   return { args, dims, weights, extra: standard.outputs, half: halfOut };
 }
 

@@ -140,6 +140,16 @@ describe('attention() on half tensors', () => {
       expect(r.data).toBe(out);
       expect(Array.from(out)).toEqual(want);
     }
+    // out over the bytes of a float32 bias every head reads: copied in too.
+    const bias = randomTensor(rng, [1, 1, N, 2 * N]);
+    const wantB = Array.from(attention(q, k, v, { bias }).data);
+    for (const call of ['sync', 'async'] as const) {
+      const bc = { data: bias.data.slice(), dims: bias.dims };
+      const out = new Uint16Array(bc.data.buffer, 0, wantB.length);
+      const r = call === 'sync' ? attention(q, k, v, { bias: bc, out }) : await attentionAsync(q, k, v, { bias: bc, out });
+      expect(r.data).toBe(out);
+      expect(Array.from(out)).toEqual(wantB);
+    }
   });
 
   for (const type of ['float16', 'bfloat16'] as const)
