@@ -126,7 +126,6 @@ export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>, tol: n
   return 'none';
 }
 
-/** Whether every element is finite. */
 /**
  * A copy of a [B, H, N, W] tensor's data with every row (b, h, j) that pick() selects filled with value: keys or
  * values replaced by NaN, Inf or huge numbers where a mask, the causal cut or a bias excludes them.
@@ -140,6 +139,7 @@ export function fillKeyRows(data: Float32Array, dims: readonly number[], pick: (
   return d;
 }
 
+/** Whether every element is finite. */
 export function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!isFinite(a[i])) return false;
   return true;
