@@ -122,7 +122,7 @@ function prepare(
   const inputs: Float32Array[] = [qt.data, kt.data, vt.data];
   if (args.bias) inputs.push(args.bias);
   const n = checkedProduct('output', dims);
-  const halfOutArg = half && o.out !== undefined ? halfOutput('options.out', half.type, o.out, n) : undefined;
+  const out = half && o.out !== undefined ? halfOutput('options.out', half.type, o.out, n) : undefined;
   if (half) Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
   else args.out = checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
@@ -136,7 +136,6 @@ function prepare(
     // with any array the call reads or writes), else a new buffer copied into options.out after
     // the call (the copy and the zeroed buffer measured ~8% of a float16 window call of
     // 8 x 16384 x 64).
-    const out = halfOutArg;
     const arrays = Object.values(args).filter((x): x is ArrayBufferView => ArrayBuffer.isView(x));
     const direct = out !== undefined && n % 2 === 0 && out.byteOffset % 4 === 0 && !arrays.some((x) => overlaps(out, x));
     const packed = direct ? out : new Uint16Array(n + (n & 1));
