@@ -148,12 +148,13 @@ async function benchPoint(o: WindowOptions, N: number, threads: number, ctx: Ret
     N, threads, reps: 0, pairs, flops, results: {}, modelMs: NaN, overModel: NaN, denseOverWindow: null, halfOverFloat: null,
     maxAbsDiff: NaN, maxAbsDiffHalf: null, sharedCores: null, load: null, waitedS: 0,
   };
-  // float16 copies of the inputs, made once (n is even: 4-byte views of them serve the harness).
+  // float16 copies of the inputs and the float16 output, made once (n is even: 4-byte views of
+  // them serve the harness).
   const half = impls.includes('float16') ? [q, k, v].map((x) => float32ToHalf('float16', x)) : [];
+  const out16 = new Uint16Array(half.length ? n : 0);
   const asFloat32 = (h: Uint16Array) => new Float32Array(h.buffer, h.byteOffset, h.length / 2);
   const runner = (impl: Impl): Runner => {
     if (impl === 'float16') {
-      const out16 = new Uint16Array(n);
       const [qh, kh, vh] = half.map((data) => ({ type: 'float16' as const, data, dims }));
       const opts = { causal: true, window: [left, right] as [number, number], out: out16, threads };
       return { out: asFloat32(out16), arrays: half.map(asFloat32), run: () => attention(qh, kh, vh, opts), release: async () => {} };
@@ -171,9 +172,7 @@ async function benchPoint(o: WindowOptions, N: number, threads: number, ctx: Ret
       point.maxAbsDiff = referenceRows(q, k, v, N, left, right, rows, runners.window!.out);
       if (runners.float16) {
         const [qr, kr, vr] = half.map((h) => halfToFloat32('float16', h));
-        const o16 = runners.float16.out;
-        const out = halfToFloat32('float16', new Uint16Array(o16.buffer, o16.byteOffset, 2 * o16.length));
-        point.maxAbsDiffHalf = referenceRows(qr, kr, vr, N, left, right, rows, out);
+        point.maxAbsDiffHalf = referenceRows(qr, kr, vr, N, left, right, rows, halfToFloat32('float16', out16));
       }
     },
   });

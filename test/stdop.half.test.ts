@@ -1,7 +1,7 @@
 // float16 / bfloat16 tensors (ORT's { type, data: Uint16Array, dims }): the conversions (every
 // binary16 pattern, round-to-nearest-even against exact neighbours), attention() on half inputs
 // against the float32 path, the float64 reference and ORT's float16 Attention, and bad half inputs.
-import { attention, attentionAsync } from '../lib/index';
+import { AttentionOptions, attention, attentionAsync } from '../lib/index';
 import { float32ToHalf, halfToFloat32, toBfloat16Bits, toFloat16Bits, HalfTensor } from '../lib/half';
 import { DenseOnnxSpec, buildDenseAttentionModel, runOnnx } from '../lib/onnx';
 import { mulberry32, randomTensor } from './helpers/fixtures';
@@ -94,11 +94,13 @@ describe('attention() on half tensors', () => {
     });
 
   // options.out: the addon writes into it directly where its bytes can be viewed as float32 pairs
-  // (even length, 4-byte offset, no input sharing them), else into a buffer of its own that is
-  // copied over. Either way: the same bits as without out, out itself as the result's data, and not
-  // one element written outside it.
+  // (even length, 4-byte offset, no array the call reads sharing them), else into a buffer of its
+  // own that is copied over. Either way: the same bits as without out, out itself as the result's
+  // data, and not one element written outside it.
   test('options.out: written in place or through a copy, the same bits, nothing outside it touched', async () => {
     const rng = mulberry32(41);
+    const run = (call: 'sync' | 'async', q: HalfTensor, k: HalfTensor, v: HalfTensor, o: AttentionOptions) =>
+      call === 'sync' ? attention(q, k, v, o) : attentionAsync(q, k, v, o);
     const GUARD = 0xabcd;
     for (const [B, H, N, D] of [[2, 3, 40, 16], [1, 1, 3, 5]]) {  // n = 3840 (even) and 15 (odd)
       const q = toHalfTensor('float16', randomTensor(rng, [B, H, N, D]));
@@ -112,7 +114,7 @@ describe('attention() on half tensors', () => {
         for (const call of ['sync', 'async'] as const) {
           const buf = new Uint16Array(offset + n + 3).fill(GUARD);
           const out = buf.subarray(offset, offset + n);
-          const r = call === 'sync' ? attention(q, k, v, { ...opts, out }) : await attentionAsync(q, k, v, { ...opts, out });
+          const r = await run(call, q, k, v, { ...opts, out });
           expect(r.data).toBe(out);
           expect(Array.from(out)).toEqual(want);
           expect(Array.from(buf.subarray(0, offset)).every((x) => x === GUARD)).toBe(true);
@@ -121,7 +123,7 @@ describe('attention() on half tensors', () => {
       // out sharing the bytes of an input (q itself): the result is computed from q as it was.
       for (const call of ['sync', 'async'] as const) {
         const qc = { ...q, data: q.data.slice() };
-        const r = call === 'sync' ? attention(qc, k, v, { ...opts, out: qc.data }) : await attentionAsync(qc, k, v, { ...opts, out: qc.data });
+        const r = await run(call, qc, k, v, { ...opts, out: qc.data });
         expect(r.data).toBe(qc.data);
         expect(Array.from(qc.data)).toEqual(want);
       }
@@ -136,7 +138,7 @@ describe('attention() on half tensors', () => {
     for (const call of ['sync', 'async'] as const) {
       const vc = { ...v, data: v.data.slice() };
       const out = vc.data.subarray(vc.data.length - want.length);
-      const r = call === 'sync' ? attention(q, k, vc, { out, threads: 2 }) : await attentionAsync(q, k, vc, { out, threads: 2 });
+      const r = await run(call, q, k, vc, { out, threads: 2 });
       expect(r.data).toBe(out);
       expect(Array.from(out)).toEqual(want);
     }
@@ -146,7 +148,7 @@ describe('attention() on half tensors', () => {
     for (const call of ['sync', 'async'] as const) {
       const bc = { data: bias.data.slice(), dims: bias.dims };
       const out = new Uint16Array(bc.data.buffer, 0, wantB.length);
-      const r = call === 'sync' ? attention(q, k, v, { bias: bc, out }) : await attentionAsync(q, k, v, { bias: bc, out });
+      const r = await run(call, q, k, v, { bias: bc, out });
       expect(r.data).toBe(out);
       expect(Array.from(out)).toEqual(wantB);
     }
