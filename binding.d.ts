@@ -182,6 +182,11 @@ export interface NativeBinding {
   setThreads(n: number): number;
   setIsa(name: string): string;
   measureFmaPeak(seconds: number): number;
+  /**
+   * GFLOP/s of the attention kernel's Q·Kᵀ and P·V micro-kernels on L1-resident operands, one thread,
+   * active ISA, `seconds` each (bench only): the products' own ceiling, beside measureFmaPeak.
+   */
+  measureMicrokernels(seconds: number): { qk: number; pv: number };
   /** Asks for transparent huge pages under a freshly allocated buffer (Linux; a hint): whether one was advised. */
   adviseHugePages(array: ArrayBufferView | ArrayBuffer): boolean;
   /** Bytes async calls have copied so far, process-wide (arrays on a SharedArrayBuffer are used in place). */

@@ -10,11 +10,14 @@
 // keys, are not charged for keys they cannot attend. `model` = that count at the best one-thread
 // FMA rate of the run × T; `t/model` = median / model (1.0 = every FMA unit busy on useful work).
 // `f16/f32` = the float16 call's median / the float32 window's (both write into a preallocated out).
+// `floor` = the lowest t/model the products allow on this core: the kernel's own Q·Kᵀ and P·V
+// micro-kernels, timed on operands in L1 (native.measureMicrokernels), against the same FMA peak.
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { attention, info } from '../lib/index';
 import { float32ToHalf, halfToFloat32 } from '../lib/half';
 import { parseIntList, parsePositiveInt, progress } from './common/cli';
+import { MicrokernelRates, microkernelRates } from './common/fma';
 import { closeContext, conditionCells, conditionColumnNotes, conditionWarnings, createContext, FMA_PEAK_RULE, PointConditions } from './common/conditions';
 import { doneLine, measurePoint, rebasePctPeak, Runner, Timed } from './common/harness';
 import { formatMachine } from './common/machine';
@@ -99,6 +102,8 @@ export interface Point extends PointConditions {
   modelMs: number;
   /** window median / modelMs. */
   overModel: number;
+  /** The products' own bound on overModel: the peak over the micro-kernels' L1 rates (equal QK and PV FLOPs). */
+  floor: number;
   /** dense median / window median. */
   denseOverWindow: number | null;
   /** float16 window median / float32 window median. */
@@ -145,7 +150,7 @@ async function benchPoint(o: WindowOptions, N: number, threads: number, ctx: Ret
   const dims = [B, H, N, D];
   const q = randomNormal(n, SEED + 3 * N), k = randomNormal(n, SEED + 3 * N + 1), v = randomNormal(n, SEED + 3 * N + 2);
   const point: Point = {
-    N, threads, reps: 0, pairs, flops, results: {}, modelMs: NaN, overModel: NaN, denseOverWindow: null, halfOverFloat: null,
+    N, threads, reps: 0, pairs, flops, results: {}, modelMs: NaN, overModel: NaN, floor: NaN, denseOverWindow: null, halfOverFloat: null,
     maxAbsDiff: NaN, maxAbsDiffHalf: null, sharedCores: null, load: null, waitedS: 0,
   };
   // float16 copies of the inputs and the float16 output, made once (n is even: 4-byte views of
@@ -181,9 +186,15 @@ async function benchPoint(o: WindowOptions, N: number, threads: number, ctx: Ret
   return point;
 }
 
-function finishPoints(points: Point[], peak: number): void {
+/** The lowest t/model the products allow: half the FLOPs at each micro-kernel's rate, against `peak`. */
+export function productsFloor(peak: number, mk: MicrokernelRates): number {
+  return 0.5 * (peak / mk.qk) + 0.5 * (peak / mk.pv);
+}
+
+function finishPoints(points: Point[], peak: number, mk: MicrokernelRates): void {
   rebasePctPeak(points, peak);
   for (const p of points) {
+    p.floor = productsFloor(peak, mk);
     const w = p.results.window?.medianMs ?? NaN;
     p.modelMs = (p.flops / (peak * 1e9 * p.threads)) * 1e3;
     p.overModel = w / p.modelMs;
@@ -194,10 +205,10 @@ function finishPoints(points: Point[], peak: number): void {
   }
 }
 
-export function report(points: Point[], o: Pick<WindowOptions, 'window'>, peak: number): { table: string; notes: string[] } {
-  const headers = ['N', 'T', 'window', 'model', 't/model', 'GF/s', 'float16', 'f16/f32', 'dense', 'dense/win', 'diff', 'diff16', 'other', 'fma1', 'cores'];
+export function report(points: Point[], o: Pick<WindowOptions, 'window'>, peak: number, mk: MicrokernelRates): { table: string; notes: string[] } {
+  const headers = ['N', 'T', 'window', 'model', 't/model', 'floor', 'GF/s', 'float16', 'f16/f32', 'dense', 'dense/win', 'diff', 'diff16', 'other', 'fma1', 'cores'];
   const rows = points.map((p) => [
-    String(p.N), String(p.threads), ms(p.results.window?.medianMs), ms(p.modelMs), fix(p.overModel, 2), fix(p.results.window?.gflops),
+    String(p.N), String(p.threads), ms(p.results.window?.medianMs), ms(p.modelMs), fix(p.overModel, 2), fix(p.floor, 2), fix(p.results.window?.gflops),
     ms(p.results.float16?.medianMs), p.halfOverFloat === null ? '-' : fix(p.halfOverFloat, 3),
     ms(p.results.dense?.medianMs), p.denseOverWindow === null ? '-' : `${fix(p.denseOverWindow)}x`, p.maxAbsDiff.toExponential(1),
     p.maxAbsDiffHalf === null ? '-' : p.maxAbsDiffHalf.toExponential(1),
@@ -211,6 +222,10 @@ export function report(points: Point[], o: Pick<WindowOptions, 'window'>, peak: 
       `at ${peak.toFixed(1)} GFLOP/s × T (the run's best one-thread FMA rate); t/model = window / model. ` +
       'diff = max |window - float64 reference| over six sampled rows of head 0; diff16 the same for the float16 call ' +
       '(reference on the rounded inputs; its output is rounded to float16, ~5e-4 at these magnitudes).',
+    `floor = the t/model the products alone allow: the kernel's Q·Kᵀ and P·V micro-kernels on operands in L1, one thread, ` +
+      `${mk.qk.toFixed(1)} and ${mk.pv.toFixed(1)} GFLOP/s (${((100 * mk.qk) / peak).toFixed(0)} % and ${((100 * mk.pv) / peak).toFixed(0)} % ` +
+      'of the peak; the best of probes before and after the points), each doing half the FLOPs. The softmax, tile edges ' +
+      'and block set-up come on top; t/model - floor is what the kernel loses around its micro-kernels.',
     ...conditionColumnNotes(),
     ...conditionWarnings(points),
   ];
@@ -229,17 +244,21 @@ async function main(argv: string[]): Promise<void> {
   for (const t of o.threads) if (t > hw) progress(`warning: ${t} threads > ${hw} hardware threads; results will be oversubscribed`);
   const impls: Impl[] = ['window', ...(o.half ? ['float16' as const] : []), ...(o.dense ? ['dense' as const] : [])];
   const t0 = nowMs();
+  const mkBefore = microkernelRates();
   const points: Point[] = [];
   for (const N of o.ns) for (const T of o.threads) points.push(await benchPoint(o, N, T, ctx, impls));
+  const mkAfter = microkernelRates();
   await closeContext(ctx);
-  finishPoints(points, ctx.bestPeak);
-  const { table, notes } = report(points, o, ctx.bestPeak);
+  const mk = { qk: Math.max(mkBefore.qk, mkAfter.qk), pv: Math.max(mkBefore.pv, mkAfter.pv) };
+  finishPoints(points, ctx.bestPeak, mk);
+  const { table, notes } = report(points, o, ctx.bestPeak, mk);
   const title = `Sliding-window bench: B=${B} H=${H} D=${D}, window [${o.window.join(', ')}], N in {${o.ns.join(', ')}}, threads {${o.threads.join(', ')}}`;
   process.stdout.write(`${wrapText(title)}\n${table}\n\n${wrapNotes(notes)}\n`);
   const result = {
     bench: 'window', schema: 1,
     config: { B, H, D, ns: o.ns, window: o.window, threads: o.threads, reps: o.reps, impls, seed: SEED, gapMs: GAP_MS, flopModel: '4*B*H*pairs*D', argv },
     machine: ctx.machine, fmaPeak: { startup: ctx.startupPeak, best: ctx.bestPeak, rule: FMA_PEAK_RULE },
+    microkernels: { ...mk, before: mkBefore, after: mkAfter, rule: 'best of 3 probes of 0.2 s each, before and after the points; one thread, operands in L1' },
     wallSeconds: (nowMs() - t0) / 1000, points, table, notes,
   };
   const file = writeJson(o.json, result);

@@ -13,6 +13,23 @@ export function oneThreadPeak(seconds = 0.3, tries = 3): number {
   return best;
 }
 
+/** The attention kernel's Q·Kᵀ and P·V micro-kernels, one thread, operands in L1: GFLOP/s. */
+export interface MicrokernelRates {
+  qk: number;
+  pv: number;
+}
+
+/** native.measureMicrokernels: each rate the best of `tries` runs of `seconds` per micro-kernel. */
+export function microkernelRates(seconds = 0.2, tries = 3): MicrokernelRates {
+  const best = { qk: 0, pv: 0 };
+  for (let i = 0; i < tries; i++) {
+    const r = native.measureMicrokernels(seconds);
+    best.qk = Math.max(best.qk, r.qk);
+    best.pv = Math.max(best.pv, r.pv);
+  }
+  return best;
+}
+
 export interface CoreProbeResult {
   threads: number;
   /** One thread alone, GFLOP/s. */

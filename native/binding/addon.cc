@@ -65,6 +65,20 @@ Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fma_peak_gflops(s));
 }
 
+// measureMicrokernels(seconds) -> { qk, pv }: GFLOP/s of the attention micro-kernels on L1-resident
+// operands, one thread, active ISA, `seconds` each (kernels/microkernel_probe_impl.h; bench only).
+Napi::Value MeasureMicrokernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw_type(env, "seconds must be a number");
+  const double s = info[0].As<Napi::Number>().DoubleValue();
+  if (!(s > 0 && s <= 10)) throw_range(env, "seconds must be in (0, 10]");
+  const MicrokernelRates r = microkernel_rates(s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("qk", r.qk_gflops);
+  o.Set("pv", r.pv_gflops);
+  return o;
+}
+
 // asyncCopiedBytes() -> bytes async calls have copied so far, process-wide (binding/call_buffers.h:
 // arrays on a SharedArrayBuffer are used in place; tests check it).
 Napi::Value AsyncCopiedBytes(const Napi::CallbackInfo& info) {
@@ -93,6 +107,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, Guarded<SetThreads>, "setThreads"));
   exports.Set("setIsa", Napi::Function::New(env, Guarded<SetIsa>, "setIsa"));
   exports.Set("measureFmaPeak", Napi::Function::New(env, Guarded<MeasureFmaPeak>, "measureFmaPeak"));
+  exports.Set("measureMicrokernels", Napi::Function::New(env, Guarded<MeasureMicrokernels>, "measureMicrokernels"));
   exports.Set("denseAttention", Napi::Function::New(env, Guarded<DenseAttentionSync>, "denseAttention"));
   exports.Set("denseAttentionAsync", Napi::Function::New(env, Guarded<DenseAttentionAsync>, "denseAttentionAsync"));
   exports.Set("tglobalAttention", Napi::Function::New(env, Guarded<TGlobalAttentionSync>, "tglobalAttention"));

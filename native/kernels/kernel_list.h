@@ -12,6 +12,7 @@
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_bf16_packed.h"
 #include "kernels/half_convert.h"
+#include "kernels/microkernel_probe.h"
 #include "kernels/t5_ff_activation.h"
 #include "kernels/tglobal_attention.h"
 
@@ -26,6 +27,7 @@
   X(block_global_attention, void, const BlockGlobalAttentionParams&)                                      \
   X(t5_ff_activation, void, const FfActivationParams&)                                                    \
   X(fma_peak_gflops, double, double)              /* one thread, this ISA's vectors; argument: seconds */ \
+  X(microkernel_rates, MicrokernelRates, double)  /* QK, PV micro-tiles in L1; argument: seconds */       \
   X(half_convert, void, const HalfConvertParams&) /* float16/bfloat16 tensors <-> float32 */              \
   /* bfloat16 products, float32 accumulation: emulated here, native in a reduced-precision set */         \
   X(gemm_abt_bf16, void, const GemmBf16Params&)                                                           \

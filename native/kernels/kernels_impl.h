@@ -12,6 +12,7 @@
 #include "kernels/gemm_impl.h"
 #include "kernels/half_convert_impl.h"
 #include "kernels/kernel_list.h"
+#include "kernels/microkernel_probe_impl.h"
 #include "kernels/packed_attention_impl.h"
 #include "kernels/t5_ff_activation_impl.h"
 #include "kernels/tglobal_attention_bf16_impl.h"
@@ -54,6 +55,10 @@ void block_global_attention_kernel(const BlockGlobalAttentionParams& p) {
 template <class V>
 double fma_peak_gflops_kernel(double seconds) {
   return fma_peak_gflops<V>(seconds);
+}
+template <class V>
+MicrokernelRates microkernel_rates_kernel(double seconds) {
+  return microkernel_rates<V>(seconds);
 }
 template <class V>
 void half_convert_kernel(const HalfConvertParams& p) {

@@ -1412,6 +1412,12 @@ function bindingCases() {
   one('setIsa', 'a number', () => [3]);
   one('measureFmaPeak', 'NaN seconds', () => [NaN]);
   one('measureFmaPeak', '100 seconds', () => [100]);
+  one('measureMicrokernels', 'no argument', () => []);
+  one('measureMicrokernels', 'a string', () => ['0.1']);
+  one('measureMicrokernels', 'NaN seconds', () => [NaN]);
+  one('measureMicrokernels', '0 seconds', () => [0]);
+  one('measureMicrokernels', 'negative seconds', () => [-1]);
+  one('measureMicrokernels', '100 seconds', () => [100]);
   one('adviseHugePages', 'no argument', () => []);
   one('adviseHugePages', 'a number', () => [4 << 20]);
   one('adviseHugePages', 'a plain array', () => [[1, 2, 3]]);
