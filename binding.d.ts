@@ -120,6 +120,18 @@ export interface NativeBlockGlobalArgs {
   cancel?: NativeCancelToken;
 }
 
+/**
+ * An async call's arguments with `out` left to the addon (`allocateOutputs: true`): it allocates the output, the
+ * job writes it in place (no JavaScript can reach it until the call has succeeded), and the promise resolves
+ * with it as `{ out }` (binding/call_buffers.h). Spares the main thread zeroing a private copy and copying it
+ * back into a fresh array.
+ */
+export type WithAllocatedOut<A> = Omit<A, 'out'> & { allocateOutputs: true };
+/** What an async call with `allocateOutputs: true` resolves with: the outputs the addon allocated. */
+export interface AllocatedOutputs {
+  out?: Float32Array;
+}
+
 export interface NativeLayerArgs {
   kind: 'tglobal' | 'local' | 'full';
   B: number; N: number; dModel: number; H: number; dKv: number;
@@ -193,6 +205,7 @@ export interface NativeBinding {
   asyncCopiedBytes(): number;
   denseAttention(args: NativeDenseArgs): void;
   denseAttentionAsync(args: NativeDenseArgs): Promise<void>;
+  denseAttentionAsync(args: WithAllocatedOut<NativeDenseArgs>): Promise<AllocatedOutputs>;
   tglobalAttention(args: NativeTGlobalArgs): void;
   tglobalAttentionAsync(args: NativeTGlobalArgs): Promise<void>;
   /** Several TGlobal calls (same D, Dv; no weights) in one job whose threads balance across them (a packed batch). */
@@ -212,6 +225,7 @@ export interface NativeBinding {
   linearAsync(args: { x: Float32Array; w: Float32Array; out: Float32Array; M: number; K: number; N: number; threads?: number; cancel?: NativeCancelToken }): Promise<void>;
   longt5Forward(args: NativeLayerArgs): void;
   longt5ForwardAsync(args: NativeLayerArgs): Promise<void>;
+  longt5ForwardAsync(args: WithAllocatedOut<NativeLayerArgs>): Promise<AllocatedOutputs>;
   denseAttentionPacked(args: NativeDensePackedArgs): void;
   denseAttentionPackedAsync(args: NativeDensePackedArgs): Promise<void>;
   /** A fresh cancel token for one async call (its `cancel` field). */

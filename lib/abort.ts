@@ -47,17 +47,18 @@ export function takeSignal<T extends object>(name: string, options: (T & AbortOp
  * with the AbortError whenever the signal aborted before the call settled (even if the native work
  * had just finished); the listener is removed when it settles.
  */
-export async function runCancellable<A extends object>(signal: AbortSignal | undefined, args: A,
-                                                        call: (args: A & { cancel?: NativeCancelToken }) => Promise<void>): Promise<void> {
+export async function runCancellable<A extends object, R = void>(signal: AbortSignal | undefined, args: A,
+                                                                  call: (args: A & { cancel?: NativeCancelToken }) => Promise<R>): Promise<R> {
   if (signal === undefined) return call(args);
   if (signal.aborted) throw abortError(signal);
   const cancel = native.newCancelToken();
   const onAbort = () => native.cancelToken(cancel);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await call({ ...args, cancel });
+    const r = await call({ ...args, cancel });
     // Aborted before the promise settled, though the work got done: still an abort, as callers expect.
     if (signal.aborted) throw abortError(signal);
+    return r;
   } catch (e) {
     if (signal.aborted) throw abortError(signal);
     throw e;

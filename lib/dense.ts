@@ -50,10 +50,14 @@ function notPacked(options: unknown): void {
     if ((options as Record<string, unknown>)[n] !== undefined) throw new RangeError(`options.${n} needs options.layout 'packed'`);
 }
 
-/** Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit. */
+/**
+ * Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit.
+ * lazyOut (async calls): without options.out, a float32 output is left to the addon (`allocateOut`:
+ * args.out stays empty until the call's promise hands the array over; binding.d.ts WithAllocatedOut).
+ */
 function prepare(
-  q: Tensor | HalfTensor, k: Tensor | HalfTensor | KVCacheView, v: Tensor | HalfTensor | KVCacheView, options?: AttentionOptions,
-): { args: NativeDenseArgs; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
+  q: Tensor | HalfTensor, k: Tensor | HalfTensor | KVCacheView, v: Tensor | HalfTensor | KVCacheView, options?: AttentionOptions, lazyOut = false,
+): { args: NativeDenseArgs; n: number; allocateOut: boolean; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
   // k and v may be KVCache views (cache.keys / cache.values): read in place, with the capacity's
   // strides; 16-bit views hold Uint16Array storage (typed as float32 here, passed with kvFormat below).
   const views = checkCacheViews(k, v);
@@ -123,8 +127,9 @@ function prepare(
   if (args.bias) inputs.push(args.bias);
   const n = checkedProduct('output', dims);
   const out = half && o.out !== undefined ? halfOutput('options.out', half.type, o.out, n) : undefined;
+  const allocateOut = lazyOut && !half && o.out === undefined;
   if (half) Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
-  else args.out = checkOut('options.out', o.out, n, inputs);
+  else args.out = allocateOut ? new Float32Array(0) : checkOut('options.out', o.out, n, inputs);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
   const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
@@ -142,7 +147,7 @@ function prepare(
     halfOut = { type: half.type, n, packed, out: direct ? undefined : out };
     args.out = new Float32Array(packed.buffer, packed.byteOffset, Math.ceil(n / 2));
   }
-  return { args, dims, weights, extra: standard.outputs, half: halfOut };
+  return { args, n, allocateOut, dims, weights, extra: standard.outputs, half: halfOut };
 }
 
 /** A half call's output: the packed buffer the addon fills (options.out itself when it could be), and
@@ -155,8 +160,9 @@ interface HalfOut {
 }
 
 /** Whether the native call has anything to write (an empty output may still come with scores or logSumExp). */
-function hasWork(args: NativeDenseArgs): boolean {
-  return args.out.length > 0 || (args.weights?.length ?? 0) > 0 || (args.scores?.length ?? 0) > 0 || (args.lse?.length ?? 0) > 0;
+function hasWork(p: { args: NativeDenseArgs; n: number }): boolean {
+  const { args } = p;
+  return p.n > 0 || (args.weights?.length ?? 0) > 0 || (args.scores?.length ?? 0) > 0 || (args.lse?.length ?? 0) > 0;
 }
 
 /** The result object: float32, or converted back to the inputs' half type. */
@@ -203,7 +209,7 @@ export function attention(
   }
   notPacked(options);
   const p = prepare(q, k, v, options);
-  if (hasWork(p.args)) native.denseAttention(p.args);
+  if (hasWork(p)) native.denseAttention(p.args);
   return finish(p);
 }
 
@@ -229,7 +235,14 @@ export async function attentionAsync(
     return { data: args.out, dims };
   }
   notPacked(o);
-  const p = prepare(q, k, v, o as AttentionOptions | undefined);
-  if (hasWork(p.args)) await runCancellable(signal, p.args, (a) => native.denseAttentionAsync(a));
+  const p = prepare(q, k, v, o as AttentionOptions | undefined, true);
+  if (hasWork(p)) {
+    if (p.allocateOut) {
+      const { out: _empty, ...rest } = p.args;
+      const made = await runCancellable(signal, { ...rest, allocateOutputs: true as const }, (a) => native.denseAttentionAsync(a));
+      if (!made?.out) throw new Error('global-attention: the addon did not hand over the output it allocated');
+      p.args.out = made.out;
+    } else await runCancellable(signal, p.args, (a) => native.denseAttentionAsync(a));
+  }
   return finish(p);
 }

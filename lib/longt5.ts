@@ -131,7 +131,9 @@ abstract class LongT5AttentionLayer {
     this.weights = Object.freeze(w);
   }
 
-  private prepare(hidden: Tensor, mask: MaskInput | undefined, options: ForwardOptions | undefined) {
+  // lazyOut (forwardAsync): without options.out the output is left to the addon (binding.d.ts
+  // WithAllocatedOut); args.out stays empty and `n` says how long it will be.
+  private prepare(hidden: Tensor, mask: MaskInput | undefined, options: ForwardOptions | undefined, lazyOut = false) {
     const c = this.config;
     const o = checkOptions<ForwardOptions>('options', options, ['out', 'threads', 'seqStarts', 'precision']);
     const precision = checkPrecision('options.precision', o.precision);
@@ -146,7 +148,8 @@ abstract class LongT5AttentionLayer {
     const threads = checkThreads('options.threads', o.threads);
     const n = B * N * C;
     let out: Float32Array;
-    if (o.out === undefined) out = new Float32Array(n);
+    const allocateOut = lazyOut && o.out === undefined;
+    if (o.out === undefined) out = new Float32Array(allocateOut ? 0 : n);
     else {
       if (!isFloat32Array(o.out)) throw new TypeError('options.out must be a Float32Array');
       if (o.out.length !== n) throw new RangeError(`options.out has ${o.out.length} elements, expected ${n}`);
@@ -172,9 +175,9 @@ abstract class LongT5AttentionLayer {
     if (seqStarts) {
       args.seqStarts = seqStarts;
       args.seqs = seqStarts.length - 1;
-      return { args, dims: [N, C] };
+      return { args, n, allocateOut, dims: [N, C] };
     }
-    return { args, dims: [B, N, C] };
+    return { args, n, allocateOut, dims: [B, N, C] };
   }
 
   /** hidden [B, N, d_model], mask [B, N] (1 = token, 0 = padding) → [B, N, d_model]. Padded rows are finite (0 for local/TGlobal). */
@@ -187,9 +190,16 @@ abstract class LongT5AttentionLayer {
   /** forward() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
   async forwardAsync(hidden: Tensor, mask?: MaskInput, options?: ForwardOptions & AbortOptions): Promise<Tensor> {
     const [o, signal] = takeSignal('options', options);
-    const { args, dims } = this.prepare(hidden, mask, o);
-    if (args.out.length > 0) await runCancellable(signal, args, (a) => native.longt5ForwardAsync(a));
-    return { data: args.out, dims };
+    const { args, n, allocateOut, dims } = this.prepare(hidden, mask, o, true);
+    if (n === 0) return { data: args.out, dims };
+    if (!allocateOut) {
+      await runCancellable(signal, args, (a) => native.longt5ForwardAsync(a));
+      return { data: args.out, dims };
+    }
+    const { out: _empty, ...rest } = args;
+    const made = await runCancellable(signal, { ...rest, allocateOutputs: true as const }, (a) => native.longt5ForwardAsync(a));
+    if (!made?.out) throw new Error('global-attention: the addon did not hand over the output it allocated');
+    return { data: made.out, dims };
   }
 
   /**

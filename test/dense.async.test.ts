@@ -244,6 +244,52 @@ describe('where an async call works (native/binding/call_buffers.h)', () => {
     expect(firstMismatch(out2, want, 0)).toBe('none');
   });
 
+  test('without options.out the addon allocates the output: only the inputs are copied, the result has the sync bits', async () => {
+    for (const [seed, opts] of [[74, { causal: true }], [75, { layout: 'bnhd' as const }], [76, { returnLogSumExp: true }]] as const) {
+      const p = problem(seed, 2, 4, 2, 37, 53, 24, 20);
+      const q = opts.layout === 'bnhd' ? { data: p.q.data, dims: [2, 37, 4, 24] } : p.q;
+      const k = opts.layout === 'bnhd' ? { data: p.k.data, dims: [2, 53, 2, 24] } : p.k;
+      const v = opts.layout === 'bnhd' ? { data: p.v.data, dims: [2, 53, 2, 20] } : p.v;
+      const want = attention(q, k, v, opts);
+      const before = native.asyncCopiedBytes();
+      const r = await attentionAsync(q, k, v, opts);
+      // q, k, v only (and no lse copy: returnLogSumExp's array is the caller-side one the call fills).
+      const lse = (want as { logSumExp?: { data: Float32Array } }).logSumExp?.data;
+      expect(native.asyncCopiedBytes() - before).toBe(bytes(p.q.data, p.k.data, p.v.data, ...(lse ? [lse] : [])));
+      expect(Object.prototype.toString.call(r.data)).toBe('[object Float32Array]');
+      expect(Object.prototype.toString.call(r.data.buffer)).toBe('[object ArrayBuffer]');
+      expect(r.dims).toEqual(want.dims);
+      expect(firstMismatch(r.data, want.data, 0)).toBe('none');
+      // Each call gets its own array.
+      const again = await attentionAsync(q, k, v, opts);
+      expect(again.data).not.toBe(r.data);
+      expect(firstMismatch(again.data, want.data, 0)).toBe('none');
+    }
+  });
+
+  test('the binding with allocateOutputs: resolves with { out } and leaves the argument object alone; sync still needs out', async () => {
+    const p = problem(77, 1, 2, 2, 19, 23, 8, 8);
+    const want = attention(p.q, p.k, p.v).data;
+    const args = { q: p.q.data, k: p.k.data, v: p.v.data, B: 1, H: 2, Hk: 2, Nq: 19, Nk: 23, D: 8, Dv: 8, scale: 1 / Math.sqrt(8), causal: false, allocateOutputs: true as const };
+    const made = await native.denseAttentionAsync(args);
+    expect(Object.keys(made)).toEqual(['out']);
+    expect(made.out!.length).toBe(2 * 19 * 8);
+    expect(firstMismatch(made.out!, want, 0)).toBe('none');
+    expect('out' in args).toBe(false);
+    // Given an out, the call writes it and resolves with nothing, as before.
+    const out = new Float32Array(want.length);
+    await expect(native.denseAttentionAsync({ ...args, allocateOutputs: undefined as unknown as true, out })).resolves.toBeUndefined();
+    expect(firstMismatch(out, want, 0)).toBe('none');
+    await expect(native.denseAttentionAsync({ ...args, out })).resolves.toBeUndefined();
+    expect(() => native.denseAttention(args as never)).toThrow(/out must be a Float32Array/);
+    // (The raw binding checks its arguments before it returns the promise: a bad one throws.)
+    expect(() => native.denseAttentionAsync({ ...args, allocateOutputs: 'yes' } as never)).toThrow(/allocateOutputs must be a boolean/);
+    // An aborted call hands nothing over.
+    const token = native.newCancelToken();
+    native.cancelToken(token);
+    await expect(native.denseAttentionAsync({ ...args, cancel: token })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   test('many concurrent calls on the same SharedArrayBuffer inputs, outputs on both kinds of buffer', async () => {
     const p = problem(73, 1, 8, 8, 96, 300, 64, 64);
     const want = attention(p.q, p.k, p.v).data;

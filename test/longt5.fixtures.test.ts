@@ -10,6 +10,7 @@ import {
   LongT5Attention, LongT5LocalAttention, LongT5TransientGlobalAttention, Tensor, globalAggregates, globalBlockIds, info, linear,
   linearAsync, transientGlobalAttention, transientGlobalAttentionAsync,
 } from '../lib/index';
+import { native } from '../lib/native';
 import { Fixture, allFinite, listFixtures, loadFixture } from './helpers/fixtures';
 import { availableIsas, withIsa, withIsaAsync } from './helpers/isa';
 import { LayerKind, refBlockIds, refBucket, refLayer, rowError, swap12 } from './helpers/longt5-reference';
@@ -245,6 +246,19 @@ describe.each(CASES)('%s', (name) => {
     checkLayerOut(p, out, `${name} ctor async ${isa}`);
     // both runs agree closely (threads 1 vs 2, sync vs async)
     expect(rowError(out.data, outBuf, p.C, p.keep).err).toBeLessThanOrEqual(1e-6 * Math.max(1, rowError(outBuf, p.truth, p.C, p.keep).scale));
+    // Without options.out the addon allocates the output and writes it in place: the call copies
+    // exactly the output's bytes fewer than the same call given an out; the same bits as sync.
+    const sync1 = withIsa(isa, () => layer.forward(p.hidden, p.mask, { threads: 1 })).data;
+    const given = new Float32Array(sync1.length);
+    const c0 = native.asyncCopiedBytes();
+    await withIsaAsync(isa, () => layer.forwardAsync(p.hidden, p.mask, { threads: 1, out: given }));
+    const c1 = native.asyncCopiedBytes();
+    const made = await withIsaAsync(isa, () => layer.forwardAsync(p.hidden, p.mask, { threads: 1 }));
+    const c2 = native.asyncCopiedBytes();
+    expect((c1 - c0) - (c2 - c1)).toBe(given.byteLength);
+    expect(Object.prototype.toString.call(made.data.buffer)).toBe('[object ArrayBuffer]');
+    expect(Array.from(made.data)).toEqual(Array.from(sync1));
+    expect(Array.from(given)).toEqual(Array.from(sync1));
   });
 
   test.each(ISAS)('intermediates through the public helpers, isa %s', async (isa) => {

@@ -69,7 +69,22 @@ const uint16_t* CallBuffers::input_u16(Napi::Object o, const char* key, int64_t 
       place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(uint16_t), true));
 }
 
+float* CallBuffers::allocate(Napi::Object o, const char* key, int64_t n) {
+  // Zero-filled by V8's allocator (pages the job touches first are faulted in on its thread).
+  Napi::Float32Array a = Napi::Float32Array::New(o.Env(), static_cast<size_t>(n));
+  allocated_.push_back({Napi::Persistent(a), key});
+  return a.Data();
+}
+
+Napi::Value CallBuffers::allocated(Napi::Env env) const {
+  if (allocated_.empty()) return env.Undefined();
+  Napi::Object r = Napi::Object::New(env);
+  for (const Allocated& a : allocated_) r.Set(a.key, a.array.Value());
+  return r;
+}
+
 float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
+  if (async_ && o.Get(key).IsUndefined() && get_bool(o, "allocateOutputs", false)) return allocate(o, key, n);
   float* p = get_f32(o, key, n);
   if (!async_ || n == 0) return p;
   auto a = o.Get(key).As<Napi::Float32Array>();

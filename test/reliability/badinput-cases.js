@@ -1373,6 +1373,9 @@ function bindingCases() {
   one('denseAttention', 'keyMask a Float32Array', () => [{ ...dense(), keyMask: f(2) }]);
   one('denseAttention', 'layout bogus', () => [{ ...dense(), layout: 'xyz' }]);
   one('denseAttentionAsync', 'layout a number', () => [{ ...dense(), layout: 1 }]);
+  one('denseAttentionAsync', 'allocateOutputs a string', () => [{ ...dense(), out: undefined, allocateOutputs: 'yes' }]);
+  one('denseAttention', 'allocateOutputs without out (sync)', () => [{ ...dense(), out: undefined, allocateOutputs: true }]);
+  one('longt5ForwardAsync', 'allocateOutputs a number', () => [{ ...layer(), out: undefined, allocateOutputs: 1 }]);
   one('globalAggregates', 'blockIds out of range', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 9]), G: 1, eps: 0, out: f(4) }]);
   one('globalAggregates', 'eps negative', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 0]), G: 1, eps: -1, out: f(4) }]);
   one('globalBlockIds', 'g = 0', () => [{ B: 1, N: 4, g: 0, blockIds: new Int32Array(4), segmentIds: new Int32Array(4) }]);
