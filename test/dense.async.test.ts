@@ -253,7 +253,7 @@ describe('where an async call works (native/binding/call_buffers.h)', () => {
       const want = attention(q, k, v, opts);
       const before = native.asyncCopiedBytes();
       const r = await attentionAsync(q, k, v, opts);
-      // q, k, v only (and no lse copy: returnLogSumExp's array is the caller-side one the call fills).
+      // q, k, v, and the logSumExp array when asked for (copied back as before): not the output.
       const lse = (want as { logSumExp?: { data: Float32Array } }).logSumExp?.data;
       expect(native.asyncCopiedBytes() - before).toBe(bytes(p.q.data, p.k.data, p.v.data, ...(lse ? [lse] : [])));
       expect(Object.prototype.toString.call(r.data)).toBe('[object Float32Array]');
@@ -284,10 +284,56 @@ describe('where an async call works (native/binding/call_buffers.h)', () => {
     expect(() => native.denseAttention(args as never)).toThrow(/out must be a Float32Array/);
     // (The raw binding checks its arguments before it returns the promise: a bad one throws.)
     expect(() => native.denseAttentionAsync({ ...args, allocateOutputs: 'yes' } as never)).toThrow(/allocateOutputs must be a boolean/);
+    expect(() => native.denseAttentionAsync({ ...args, out, allocateOutputs: 1 } as never)).toThrow(/allocateOutputs must be a boolean/);
     // An aborted call hands nothing over.
     const token = native.newCancelToken();
     native.cancelToken(token);
     await expect(native.denseAttentionAsync({ ...args, cancel: token })).rejects.toMatchObject({ name: 'AbortError' });
+    // An output longer than a typed array can be is a RangeError before anything runs (V8 would end the process).
+    const E = new Float32Array(0);
+    const huge = { q: E, k: E, v: E, B: 1, H: 1, Hk: 1, Nq: 2 ** 33, Nk: 0, D: 0, Dv: 1, scale: 1, causal: false, allocateOutputs: true as const };
+    let err: Error | undefined;
+    try {
+      void native.denseAttentionAsync(huge);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect([err?.name, err?.message]).toEqual(['RangeError', expect.stringMatching(/out would have 8589934592 elements, more than a typed array holds/)]);
+    // An empty output: a zero-length array.
+    const none = await native.denseAttentionAsync({ ...huge, Nq: 0 });
+    expect(none.out!.length).toBe(0);
+  });
+
+  test('a batch of TGlobal calls cannot have the addon allocate their outputs (all would be `out`)', async () => {
+    const one = () => ({
+      q: new Float32Array(16), k: new Float32Array(16), v: new Float32Array(16), allocateOutputs: true,
+      globalK: new Float32Array(0), globalV: new Float32Array(0), B: 1, H: 1, N: 4, D: 4, Dv: 4, G: 0, radius: 1, scale: 1,
+    });
+    expect(() => native.tglobalAttentionBatchAsync({ calls: [one(), one()] } as never)).toThrow(/more than one output named out/);
+    // One call alone is fine: it resolves with its output.
+    const made = (await native.tglobalAttentionBatchAsync({ calls: [one()] } as never)) as unknown as { out: Float32Array };
+    expect(made.out.length).toBe(16);
+  });
+
+  test('each array field is read once: the array checked is the array the call keeps', async () => {
+    // A getter that hands out an ordinary array, then the same values on a SharedArrayBuffer: the
+    // call must copy the ordinary one it checked (a second read once gave the shared one's pin and
+    // the ordinary one's pointer, which the caller could then detach while the job ran).
+    const p = problem(78, 1, 2, 2, 9, 11, 8, 8);
+    const want = attention(p.q, p.k, p.v).data;
+    let reads = 0;
+    const plain = Float32Array.from(p.q.data);
+    const args = {
+      get q() { reads++; return reads === 1 ? plain : onShared(p.q.data); },
+      k: onShared(p.k.data), v: onShared(p.v.data), out: new Float32Array(new SharedArrayBuffer(want.byteLength)),
+      B: 1, H: 2, Hk: 2, Nq: 9, Nk: 11, D: 8, Dv: 8, scale: 1 / Math.sqrt(8), causal: false,
+    };
+    const before = native.asyncCopiedBytes();
+    const pending = native.denseAttentionAsync(args as never);
+    expect(native.asyncCopiedBytes() - before).toBe(plain.byteLength);
+    structuredClone(plain.buffer, { transfer: [plain.buffer] });  // detached while the job runs
+    await pending;
+    expect(firstMismatch(args.out, want, 0)).toBe('none');
   });
 
   test('many concurrent calls on the same SharedArrayBuffer inputs, outputs on both kinds of buffer', async () => {

@@ -39,27 +39,37 @@ bool get_bool(Napi::Object o, const char* key, bool dflt) {
   return v.As<Napi::Boolean>().Value();
 }
 
-static Napi::TypedArray typed(Napi::Object o, const char* key, napi_typedarray_type type, const char* tname) {
-  Napi::Value v = o.Get(key);
+static Napi::TypedArray typed(Napi::Env env, Napi::Value v, const char* key, napi_typedarray_type type,
+                              const char* tname) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_type(o.Env(), std::string(key) + " must be a " + tname);
+    throw_type(env, std::string(key) + " must be a " + tname);
   return v.As<Napi::TypedArray>();
 }
 
-float* get_f32(Napi::Object o, const char* key, int64_t expected) {
-  auto a = typed(o, key, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
+static Napi::TypedArray typed(Napi::Object o, const char* key, napi_typedarray_type type, const char* tname) {
+  return typed(o.Env(), o.Get(key), key, type, tname);
+}
+
+float* f32_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected) {
+  auto a = typed(env, v, key, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
   if (static_cast<int64_t>(a.ElementLength()) != expected)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                             std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
+    throw_range(env, std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                         std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
+  return expected == 0 ? nullptr : a.Data();
+}
+
+float* get_f32(Napi::Object o, const char* key, int64_t expected) { return f32_of(o.Env(), o.Get(key), key, expected); }
+
+uint16_t* u16_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected, const char* what) {
+  auto a = typed(env, v, key, napi_uint16_array, (std::string("Uint16Array") + what).c_str()).As<Napi::Uint16Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != expected)
+    throw_range(env, std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
+                         std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
   return expected == 0 ? nullptr : a.Data();
 }
 
 uint16_t* get_u16(Napi::Object o, const char* key, int64_t expected, const char* what) {
-  auto a = typed(o, key, napi_uint16_array, (std::string("Uint16Array") + what).c_str()).As<Napi::Uint16Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != expected)
-    throw_range(o.Env(), std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                             std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
-  return expected == 0 ? nullptr : a.Data();
+  return u16_of(o.Env(), o.Get(key), key, expected, what);
 }
 
 float* get_f32_opt(Napi::Object o, const char* key, int64_t expected) {

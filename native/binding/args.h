@@ -27,9 +27,13 @@ bool read_layout_bnhd(Napi::Object o);
 
 // Float32Array field whose length must equal `expected` (not detached).
 float* get_f32(Napi::Object o, const char* key, int64_t expected);
+// The same check of a value already read from field `key` (a caller that keeps the array reads the
+// field once: a getter could return another array the second time).
+float* f32_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected);
 // Uint16Array field (float16/bfloat16 bits) of exactly `expected` elements; `what` ends the
 // TypeError's message ("k must be a Uint16Array" + what).
 uint16_t* get_u16(Napi::Object o, const char* key, int64_t expected, const char* what = "");
+uint16_t* u16_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected, const char* what = "");
 // Optional Float32Array field of any length >= expected; nullptr when absent.
 float* get_f32_opt(Napi::Object o, const char* key, int64_t expected);
 // Uint8Array/Int32Array mask of exactly `expected` elements, normalised to 0/1 bytes.

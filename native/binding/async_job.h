@@ -1,7 +1,8 @@
 // How every compute entry point runs its work: run_job() below, sync or async. The job captures
-// only plain C++ data: pointers into the call's CallBuffers (private copies for async calls) and
-// sizes. No V8 object is touched off-thread; outputs are copied back in OnOK, on the main thread,
-// and the promise resolves with the outputs the call allocated (CallBuffers), if any.
+// only plain C++ data: pointers into the call's CallBuffers (for async calls private copies, arrays
+// on a SharedArrayBuffer, or outputs the call allocated) and sizes. No V8 object is touched
+// off-thread; outputs are copied back in OnOK, on the main thread, and the promise resolves with
+// the outputs the call allocated (CallBuffers), if any.
 // The job runs under a lease of threads from the shared budget (runtime/parallel.h), and a
 // failure to allocate names the operation that ran. A call given a cancel token (an AbortSignal
 // in JavaScript; binding/cancel_binding.cc) runs in its CancelScope: once the token is set the

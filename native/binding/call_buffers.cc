@@ -1,5 +1,6 @@
 #include "binding/call_buffers.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "binding/args.h"
@@ -22,6 +23,11 @@ bool on_shared_buffer(Napi::TypedArray a) {
   return !plain;
 }
 
+// The largest typed array V8 makes (elements): what JavaScript's `new Float32Array(n)` allows.
+constexpr int64_t kMaxTypedArrayLength = int64_t{1} << 32;
+
+void free_allocated(napi_env, void* data, void*) { std::free(data); }
+
 }  // namespace
 
 void* CallBuffers::place(Napi::TypedArray a, void* data, size_t bytes, bool read) {
@@ -43,11 +49,12 @@ void* CallBuffers::place(Napi::TypedArray a, void* data, size_t bytes, bool read
   return copy;
 }
 
+// Each field is read once: the array checked is the array kept (a getter could return another).
 const float* CallBuffers::input(Napi::Object o, const char* key, int64_t n) {
-  float* p = get_f32(o, key, n);
+  Napi::Value v = o.Get(key);
+  float* p = f32_of(o.Env(), v, key, n);
   if (!async_ || n == 0) return p;
-  return static_cast<const float*>(
-      place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(float), true));
+  return static_cast<const float*>(place(v.As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(float), true));
 }
 
 const float* CallBuffers::optional_input(Napi::Object o, const char* key, int64_t n) {
@@ -63,17 +70,39 @@ const int32_t* CallBuffers::input_i32(Napi::Object o, const char* key, int64_t n
 }
 
 const uint16_t* CallBuffers::input_u16(Napi::Object o, const char* key, int64_t n, const char* what) {
-  uint16_t* p = get_u16(o, key, n, what);
+  Napi::Value v = o.Get(key);
+  uint16_t* p = u16_of(o.Env(), v, key, n, what);
   if (!async_ || n == 0) return p;
   return static_cast<const uint16_t*>(
-      place(o.Get(key).As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(uint16_t), true));
+      place(v.As<Napi::TypedArray>(), p, static_cast<size_t>(n) * sizeof(uint16_t), true));
 }
 
-float* CallBuffers::allocate(Napi::Object o, const char* key, int64_t n) {
-  // Zero-filled by V8's allocator (pages the job touches first are faulted in on its thread).
-  Napi::Float32Array a = Napi::Float32Array::New(o.Env(), static_cast<size_t>(n));
+float* CallBuffers::allocate(Napi::Env env, const char* key, int64_t n) {
+  for (const Allocated& a : allocated_)  // (a batch of calls in one: each would be `out`)
+    if (a.key == key)
+      throw_range(env, std::string("allocateOutputs: more than one output named ") + key + " in one call");
+  if (n > kMaxTypedArrayLength)
+    throw_range(
+        env, std::string(key) + " would have " + std::to_string(n) + " elements, more than a typed array holds (2^32)");
+  // calloc'd zeros, wrapped as an external buffer: a failed allocation is a RangeError here, where
+  // V8's own allocation (Float32Array::New) ends the process. A runtime that refuses external
+  // buffers (a sandboxed V8) gets V8's allocation. Pages the job touches first fault on its thread.
+  Napi::Float32Array a;
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  void* mem = n > 0 ? std::calloc(static_cast<size_t>(n), sizeof(float)) : nullptr;
+  if (n > 0 && mem == nullptr)
+    throw_range(env, "out of memory allocating " + std::string(key) + " (" + std::to_string(bytes) + " bytes)");
+  napi_value buffer = nullptr;
+  if (mem != nullptr &&
+      napi_create_external_arraybuffer(env, mem, bytes, free_allocated, nullptr, &buffer) == napi_ok) {
+    a = Napi::Float32Array::New(env, static_cast<size_t>(n), Napi::ArrayBuffer(env, buffer), 0);
+  } else {
+    std::free(mem);
+    if (env.IsExceptionPending()) throw env.GetAndClearPendingException();
+    a = Napi::Float32Array::New(env, static_cast<size_t>(n));
+  }
   allocated_.push_back({Napi::Persistent(a), key});
-  return a.Data();
+  return n > 0 ? a.Data() : nullptr;
 }
 
 Napi::Value CallBuffers::allocated(Napi::Env env) const {
@@ -84,10 +113,12 @@ Napi::Value CallBuffers::allocated(Napi::Env env) const {
 }
 
 float* CallBuffers::output(Napi::Object o, const char* key, int64_t n) {
-  if (async_ && o.Get(key).IsUndefined() && get_bool(o, "allocateOutputs", false)) return allocate(o, key, n);
-  float* p = get_f32(o, key, n);
+  const bool allocates = get_bool(o, "allocateOutputs", false);  // checked whenever present
+  Napi::Value v = o.Get(key);
+  if (async_ && allocates && v.IsUndefined()) return allocate(o.Env(), key, n);
+  float* p = f32_of(o.Env(), v, key, n);
   if (!async_ || n == 0) return p;
-  auto a = o.Get(key).As<Napi::Float32Array>();
+  auto a = v.As<Napi::Float32Array>();
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
   float* q = static_cast<float*>(place(a, p, bytes, false));
   if (q != p) outputs_.push_back({Napi::Persistent(a), copies_.size() - 1, bytes, key});

@@ -17,10 +17,12 @@
 //    with them once the binding has checked them, so they must not change while the job runs.
 //  * allocates an output itself when the argument object says `allocateOutputs: true` and leaves
 //    that output out: a new Float32Array that no JavaScript can reach until the call has succeeded
-//    (the promise then resolves with { <output name>: array, ... }), so nothing can detach it and
-//    the job writes it in place. The main thread then neither zeroes a private copy nor copies it
-//    back into a fresh array, whose page faults in the copy measured ~2.6 ms per 2 MiB output on a
-//    2-vCPU VM: a burst of completions held the event loop for tens of milliseconds.
+//    (the promise then resolves with { <output name>: array, ... }; only a debugger's heap queries
+//    could find it earlier), so nothing can detach it and the job writes it in place. The main
+//    thread then does not copy it back into a fresh array, whose page faults in the copy measured
+//    ~2.6 ms per 2 MiB output on a 2-vCPU VM: a burst of completions held the event loop for tens
+//    of milliseconds. Allocated with calloc (a failure is a RangeError; V8's allocator would end
+//    the process), at most 2^32 elements, one output per name per call.
 #pragma once
 #include <napi.h>
 
@@ -65,7 +67,7 @@ class CallBuffers {
   // or zeros (an output's).
   void* place(Napi::TypedArray a, void* data, size_t bytes, bool read);
   // An output of n floats this call allocates (see the header comment).
-  float* allocate(Napi::Object o, const char* key, int64_t n);
+  float* allocate(Napi::Env env, const char* key, int64_t n);
   struct Allocated {
     Napi::Reference<Napi::Float32Array> array;
     std::string key;

@@ -1373,9 +1373,14 @@ function bindingCases() {
   one('denseAttention', 'keyMask a Float32Array', () => [{ ...dense(), keyMask: f(2) }]);
   one('denseAttention', 'layout bogus', () => [{ ...dense(), layout: 'xyz' }]);
   one('denseAttentionAsync', 'layout a number', () => [{ ...dense(), layout: 1 }]);
-  one('denseAttentionAsync', 'allocateOutputs a string', () => [{ ...dense(), out: undefined, allocateOutputs: 'yes' }]);
-  one('denseAttention', 'allocateOutputs without out (sync)', () => [{ ...dense(), out: undefined, allocateOutputs: true }]);
-  one('longt5ForwardAsync', 'allocateOutputs a number', () => [{ ...layer(), out: undefined, allocateOutputs: 1 }]);
+  const oneMsg = (fn, what, msg, args) => cases.push({ id: `binding.${fn} | ${what}`, entry: `binding.${fn}`, fn, async: /Async$/.test(fn), native: true, expect: TRE, msg, run: (lib, ctx) => ctx.native[fn](...args()) });
+  oneMsg('denseAttentionAsync', 'allocateOutputs a string', /allocateOutputs must be a boolean/, () => [{ ...dense(), out: undefined, allocateOutputs: 'yes' }]);
+  oneMsg('denseAttention', 'allocateOutputs without out (sync)', /out must be a Float32Array/, () => [{ ...dense(), out: undefined, allocateOutputs: true }]);
+  oneMsg('longt5ForwardAsync', 'allocateOutputs a number', /allocateOutputs must be a boolean/, () => [{ ...layer(), out: undefined, allocateOutputs: 1 }]);
+  oneMsg('denseAttentionAsync', 'allocateOutputs with an output over 2^32 elements', /more than a typed array holds/,
+    () => [{ ...dense(), q: f(0), k: f(0), v: f(0), out: undefined, Nq: 2 ** 33, Nk: 0, D: 0, Dv: 1, allocateOutputs: true }]);
+  oneMsg('linearAsync', 'allocateOutputs with an output over 2^32 elements', /more than a typed array holds/,
+    () => [{ x: f(0), w: f(0), M: 2 ** 20, K: 0, N: 2 ** 13, allocateOutputs: true }]);
   one('globalAggregates', 'blockIds out of range', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 9]), G: 1, eps: 0, out: f(4) }]);
   one('globalAggregates', 'eps negative', () => [{ x: f(8), B: 1, N: 2, C: 4, blockIds: new Int32Array([0, 0]), G: 1, eps: -1, out: f(4) }]);
   one('globalBlockIds', 'g = 0', () => [{ B: 1, N: 4, g: 0, blockIds: new Int32Array(4), segmentIds: new Int32Array(4) }]);
