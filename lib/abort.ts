@@ -2,9 +2,9 @@
 // already-aborted signal rejects at once; aborting mid-call sets the call's native cancel token,
 // the kernels stop within a tile or an item (native/runtime/cancel.h), the call's memory is freed
 // and its threads go back to the budget, and the promise rejects with an Error named 'AbortError'.
-import type { NativeCancelToken } from '../binding';
+import type { AllocatedOutputs, NativeCancelToken } from '../binding';
 import { native } from './native';
-import { describe } from './tensor';
+import { ADDON_OUT, describe } from './tensor';
 
 /** The option every async call accepts on top of its sync form's options. */
 export interface AbortOptions {
@@ -65,4 +65,26 @@ export async function runCancellable<A extends object, R = void>(signal: AbortSi
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * runCancellable for a call whose float32 output is `out`; returns that output: args.out itself (the
+ * caller's, filled in place or copied back) or, when args.out is ADDON_OUT (the caller gave none), the
+ * array the addon allocated and wrote in place (`allocateOutputs`, binding.d.ts WithAllocatedOut): the
+ * main thread then neither zeroes a private copy nor copies it back into a fresh array. run = false
+ * (nothing to compute): no call, and an absent output is a new empty array.
+ */
+export async function runCancellableOut<A extends { out: Float32Array }>(
+  signal: AbortSignal | undefined, args: A, call: (args: A & { cancel?: NativeCancelToken }) => Promise<unknown>, run = true,
+): Promise<Float32Array> {
+  if (!run) return args.out === ADDON_OUT ? new Float32Array(0) : args.out;
+  if (args.out !== ADDON_OUT) {
+    await runCancellable(signal, args, call);
+    return args.out;
+  }
+  const { out: _absent, ...rest } = args;
+  // The addon's contract for this object is WithAllocatedOut<A>; `call` takes it typed as A.
+  const made = (await runCancellable(signal, { ...rest, allocateOutputs: true } as unknown as A, call)) as AllocatedOutputs | undefined;
+  if (!made?.out) throw new Error('global-attention: the addon did not hand over the output it allocated');
+  return made.out;
 }

@@ -1,6 +1,6 @@
 // Dense multi-head attention (docs/ARCHITECTURE.md §1.1): attention() and attentionAsync().
 import type { NativeDenseArgs } from '../binding';
-import { AbortOptions, runCancellable, takeSignal } from './abort';
+import { AbortOptions, runCancellableOut, takeSignal } from './abort';
 import { KVCacheView, checkCacheViews } from './kv-cache';
 import { native } from './native';
 import { PackedAttentionOptions, isPackedOptions, preparePacked } from './packed';
@@ -52,12 +52,12 @@ function notPacked(options: unknown): void {
 
 /**
  * Checks every argument and builds the native call; throws TypeError/RangeError naming the culprit.
- * lazyOut (async calls): without options.out, a float32 output is left to the addon (`allocateOut`:
- * args.out stays empty until the call's promise hands the array over; binding.d.ts WithAllocatedOut).
+ * lazyOut (async calls): without options.out, a float32 output is left to the addon (args.out is
+ * ADDON_OUT until runCancellableOut hands the array over); `n` = the output's length.
  */
 function prepare(
   q: Tensor | HalfTensor, k: Tensor | HalfTensor | KVCacheView, v: Tensor | HalfTensor | KVCacheView, options?: AttentionOptions, lazyOut = false,
-): { args: NativeDenseArgs; n: number; allocateOut: boolean; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
+): { args: NativeDenseArgs; n: number; dims: number[]; weights?: Tensor; extra: StandardAttentionOutputs; half?: HalfOut } {
   // k and v may be KVCache views (cache.keys / cache.values): read in place, with the capacity's
   // strides; 16-bit views hold Uint16Array storage (typed as float32 here, passed with kvFormat below).
   const views = checkCacheViews(k, v);
@@ -127,9 +127,8 @@ function prepare(
   if (args.bias) inputs.push(args.bias);
   const n = checkedProduct('output', dims);
   const out = half && o.out !== undefined ? halfOutput('options.out', half.type, o.out, n) : undefined;
-  const allocateOut = lazyOut && !half && o.out === undefined;
   if (half) Object.assign(args, { halfType: half.type, qHalf: half.bits[0], kHalf: half.bits[1], vHalf: half.bits[2] });
-  else args.out = allocateOut ? new Float32Array(0) : checkOut('options.out', o.out, n, inputs);
+  else args.out = checkOut('options.out', o.out, n, inputs, lazyOut);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, Nq, Nk]);
   if (weights) args.weights = weights.data;
   const standard = prepareStandardOptions(o, { B, H, Nq, Nk });
@@ -147,7 +146,7 @@ function prepare(
     halfOut = { type: half.type, n, packed, out: direct ? undefined : out };
     args.out = new Float32Array(packed.buffer, packed.byteOffset, Math.ceil(n / 2));
   }
-  return { args, n, allocateOut, dims, weights, extra: standard.outputs, half: halfOut };
+  return { args, n, dims, weights, extra: standard.outputs, half: halfOut };
 }
 
 /** A half call's output: the packed buffer the addon fills (options.out itself when it could be), and
@@ -230,19 +229,11 @@ export async function attentionAsync(
 ): Promise<(AttentionResult & StandardAttentionOutputs) | HalfAttentionResult> {
   const [o, signal] = takeSignal('options', options);
   if (isPackedOptions(o)) {
-    const { args, dims } = preparePacked(q as Tensor, k as Tensor, v as Tensor, o);
-    if (args.out.length > 0) await runCancellable(signal, args, (a) => native.denseAttentionPackedAsync(a));
-    return { data: args.out, dims };
+    const { args, n, dims } = preparePacked(q as Tensor, k as Tensor, v as Tensor, o, true);
+    return { data: await runCancellableOut(signal, args, (a) => native.denseAttentionPackedAsync(a), n > 0), dims };
   }
   notPacked(o);
   const p = prepare(q, k, v, o as AttentionOptions | undefined, true);
-  if (hasWork(p)) {
-    if (p.allocateOut) {
-      const { out: _empty, ...rest } = p.args;
-      const made = await runCancellable(signal, { ...rest, allocateOutputs: true as const }, (a) => native.denseAttentionAsync(a));
-      if (!made?.out) throw new Error('global-attention: the addon did not hand over the output it allocated');
-      p.args.out = made.out;
-    } else await runCancellable(signal, p.args, (a) => native.denseAttentionAsync(a));
-  }
+  p.args.out = await runCancellableOut(signal, p.args, (a) => native.denseAttentionAsync(a), hasWork(p));
   return finish(p);
 }

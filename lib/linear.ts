@@ -1,6 +1,6 @@
 // linear(x, w): y = x · wᵀ with a PyTorch nn.Linear weight [out, in], on the native packed SIMD GEMM
 // the layers use for their projections.
-import { AbortOptions, runCancellable, takeSignal } from './abort';
+import { AbortOptions, runCancellableOut, takeSignal } from './abort';
 import { native } from './native';
 import { Bf16Tensor, Fp16Tensor, Precision, checkHalfTensor, checkPrecision, halfTensorPrecision } from './precision';
 import { Tensor, checkOptions, checkOut, checkTensor, checkThreads, checkedProduct } from './tensor';
@@ -15,7 +15,9 @@ export interface LinearOptions {
   precision?: Precision;
 }
 
-function prepare(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: LinearOptions) {
+// lazyOut (linearAsync): without options.out the addon allocates the output (checkOut's ADDON_OUT,
+// runCancellableOut); `n` = the output's length.
+function prepare(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: LinearOptions, lazyOut = false) {
   const xt = checkTensor('x', x);
   const wHalf = halfTensorPrecision(w);  // a 16-bit weight implies its precision
   const wt = wHalf ? checkHalfTensor('w', w, 2) : checkTensor('w', w, 2);
@@ -29,11 +31,12 @@ function prepare(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: Linea
     throw new RangeError(`w is a ${(w as Bf16Tensor | Fp16Tensor).dtype} tensor: options.precision must be '${wHalf}' (or absent), got '${precision}'`);
   const M = checkedProduct('x', xt.dims.slice(0, -1));
   const dims = [...xt.dims.slice(0, -1), N];
-  const out = checkOut('options.out', o.out, checkedProduct('output', dims), [xt.data, wt.data]);
+  const n = checkedProduct('output', dims);
+  const out = checkOut('options.out', o.out, n, [xt.data, wt.data], lazyOut);
   const threads = checkThreads('options.threads', o.threads);
   const base = { x: xt.data, out, M, K, N, threads, ...(precision === 'fp16' ? { precision } : {}) };
-  if (wHalf) return { args: { ...base, w16: wt.data as Uint16Array }, dims, precision };
-  return { args: { ...base, w: wt.data as Float32Array }, dims, precision };
+  if (wHalf) return { args: { ...base, w16: wt.data as Uint16Array }, n, dims, precision };
+  return { args: { ...base, w: wt.data as Float32Array }, n, dims, precision };
 }
 
 /** y = x · wᵀ: x [..., in], w [out, in] → [..., out]. w may be a bfloat16 or float16 tensor (lib/precision.ts). */
@@ -49,10 +52,9 @@ export function linear(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?:
 /** linear() off the event loop; options.signal aborts it (AbortError). */
 export async function linearAsync(x: Tensor, w: Tensor | Bf16Tensor | Fp16Tensor, options?: LinearOptions & AbortOptions): Promise<Tensor> {
   const [o, signal] = takeSignal('options', options);
-  const { args, dims, precision } = prepare(x, w, o);
-  if (args.out.length > 0) {
-    if (precision !== 'fp32') await runCancellable(signal, args, (a) => native.linearReducedAsync(a));
-    else await runCancellable(signal, args as typeof args & { w: Float32Array }, (a) => native.linearAsync(a));
-  }
-  return { data: args.out, dims };
+  const { args, n, dims, precision } = prepare(x, w, o, true);
+  const data = precision !== 'fp32'
+    ? await runCancellableOut(signal, args, (a) => native.linearReducedAsync(a), n > 0)
+    : await runCancellableOut(signal, args as typeof args & { w: Float32Array }, (a) => native.linearAsync(a), n > 0);
+  return { data, dims };
 }

@@ -6,10 +6,10 @@ import type { NativeLayerArgs } from '../binding';
 import { native } from './native';
 import { buildLongT5Model, type LongT5OnnxOptions } from './onnx/longt5';
 import { SafetensorsFile, readSafetensors, toFloat32 } from './safetensors';
-import { AbortOptions, runCancellable, takeSignal } from './abort';
+import { AbortOptions, runCancellableOut, takeSignal } from './abort';
 import { checkSeqStarts } from './packed';
 import { Precision, checkPrecision } from './precision';
-import { MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor, checkThreads, isFloat32Array } from './tensor';
+import { ADDON_OUT, MaskInput, Tensor, checkMask, checkOptions, checkSize, checkTensor, checkThreads, isFloat32Array } from './tensor';
 
 /** Hugging Face LongT5Config fields the layers use; other fields (a config.json has dozens) are ignored. */
 export interface LongT5Config {
@@ -131,8 +131,8 @@ abstract class LongT5AttentionLayer {
     this.weights = Object.freeze(w);
   }
 
-  // lazyOut (forwardAsync): without options.out the output is left to the addon (binding.d.ts
-  // WithAllocatedOut); args.out stays empty and `n` says how long it will be.
+  // lazyOut (forwardAsync): without options.out the output is left to the addon (args.out is
+  // ADDON_OUT until runCancellableOut hands it over); `n` = the output's length.
   private prepare(hidden: Tensor, mask: MaskInput | undefined, options: ForwardOptions | undefined, lazyOut = false) {
     const c = this.config;
     const o = checkOptions<ForwardOptions>('options', options, ['out', 'threads', 'seqStarts', 'precision']);
@@ -148,8 +148,7 @@ abstract class LongT5AttentionLayer {
     const threads = checkThreads('options.threads', o.threads);
     const n = B * N * C;
     let out: Float32Array;
-    const allocateOut = lazyOut && o.out === undefined;
-    if (o.out === undefined) out = new Float32Array(allocateOut ? 0 : n);
+    if (o.out === undefined) out = lazyOut ? ADDON_OUT : new Float32Array(n);
     else {
       if (!isFloat32Array(o.out)) throw new TypeError('options.out must be a Float32Array');
       if (o.out.length !== n) throw new RangeError(`options.out has ${o.out.length} elements, expected ${n}`);
@@ -175,9 +174,9 @@ abstract class LongT5AttentionLayer {
     if (seqStarts) {
       args.seqStarts = seqStarts;
       args.seqs = seqStarts.length - 1;
-      return { args, n, allocateOut, dims: [N, C] };
+      return { args, n, dims: [N, C] };
     }
-    return { args, n, allocateOut, dims: [B, N, C] };
+    return { args, n, dims: [B, N, C] };
   }
 
   /** hidden [B, N, d_model], mask [B, N] (1 = token, 0 = padding) → [B, N, d_model]. Padded rows are finite (0 for local/TGlobal). */
@@ -190,16 +189,8 @@ abstract class LongT5AttentionLayer {
   /** forward() off the event loop; rejects (never throws) on bad input. options.signal aborts it (AbortError). */
   async forwardAsync(hidden: Tensor, mask?: MaskInput, options?: ForwardOptions & AbortOptions): Promise<Tensor> {
     const [o, signal] = takeSignal('options', options);
-    const { args, n, allocateOut, dims } = this.prepare(hidden, mask, o, true);
-    if (n === 0) return { data: args.out, dims };
-    if (!allocateOut) {
-      await runCancellable(signal, args, (a) => native.longt5ForwardAsync(a));
-      return { data: args.out, dims };
-    }
-    const { out: _empty, ...rest } = args;
-    const made = await runCancellable(signal, { ...rest, allocateOutputs: true as const }, (a) => native.longt5ForwardAsync(a));
-    if (!made?.out) throw new Error('global-attention: the addon did not hand over the output it allocated');
-    return { data: made.out, dims };
+    const { args, n, dims } = this.prepare(hidden, mask, o, true);
+    return { data: await runCancellableOut(signal, args, (a) => native.longt5ForwardAsync(a), n > 0), dims };
   }
 
   /**

@@ -49,7 +49,10 @@ export function checkSeqStarts(name: string, x: unknown, total: number, length?:
 }
 
 /** Checks a packed call's arguments and builds the native call. */
-export function preparePacked(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: PackedAttentionOptions): { args: NativeDensePackedArgs; dims: number[] } {
+// lazyOut (async calls): without options.out the addon allocates the output (checkOut's ADDON_OUT,
+// runCancellableOut); `n` = the output's length.
+export function preparePacked(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KVCacheView, options: PackedAttentionOptions,
+                              lazyOut = false): { args: NativeDensePackedArgs; n: number; dims: number[] } {
   for (const n of NOT_WITH_PACKED)
     if ((options as unknown as Record<string, unknown>)[n] !== undefined)
       throw new RangeError(`options.${n} is not supported with layout 'packed' (a packed batch has no padding; call per sequence instead)`);
@@ -75,11 +78,12 @@ export function preparePacked(q: Tensor, k: Tensor | KVCacheView, v: Tensor | KV
   const causal = o.causal === undefined ? false : checkBoolean('options.causal', o.causal);
   const threads = checkThreads('options.threads', o.threads);
   const dims = [T, H, Dv];
-  const out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data]);
+  const n = checkedProduct('output', dims);
+  const out = checkOut('options.out', o.out, n, [qt.data, kt.data, vt.data], lazyOut);
   const args: NativeDensePackedArgs = {
     q: qt.data, k: kt.data, v: vt.data, out, T, Tk, H, Hk, D, Dv, seqs: seqStarts.length - 1, seqStarts, keySeqStarts, scale, causal, threads,
   };
-  return { args, dims };
+  return { args, n, dims };
 }
 
 /** One sequence of a packed TGlobal-core batch: [1, N, H, ·] 'bnhd' views of the packed tensors and its output rows. */

@@ -206,9 +206,15 @@ export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
-/** An output buffer: a Float32Array of exactly `expected` elements not overlapping any input. */
-export function checkOut(name: string, out: unknown, expected: number, inputs: readonly ArrayBufferView[]): Float32Array {
-  if (out === undefined) return new Float32Array(expected);
+/**
+ * What checkOut returns for an async call's absent output (`lazy`): the addon allocates that output
+ * and hands it over when the call succeeds (lib/abort.ts runCancellableOut). Empty; compared by identity.
+ */
+export const ADDON_OUT = new Float32Array(0);
+
+/** An output buffer: a Float32Array of exactly `expected` elements not overlapping any input (absent: a new one, or ADDON_OUT when `lazy`). */
+export function checkOut(name: string, out: unknown, expected: number, inputs: readonly ArrayBufferView[], lazy = false): Float32Array {
+  if (out === undefined) return lazy ? ADDON_OUT : new Float32Array(expected);
   if (!isFloat32Array(out)) {
     const tensorLike = out !== null && typeof out === 'object' && isFloat32Array((out as { data?: unknown }).data);
     throw new TypeError(`${name} must be a Float32Array, got ${describe(out)}${tensorLike ? ' — pass its data: the output buffer is the Float32Array itself' : ''}`);

@@ -1,7 +1,7 @@
 // LongT5 transient-global attention (docs/ARCHITECTURE.md §1.2): globalBlockIds, the fused TGlobal core, the
 // seed's block-global variant, and T5's relative-position bias tables.
 import type { NativeBlockGlobalArgs, NativeTGlobalArgs, NativeTGlobalBatchArgs } from '../binding';
-import { AbortOptions, runCancellable, takeSignal } from './abort';
+import { AbortOptions, runCancellable, runCancellableOut, takeSignal } from './abort';
 import { native } from './native';
 import { hasSeqStarts, preparePackedTGlobal } from './packed';
 import { Precision, checkPrecision } from './precision';
@@ -143,7 +143,9 @@ function checkBiasTable(name: string, t: unknown, H: number, numBuckets: number 
   return { data: bt.data, buckets: bt.dims[0] };
 }
 
-function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor, options: TransientGlobalAttentionOptions) {
+// lazyOut (async calls): without options.out the addon allocates the output (checkOut's ADDON_OUT,
+// runCancellableOut); `n` = the output's length.
+function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, globalV: Tensor, options: TransientGlobalAttentionOptions, lazyOut = false) {
   if (options === undefined) throw new TypeError('options must be given ({ localRadius, globalBlockSize, ... })');
   const o = checkOptions<TransientGlobalAttentionOptions>('options', options, TGLOBAL_OPTIONS);
   const layout = checkLayout('options.layout', o.layout);
@@ -201,7 +203,8 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
     }
   }
   const dims = bnhd ? [B, N, H, Dv] : [B, H, N, Dv];
-  args.out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data, gkt.data, gvt.data]);
+  const n = checkedProduct('output', dims);
+  args.out = checkOut('options.out', o.out, n, [qt.data, kt.data, vt.data, gkt.data, gvt.data], lazyOut);
   const precision = checkPrecision('options.precision', o.precision);
   if (precision !== 'fp32') {
     // The reduced-precision cores compute no probabilities (tglobal_attention_weights is float32).
@@ -210,7 +213,7 @@ function prepareTGlobal(q: Tensor, k: Tensor, v: Tensor, globalK: Tensor, global
   }
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, N, N + G]);
   if (weights) args.weights = weights.data;
-  return { args, dims, weights };
+  return { args, n, dims, weights };
 }
 
 /**
@@ -262,9 +265,9 @@ export async function transientGlobalAttentionAsync(q: Tensor, k: Tensor, v: Ten
     if (batch.calls.length > 0) await runCancellable(signal, batch, (a) => native.tglobalAttentionBatchAsync(a));
     return { data: p.out, dims: p.dims };
   }
-  const { args, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, o as TransientGlobalAttentionOptions);
-  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.tglobalAttentionAsync(a));
-  return attentionResult(args.out, dims, weights);
+  const { args, n, dims, weights } = prepareTGlobal(q, k, v, globalK, globalV, o as TransientGlobalAttentionOptions, true);
+  const data = await runCancellableOut(signal, args, (a) => native.tglobalAttentionAsync(a), n > 0);
+  return attentionResult(data, dims, weights);
 }
 
 export interface BlockGlobalAttentionOptions {
@@ -278,7 +281,7 @@ export interface BlockGlobalAttentionOptions {
   returnWeights?: boolean;
 }
 
-function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions) {
+function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions, lazyOut = false) {
   if (options === undefined) throw new TypeError('options must be given ({ blockSize })');
   const o = checkOptions<BlockGlobalAttentionOptions>('options', options, ['blockSize', 'scale', 'out', 'threads', 'returnWeights']);
   const qt = checkTensor('q', q, 4), kt = checkTensor('k', k, 4), vt = checkTensor('v', v, 4);
@@ -293,11 +296,12 @@ function prepareBlockGlobal(q: Tensor, k: Tensor, v: Tensor, options: BlockGloba
   const scale = o.scale === undefined ? (D > 0 ? 1 / Math.sqrt(D) : 1) : checkFiniteNumber('options.scale', o.scale);
   const threads = checkThreads('options.threads', o.threads);
   const dims = [B, H, N, Dv];
-  const out = checkOut('options.out', o.out, checkedProduct('output', dims), [qt.data, kt.data, vt.data]);
+  const n = checkedProduct('output', dims);
+  const out = checkOut('options.out', o.out, n, [qt.data, kt.data, vt.data], lazyOut);
   const weights = weightsBuffer('options.returnWeights', o.returnWeights, [B, H, N, N + Math.floor(N / blockSize)]);
   const args: NativeBlockGlobalArgs = { q: qt.data, k: kt.data, v: vt.data, out, B, H, N, D, Dv, blockSize, scale, threads };
   if (weights) args.weights = weights.data;
-  return { args, dims, weights };
+  return { args, n, dims, weights };
 }
 
 /**
@@ -319,7 +323,7 @@ export function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, optio
 export function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions & AbortOptions): Promise<AttentionResult>;
 export async function blockGlobalAttentionAsync(q: Tensor, k: Tensor, v: Tensor, options: BlockGlobalAttentionOptions & AbortOptions): Promise<AttentionResult> {
   const [o, signal] = takeSignal('options', options);
-  const { args, dims, weights } = prepareBlockGlobal(q, k, v, o as BlockGlobalAttentionOptions);
-  if (args.out.length > 0) await runCancellable(signal, args, (a) => native.blockGlobalAttentionAsync(a));
-  return attentionResult(args.out, dims, weights);
+  const { args, n, dims, weights } = prepareBlockGlobal(q, k, v, o as BlockGlobalAttentionOptions, true);
+  const data = await runCancellableOut(signal, args, (a) => native.blockGlobalAttentionAsync(a), n > 0);
+  return attentionResult(data, dims, weights);
 }
