@@ -50,22 +50,25 @@ static Napi::TypedArray typed(Napi::Object o, const char* key, napi_typedarray_t
   return typed(o.Env(), o.Get(key), key, type, tname);
 }
 
-float* f32_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected) {
-  auto a = typed(env, v, key, napi_float32_array, "Float32Array").As<Napi::Float32Array>();
+// Value v of field `key` as a typed array of `type` with exactly `expected` elements: its data.
+template <class T>
+static T* exact_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected, napi_typedarray_type type,
+                   const std::string& tname) {
+  auto a = typed(env, v, key, type, tname.c_str()).As<Napi::TypedArrayOf<T>>();
   if (static_cast<int64_t>(a.ElementLength()) != expected)
     throw_range(env, std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
                          std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
   return expected == 0 ? nullptr : a.Data();
 }
 
+float* f32_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected) {
+  return exact_of<float>(env, v, key, expected, napi_float32_array, "Float32Array");
+}
+
 float* get_f32(Napi::Object o, const char* key, int64_t expected) { return f32_of(o.Env(), o.Get(key), key, expected); }
 
 uint16_t* u16_of(Napi::Env env, Napi::Value v, const char* key, int64_t expected, const char* what) {
-  auto a = typed(env, v, key, napi_uint16_array, (std::string("Uint16Array") + what).c_str()).As<Napi::Uint16Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != expected)
-    throw_range(env, std::string(key) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                         std::to_string(expected) + (a.ElementLength() == 0 ? " (detached or empty buffer?)" : ""));
-  return expected == 0 ? nullptr : a.Data();
+  return exact_of<uint16_t>(env, v, key, expected, napi_uint16_array, std::string("Uint16Array") + what);
 }
 
 uint16_t* get_u16(Napi::Object o, const char* key, int64_t expected, const char* what) {
