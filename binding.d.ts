@@ -121,10 +121,11 @@ export interface NativeBlockGlobalArgs {
 }
 
 /**
- * An async call's arguments with `out` left to the addon (`allocateOutputs: true`): it allocates the output, the
- * job writes it in place (no JavaScript can reach it until the call has succeeded), and the promise resolves
- * with it as `{ out }` (binding/call_buffers.h). Spares the main thread zeroing a private copy and copying it
- * back into a fresh array.
+ * Any async call's arguments with `out` left to the addon (`allocateOutputs: true`; every async entry point
+ * reads its outputs through the same code): it allocates the output, the job writes it in place (no
+ * JavaScript can reach it until the call has succeeded), and the promise resolves with it as `{ out }`
+ * (binding/call_buffers.h; lib/abort.ts runCancellableOut). Spares the main thread zeroing a private copy and
+ * copying it back into a fresh array.
  */
 export type WithAllocatedOut<A> = Omit<A, 'out'> & { allocateOutputs: true };
 /** What an async call with `allocateOutputs: true` resolves with: the outputs the addon allocated. */

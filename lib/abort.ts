@@ -2,7 +2,7 @@
 // already-aborted signal rejects at once; aborting mid-call sets the call's native cancel token,
 // the kernels stop within a tile or an item (native/runtime/cancel.h), the call's memory is freed
 // and its threads go back to the budget, and the promise rejects with an Error named 'AbortError'.
-import type { AllocatedOutputs, NativeCancelToken } from '../binding';
+import type { AllocatedOutputs, NativeCancelToken, WithAllocatedOut } from '../binding';
 import { native } from './native';
 import { ADDON_OUT, describe } from './tensor';
 
@@ -83,8 +83,9 @@ export async function runCancellableOut<A extends { out: Float32Array }>(
     return args.out;
   }
   const { out: _absent, ...rest } = args;
-  // The addon's contract for this object is WithAllocatedOut<A>; `call` takes it typed as A.
-  const made = (await runCancellable(signal, { ...rest, allocateOutputs: true } as unknown as A, call)) as AllocatedOutputs | undefined;
+  const request: WithAllocatedOut<A> = { ...rest, allocateOutputs: true };
+  // `call` is typed for the entry point's own arguments, out included: the addon takes either form.
+  const made = (await runCancellable(signal, request as unknown as A, call)) as AllocatedOutputs | undefined;
   if (!made?.out) throw new Error('global-attention: the addon did not hand over the output it allocated');
   return made.out;
 }
