@@ -1,25 +1,11 @@
 // attentionAsync(): same results as attention(); many calls in flight at once; the event loop
 // keeps running during a long call; thread settings (setThreads, per-call threads); and inputs
 // the caller drops while a call runs (with a real garbage collection when one can be triggered).
-import * as v8 from 'v8';
-import * as vm from 'vm';
 import { attention, attentionAsync, AttentionOptions, info, setThreads } from '../lib/index';
 import { native } from '../lib/native';
 import { firstMismatch, maxAbsDiff, mulberry32, randomMask, randomTensor, referenceAttention } from './helpers/fixtures';
+import { findGc } from './helpers/gc';
 
-/** A way to force a full GC: node --expose-gc, else V8's flag set at run time, else none. */
-function findGc(): (() => void) | undefined {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return g;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const fn = vm.runInNewContext('gc');
-    if (typeof fn === 'function') return fn;
-  } catch {
-    /* not available */
-  }
-  return undefined;
-}
 const gc = findGc();
 
 interface Problem {
