@@ -21,8 +21,9 @@
 //    could find it earlier), so nothing can detach it and the job writes it in place. The main
 //    thread then does not copy it back into a fresh array, whose page faults in the copy measured
 //    ~2.6 ms per 2 MiB output on a 2-vCPU VM: a burst of completions held the event loop for tens
-//    of milliseconds. Allocated with calloc (a failure is a RangeError; V8's allocator would end
-//    the process), at most 2^32 elements, one output per name per call.
+//    of milliseconds. Allocated by V8 like any JavaScript array, after a malloc probe of the same
+//    size (a failure is a RangeError; V8's allocator would end the process), at most 2^32
+//    elements, one output per name per call.
 #pragma once
 #include <napi.h>
 
